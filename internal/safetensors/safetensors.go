@@ -190,6 +190,9 @@ func Decode(b []byte) (*File, error) {
 			}
 			continue
 		}
+		if name == "" {
+			return nil, fmt.Errorf("%w: a tensor has an empty name", ErrFormat)
+		}
 		var e entry
 		d := json.NewDecoder(bytes.NewReader(msg))
 		d.DisallowUnknownFields()

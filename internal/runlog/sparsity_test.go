@@ -50,8 +50,8 @@ func TestParamSparsity(t *testing.T) {
 			name:  "4-D structures",
 			shape: []int{2, 3, 1, 2},
 			values: []float32{
-				0, 0, /**/ 0, 0, /**/ 0, 0, // filter 0: all zero
-				0, 0, /**/ 1, 0, /**/ 0, -1, // filter 1: kernel (1,0) zero
+				0, 0, 0, 0, 0, 0, // filter 0: all zero (kernels of 1×2)
+				0, 0, 1, 0, 0, -1, // filter 1: kernel (1,0) zero
 			},
 			// Channel 0 is zero in both filters; kernels (0,0) (0,1) (0,2) (1,0) are zero.
 			want: ParamSparsity{Dense: 12, NNZ: 2, Channels: 100.0 / 3, Kernels: 100 * 4.0 / 6,

@@ -1,0 +1,34 @@
+package kernels
+
+// sgemmSimple is a straightforward, cache-friendly-enough Sgemm body used for
+// tiny products. Arguments have been checked; m, n, k > 0 and alpha != 0.
+func sgemmSimple(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	scaleC(m, n, beta, c, ldc)
+	for i := 0; i < m; i++ {
+		crow := c[i*ldc : i*ldc+n]
+		if !transB {
+			for p := 0; p < k; p++ {
+				var av float32
+				if transA {
+					av = a[p*lda+i]
+				} else {
+					av = a[i*lda+p]
+				}
+				axpyUnitary(crow, alpha*av, b[p*ldb:p*ldb+n])
+			}
+			continue
+		}
+		for j := 0; j < n; j++ {
+			brow := b[j*ldb : j*ldb+k]
+			var s float32
+			if transA {
+				for p, bv := range brow {
+					s += a[p*lda+i] * bv
+				}
+			} else {
+				s = dotUnitary(a[i*lda:i*lda+k], brow)
+			}
+			crow[j] += alpha * s
+		}
+	}
+}

@@ -1,0 +1,155 @@
+package kernels
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// naiveSgemm is the reference loop of Sgemm's doc comment, accumulating in
+// float64.
+func naiveSgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			var s float64
+			for p := 0; p < k; p++ {
+				var av, bv float32
+				if transA {
+					av = a[p*lda+i]
+				} else {
+					av = a[i*lda+p]
+				}
+				if transB {
+					bv = b[j*ldb+p]
+				} else {
+					bv = b[p*ldb+j]
+				}
+				s += float64(av) * float64(bv)
+			}
+			if beta == 0 {
+				c[i*ldc+j] = alpha * float32(s)
+			} else {
+				c[i*ldc+j] = alpha*float32(s) + beta*c[i*ldc+j]
+			}
+		}
+	}
+}
+
+type gemmCase struct {
+	m, n, k     int
+	alpha, beta float32
+	pad         int // extra stride beyond the row width
+}
+
+func gemmCases(short bool) []gemmCase {
+	dims := []int{0, 1, 2, 3, 7, 8, 15, 16, 17, 31, 33, 47, 64, 65}
+	var cs []gemmCase
+	for _, m := range dims {
+		for _, n := range dims {
+			for _, k := range []int{0, 1, 7, 16, 33} {
+				cs = append(cs, gemmCase{m, n, k, 1, 0, 0})
+			}
+		}
+	}
+	// alpha/beta/stride variants and larger shapes that cross block sizes.
+	cs = append(cs,
+		gemmCase{17, 33, 15, 0.5, 1, 3},
+		gemmCase{17, 33, 15, -2, 0.25, 1},
+		gemmCase{17, 33, 15, 0, 0.5, 0},
+		gemmCase{17, 33, 15, 0, 0, 2},
+		gemmCase{50, 64, 500, 1, 0, 0},
+		gemmCase{20, 576, 25, 1, 1, 0},
+		gemmCase{64, 50, 500, 1, 1, 5},
+		gemmCase{100, 37, 300, 1.5, -1, 7},
+	)
+	if !short {
+		cs = append(cs,
+			gemmCase{257, 129, 260, 1, 0.5, 3},
+			gemmCase{64, 500, 800, 1, 0, 0},
+			gemmCase{300, 300, 300, 1, 1, 0},
+			gemmCase{513, 31, 517, 1, 0, 1},
+			gemmCase{9, 1100, 70, 1, 1, 0},
+		)
+	}
+	return cs
+}
+
+func TestSgemm(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 1))
+	for _, tc := range gemmCases(testing.Short()) {
+		for _, tr := range [][2]bool{{false, false}, {false, true}, {true, false}, {true, true}} {
+			tA, tB := tr[0], tr[1]
+			name := sizeName(tc.m, tc.n, tc.k)
+			if tA {
+				name += "/TA"
+			}
+			if tB {
+				name += "/TB"
+			}
+			t.Run(name, func(t *testing.T) {
+				t.Helper()
+				ar, ac := tc.m, tc.k
+				if tA {
+					ar, ac = tc.k, tc.m
+				}
+				br, bc := tc.k, tc.n
+				if tB {
+					br, bc = tc.n, tc.k
+				}
+				lda, ldb, ldc := max(1, ac+tc.pad), max(1, bc+2*tc.pad), max(1, tc.n+tc.pad)
+				a, aall := guardedRand(rnd, matLen(ar, ac, lda))
+				b, ball := guardedRand(rnd, matLen(br, bc, ldb))
+				c, call := guardedRand(rnd, matLen(tc.m, tc.n, ldc))
+				if tc.beta == 0 {
+					// NaNs in C must be ignored when beta == 0.
+					for i := range c {
+						if i%3 == 0 {
+							c[i] = nan32
+						}
+					}
+				}
+				want := append([]float32(nil), c...)
+				naiveSgemm(tA, tB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, want, ldc)
+				Sgemm(tA, tB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c, ldc)
+				// Compare only the matrix entries; the stride gaps must be
+				// untouched.
+				for i := range c {
+					inside := i%ldc < tc.n
+					if inside && !close32(c[i], want[i], 1e-4*float32(max(1, tc.k/64))) {
+						t.Fatalf("c[%d,%d] = %v, want %v", i/ldc, i%ldc, c[i], want[i])
+					}
+					if !inside && !(c[i] == want[i] || (c[i] != c[i] && want[i] != want[i])) {
+						t.Fatalf("stride gap c[%d] changed: %v, want %v", i, c[i], want[i])
+					}
+				}
+				checkGuards(t, "a", aall)
+				checkGuards(t, "b", ball)
+				checkGuards(t, "c", call)
+			})
+		}
+	}
+}
+
+func matLen(rows, cols, ld int) int {
+	if rows == 0 || cols == 0 {
+		return 0
+	}
+	return (rows-1)*ld + cols
+}
+
+func TestSgemmPanics(t *testing.T) {
+	s := make([]float32, 100)
+	for _, c := range []struct {
+		name string
+		f    func()
+	}{
+		{"negative m", func() { Sgemm(false, false, -1, 2, 2, 1, s, 2, s, 2, 0, s, 2) }},
+		{"short lda", func() { Sgemm(false, false, 2, 2, 3, 1, s, 2, s, 2, 0, s, 2) }},
+		{"short lda transposed", func() { Sgemm(true, false, 3, 2, 2, 1, s, 2, s, 2, 0, s, 2) }},
+		{"short ldb", func() { Sgemm(false, true, 2, 2, 3, 1, s, 3, s, 2, 0, s, 2) }},
+		{"short ldc", func() { Sgemm(false, false, 2, 3, 2, 1, s, 2, s, 3, 0, s, 2) }},
+		{"short a", func() { Sgemm(false, false, 20, 2, 10, 1, s, 10, s, 2, 0, s, 2) }},
+		{"short c", func() { Sgemm(false, false, 2, 60, 2, 1, s, 2, s, 60, 0, s, 60) }},
+	} {
+		mustPanic(t, c.name, c.f)
+	}
+}

@@ -1,0 +1,12 @@
+package kernels
+
+func axpyUnitary(dst []float32, alpha float32, x []float32) { axpyGo(dst, alpha, x) }
+func scaleUnitary(dst []float32, alpha float32)             { scaleGo(dst, alpha) }
+func addUnitary(dst, a, b []float32)                        { addGo(dst, a, b) }
+func mulUnitary(dst, a, b []float32)                        { mulGo(dst, a, b) }
+func reluUnitary(dst, src []float32)                        { reluGo(dst, src) }
+func reluBackwardUnitary(dx, dy, y []float32)               { reluBackwardGo(dx, dy, y) }
+func addConstUnitary(dst []float32, c float32)              { addConstGo(dst, c) }
+func sumUnitary(x []float32) float32                        { return sumGo(x) }
+func dotUnitary(x, y []float32) float32                     { return dotGo(x, y) }
+func sumAbsUnitary(x []float32) float32                     { return sumAbsGo(x) }

@@ -1,0 +1,207 @@
+package kernels
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// level1Sizes reaches every unroll tail of 4-, 8-, 16-, 32- and 64-wide loops.
+var level1Sizes = []int{0, 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 128, 129, 255, 256, 257, 1000, 1031}
+
+func TestElementwise(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 1))
+	type binop struct {
+		name string
+		f    func(dst, a, b []float32)
+		ref  func(a, b float32, d float32) float32
+	}
+	ops := []binop{
+		{"Add", Add, func(a, b, _ float32) float32 { return a + b }},
+		{"Mul", Mul, func(a, b, _ float32) float32 { return a * b }},
+		{"AddTo", func(dst, a, _ []float32) { AddTo(dst, a) }, func(a, _, d float32) float32 { return d + a }},
+		{"Axpy", func(dst, a, _ []float32) { Axpy(dst, -0.75, a) }, func(a, _, d float32) float32 { return d - 0.75*a }},
+		{"Axpy0", func(dst, a, _ []float32) { Axpy(dst, 0, a) }, func(_, _, d float32) float32 { return d }},
+		{"Scale", func(dst, _, _ []float32) { Scale(dst, 1.5) }, func(_, _, d float32) float32 { return 1.5 * d }},
+		{"Relu", func(dst, a, _ []float32) { Relu(dst, a) }, func(a, _, _ float32) float32 { return max(a, 0) }},
+		{"ReluBackward", ReluBackward, func(a, b, _ float32) float32 {
+			if b > 0 {
+				return a
+			}
+			return 0
+		}},
+	}
+	for _, op := range ops {
+		for _, n := range level1Sizes {
+			t.Run(op.name+"/"+sizeName(n), func(t *testing.T) {
+				a, aall := guardedRand(rnd, n)
+				b, ball := guardedRand(rnd, n)
+				dst, dall := guardedRand(rnd, n)
+				want := make([]float32, n)
+				for i := range want {
+					want[i] = op.ref(a[i], b[i], dst[i])
+				}
+				op.f(dst, a, b)
+				checkClose(t, "dst", dst, want, 1e-6)
+				checkGuards(t, "dst", dall)
+				checkGuards(t, "a", aall)
+				checkGuards(t, "b", ball)
+			})
+		}
+	}
+}
+
+func TestElementwiseInPlace(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 1))
+	for _, n := range []int{0, 1, 17, 100} {
+		x := make([]float32, n)
+		fillRand(rnd, x)
+		want := make([]float32, n)
+		for i, v := range x {
+			want[i] = v + v
+		}
+		Add(x, x, x)
+		checkClose(t, "Add in place", x, want, 1e-6)
+		for i, v := range x {
+			want[i] = max(v, 0)
+		}
+		Relu(x, x)
+		checkClose(t, "Relu in place", x, want, 0)
+	}
+}
+
+func TestReluNaN(t *testing.T) {
+	src := []float32{nan32, -1, 2, float32(math.Inf(1)), float32(math.Inf(-1))}
+	dst := make([]float32, len(src))
+	Relu(dst, src)
+	want := []float32{0, 0, 2, float32(math.Inf(1)), 0}
+	checkClose(t, "Relu", dst, want, 0)
+}
+
+func TestReductions(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 1))
+	for _, n := range level1Sizes {
+		t.Run(sizeName(n), func(t *testing.T) {
+			x, xall := guardedRand(rnd, n)
+			y, yall := guardedRand(rnd, n)
+			var sum, dot, abs, sq, mx float64
+			for i := range x {
+				sum += float64(x[i])
+				dot += float64(x[i]) * float64(y[i])
+				abs += math.Abs(float64(x[i]))
+				sq += float64(x[i]) * float64(x[i])
+				mx = math.Max(mx, math.Abs(float64(x[i])))
+			}
+			tol := float32(1e-5) * float32(max(1, n/64))
+			for _, c := range []struct {
+				name      string
+				got, want float32
+			}{
+				{"Sum", Sum(x), float32(sum)},
+				{"Dot", Dot(x, y), float32(dot)},
+				{"SumAbs", SumAbs(x), float32(abs)},
+				{"SumSq", SumSq(x), float32(sq)},
+				{"MaxAbs", MaxAbs(x), float32(mx)},
+			} {
+				if !close32(c.got, c.want, tol) {
+					t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
+				}
+			}
+			checkGuards(t, "x", xall)
+			checkGuards(t, "y", yall)
+		})
+	}
+}
+
+func TestMaxAbsNaN(t *testing.T) {
+	if v := MaxAbs([]float32{1, nan32, 3}); !math.IsNaN(float64(v)) {
+		t.Errorf("MaxAbs with NaN = %v, want NaN", v)
+	}
+	if v := MaxAbs([]float32{-5, 3}); v != 5 {
+		t.Errorf("MaxAbs = %v, want 5", v)
+	}
+}
+
+func TestBroadcasts(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 1))
+	for _, sz := range [][2]int{{0, 0}, {0, 5}, {5, 0}, {1, 1}, {3, 7}, {7, 17}, {16, 33}, {2, 257}} {
+		r, c := sz[0], sz[1]
+		t.Run(sizeName(r, c), func(t *testing.T) {
+			dst, dall := guardedRand(rnd, r*c)
+			v, vall := guardedRand(rnd, c)
+			want := make([]float32, r*c)
+			for i := range want {
+				want[i] = dst[i] + v[i%c]
+			}
+			AddRowVector(dst, r, c, v)
+			checkClose(t, "AddRowVector", dst, want, 1e-6)
+			checkGuards(t, "AddRowVector dst", dall)
+			checkGuards(t, "AddRowVector v", vall)
+
+			// Treat r as channels and c as spatial size.
+			bias, ball := guardedRand(rnd, r)
+			for i := range want {
+				want[i] = dst[i] + bias[i/c]
+			}
+			AddChannelBias(dst, r, c, bias)
+			checkClose(t, "AddChannelBias", dst, want, 1e-6)
+			checkGuards(t, "AddChannelBias dst", dall)
+			checkGuards(t, "AddChannelBias bias", ball)
+
+			cs, call := guardedRand(rnd, c)
+			wantCols := make([]float64, c)
+			for i := range wantCols {
+				wantCols[i] = float64(cs[i])
+			}
+			for i, x := range dst {
+				wantCols[i%c] += float64(x)
+			}
+			SumRowsTo(cs, dst, r, c)
+			for i := range cs {
+				if !close32(cs[i], float32(wantCols[i]), 1e-5) {
+					t.Errorf("SumRowsTo[%d] = %v, want %v", i, cs[i], wantCols[i])
+				}
+			}
+			checkGuards(t, "SumRowsTo", call)
+
+			chs, chall := guardedRand(rnd, r)
+			wantCh := make([]float64, r)
+			for i := range wantCh {
+				wantCh[i] = float64(chs[i])
+			}
+			for i, x := range dst {
+				wantCh[i/c] += float64(x)
+			}
+			SumChannelsTo(chs, dst, r, c)
+			for i := range chs {
+				if !close32(chs[i], float32(wantCh[i]), 1e-5) {
+					t.Errorf("SumChannelsTo[%d] = %v, want %v", i, chs[i], wantCh[i])
+				}
+			}
+			checkGuards(t, "SumChannelsTo", chall)
+		})
+	}
+}
+
+func TestLevel1Panics(t *testing.T) {
+	a, b := make([]float32, 3), make([]float32, 4)
+	for _, c := range []struct {
+		name string
+		f    func()
+	}{
+		{"Axpy", func() { Axpy(a, 1, b) }},
+		{"Add", func() { Add(a, a, b) }},
+		{"AddTo", func() { AddTo(a, b) }},
+		{"Mul", func() { Mul(b, a, b) }},
+		{"Relu", func() { Relu(a, b) }},
+		{"ReluBackward", func() { ReluBackward(a, a, b) }},
+		{"Dot", func() { Dot(a, b) }},
+		{"AddRowVector", func() { AddRowVector(b, 2, 2, a) }},
+		{"AddRowVectorNeg", func() { AddRowVector(nil, -1, 0, nil) }},
+		{"AddChannelBias", func() { AddChannelBias(b, 2, 2, a) }},
+		{"SumRowsTo", func() { SumRowsTo(a, b, 2, 2) }},
+		{"SumChannelsTo", func() { SumChannelsTo(a, b, 2, 2) }},
+	} {
+		mustPanic(t, c.name, c.f)
+	}
+}

@@ -1,0 +1,160 @@
+package kernels
+
+import "math"
+
+// MaxPool2d max-pools one C×H×W image into dst (C×outH×outW, outH and outW
+// from [ConvOutSize]). Padding counts as -Inf, as in PyTorch. argmax[i]
+// receives the index into src of dst[i]'s maximum (the first one on ties),
+// or -1 if the window lies entirely in the padding, in which case dst[i] is
+// -Inf. A NaN in a window wins, so NaNs propagate:
+//
+//	for ch, oy, ox {
+//		best, arg := -Inf, -1
+//		for ki < kh, kj < kw {
+//			iy, ix := oy*strideH-padH+ki, ox*strideW-padW+kj
+//			if inside && (src[j] > best || isNaN(src[j])) { best, arg = src[j], j }
+//		}
+//		dst[i], argmax[i] = best, arg
+//	}
+//
+// It panics on invalid geometry, if len(src) != c·h·w or if len(dst) or
+// len(argmax) differs from c·outH·outW.
+func MaxPool2d(dst []float32, argmax []int32, src []float32, c, h, w, kh, kw, padH, padW, strideH, strideW int) {
+	outH, outW := checkWindow("MaxPool2d", c, h, w, kh, kw, padH, padW, strideH, strideW)
+	checkLen("MaxPool2d", len(src), c*h*w)
+	checkLen("MaxPool2d", len(dst), c*outH*outW)
+	checkLen("MaxPool2d", len(argmax), c*outH*outW)
+	if c*h*w > math.MaxInt32 {
+		panic("kernels: MaxPool2d: image too large for int32 argmax")
+	}
+	negInf := float32(math.Inf(-1))
+	i := 0
+	for ch := 0; ch < c; ch++ {
+		base := ch * h * w
+		for oy := 0; oy < outH; oy++ {
+			y0 := oy*strideH - padH
+			ya, yb := max(y0, 0), min(y0+kh, h)
+			for ox := 0; ox < outW; ox++ {
+				x0 := ox*strideW - padW
+				xa, xb := max(x0, 0), min(x0+kw, w)
+				best, arg := negInf, -1
+			window:
+				for iy := ya; iy < yb; iy++ {
+					row := base + iy*w
+					for ix := xa; ix < xb; ix++ {
+						v := src[row+ix]
+						if v > best || arg < 0 {
+							best, arg = v, row+ix
+						}
+						if v != v {
+							best, arg = v, row+ix
+							break window
+						}
+					}
+				}
+				dst[i] = best
+				argmax[i] = int32(arg)
+				i++
+			}
+		}
+	}
+}
+
+// MaxPool2dBackward routes the pooled gradient back to the maxima:
+//
+//	for i, g := range dy {
+//		if argmax[i] >= 0 {
+//			dx[argmax[i]] += g
+//		}
+//	}
+//
+// It panics if len(dy) != len(argmax) or an index is out of range for dx.
+func MaxPool2dBackward(dx, dy []float32, argmax []int32) {
+	checkLen("MaxPool2dBackward", len(argmax), len(dy))
+	for i, g := range dy {
+		if j := argmax[i]; j >= 0 {
+			dx[j] += g
+		}
+	}
+}
+
+// AvgPool2d average-pools one C×H×W image into dst (C×outH×outW). Padding
+// counts as zeros and is included in the divisor (PyTorch's default
+// count_include_pad=true), so every window divides by kh·kw:
+//
+//	for ch, oy, ox {
+//		var s float32
+//		for ki < kh, kj < kw {
+//			if inside { s += src[(ch*h+iy)*w+ix] }
+//		}
+//		dst[(ch*outH+oy)*outW+ox] = s / (kh*kw)
+//	}
+//
+// It panics on invalid geometry, if len(src) != c·h·w or if
+// len(dst) != c·outH·outW.
+func AvgPool2d(dst, src []float32, c, h, w, kh, kw, padH, padW, strideH, strideW int) {
+	outH, outW := checkWindow("AvgPool2d", c, h, w, kh, kw, padH, padW, strideH, strideW)
+	checkLen("AvgPool2d", len(src), c*h*w)
+	checkLen("AvgPool2d", len(dst), c*outH*outW)
+	inv := 1 / float32(kh*kw)
+	i := 0
+	for ch := 0; ch < c; ch++ {
+		base := ch * h * w
+		for oy := 0; oy < outH; oy++ {
+			y0 := oy*strideH - padH
+			ya, yb := max(y0, 0), min(y0+kh, h)
+			for ox := 0; ox < outW; ox++ {
+				x0 := ox*strideW - padW
+				xa, xb := max(x0, 0), min(x0+kw, w)
+				var s float32
+				for iy := ya; iy < yb; iy++ {
+					row := src[base+iy*w : base+iy*w+w]
+					for ix := xa; ix < xb; ix++ {
+						s += row[ix]
+					}
+				}
+				dst[i] = s * inv
+				i++
+			}
+		}
+	}
+}
+
+// AvgPool2dBackward is the adjoint of [AvgPool2d]: it adds dy[i]/(kh·kw) to
+// every in-image element of window i of dx:
+//
+//	for ch, oy, ox {
+//		g := dy[(ch*outH+oy)*outW+ox] / (kh*kw)
+//		for ki < kh, kj < kw {
+//			if inside { dx[(ch*h+iy)*w+ix] += g }
+//		}
+//	}
+//
+// It panics on invalid geometry, if len(dx) != c·h·w or if
+// len(dy) != c·outH·outW.
+func AvgPool2dBackward(dx, dy []float32, c, h, w, kh, kw, padH, padW, strideH, strideW int) {
+	outH, outW := checkWindow("AvgPool2dBackward", c, h, w, kh, kw, padH, padW, strideH, strideW)
+	checkLen("AvgPool2dBackward", len(dx), c*h*w)
+	checkLen("AvgPool2dBackward", len(dy), c*outH*outW)
+	inv := 1 / float32(kh*kw)
+	i := 0
+	for ch := 0; ch < c; ch++ {
+		base := ch * h * w
+		for oy := 0; oy < outH; oy++ {
+			y0 := oy*strideH - padH
+			ya, yb := max(y0, 0), min(y0+kh, h)
+			for ox := 0; ox < outW; ox++ {
+				x0 := ox*strideW - padW
+				xa, xb := max(x0, 0), min(x0+kw, w)
+				g := dy[i] * inv
+				i++
+				for iy := ya; iy < yb; iy++ {
+					row := dx[base+iy*w : base+iy*w+w]
+					for ix := xa; ix < xb; ix++ {
+						row[ix] += g
+					}
+				}
+			}
+		}
+	}
+}

@@ -52,7 +52,7 @@ type ParamSparsity struct {
 	// Filters is the percentage of all-zero filters (3-D structures) of a 4-D weight; 0
 	// for 2-D.
 	Filters float64 `json:"3d_pct"`
-	// Fine is the element sparsity, 100·(1 − NNZ/Dense).
+	// Fine is the element sparsity, 100·(Dense − NNZ)/Dense.
 	Fine float64 `json:"fine_pct"`
 	// Std is the sample standard deviation of the values (n−1 in the denominator, as
 	// torch.std; 0 for a single element).
@@ -71,7 +71,7 @@ type SparsityTable struct {
 	Dense int `json:"nnz_dense"`
 	// NNZ is their total number of non-zeros.
 	NNZ int `json:"nnz_sparse"`
-	// Sparsity is 100·(1 − NNZ/Dense), or 0 when the table is empty.
+	// Sparsity is 100·(Dense − NNZ)/Dense, or 0 when the table is empty.
 	Sparsity float64 `json:"sparsity_pct"`
 }
 
@@ -96,9 +96,7 @@ func Sparsity(params []*nn.Param) *SparsityTable {
 		t.Dense += row.Dense
 		t.NNZ += row.NNZ
 	}
-	if t.Dense > 0 {
-		t.Sparsity = 100 * (1 - float64(t.NNZ)/float64(t.Dense))
-	}
+	t.Sparsity = pct(t.Dense-t.NNZ, t.Dense)
 	return t
 }
 

@@ -142,7 +142,7 @@ func TestSparsityTotals(t *testing.T) {
 	if diff := cmp.Diff(names, got); diff != "" {
 		t.Fatalf("rows (-want +got):\n%s", diff)
 	}
-	if tab.Dense != dense || tab.NNZ != nnz || math.Abs(tab.Sparsity-100*(1-float64(nnz)/float64(dense))) > 1e-12 {
+	if tab.Dense != dense || tab.NNZ != nnz || math.Abs(tab.Sparsity-100*float64(dense-nnz)/float64(dense)) > 1e-12 {
 		t.Fatalf("totals %d %d %v, want %d %d", tab.Dense, tab.NNZ, tab.Sparsity, dense, nnz)
 	}
 	if tab.Sparsity <= 0 {

@@ -21,7 +21,7 @@ type ParamNNZ struct {
 	Shape []int `json:"shape"`
 	// NNZ is the number of non-zero values.
 	NNZ int `json:"nnz"`
-	// Sparsity is the fraction of zero values, 1 − NNZ/size, in [0, 1] (0 for an empty
+	// Sparsity is the fraction of zero values, (size − NNZ)/size, in [0, 1] (0 for an empty
 	// tensor).
 	Sparsity float64 `json:"sparsity"`
 }
@@ -30,7 +30,7 @@ type ParamNNZ struct {
 func paramNNZ(p *nn.Param) ParamNNZ {
 	r := ParamNNZ{Name: p.Name, Shape: p.Shape(), NNZ: p.NNZ()}
 	if n := p.Len(); n > 0 {
-		r.Sparsity = 1 - float64(r.NNZ)/float64(n)
+		r.Sparsity = float64(n-r.NNZ) / float64(n)
 	}
 	return r
 }
@@ -48,7 +48,7 @@ func weightSparsity(params []*nn.Param) float64 {
 	if n == 0 {
 		return 0
 	}
-	return 1 - float64(nnz)/float64(n)
+	return float64(n-nnz) / float64(n)
 }
 
 // EpochSummary is the record of one epoch in summary.json. In JSON its metrics are
@@ -75,16 +75,21 @@ func appendJSONFloat(b []byte, v float64) []byte {
 	return append(b, nb...)
 }
 
-// MarshalJSON implements [json.Marshaler].
-func (e EpochSummary) MarshalJSON() ([]byte, error) {
-	b := []byte(`{"epoch":`)
+// appendHead appends the epoch's object up to, not including, its "params" member:
+// {"epoch":0,"train_loss":…,"weight_sparsity":…
+func (e *EpochSummary) appendHead(b []byte) []byte {
+	b = append(b, `{"epoch":`...)
 	b = strconv.AppendInt(b, int64(e.Metrics.Epoch), 10)
 	for _, f := range metricFields(&e.Metrics) {
 		b = append(b, `,"`+f.name+`":`...)
 		b = appendJSONFloat(b, *f.p)
 	}
 	b = append(b, `,"weight_sparsity":`...)
-	b = appendJSONFloat(b, e.WeightSparsity)
+	return appendJSONFloat(b, e.WeightSparsity)
+}
+
+// MarshalJSON implements [json.Marshaler].
+func (e EpochSummary) MarshalJSON() ([]byte, error) {
 	params := e.Params
 	if params == nil {
 		params = []ParamNNZ{}
@@ -93,7 +98,7 @@ func (e EpochSummary) MarshalJSON() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	b = append(b, `,"params":`...)
+	b := append(e.appendHead(nil), `,"params":`...)
 	b = append(b, pb...)
 	return append(b, '}'), nil
 }
@@ -262,11 +267,70 @@ func (w *SummaryWriter) SetFinalTop1(top1 float64) error {
 	return nil
 }
 
-// write marshals the summary and replaces the file atomically.
+// write encodes the summary and replaces the file atomically.
 func (w *SummaryWriter) write() error {
-	data, err := json.MarshalIndent(&w.sum, "", "  ")
+	data, err := encodeSummary(&w.sum)
 	if err != nil {
 		return fmt.Errorf("runlog: %s: %w", w.path, err)
 	}
-	return writeFileAtomic(w.path, append(data, '\n'))
+	return writeFileAtomic(w.path, data)
+}
+
+// encodeSummary encodes s as JSON laid out for reading: one line for an epoch's metrics
+// and one per parameter.
+//
+//	{
+//	  "meta": {"model":"lenet5"},
+//	  "epochs": [
+//	    {"epoch":0,"train_loss":0.5,…,"weight_sparsity":0.31,"params":[
+//	      {"name":"conv1.weight","shape":[20,1,5,5],"nnz":350,"sparsity":0.3},
+//	      …
+//	    ]}
+//	  ],
+//	  "final_top1": 99.1
+//	}
+func encodeSummary(s *Summary) ([]byte, error) {
+	b := []byte("{\n")
+	if len(s.Meta) > 0 {
+		mb, err := json.Marshal(s.Meta)
+		if err != nil {
+			return nil, err
+		}
+		b = append(b, `  "meta": `...)
+		b = append(b, mb...)
+		b = append(b, ",\n"...)
+	}
+	b = append(b, `  "epochs": [`...)
+	for i := range s.Epochs {
+		e := &s.Epochs[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, "\n    "...)
+		b = append(e.appendHead(b), `,"params":[`...)
+		for j, p := range e.Params {
+			pb, err := json.Marshal(p)
+			if err != nil {
+				return nil, err
+			}
+			if j > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, "\n      "...)
+			b = append(b, pb...)
+		}
+		if len(e.Params) > 0 {
+			b = append(b, "\n    "...)
+		}
+		b = append(b, "]}"...)
+	}
+	if len(s.Epochs) > 0 {
+		b = append(b, "\n  "...)
+	}
+	b = append(b, ']')
+	if s.FinalTop1 != nil {
+		b = append(b, ",\n  \"final_top1\": "...)
+		b = appendJSONFloat(b, *s.FinalTop1)
+	}
+	return append(b, "\n}\n"...), nil
 }

@@ -138,3 +138,37 @@ func ExampleAppendCSV() {
 	// 1,0,0,0,91,0,0,0,0,0.6428571428571429,3,0.625,2,0.6666666666666666,0,1
 	// 2,0,0,0,93,0,0,0,0,0.6428571428571429,3,0.625,2,0.6666666666666666,0,1
 }
+
+func ExampleOpenSummaryWriter() {
+	dir, err := os.MkdirTemp("", "runlog-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "summary.json")
+	params := tinyModel()
+
+	// An interrupted run recorded epochs 0, 1 and 2; its last checkpoint is from epoch 1.
+	w := runlog.NewSummaryWriter(path, map[string]string{"model": "tiny"})
+	for e := range 3 {
+		if err := w.AddEpoch(nn.EpochMetrics{Epoch: e, Top1: 90 + float64(e)}, params); err != nil {
+			log.Fatal(err)
+		}
+	}
+
+	// The resumed run reopens the summary and redoes epoch 2.
+	w, err = runlog.OpenSummaryWriter(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := w.AddEpoch(nn.EpochMetrics{Epoch: 2, Top1: 97}, params); err != nil {
+		log.Fatal(err)
+	}
+	for _, e := range w.Summary().Epochs {
+		fmt.Printf("epoch %d top1 %v weight sparsity %.3f\n", e.Metrics.Epoch, e.Metrics.Top1, e.WeightSparsity)
+	}
+	// Output:
+	// epoch 0 top1 90 weight sparsity 0.643
+	// epoch 1 top1 91 weight sparsity 0.643
+	// epoch 2 top1 97 weight sparsity 0.643
+}

@@ -60,6 +60,9 @@ type ParamSparsity struct {
 	// Mean is the mean of the values.
 	Mean float64 `json:"mean"`
 	// AbsMean is the mean of the absolute values.
+	//
+	// Std, Mean and AbsMean are NaN if a value is NaN (a diverged run); encoding/json
+	// refuses such a row, so check them before marshaling a table of a broken model.
 	AbsMean float64 `json:"abs_mean"`
 }
 

@@ -525,3 +525,22 @@ func TestPythonReader(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkHistogram431k(b *testing.B) {
+	// As many values as LeNet-5's weights (431,080), a third of them pruned.
+	rng := rand.New(rand.NewPCG(1, 1))
+	values := make([]float32, 431_080)
+	for i := range values {
+		if rng.IntN(3) > 0 {
+			values[i] = float32(rng.NormFloat64() * 0.05)
+		}
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(4 * len(values)))
+	for b.Loop() {
+		if _, err := NewHistogram(values); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(values)), "ns/value")
+}

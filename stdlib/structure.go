@@ -1,0 +1,298 @@
+package stdlib
+
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/dst-dev/dst/nn"
+)
+
+// Ranking names how a structured pruner scores structures; the lowest-ranked are pruned.
+type Ranking int
+
+// The rankings.
+const (
+	// L1 scores a structure by mean |w| over it (Distiller's length-normalised L1).
+	L1 Ranking = iota
+	// L2 scores a structure by its L2 norm divided by its element count (Distiller's
+	// choice; not the RMS).
+	L2
+	// APoZ scores a filter by the average percentage of zeros of its output channel's
+	// activations (Hu et al., Network Trimming); the filters with the highest APoZ are
+	// pruned. Filters only; the scores come from [StructurePruner.Activations].
+	APoZ
+	// MeanActivation scores a filter by its output channel's mean activation (Molchanov
+	// et al.); the filters with the lowest mean are pruned. Distiller's code removes the
+	// highest (its comment says lowest); dst does what the method intends. Filters only;
+	// the scores come from [StructurePruner.Activations].
+	MeanActivation
+	// RandomRank scores structures by a random permutation (a sanity baseline).
+	RandomRank
+)
+
+var rankingNames = [...]string{L1: "l1", L2: "l2", APoZ: "apoz", MeanActivation: "mean_activation", RandomRank: "random"}
+
+// String returns the ranking's name in the language.
+func (r Ranking) String() string {
+	if r >= 0 && int(r) < len(rankingNames) {
+		return rankingNames[r]
+	}
+	return fmt.Sprintf("Ranking(%d)", int(r))
+}
+
+// ParseRanking returns the ranking called name (l1, l2, apoz, mean_activation, random).
+func ParseRanking(name string) (Ranking, error) {
+	for i, n := range rankingNames {
+		if lower(name) == n {
+			return Ranking(i), nil
+		}
+	}
+	return 0, fmt.Errorf("stdlib: unknown ranking %q (want l1, l2, apoz, mean_activation or random)", name)
+}
+
+// ActivationStats returns, for the layer that owns weight p, one statistic per output
+// channel (filter) of its activations: for [APoZ] the fraction of zero activations, for
+// [MeanActivation] the mean activation, each averaged over the samples the host
+// collected. The result must have one value per filter of p.
+type ActivationStats func(p *nn.Param) ([]float64, error)
+
+// StructureCount returns how many of n structures a structured pruner at fraction f
+// removes: ⌊f·n⌋, but never all of them — when that would be n, one structure is kept
+// (Distiller keeps one group unless the fraction is exactly 1, which dst does not
+// allow).
+func StructureCount(f float64, n int) int {
+	k := LevelCount(f, n)
+	if k >= n {
+		k = n - 1
+	}
+	return max(k, 0)
+}
+
+// StructurePruner removes whole structures (filters, channels, rows, columns, kernels or
+// blocks) of lowest rank: Distiller's L1/L2RankedStructureParameterPruner,
+// ActivationAPoZ/MeanRankedFilterPruner and RandomRankedFilterPruner, and with AGP set
+// their _AGP forms. At each call it prunes exactly [StructureCount](fraction, n) of each
+// parameter's n structures; ties in the score are broken by index (the lower index is
+// pruned first). Zero structures to prune leaves the mask unchanged.
+//
+// With Leader set, the first parameter is ranked and its keep/drop map is reused
+// verbatim for every other parameter, which must have the same number of structures
+// (needed when the layers' outputs are summed, as by a residual add).
+type StructurePruner struct {
+	// Granularity is the structure; not Elements or Layers.
+	Granularity Granularity
+	// Block is the block shape for Blocks (see [Blocks]); ignored otherwise.
+	Block []int
+	// Ranking is the score; APoZ and MeanActivation need Filters and Activations.
+	Ranking Ranking
+	// Fraction is the fraction of structures to remove, in [0, 1); ignored when AGP is
+	// set.
+	Fraction float64
+	// AGP, when non-nil, sets the fraction at each call to AGP.Target of the position.
+	AGP *AGP
+	// Leader makes the first parameter's ranking decide for all of them.
+	Leader bool
+	// Activations supplies per-filter activation statistics for APoZ and MeanActivation.
+	Activations ActivationStats
+	// Seed seeds RandomRank; see [Rand].
+	Seed uint64
+
+	mask []float32
+}
+
+// Check implements [Pruner].
+func (sp *StructurePruner) Check(params []*nn.Param) error {
+	switch sp.Granularity {
+	case Elements, Layers:
+		return fmt.Errorf("stdlib: structure pruning cannot use granularity %v", sp.Granularity)
+	}
+	if sp.AGP != nil {
+		if err := sp.AGP.Check(); err != nil {
+			return err
+		}
+	} else if err := checkFraction("structure fraction", sp.Fraction, false); err != nil {
+		return err
+	}
+	if sp.Ranking < L1 || sp.Ranking > RandomRank {
+		return fmt.Errorf("stdlib: unknown ranking %v", sp.Ranking)
+	}
+	if sp.Ranking == APoZ || sp.Ranking == MeanActivation {
+		if sp.Granularity != Filters {
+			return fmt.Errorf("stdlib: ranking by %v needs granularity filters, not %v", sp.Ranking, sp.Granularity)
+		}
+		if sp.Activations == nil {
+			return fmt.Errorf("stdlib: ranking by %v needs activation statistics, and the host supplied none", sp.Ranking)
+		}
+	}
+	n := -1
+	for i, p := range params {
+		gs, err := paramGroups(p, sp.Granularity, sp.Block)
+		if err != nil {
+			return err
+		}
+		if sp.Leader && i > 0 && gs.n != n {
+			return shapeErr(p, "has %d %v but the leader %s has %d", gs.n, sp.Granularity, params[0].Name, n)
+		}
+		if i == 0 {
+			n = gs.n
+		}
+	}
+	return nil
+}
+
+// Prune implements [Pruner]. It returns an error if the activation statistics cannot be
+// had or do not match the layer.
+func (sp *StructurePruner) Prune(params []*nn.Param, at Point) error {
+	f := sp.Fraction
+	if sp.AGP != nil {
+		f = sp.AGP.Target(at.At(sp.AGP.Steps))
+	}
+	var keep []bool
+	for i, p := range params {
+		gs, err := paramGroups(p, sp.Granularity, sp.Block)
+		if err != nil {
+			return err
+		}
+		if !sp.Leader || i == 0 {
+			k := StructureCount(f, gs.n)
+			if k == 0 {
+				if sp.Leader {
+					return nil
+				}
+				continue
+			}
+			scores, err := sp.scores(p, &gs, at, i)
+			if err != nil {
+				return err
+			}
+			keep = keepHighest(scores, k)
+		}
+		if cap(sp.mask) < p.Len() {
+			sp.mask = make([]float32, p.Len())
+		}
+		m := sp.mask[:p.Len()]
+		gs.expand(m, keep)
+		p.SetMask(m)
+	}
+	return nil
+}
+
+// scores returns one score per structure of p; the lowest are pruned.
+func (sp *StructurePruner) scores(p *nn.Param, gs *groups, at Point, i int) ([]float64, error) {
+	s := make([]float64, gs.n)
+	switch sp.Ranking {
+	case L1:
+		gs.sumAbs(s, p.Data())
+		for j := range s {
+			s[j] /= float64(gs.size)
+		}
+	case L2:
+		gs.sumSq(s, p.Data())
+		for j := range s {
+			s[j] = math.Sqrt(s[j]) / float64(gs.size)
+		}
+	case APoZ, MeanActivation:
+		a, err := sp.Activations(p)
+		if err != nil {
+			return nil, fmt.Errorf("stdlib: activation statistics of %s: %w", p.Name, err)
+		}
+		if len(a) != gs.n {
+			return nil, fmt.Errorf("stdlib: activation statistics of %s: got %d values for %d filters", p.Name, len(a), gs.n)
+		}
+		for j, v := range a {
+			if v != v {
+				return nil, fmt.Errorf("stdlib: activation statistics of %s: filter %d is NaN", p.Name, j)
+			}
+			if sp.Ranking == APoZ {
+				v = -v // the highest APoZ is pruned
+			}
+			s[j] = v
+		}
+	case RandomRank:
+		r := Rand(sp.Seed, at, i)
+		for j, v := range r.Perm(gs.n) {
+			s[j] = float64(v)
+		}
+	}
+	return s, nil
+}
+
+// keepHighest returns the keep map that drops exactly the k lowest scores, lower index
+// first among equal scores.
+func keepHighest(scores []float64, k int) []bool {
+	idx := make([]int, len(scores))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int {
+		switch {
+		case scores[a] < scores[b]:
+			return -1
+		case scores[a] > scores[b]:
+			return 1
+		}
+		return 0
+	})
+	keep := make([]bool, len(scores))
+	for _, j := range idx[k:] {
+		keep[j] = true
+	}
+	return keep
+}
+
+// BernoulliFilterPruner keeps each filter (or other structure) independently with
+// probability 1 − Fraction, drawing afresh at every call (DropFilter-like). Distiller
+// also scales the mask by n/kept to compensate like dropout; a dst mask holds only 0
+// and 1, so no compensation is applied.
+type BernoulliFilterPruner struct {
+	// Granularity is the structure; not Elements or Layers.
+	Granularity Granularity
+	// Block is the block shape for Blocks; ignored otherwise.
+	Block []int
+	// Fraction is the probability that a structure is dropped, in [0, 1).
+	Fraction float64
+	// Seed seeds the generator; see [Rand].
+	Seed uint64
+
+	mask []float32
+}
+
+// Check implements [Pruner].
+func (bp *BernoulliFilterPruner) Check(params []*nn.Param) error {
+	switch bp.Granularity {
+	case Elements, Layers:
+		return fmt.Errorf("stdlib: structure pruning cannot use granularity %v", bp.Granularity)
+	}
+	if err := checkFraction("bernoulli fraction", bp.Fraction, false); err != nil {
+		return err
+	}
+	for _, p := range params {
+		if _, err := paramGroups(p, bp.Granularity, bp.Block); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Prune implements [Pruner].
+func (bp *BernoulliFilterPruner) Prune(params []*nn.Param, at Point) error {
+	for i, p := range params {
+		gs, err := paramGroups(p, bp.Granularity, bp.Block)
+		if err != nil {
+			return err
+		}
+		r := Rand(bp.Seed, at, i)
+		keep := make([]bool, gs.n)
+		for j := range keep {
+			keep[j] = r.Float64() >= bp.Fraction
+		}
+		if cap(bp.mask) < p.Len() {
+			bp.mask = make([]float32, p.Len())
+		}
+		m := bp.mask[:p.Len()]
+		gs.expand(m, keep)
+		p.SetMask(m)
+	}
+	return nil
+}

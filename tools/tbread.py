@@ -10,6 +10,7 @@ built at run time from a hand-written descriptor (google.protobuf's descriptor_p
 message_factory; no generated code, no TensorFlow), and one line is printed per item:
 
     file_version STEP VERSION
+    session_start STEP                       (SessionLog START: a resumed run)
     scalar STEP TAG VALUE                    (VALUE as %.9g, which round-trips a float32)
     histo STEP TAG num=N min=A max=B sum=S sum_squares=Q limits=L1,L2,... counts=C1,C2,...
                                              (doubles as %.17g, which round-trips them)
@@ -87,15 +88,24 @@ def _build_classes():
     message("Summary", [
         ("value", 1, F.TYPE_MESSAGE, rep, ".tensorflow.SummaryValue", False),
     ])
+    session_log = message("SessionLog", [
+        ("status", 1, F.TYPE_ENUM, opt, ".tensorflow.SessionLog.SessionStatus", False),
+        ("checkpoint_path", 2, F.TYPE_STRING, opt, None, False),
+        ("msg", 3, F.TYPE_STRING, opt, None, False),
+    ])
+    status = session_log.enum_type.add(name="SessionStatus")
+    for name, number in (("STATUS_UNSPECIFIED", 0), ("START", 1), ("STOP", 2), ("CHECKPOINT", 3)):
+        status.value.add(name=name, number=number)
     event = message("Event", [
         ("wall_time", 1, F.TYPE_DOUBLE, opt, None, False),
         ("step", 2, F.TYPE_INT64, opt, None, False),
         ("file_version", 3, F.TYPE_STRING, opt, None, False),
         ("summary", 5, F.TYPE_MESSAGE, opt, ".tensorflow.Summary", False),
+        ("session_log", 6, F.TYPE_MESSAGE, opt, ".tensorflow.SessionLog", False),
     ])
     event.oneof_decl.add(name="what")
     for f in event.field:
-        if f.name in ("file_version", "summary"):
+        if f.name in ("file_version", "summary", "session_log"):
             f.oneof_index = 0
 
     pool = descriptor_pool.DescriptorPool()
@@ -137,8 +147,13 @@ def g17(v):
 
 
 def event_lines(ev):
-    if ev.WhichOneof("what") == "file_version":
+    what = ev.WhichOneof("what")
+    if what == "file_version":
         yield "file_version %d %s" % (ev.step, ev.file_version)
+        return
+    if what == "session_log":
+        status = ev.session_log.DESCRIPTOR.fields_by_name["status"].enum_type
+        yield "session_%s %d" % (status.values_by_number[ev.session_log.status].name.lower(), ev.step)
         return
     for v in ev.summary.value:
         kind = v.WhichOneof("value")

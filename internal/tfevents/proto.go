@@ -14,8 +14,9 @@ import (
 //	message Event {
 //	  double wall_time = 1;
 //	  int64 step = 2;
-//	  oneof what { string file_version = 3; Summary summary = 5; ... }
+//	  oneof what { string file_version = 3; Summary summary = 5; SessionLog session_log = 6; ... }
 //	}
+//	message SessionLog { enum SessionStatus { STATUS_UNSPECIFIED = 0; START = 1; ... } SessionStatus status = 1; ... }
 //	message Summary { repeated Value value = 1; }
 //	message Summary.Value {
 //	  string tag = 1;
@@ -36,6 +37,10 @@ const (
 	eventStep        = 2
 	eventFileVersion = 3
 	eventSummary     = 5
+	eventSessionLog  = 6
+
+	sessionLogStatus = 1
+	sessionStart     = 1 // SessionLog.START
 
 	summaryValue = 1
 
@@ -52,8 +57,8 @@ const (
 	histoBucket      = 7
 )
 
-// Event is one decoded record of an event file. Exactly one of FileVersion and Values is
-// set in the files this package writes.
+// Event is one decoded record of an event file. In the files this package writes, every
+// event is a file version, a summary (Values) or a session start (Start).
 type Event struct {
 	// WallTime is the time the event was written, in seconds since the Unix epoch.
 	WallTime float64
@@ -63,6 +68,8 @@ type Event struct {
 	FileVersion string
 	// Values are the summary values of the event, in file order; nil if it has none.
 	Values []Value
+	// Start says the event is a SessionLog with status START (see [Writer.Restart]).
+	Start bool
 }
 
 // Value is one tagged summary value: a scalar or a histogram.
@@ -133,8 +140,8 @@ func appendValue(b []byte, v *Value) []byte {
 	return b
 }
 
-// marshalEvent encodes e as an Event message. A summary field is written when e has values
-// and no file version.
+// marshalEvent encodes e as an Event message: a file version if e has one, else a session
+// start if e.Start, else a summary of e.Values.
 func marshalEvent(e *Event) []byte {
 	b := appendDouble(nil, eventWallTime, e.WallTime)
 	if e.Step != 0 {
@@ -144,6 +151,13 @@ func marshalEvent(e *Event) []byte {
 	if e.FileVersion != "" {
 		b = protowire.AppendTag(b, eventFileVersion, protowire.BytesType)
 		return protowire.AppendString(b, e.FileVersion)
+	}
+	if e.Start {
+		var sl []byte
+		sl = protowire.AppendTag(sl, sessionLogStatus, protowire.VarintType)
+		sl = protowire.AppendVarint(sl, sessionStart)
+		b = protowire.AppendTag(b, eventSessionLog, protowire.BytesType)
+		return protowire.AppendBytes(b, sl)
 	}
 	var sum []byte
 	for i := range e.Values {
@@ -317,6 +331,19 @@ func unmarshalEvent(b []byte) (*Event, error) {
 				return err
 			}
 			e.FileVersion = string(f.bs)
+		case eventSessionLog:
+			if err := f.wantType(protowire.BytesType); err != nil {
+				return err
+			}
+			return walk(f.bs, func(g field) error {
+				if g.num == sessionLogStatus {
+					if err := g.wantType(protowire.VarintType); err != nil {
+						return err
+					}
+					e.Start = g.u == sessionStart
+				}
+				return nil
+			})
 		case eventSummary:
 			if err := f.wantType(protowire.BytesType); err != nil {
 				return err

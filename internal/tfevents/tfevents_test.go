@@ -110,6 +110,9 @@ func TestRoundTrip(t *testing.T) {
 	if err := w.Histogram("weights/fc1.weight", 1<<40, []float32{-1, 0, 0.5, 0.5, 3}); err != nil {
 		t.Fatal(err)
 	}
+	if err := w.Restart(12); err != nil {
+		t.Fatal(err)
+	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -124,6 +127,7 @@ func TestRoundTrip(t *testing.T) {
 		{WallTime: wall(2), Step: 7, Values: []Value{{Tag: "Performance/Validation/Top1", Simple: 98.76, HasSimple: true}}},
 		{WallTime: wall(3), Step: -3, Values: []Value{{Tag: "neg", Simple: -1e-7, HasSimple: true}}},
 		{WallTime: wall(4), Step: 1 << 40, Values: []Value{{Tag: "weights/fc1.weight", Histo: h}}},
+		{WallTime: wall(5), Step: 12, Start: true},
 	}
 	if diff := cmp.Diff(want, readAll(t, w.Path())); diff != "" {
 		t.Fatalf("events differ (-want +got):\n%s", diff)
@@ -166,6 +170,7 @@ func TestClosed(t *testing.T) {
 	for name, err := range map[string]error{
 		"Scalar":    w.Scalar("x", 0, 1),
 		"Histogram": w.Histogram("x", 0, []float32{1}),
+		"Restart":   w.Restart(1),
 		"Flush":     w.Flush(),
 		"Close":     w.Close(),
 	} {
@@ -467,6 +472,10 @@ func TestPythonReader(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 1))
 	w := newTestWriter(t)
 	want := []string{"file_version 0 " + FileVersion}
+	if err := w.Restart(40); err != nil { // a resumed run's first step
+		t.Fatal(err)
+	}
+	want = append(want, "session_start 40")
 	scalars := []float64{0, 1, -1, 0.1, 98.76, 1e-30, -3.5e20, math.MaxFloat32, float64(rng.Float32())}
 	for i, v := range scalars {
 		tag := fmt.Sprintf("Performance/Training/s%d", i)

@@ -124,6 +124,16 @@ func (w *Writer) Histogram(tag string, step int64, values []float32) error {
 	})
 }
 
+// Restart writes a SessionLog START event at step. A run resumed from a checkpoint calls
+// it with its first step: TensorBoard then discards the events of earlier files whose step
+// is >= step (the interrupted run's work after its last checkpoint, which the resumed run
+// redoes), instead of drawing both.
+func (w *Writer) Restart(step int64) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.write(&Event{WallTime: wallTime(w.now()), Step: step, Start: true})
+}
+
 // Flush writes the buffered events to the file and syncs it to stable storage.
 func (w *Writer) Flush() error {
 	w.mu.Lock()

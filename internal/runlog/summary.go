@@ -216,7 +216,9 @@ func OpenSummaryWriter(path string) (*SummaryWriter, error) {
 // Path returns the file the writer writes.
 func (w *SummaryWriter) Path() string { return w.path }
 
-// Summary returns a copy of the summary as last written.
+// Summary returns the summary as last written. The epoch list is a copy, so later calls
+// of AddEpoch do not change it; the records' Params and Shape slices and the Meta map are
+// shared with the writer and must be treated as read-only.
 func (w *SummaryWriter) Summary() Summary {
 	s := w.sum
 	s.Epochs = append([]EpochSummary(nil), w.sum.Epochs...)

@@ -515,6 +515,10 @@ func TestPythonReader(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("tbread.py output differs (-want +got):\n%s", diff)
 	}
+	// Given the directory, it reads the event files in it.
+	if dirOut, stderr, err := tbread(t, filepath.Dir(w.Path())); err != nil || dirOut != stdout {
+		t.Errorf("tbread.py DIR: %v %s; output equal to the file's: %v", err, stderr, dirOut == stdout)
+	}
 
 	// The independent reader must reject a corrupted file too.
 	b, err := os.ReadFile(w.Path())

@@ -65,8 +65,8 @@ func (r *L1Regularizer) ThresholdMask(dst []float32, p *nn.Param) (bool, error) 
 	return true, nil
 }
 
-// L2Regularizer is the loss (λ/2)·Σw² per parameter, whose gradient λ·w is added to the
-// parameter's gradient: per-parameter weight decay λ. (Distiller has no L2 regularizer
+// L2Regularizer is the loss λ·Σw² per parameter, whose gradient 2λ·w is added to the
+// parameter's gradient: per-parameter weight decay 2λ. (Distiller has no L2 regularizer
 // class; it relies on the optimizer's weight decay.)
 type L2Regularizer struct {
 	// Strength is λ; >= 0.
@@ -79,7 +79,7 @@ func (r *L2Regularizer) Check(params []*nn.Param) error { return checkStrength("
 // Regularize implements [Regularizer].
 func (r *L2Regularizer) Regularize(params []*nn.Param) float64 {
 	var loss float64
-	l := float32(r.Strength)
+	l := float32(2 * r.Strength)
 	for _, p := range params {
 		g := p.GradData()
 		var s float64
@@ -87,7 +87,7 @@ func (r *L2Regularizer) Regularize(params []*nn.Param) float64 {
 			g[i] += l * v
 			s += float64(v) * float64(v)
 		}
-		loss += r.Strength / 2 * s
+		loss += r.Strength * s
 	}
 	return loss
 }

@@ -57,7 +57,11 @@ func (NopHooks) OnMinibatchEnd(int, int, int) error   { return nil }
 func (NopHooks) OnEpochEnd(int, *EpochMetrics) error  { return nil }
 func (NopHooks) OnTrainingEnd() error                 { return nil }
 
-// EpochMetrics are the figures of one finished epoch.
+// EpochMetrics are the figures of one finished epoch. Accuracies (TrainTop1, Top1, Top5)
+// are percentages (0–100); the test figures are NaN when training runs without a test
+// set. LR is the learning rate the epoch ran with; a hook's OnEpochEnd may set it to the
+// rate of the next epoch. SamplesPerSec counts training samples over the training part
+// of the epoch; Seconds is the whole epoch, evaluation included.
 type EpochMetrics struct {
 	Epoch         int     `json:"epoch"`
 	TrainLoss     float64 `json:"train_loss"`

@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"github.com/dst-dev/dst/ops"
 	"gorgonia.org/tensor"
 )
 
@@ -72,18 +73,19 @@ func NewParam(name, layer string, kind Kind, shape ...int) *Param {
 	}
 }
 
-// Data returns the parameter's values as a flat slice aliasing Value.
-func (p *Param) Data() []float32 { return p.Value.Data().([]float32) }
+// Data returns the parameter's values as a flat slice aliasing Value. It does not
+// allocate.
+func (p *Param) Data() []float32 { return ops.F32(p.Value) }
 
-// GradData returns the gradient as a flat slice aliasing Grad.
-func (p *Param) GradData() []float32 { return p.Grad.Data().([]float32) }
+// GradData returns the gradient as a flat slice aliasing Grad. It does not allocate.
+func (p *Param) GradData() []float32 { return ops.F32(p.Grad) }
 
 // MaskData returns the mask as a flat slice aliasing Mask, or nil for a dense parameter.
 func (p *Param) MaskData() []float32 {
 	if p.Mask == nil {
 		return nil
 	}
-	return p.Mask.Data().([]float32)
+	return ops.F32(p.Mask)
 }
 
 // Shape returns a copy of the parameter's shape.

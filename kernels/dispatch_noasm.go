@@ -1,7 +1,12 @@
+//go:build !amd64 || purego
+
 package kernels
 
 const path = "purego"
 
-func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	sgemmSimple(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+var gemmKern = goKernel
+
+// availableKernels lists every micro-kernel this build can run.
+func availableKernels() map[string]microKernel {
+	return map[string]microKernel{"purego": goKernel}
 }

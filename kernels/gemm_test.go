@@ -68,12 +68,34 @@ func gemmCases(short bool) []gemmCase {
 			gemmCase{300, 300, 300, 1, 1, 0},
 			gemmCase{513, 31, 517, 1, 0, 1},
 			gemmCase{9, 1100, 70, 1, 1, 0},
+			gemmCase{13, 2100, 9, 1, 0.5, 2},
 		)
 	}
 	return cs
 }
 
 func TestSgemm(t *testing.T) {
+	for name, kern := range availableKernels() {
+		t.Run(name, func(t *testing.T) {
+			testSgemm(t, func(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+				if name == Path() {
+					Sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+					return
+				}
+				if m == 0 || n == 0 || k == 0 || alpha == 0 {
+					Sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+					return
+				}
+				sgemm(kern, tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+			})
+		})
+	}
+}
+
+type sgemmFunc func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
+
+func testSgemm(t *testing.T, sgemmUnderTest sgemmFunc) {
+	t.Helper()
 	rnd := rand.New(rand.NewPCG(1, 1))
 	for _, tc := range gemmCases(testing.Short()) {
 		for _, tr := range [][2]bool{{false, false}, {false, true}, {true, false}, {true, true}} {
@@ -109,7 +131,7 @@ func TestSgemm(t *testing.T) {
 				}
 				want := append([]float32(nil), c...)
 				naiveSgemm(tA, tB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, want, ldc)
-				Sgemm(tA, tB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c, ldc)
+				sgemmUnderTest(tA, tB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c, ldc)
 				// Compare only the matrix entries; the stride gaps must be
 				// untouched.
 				for i := range c {

@@ -1,0 +1,70 @@
+package kernels
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// reportGFLOPS reports the floating-point rate of b.N products of the given
+// size; call it after the timed loop.
+func reportGFLOPS(b *testing.B, m, n, k int) {
+	b.Helper()
+	flops := 2 * float64(m) * float64(n) * float64(k) * float64(b.N)
+	b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+func benchSgemm(b *testing.B, f sgemmFunc, tA, tB bool, m, n, k int) {
+	b.Helper()
+	rnd := rand.New(rand.NewPCG(1, 1))
+	a := make([]float32, m*k)
+	bb := make([]float32, k*n)
+	c := make([]float32, m*n)
+	fillRand(rnd, a)
+	fillRand(rnd, bb)
+	lda, ldb := k, n
+	if tA {
+		lda = m
+	}
+	if tB {
+		ldb = k
+	}
+	b.SetBytes(int64(4 * (m*k + k*n + m*n)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		f(tA, tB, m, n, k, 1, a, lda, bb, ldb, 0, c, n)
+	}
+	reportGFLOPS(b, m, n, k)
+}
+
+func BenchmarkSgemm(b *testing.B) {
+	for _, s := range []int{64, 256, 512, 1024} {
+		b.Run("Square"+sizeName(s), func(b *testing.B) { benchSgemm(b, Sgemm, false, false, s, s, s) })
+	}
+	for _, s := range []int{64, 256} {
+		b.Run("Naive"+sizeName(s), func(b *testing.B) { benchSgemm(b, naiveSgemm, false, false, s, s, s) })
+	}
+}
+
+// BenchmarkSgemmLayers runs the products that LeNet-style convolutions and
+// Linear layers issue in training, forward (NN/NT) and backward (TN/NN/NT).
+func BenchmarkSgemmLayers(b *testing.B) {
+	for _, c := range []struct {
+		name    string
+		tA, tB  bool
+		m, n, k int
+	}{
+		{"Conv1Fwd_20x576x25", false, false, 20, 576, 25},
+		{"Conv1dW_20x25x576", false, true, 20, 25, 576},
+		{"Conv2Fwd_50x64x500", false, false, 50, 64, 500},
+		{"Conv2dW_50x500x64", false, true, 50, 500, 64},
+		{"Conv2dX_500x64x50", true, false, 500, 64, 50},
+		{"FC1Fwd_64x500x800", false, true, 64, 500, 800},
+		{"FC1dW_500x800x64", true, false, 500, 800, 64},
+		{"FC1dX_64x800x500", false, false, 64, 800, 500},
+		{"FC2Fwd_64x10x500", false, true, 64, 10, 500},
+		{"Linear1Fwd_1x300x784", false, true, 1, 300, 784},
+	} {
+		b.Run(c.name, func(b *testing.B) { benchSgemm(b, Sgemm, c.tA, c.tB, c.m, c.n, c.k) })
+	}
+}

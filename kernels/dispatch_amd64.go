@@ -1,0 +1,76 @@
+//go:build amd64 && !purego
+
+package kernels
+
+//go:generate go run ./internal/asmgen sgemm_kernel_amd64.s
+
+// cpuid executes the CPUID instruction with the given leaf and subleaf.
+func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
+
+// xgetbv reads extended control register 0 (which register states the OS
+// saves).
+func xgetbv() (eax, edx uint32)
+
+// sgemmKernelAVX512 is the 12×32 AVX-512 micro-kernel; see microKernel.
+//
+//go:noescape
+func sgemmKernelAVX512(k int, a, b, c *float32, ldc int, beta float32, mr, nr int, accumulate bool)
+
+// sgemmKernelAVX2 is the 6×16 AVX2+FMA micro-kernel; see microKernel.
+//
+//go:noescape
+func sgemmKernelAVX2(k int, a, b, c *float32, ldc int, beta float32, mr, nr int, accumulate bool)
+
+// cpuFeatures reports AVX2+FMA and AVX-512 (F, DQ, BW, VL) support,
+// including operating-system support for the wider register state.
+func cpuFeatures() (hasAVX2, hasAVX512 bool) {
+	maxLeaf, _, _, _ := cpuid(0, 0)
+	if maxLeaf < 7 {
+		return false, false
+	}
+	_, _, ecx1, _ := cpuid(1, 0)
+	const (
+		fma     = 1 << 12
+		osxsave = 1 << 27
+		avx     = 1 << 28
+	)
+	if ecx1&(fma|osxsave|avx) != fma|osxsave|avx {
+		return false, false
+	}
+	xcr0, _ := xgetbv()
+	if xcr0&0x6 != 0x6 { // XMM and YMM state
+		return false, false
+	}
+	_, ebx7, _, _ := cpuid(7, 0)
+	hasAVX2 = ebx7&(1<<5) != 0
+	const avx512 = 1<<16 | 1<<17 | 1<<30 | 1<<31 // F, DQ, BW, VL
+	hasAVX512 = hasAVX2 && ebx7&avx512 == avx512 && xcr0&0xe6 == 0xe6
+	return hasAVX2, hasAVX512
+}
+
+// path and gemmKern are chosen once, at package initialisation.
+var path, gemmKern = selectPath()
+
+func selectPath() (string, microKernel) {
+	ks := availableKernels()
+	for _, p := range []string{"avx512", "avx2"} {
+		if k, ok := ks[p]; ok {
+			return p, k
+		}
+	}
+	return "purego", goKernel
+}
+
+// availableKernels lists every micro-kernel this CPU can run, fastest
+// first, so tests can check all of them.
+func availableKernels() map[string]microKernel {
+	hasAVX2, hasAVX512 := cpuFeatures()
+	ks := map[string]microKernel{"purego": goKernel}
+	if hasAVX512 {
+		ks["avx512"] = microKernel{mr: 12, nr: 32, masked: true, fn: sgemmKernelAVX512}
+	}
+	if hasAVX2 {
+		ks["avx2"] = microKernel{mr: 6, nr: 16, fn: sgemmKernelAVX2}
+	}
+	return ks
+}

@@ -1,0 +1,50 @@
+package kernels
+
+// goKernel is the portable 4×4 micro-kernel used by the purego path.
+var goKernel = microKernel{mr: 4, nr: 4, masked: true, fn: sgemmKernelGo}
+
+// sgemmKernelGo is the pure-Go micro-kernel; see microKernel.
+func sgemmKernelGo(k int, a, b, c *float32, ldc int, beta float32, mr, nr int, accumulate bool) {
+	as := unsafeSlice(a, 4*k)
+	bs := unsafeSlice(b, 4*k)
+	var c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33 float32
+	for p := 0; p < k; p++ {
+		av := as[4*p : 4*p+4 : 4*p+4]
+		bv := bs[4*p : 4*p+4 : 4*p+4]
+		a0, a1, a2, a3 := av[0], av[1], av[2], av[3]
+		b0, b1, b2, b3 := bv[0], bv[1], bv[2], bv[3]
+		c00 += a0 * b0
+		c01 += a0 * b1
+		c02 += a0 * b2
+		c03 += a0 * b3
+		c10 += a1 * b0
+		c11 += a1 * b1
+		c12 += a1 * b2
+		c13 += a1 * b3
+		c20 += a2 * b0
+		c21 += a2 * b1
+		c22 += a2 * b2
+		c23 += a2 * b3
+		c30 += a3 * b0
+		c31 += a3 * b1
+		c32 += a3 * b2
+		c33 += a3 * b3
+	}
+	acc := [4][4]float32{
+		{c00, c01, c02, c03},
+		{c10, c11, c12, c13},
+		{c20, c21, c22, c23},
+		{c30, c31, c32, c33},
+	}
+	cs := unsafeSlice(c, (mr-1)*ldc+nr)
+	for r := 0; r < mr; r++ {
+		row := cs[r*ldc : r*ldc+nr]
+		for j := range row {
+			if accumulate {
+				row[j] = acc[r][j] + beta*row[j]
+			} else {
+				row[j] = acc[r][j]
+			}
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package tfevents
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -70,13 +71,16 @@ func readRecord(r io.Reader, off int64) ([]byte, error) {
 	if length > maxRecordLen {
 		return nil, fmt.Errorf("%w at offset %d: length %d exceeds the %d-byte limit", ErrCorrupt, off, length, maxRecordLen)
 	}
-	buf := make([]byte, length+4)
-	if n, err := io.ReadFull(r, buf); err != nil {
-		if err == io.EOF || err == io.ErrUnexpectedEOF {
+	// Read through a growing buffer rather than allocating length bytes up front, so a
+	// file that claims a huge record costs only what it really holds.
+	var bb bytes.Buffer
+	if n, err := io.CopyN(&bb, r, int64(length)+4); err != nil {
+		if err == io.EOF {
 			return nil, fmt.Errorf("%w at offset %d: file ends inside the record (%d of %d bytes)", ErrCorrupt, off, n, length+4)
 		}
 		return nil, fmt.Errorf("tfevents: read record at offset %d: %w", off, err)
 	}
+	buf := bb.Bytes()
 	data := buf[:length]
 	if got, want := binary.LittleEndian.Uint32(buf[length:]), maskedCRC(data); got != want {
 		return nil, fmt.Errorf("%w at offset %d: data CRC is %#08x, want %#08x", ErrCorrupt, off, got, want)

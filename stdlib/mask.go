@@ -69,31 +69,37 @@ func LevelMask(dst, w, scratch []float32, k int) []float32 {
 	if cap(scratch) < n {
 		scratch = make([]float32, n)
 	}
+	// Magnitudes are compared as the bit patterns of |w| (sign cleared, NaN clamped to
+	// +Inf): for non-negative floats the unsigned integer order is the numeric order.
 	s := scratch[:n]
-	less := 0
 	for i, v := range w {
-		s[i] = abs32(v)
+		s[i] = math.Float32frombits(absBits(v))
 	}
-	t := kernels.Select(s, k-1)
-	for _, v := range w {
-		if abs32(v) < t {
-			less++
-		}
-	}
-	ties := k - less // weights equal to t to prune, lowest index first; >= 1
+	tb := math.Float32bits(kernels.Select(s, k-1))
+	pruned := 0
 	for i, v := range w {
-		a := abs32(v)
-		switch {
-		case a < t:
+		if absBits(v) <= tb {
 			dst[i] = 0
-		case a == t && ties > 0:
-			dst[i] = 0
-			ties--
-		default:
+			pruned++
+		} else {
 			dst[i] = 1
 		}
 	}
+	// Every weight tied at t was pruned; give back the surplus, highest index first, so
+	// that exactly k are zero and the lowest-indexed ties are the ones pruned.
+	for i := n - 1; pruned > k; i-- {
+		if dst[i] == 0 && absBits(w[i]) == tb {
+			dst[i] = 1
+			pruned--
+		}
+	}
 	return scratch
+}
+
+// absBits returns the bit pattern of |v|, with NaN mapped to +Inf.
+func absBits(v float32) uint32 {
+	const sign, inf = 1 << 31, 0x7f800000
+	return min(math.Float32bits(v)&^sign, inf)
 }
 
 // fill sets every element of dst to v.

@@ -1,0 +1,153 @@
+package stdlib
+
+import (
+	"math"
+	"slices"
+	"testing"
+)
+
+// refLevelMask is the sort-based reference of LevelMask: order indices by (|w|, index)
+// and zero the first k.
+func refLevelMask(w []float32, k int) []float32 {
+	idx := make([]int, len(w))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int {
+		x, y := abs32(w[a]), abs32(w[b])
+		switch {
+		case x < y:
+			return -1
+		case x > y:
+			return 1
+		}
+		return 0
+	})
+	m := make([]float32, len(w))
+	for _, i := range idx[k:] {
+		m[i] = 1
+	}
+	return m
+}
+
+func TestLevelMask(t *testing.T) {
+	r := newRand()
+	gen := map[string]func(n int) []float32{
+		"normal": func(n int) []float32 {
+			w := make([]float32, n)
+			for i := range w {
+				w[i] = float32(r.NormFloat64())
+			}
+			return w
+		},
+		"ties": func(n int) []float32 { // few distinct magnitudes, both signs
+			w := make([]float32, n)
+			for i := range w {
+				w[i] = float32(r.IntN(4)-2) * 0.5
+			}
+			return w
+		},
+		"constant": func(n int) []float32 {
+			w := make([]float32, n)
+			fill(w, 0.25)
+			return w
+		},
+		"zeros": func(n int) []float32 { return make([]float32, n) },
+		"nan": func(n int) []float32 {
+			w := make([]float32, n)
+			for i := range w {
+				w[i] = float32(r.NormFloat64())
+			}
+			w[n/2] = float32(math.NaN())
+			return w
+		},
+	}
+	for name, g := range gen {
+		for _, n := range []int{1, 2, 3, 7, 17, 100, 601, 1013, 4099} {
+			w := g(n)
+			for _, s := range []float64{0, 0.1, 1.0 / 3, 0.5, 0.7, 0.9, 0.999} {
+				k := LevelCount(s, n)
+				got := make([]float32, n)
+				LevelMask(got, w, nil, k)
+				if z := countZeros(got); z != k {
+					t.Fatalf("%s n=%d s=%v: %d zeroed, want exactly %d", name, n, s, z, k)
+				}
+				if want := refLevelMask(w, k); !slices.Equal(got, want) {
+					t.Fatalf("%s n=%d s=%v: mask differs from the sorted reference", name, n, s)
+				}
+			}
+		}
+	}
+}
+
+func TestLevelMaskReusesScratch(t *testing.T) {
+	w := []float32{3, -1, 2, 0.5, -4}
+	dst := make([]float32, len(w))
+	scratch := make([]float32, 16)
+	got := LevelMask(dst, w, scratch, 2)
+	if &got[0] != &scratch[0] {
+		t.Errorf("LevelMask allocated a new scratch buffer although one was large enough")
+	}
+	if want := []float32{1, 0, 1, 0, 1}; !slices.Equal(dst, want) {
+		t.Errorf("mask = %v, want %v", dst, want)
+	}
+}
+
+func TestLevelCount(t *testing.T) {
+	tests := []struct {
+		s    float64
+		n, k int
+	}{
+		{0, 10, 0}, {0.05, 10, 0}, {0.1, 10, 1}, {0.7, 10, 7}, {0.7, 3, 2},
+		{0.999, 1000, 999}, {0.9, 10_000_000, 9_000_000}, {1, 5, 5}, {-0.5, 5, 0},
+	}
+	for _, tc := range tests {
+		if got := LevelCount(tc.s, tc.n); got != tc.k {
+			t.Errorf("LevelCount(%v, %d) = %d, want %d", tc.s, tc.n, got, tc.k)
+		}
+	}
+}
+
+func TestThresholdMask(t *testing.T) {
+	w := []float32{0.1, -0.2, 0.3, -0.3, 0, float32(math.NaN())}
+	got := make([]float32, len(w))
+	ThresholdMask(got, w, 0.2)
+	if want := []float32{0, 0, 1, 1, 0, 1}; !slices.Equal(got, want) {
+		t.Errorf("ThresholdMask = %v, want %v", got, want)
+	}
+}
+
+// BenchmarkLevelMask10MSparsity90 measures the level mask of 10M weights at 90%
+// sparsity: the O(n) selection path, and a sort-based baseline.
+func BenchmarkLevelMask10MSparsity90(b *testing.B) {
+	const n = 10_000_000
+	r := newRand()
+	w := make([]float32, n)
+	for i := range w {
+		w[i] = float32(r.NormFloat64())
+	}
+	k := LevelCount(0.9, n)
+	dst := make([]float32, n)
+	b.Run("select", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(4 * n)
+		scratch := make([]float32, n)
+		for b.Loop() {
+			scratch = LevelMask(dst, w, scratch, k)
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/param")
+	})
+	b.Run("sort", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(4 * n)
+		s := make([]float32, n)
+		for b.Loop() {
+			for i, v := range w {
+				s[i] = abs32(v)
+			}
+			slices.Sort(s)
+			ThresholdMask(dst, w, s[k-1])
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/param")
+	})
+}

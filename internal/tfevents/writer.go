@@ -8,6 +8,10 @@
 // of every record; it is meant for tests and tools. tools/tbread.py is an independent
 // reader in Python that the tests use as a cross-check.
 //
+// A run writes one file per process; a run resumed from a checkpoint creates a new file in
+// the same directory and calls [Writer.Restart] with its first step, so TensorBoard drops
+// the steps the interrupted run wrote after that checkpoint.
+//
 // A [Writer] is safe for concurrent use. Its methods buffer records in memory; [Writer.Flush]
 // pushes them to the file and syncs it, and [Writer.Close] does the same and closes the file.
 package tfevents

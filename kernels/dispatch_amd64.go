@@ -14,12 +14,12 @@ func xgetbv() (eax, edx uint32)
 // sgemmKernelAVX512 is the 12×32 AVX-512 micro-kernel; see microKernel.
 //
 //go:noescape
-func sgemmKernelAVX512(k int, a, b, c *float32, ldc int, beta float32, mr, nr int, accumulate bool)
+func sgemmKernelAVX512(k int, a *float32, rsA, csA int, b *float32, csB int, c *float32, ldc int, alpha, beta float32, mr, nr int, accumulate bool)
 
 // sgemmKernelAVX2 is the 6×16 AVX2+FMA micro-kernel; see microKernel.
 //
 //go:noescape
-func sgemmKernelAVX2(k int, a, b, c *float32, ldc int, beta float32, mr, nr int, accumulate bool)
+func sgemmKernelAVX2(k int, a *float32, rsA, csA int, b *float32, csB int, c *float32, ldc int, alpha, beta float32, mr, nr int, accumulate bool)
 
 // cpuFeatures reports AVX2+FMA and AVX-512 (F, DQ, BW, VL) support,
 // including operating-system support for the wider register state.

@@ -27,19 +27,20 @@ import (
 	"unsafe"
 )
 
-// microKernel describes a register-blocked GEMM micro-kernel. fn computes,
-// for r < mr and j < nr,
+// microKernel describes a register-blocked GEMM micro-kernel of tile size
+// MR×NR (the mr and nr fields). fn computes, for r < mr and j < nr,
 //
-//	acc := Σ_{p<k} a[p*MR+r] * b[p*NR+j]
-//	c[r*ldc+j] = acc + beta*c[r*ldc+j]   if accumulate
-//	c[r*ldc+j] = acc                     otherwise
+//	acc := Σ_{p<k} a[r*rsA+p*csA] * b[p*csB+j]
+//	c[r*ldc+j] = alpha*acc + beta*c[r*ldc+j]   if accumulate
+//	c[r*ldc+j] = alpha*acc                     otherwise
 //
-// where MR and NR are the kernel's tile sizes and a, b point to packed
-// micro-panels. k ≥ 1, 1 ≤ mr ≤ MR; nr must be NR unless masked is set.
+// with k ≥ 1 and 1 ≤ mr ≤ MR. All MR rows of a are read, whatever mr is.
+// A kernel with masked set reads and writes only the nr ≤ NR columns of b
+// and c; other kernels require nr == NR and read NR columns of b.
 type microKernel struct {
 	mr, nr int
 	masked bool
-	fn     func(k int, a, b, c *float32, ldc int, beta float32, mr, nr int, accumulate bool)
+	fn     func(k int, a *float32, rsA, csA int, b *float32, csB int, c *float32, ldc int, alpha, beta float32, mr, nr int, accumulate bool)
 }
 
 // Cache blocking parameters (in elements).
@@ -52,7 +53,7 @@ const (
 // parallelMinWork is the smallest m·n·k product worth a second goroutine.
 const parallelMinWork = 1 << 19
 
-// smallWork is the largest m·n·k product computed without packing.
+// smallWork is the largest m·n·k product computed without the micro-kernel.
 const smallWork = 1 << 10
 
 // packPool recycles packing buffers so that the many small products of a
@@ -70,7 +71,7 @@ func getBuf(n int) *[]float32 {
 
 // sgemm is Sgemm after argument checking: m, n, k ≥ 1 and alpha != 0.
 func sgemm(kern microKernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	if m*n*k <= smallWork {
+	if m*n*k <= smallWork || m == 1 {
 		sgemmSimple(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
@@ -117,23 +118,54 @@ func sgemm(kern microKernel, transA, transB bool, m, n, k int, alpha float32, a 
 }
 
 // sgemmSerial runs the blocked algorithm on one goroutine.
+//
+// op(B) is packed when the kernel cannot read it in place (Bᵀ, or a kernel
+// without column masks) or when the product is large enough for the
+// contiguous panels to pay off; op(A) is packed in the large case and for
+// the last, partial row panel.
 func sgemmSerial(kern microKernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	mr, nr := kern.mr, kern.nr
+	large := m > blockM || n > blockN
+	packAll := large
+	packBAll := large || transB || !kern.masked
+
 	kc0 := min(k, blockK)
 	mc0 := min(roundUp(m, mr), blockM)
 	nc0 := min(roundUp(n, nr), blockN)
-	abuf := getBuf(mc0 * kc0)
-	bbuf := getBuf(kc0 * nc0)
-	defer packPool.Put(abuf)
-	defer packPool.Put(bbuf)
-	ap, bp := *abuf, *bbuf
-	var tile [16 * 32]float32 // scratch for kernels without column masks
+	need := mr*kc0 + mr*nr
+	if packAll {
+		need += mc0 * kc0
+	}
+	if packBAll {
+		need += kc0 * nc0
+	}
+	buf := getBuf(need)
+	defer packPool.Put(buf)
+	rest := *buf
+	carve := func(n int) []float32 {
+		s := rest[:n:n]
+		rest = rest[n:]
+		return s
+	}
+	tail := carve(mr * kc0) // the partial row panel
+	tile := carve(mr * nr)  // scratch tile for kernels without masks
+	var ap, bp []float32
+	if packAll {
+		ap = carve(mc0 * kc0)
+	}
+	if packBAll {
+		bp = carve(kc0 * nc0)
+	}
 
 	for jc := 0; jc < n; jc += blockN {
 		nb := min(blockN, n-jc)
 		for pc := 0; pc < k; pc += blockK {
 			kb := min(blockK, k-pc)
-			packB(bp, transB, b, ldb, pc, jc, kb, nb, nr)
+			csB := ldb
+			if packBAll {
+				packB(bp, transB, b, ldb, pc, jc, kb, nb, nr)
+				csB = nr
+			}
 			accumulate := pc > 0 || beta != 0
 			betaEff := beta
 			if pc > 0 {
@@ -141,19 +173,40 @@ func sgemmSerial(kern microKernel, transA, transB bool, m, n, k int, alpha float
 			}
 			for ic := 0; ic < m; ic += blockM {
 				mb := min(blockM, m-ic)
-				packA(ap, transA, a, lda, ic, pc, mb, kb, mr, alpha)
+				if packAll {
+					packA(ap, transA, a, lda, ic, pc, mb, kb, mr)
+				}
 				for jr := 0; jr < nb; jr += nr {
 					ncols := min(nr, nb-jr)
-					bpan := &bp[jr*kb]
+					var bpan *float32
+					if packBAll {
+						bpan = &bp[jr*kb]
+					} else {
+						bpan = &b[pc*ldb+jc+jr]
+					}
 					for ir := 0; ir < mb; ir += mr {
 						nrows := min(mr, mb-ir)
-						apan := &ap[ir*kb]
+						var apan *float32
+						rsA, csA := 1, mr
+						switch {
+						case packAll:
+							apan = &ap[ir*kb]
+						case nrows < mr:
+							if jr == 0 {
+								packA(tail, transA, a, lda, ic+ir, pc, nrows, kb, mr)
+							}
+							apan = &tail[0]
+						case transA:
+							apan, rsA, csA = &a[pc*lda+ic+ir], 1, lda
+						default:
+							apan, rsA, csA = &a[(ic+ir)*lda+pc], lda, 1
+						}
 						ci := (ic+ir)*ldc + jc + jr
 						if ncols == nr || kern.masked {
-							kern.fn(kb, apan, bpan, &c[ci], ldc, betaEff, nrows, ncols, accumulate)
+							kern.fn(kb, apan, rsA, csA, bpan, csB, &c[ci], ldc, alpha, betaEff, nrows, ncols, accumulate)
 							continue
 						}
-						kern.fn(kb, apan, bpan, &tile[0], nr, 0, nrows, nr, false)
+						kern.fn(kb, apan, rsA, csA, bpan, csB, &tile[0], nr, alpha, 0, nrows, nr, false)
 						for r := 0; r < nrows; r++ {
 							crow := c[ci+r*ldc : ci+r*ldc+ncols]
 							trow := tile[r*nr : r*nr+ncols]
@@ -175,9 +228,9 @@ func sgemmSerial(kern microKernel, transA, transB bool, m, n, k int, alpha float
 func roundUp(x, m int) int { return (x + m - 1) / m * m }
 
 // packA packs the mb×kb block of op(A) starting at (i0, p0) into mr-row
-// micro-panels scaled by alpha: dst[ir*kb + p*mr + r] = alpha·op(A)[i0+ir+r][p0+p],
-// with zero rows past mb.
-func packA(dst []float32, transA bool, a []float32, lda, i0, p0, mb, kb, mr int, alpha float32) {
+// micro-panels: dst[ir*kb + p*mr + r] = op(A)[i0+ir+r][p0+p], with zero
+// rows past mb.
+func packA(dst []float32, transA bool, a []float32, lda, i0, p0, mb, kb, mr int) {
 	for ir := 0; ir < mb; ir += mr {
 		rows := min(mr, mb-ir)
 		pan := dst[ir*kb : ir*kb+kb*mr]
@@ -187,9 +240,7 @@ func packA(dst []float32, transA bool, a []float32, lda, i0, p0, mb, kb, mr int,
 				src := a[(p0+p)*lda+i0+ir:]
 				src = src[:rows]
 				d := pan[p*mr : p*mr+mr]
-				for r, v := range src {
-					d[r] = alpha * v
-				}
+				copy(d, src)
 				clear(d[rows:])
 			}
 			continue
@@ -200,19 +251,19 @@ func packA(dst []float32, transA bool, a []float32, lda, i0, p0, mb, kb, mr int,
 		for r := 0; r < rows; r++ {
 			src := a[(i0+ir+r)*lda+p0:]
 			src = src[:kb]
-			packStrided(pan[r:], src, mr, alpha)
+			packStrided(pan[r:], src, mr)
 		}
 	}
 }
 
-// packStrided sets dst[p*stride] = alpha·src[p].
-func packStrided(dst, src []float32, stride int, alpha float32) {
+// packStrided sets dst[p*stride] = src[p].
+func packStrided(dst, src []float32, stride int) {
 	if len(src) == 0 {
 		return
 	}
 	_ = dst[(len(src)-1)*stride]
 	for p, v := range src {
-		*(*float32)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(dst)), p*stride*4)) = alpha * v
+		*(*float32)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(dst)), p*stride*4)) = v
 	}
 }
 
@@ -241,7 +292,7 @@ func packB(dst []float32, transB bool, b []float32, ldb, p0, j0, kb, nb, nr int)
 		for j := 0; j < cols; j++ {
 			src := b[(j0+jr+j)*ldb+p0:]
 			src = src[:kb]
-			packStrided(pan[j:], src, nr, 1)
+			packStrided(pan[j:], src, nr)
 		}
 	}
 }

@@ -39,72 +39,117 @@ func main() {
 	}
 }
 
-const signature = "(k int, a, b, c *float32, ldc int, beta float32, mr, nr int, accumulate bool)"
+const signature = "(k int, a *float32, rsA, csA int, b *float32, csB int, c *float32, ldc int, alpha, beta float32, mr, nr int, accumulate bool)"
 
-// prologue loads the common arguments:
-// CX = k, AX = packed A, BX = packed B, DI = C, SI = ldc in bytes, DX = mr.
-func prologue(g *gen, name string) {
+// Argument frame offsets (amd64, ABI0).
+const (
+	offK, offA, offRsA, offCsA, offB, offCsB, offC, offLdc = 0, 8, 16, 24, 32, 40, 48, 56
+	offAlpha, offBeta, offMr, offNr, offAcc, argSize       = 64, 68, 72, 80, 88, 89
+)
+
+// prologue loads the common arguments. Rows 0-3 of A are addressed from
+// AX, rows 4-7 from R12 and rows 8-11 from R13 with R8 = rsA·4 and
+// R9 = 3·rsA·4; R10 = csA·4 advances A by one k step, R11 = csB·4 advances
+// B. BX = B, CX = k, DI = C, SI = ldc·4, DX = mr.
+func prologue(g *gen, name string, rows int) {
 	g.p("// func %s%s", name, signature)
-	g.p("TEXT ·%s(SB), NOSPLIT, $0-65", name)
-	g.p("\tMOVQ k+0(FP), CX")
-	g.p("\tMOVQ a+8(FP), AX")
-	g.p("\tMOVQ b+16(FP), BX")
-	g.p("\tMOVQ c+24(FP), DI")
-	g.p("\tMOVQ ldc+32(FP), SI")
+	g.p("TEXT ·%s(SB), NOSPLIT, $0-%d", name, argSize)
+	g.p("\tMOVQ k+%d(FP), CX", offK)
+	g.p("\tMOVQ a+%d(FP), AX", offA)
+	g.p("\tMOVQ rsA+%d(FP), R8", offRsA)
+	g.p("\tSHLQ $2, R8")
+	g.p("\tLEAQ (R8)(R8*2), R9")
+	g.p("\tMOVQ csA+%d(FP), R10", offCsA)
+	g.p("\tSHLQ $2, R10")
+	g.p("\tMOVQ b+%d(FP), BX", offB)
+	g.p("\tMOVQ csB+%d(FP), R11", offCsB)
+	g.p("\tSHLQ $2, R11")
+	if rows > 4 {
+		g.p("\tLEAQ (AX)(R8*4), R12")
+	}
+	if rows > 8 {
+		g.p("\tLEAQ (R12)(R8*4), R13")
+	}
+	g.p("\tMOVQ c+%d(FP), DI", offC)
+	g.p("\tMOVQ ldc+%d(FP), SI", offLdc)
 	g.p("\tSHLQ $2, SI")
-	g.p("\tMOVQ mr+48(FP), DX")
+	g.p("\tMOVQ mr+%d(FP), DX", offMr)
+}
+
+// rowAddr returns the address of A's row r at the current k step.
+func rowAddr(r int) string {
+	base := []string{"AX", "R12", "R13"}[r/4]
+	switch r % 4 {
+	case 0:
+		return "(" + base + ")"
+	case 1:
+		return "(" + base + ")(R8*1)"
+	case 2:
+		return "(" + base + ")(R8*2)"
+	}
+	return "(" + base + ")(R9*1)"
+}
+
+// advance moves A and B one k step on.
+func advance(g *gen, rows int) {
+	g.p("\tADDQ R10, AX")
+	if rows > 4 {
+		g.p("\tADDQ R10, R12")
+	}
+	if rows > 8 {
+		g.p("\tADDQ R10, R13")
+	}
+	g.p("\tADDQ R11, BX")
 }
 
 // avx512 writes a 12×32 kernel: 24 zmm accumulators (Z0..Z23, row r in
 // Z(2r), Z(2r+1)), B vectors in Z24/Z25, broadcasts rotating through
-// Z26..Z29, beta in Z30. Column tails use the masks K1/K2.
+// Z26..Z29, alpha in Z31, beta in Z30. Column tails use the masks K1/K2
+// (masked loads of B and C, masked stores).
 func avx512(g *gen) {
 	const mr, nr = 12, 32
 	name := "sgemmKernelAVX512"
-	g.p("// %s computes a %d×%d tile of C from packed panels:", name, mr, nr)
-	g.p("// C[r][j] = Σ_p a[p*%d+r]·b[p*%d+j] (+ beta·C[r][j] if accumulate) for r < mr, j < nr.", mr, nr)
-	prologue(g, name)
-	g.p("\tMOVQ nr+56(FP), R8")
+	g.p("// %s computes a %d×%d tile of C; see microKernel.", name, mr, nr)
+	prologue(g, name, mr)
 	// Column masks: low 16 bits in K1, high 16 in K2.
-	g.p("\tMOVQ R8, CX")
-	g.p("\tMOVQ $1, R9")
-	g.p("\tSHLQ CX, R9")
-	g.p("\tDECQ R9")
-	g.p("\tKMOVW R9, K1")
-	g.p("\tSHRQ $16, R9")
-	g.p("\tKMOVW R9, K2")
-	g.p("\tMOVQ k+0(FP), CX")
+	g.p("\tMOVQ nr+%d(FP), CX", offNr)
+	g.p("\tMOVQ $1, DX")
+	g.p("\tSHLQ CX, DX")
+	g.p("\tDECQ DX")
+	g.p("\tKMOVW DX, K1")
+	g.p("\tSHRQ $16, DX")
+	g.p("\tKMOVW DX, K2")
+	g.p("\tMOVQ k+%d(FP), CX", offK)
+	g.p("\tMOVQ mr+%d(FP), DX", offMr)
 	for i := 0; i < 2*mr; i++ {
 		g.p("\tVPXORD Z%d, Z%d, Z%d", i, i, i)
 	}
-	// Main loop, unrolled by 2.
-	g.p("\tCMPQ CX, $2")
-	g.p("\tJLT avx512_tail")
-	g.p("avx512_loop2:")
-	for u := 0; u < 2; u++ {
-		step512(g, u*mr*4, u*nr*4)
+	g.p("avx512_loop:")
+	g.p("\tVMOVUPS.Z (BX), K1, Z24")
+	g.p("\tVMOVUPS.Z 64(BX), K2, Z25")
+	for r := 0; r < mr; r++ {
+		z := 26 + r%4
+		g.p("\tVBROADCASTSS %s, Z%d", rowAddr(r), z)
+		g.p("\tVFMADD231PS Z24, Z%d, Z%d", z, 2*r)
+		g.p("\tVFMADD231PS Z25, Z%d, Z%d", z, 2*r+1)
 	}
-	g.p("\tADDQ $%d, AX", 2*mr*4)
-	g.p("\tADDQ $%d, BX", 2*nr*4)
-	g.p("\tSUBQ $2, CX")
-	g.p("\tCMPQ CX, $2")
-	g.p("\tJGE avx512_loop2")
-	g.p("avx512_tail:")
-	g.p("\tTESTQ CX, CX")
-	g.p("\tJZ avx512_store")
-	step512(g, 0, 0)
-	g.p("avx512_store:")
-	g.p("\tVBROADCASTSS beta+40(FP), Z30")
-	g.p("\tMOVBQZX accumulate+64(FP), R10")
+	advance(g, mr)
+	g.p("\tDECQ CX")
+	g.p("\tJNZ avx512_loop")
+	g.p("\tVBROADCASTSS alpha+%d(FP), Z31", offAlpha)
+	g.p("\tVBROADCASTSS beta+%d(FP), Z30", offBeta)
+	g.p("\tMOVBQZX accumulate+%d(FP), R10", offAcc)
 	g.p("\tTESTQ R10, R10")
 	g.p("\tJZ avx512_overwrite")
 	for r := 0; r < mr; r++ {
 		g.p("\tVMOVUPS.Z (DI), K1, Z26")
 		g.p("\tVMOVUPS.Z 64(DI), K2, Z27")
-		g.p("\tVFMADD231PS Z30, Z26, Z%d", 2*r)
-		g.p("\tVFMADD231PS Z30, Z27, Z%d", 2*r+1)
-		g.p("\tVMOVUPS Z%d, K1, (DI)", 2*r)
-		g.p("\tVMOVUPS Z%d, K2, 64(DI)", 2*r+1)
+		g.p("\tVMULPS Z30, Z26, Z26")
+		g.p("\tVMULPS Z30, Z27, Z27")
+		g.p("\tVFMADD231PS Z31, Z%d, Z26", 2*r)
+		g.p("\tVFMADD231PS Z31, Z%d, Z27", 2*r+1)
+		g.p("\tVMOVUPS Z26, K1, (DI)")
+		g.p("\tVMOVUPS Z27, K2, 64(DI)")
 		if r < mr-1 {
 			g.p("\tDECQ DX")
 			g.p("\tJZ avx512_done")
@@ -114,6 +159,8 @@ func avx512(g *gen) {
 	g.p("\tJMP avx512_done")
 	g.p("avx512_overwrite:")
 	for r := 0; r < mr; r++ {
+		g.p("\tVMULPS Z31, Z%d, Z%d", 2*r, 2*r)
+		g.p("\tVMULPS Z31, Z%d, Z%d", 2*r+1, 2*r+1)
 		g.p("\tVMOVUPS Z%d, K1, (DI)", 2*r)
 		g.p("\tVMOVUPS Z%d, K2, 64(DI)", 2*r+1)
 		if r < mr-1 {
@@ -128,58 +175,41 @@ func avx512(g *gen) {
 	g.p("")
 }
 
-// step512 emits one k step reading A at aoff(AX) and B at boff(BX).
-func step512(g *gen, aoff, boff int) {
-	g.p("\tVMOVUPS %d(BX), Z24", boff)
-	g.p("\tVMOVUPS %d(BX), Z25", boff+64)
-	for r := 0; r < 12; r++ {
-		z := 26 + r%4
-		g.p("\tVBROADCASTSS %d(AX), Z%d", aoff+4*r, z)
-		g.p("\tVFMADD231PS Z24, Z%d, Z%d", z, 2*r)
-		g.p("\tVFMADD231PS Z25, Z%d, Z%d", z, 2*r+1)
-	}
-}
-
 // avx2 writes a 6×16 kernel: 12 ymm accumulators (Y0..Y11), B in Y12/Y13,
-// broadcasts in Y14/Y15. Column tails are handled by the Go driver (it
-// passes nr == 16 and a scratch tile), so nr is ignored.
+// broadcasts in Y14/Y15. It has no column masks: the driver passes
+// nr == 16 and handles column tails through a scratch tile.
 func avx2(g *gen) {
 	const mr, nr = 6, 16
 	name := "sgemmKernelAVX2"
-	g.p("// %s computes a %d×%d tile of C from packed panels:", name, mr, nr)
-	g.p("// C[r][j] = Σ_p a[p*%d+r]·b[p*%d+j] (+ beta·C[r][j] if accumulate) for r < mr, j < %d.", mr, nr, nr)
-	g.p("// nr must be %d.", nr)
-	prologue(g, name)
+	g.p("// %s computes a %d×%d tile of C; see microKernel. nr must be %d.", name, mr, nr, nr)
+	prologue(g, name, mr)
 	for i := 0; i < 2*mr; i++ {
 		g.p("\tVXORPS Y%d, Y%d, Y%d", i, i, i)
 	}
-	g.p("\tCMPQ CX, $2")
-	g.p("\tJLT avx2_tail")
-	g.p("avx2_loop2:")
-	for u := 0; u < 2; u++ {
-		step256(g, u*mr*4, u*nr*4)
+	g.p("avx2_loop:")
+	g.p("\tVMOVUPS (BX), Y12")
+	g.p("\tVMOVUPS 32(BX), Y13")
+	for r := 0; r < mr; r++ {
+		y := 14 + r%2
+		g.p("\tVBROADCASTSS %s, Y%d", rowAddr(r), y)
+		g.p("\tVFMADD231PS Y12, Y%d, Y%d", y, 2*r)
+		g.p("\tVFMADD231PS Y13, Y%d, Y%d", y, 2*r+1)
 	}
-	g.p("\tADDQ $%d, AX", 2*mr*4)
-	g.p("\tADDQ $%d, BX", 2*nr*4)
-	g.p("\tSUBQ $2, CX")
-	g.p("\tCMPQ CX, $2")
-	g.p("\tJGE avx2_loop2")
-	g.p("avx2_tail:")
-	g.p("\tTESTQ CX, CX")
-	g.p("\tJZ avx2_store")
-	step256(g, 0, 0)
-	g.p("avx2_store:")
-	g.p("\tVBROADCASTSS beta+40(FP), Y15")
-	g.p("\tMOVBQZX accumulate+64(FP), R10")
+	advance(g, mr)
+	g.p("\tDECQ CX")
+	g.p("\tJNZ avx2_loop")
+	g.p("\tVBROADCASTSS alpha+%d(FP), Y14", offAlpha)
+	g.p("\tVBROADCASTSS beta+%d(FP), Y15", offBeta)
+	g.p("\tMOVBQZX accumulate+%d(FP), R10", offAcc)
 	g.p("\tTESTQ R10, R10")
 	g.p("\tJZ avx2_overwrite")
 	for r := 0; r < mr; r++ {
-		g.p("\tVMOVUPS (DI), Y12")
-		g.p("\tVMOVUPS 32(DI), Y13")
-		g.p("\tVFMADD231PS Y15, Y12, Y%d", 2*r)
-		g.p("\tVFMADD231PS Y15, Y13, Y%d", 2*r+1)
-		g.p("\tVMOVUPS Y%d, (DI)", 2*r)
-		g.p("\tVMOVUPS Y%d, 32(DI)", 2*r+1)
+		g.p("\tVMULPS (DI), Y15, Y12")
+		g.p("\tVMULPS 32(DI), Y15, Y13")
+		g.p("\tVFMADD231PS Y14, Y%d, Y12", 2*r)
+		g.p("\tVFMADD231PS Y14, Y%d, Y13", 2*r+1)
+		g.p("\tVMOVUPS Y12, (DI)")
+		g.p("\tVMOVUPS Y13, 32(DI)")
 		if r < mr-1 {
 			g.p("\tDECQ DX")
 			g.p("\tJZ avx2_done")
@@ -189,6 +219,8 @@ func avx2(g *gen) {
 	g.p("\tJMP avx2_done")
 	g.p("avx2_overwrite:")
 	for r := 0; r < mr; r++ {
+		g.p("\tVMULPS Y14, Y%d, Y%d", 2*r, 2*r)
+		g.p("\tVMULPS Y14, Y%d, Y%d", 2*r+1, 2*r+1)
 		g.p("\tVMOVUPS Y%d, (DI)", 2*r)
 		g.p("\tVMOVUPS Y%d, 32(DI)", 2*r+1)
 		if r < mr-1 {
@@ -201,15 +233,4 @@ func avx2(g *gen) {
 	g.p("\tVZEROUPPER")
 	g.p("\tRET")
 	g.p("")
-}
-
-func step256(g *gen, aoff, boff int) {
-	g.p("\tVMOVUPS %d(BX), Y12", boff)
-	g.p("\tVMOVUPS %d(BX), Y13", boff+32)
-	for r := 0; r < 6; r++ {
-		y := 14 + r%2
-		g.p("\tVBROADCASTSS %d(AX), Y%d", aoff+4*r, y)
-		g.p("\tVFMADD231PS Y12, Y%d, Y%d", y, 2*r)
-		g.p("\tVFMADD231PS Y13, Y%d, Y%d", y, 2*r+1)
-	}
 }

@@ -20,12 +20,11 @@ package stdlib
 //
 // The same formula works at step granularity: e, e0, e1 and f are then global minibatch
 // indices. Positions outside [e0, e0+span] are clamped, so the target never leaves
-// [s_i, s_f].
+// [s_i, s_f]; at the ends the target is exactly s_i and s_f (Distiller's formula gives
+// 0.6 + (0.1 − 0.6) = 0.09999999999999998 at the start of 10% → 60%, one structure short
+// of 10% of 20).
 
-import (
-	"fmt"
-	"math"
-)
+import "fmt"
 
 // AGP is the Zhu & Gupta sparsity schedule. The zero value is not valid; see [AGP.Check].
 type AGP struct {
@@ -83,7 +82,12 @@ func (a AGP) Target(pos int) float64 {
 		return a.Final
 	}
 	x := float64(pos-a.Start) / float64(span)
-	x = math.Min(math.Max(x, 0), 1)
+	switch {
+	case x <= 0:
+		return a.Initial // exactly: Final + (Initial − Final) need not round to Initial
+	case x >= 1:
+		return a.Final
+	}
 	r := 1 - x
 	return a.Final + (a.Initial-a.Final)*r*r*r
 }

@@ -32,10 +32,12 @@ func ThresholdMask(dst, w []float32, t float32) {
 }
 
 // LevelCount returns k = ⌊s·n⌋, the number of weights a level pruner at sparsity s zeroes
-// out of n, clamped to [0, n]. The product is rounded to the nearest float64 before the
-// floor is taken only by ordinary float64 arithmetic, as Distiller's int(level·N) does.
+// out of n, clamped to [0, n]. Rounding error in the product is absorbed: 0.29·100 is
+// 28.999999999999996 in float64, which Distiller's int(level·N) truncates to 28, and
+// LevelCount counts 29.
 func LevelCount(s float64, n int) int {
-	k := int(math.Floor(s * float64(n)))
+	x := s * float64(n)
+	k := int(math.Floor(x + math.Abs(x)*1e-12))
 	return min(max(k, 0), n)
 }
 

@@ -1,0 +1,64 @@
+package nn
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/dst-dev/dst/ops"
+	"gorgonia.org/tensor"
+)
+
+// trainStep is one full minibatch of training: zero grads, forward, loss, backward,
+// optimizer step.
+type trainStep struct {
+	m   *Model
+	opt Optimizer
+	ce  ops.CrossEntropy
+	x   *tensor.Dense
+	y   []int32
+}
+
+func newTrainStep(t testing.TB, name string, batch int) *trainStep {
+	t.Helper()
+	m := mustNew(t, name, 1)
+	opt, err := NewSGD(m.Params(), SGDConfig{LR: 0.01, Momentum: 0.9, WeightDecay: 1e-4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(1, 1))
+	x := ops.New(batch, m.Input[0], m.Input[1], m.Input[2])
+	for i := range ops.F32(x) {
+		ops.F32(x)[i] = float32(r.NormFloat64())
+	}
+	y := make([]int32, batch)
+	for i := range y {
+		y[i] = int32(r.IntN(m.Classes))
+	}
+	return &trainStep{m: m, opt: opt, x: x, y: y}
+}
+
+func (s *trainStep) run() float64 {
+	s.m.ZeroGrad()
+	loss := s.ce.Forward(s.m.Forward(s.x, true), s.y)
+	s.m.Backward(s.ce.Backward())
+	s.opt.Step()
+	return loss
+}
+
+// BenchmarkTrainStep measures training throughput at batch 64 (run with -cpu 1 for the
+// one-thread figures of the project's goals).
+func BenchmarkTrainStep(b *testing.B) {
+	for _, name := range []string{"simplenet_mnist", "lenet5", "lenet300_100", "simplenet_v2_mnist", "resnet20_cifar"} {
+		b.Run(name, func(b *testing.B) {
+			const batch = 64
+			s := newTrainStep(b, name, batch)
+			s.run()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				s.run()
+			}
+			b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "samples/s")
+		})
+	}
+}

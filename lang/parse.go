@@ -1,0 +1,327 @@
+package lang
+
+// Parsing happens in two levels. The hand-written lexer turns the whole file into tokens;
+// the token stream is split into statements at newlines (outside brackets and override
+// blocks); each statement is then parsed on its own by the participle grammar in ast.go.
+// A statement that fails to lex or parse becomes a *BadStmt with exactly one diagnostic,
+// and parsing resumes at the next statement, so one typo never hides the rest of the file.
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/alecthomas/participle/v2"
+	"github.com/alecthomas/participle/v2/lexer"
+)
+
+// maxSyntaxErrors caps the syntax errors reported for one file.
+const maxSyntaxErrors = 20
+
+type stmtRoot struct {
+	Stmt Stmt `parser:"@@"`
+}
+
+var stmtParser = participle.MustBuild[stmtRoot](
+	participle.Lexer(definition{}),
+	participle.Union[Stmt](&LetStmt{}, &PolicyStmt{}, &LRStmt{}, &DistillStmt{}, &ThinStmt{}),
+	participle.UseLookahead(4),
+)
+
+// Grammar returns the EBNF of one statement, as participle prints it.
+func Grammar() string { return stmtParser.String() }
+
+// Parse parses a .dst script. It always returns a File: statements that failed to parse
+// are *BadStmt values, each with one diagnostic, so the File is usable for tooling even
+// when the Diagnostics hold errors. Parse never panics on any input.
+func Parse(filename string, src []byte) (*File, Diagnostics) {
+	res := lex(filename, src)
+	f := &File{Name: filename, Comments: res.comments}
+	var diags Diagnostics
+	syntaxErrors := 0
+	for _, span := range splitStatements(res.tokens) {
+		if syntaxErrors >= maxSyntaxErrors {
+			t := res.tokens[span[0]]
+			diags = append(diags, errorAt(rangeOf(t.Pos, tokenEnd(t)), "Too many errors",
+				"Stopped after %d syntax errors; fix those and check again.", maxSyntaxErrors))
+			break
+		}
+		toks := res.tokens[span[0]:span[1]]
+		stmt, d := parseStatement(filename, toks, span[0], res)
+		f.Stmts = append(f.Stmts, stmt)
+		if d != nil {
+			diags = append(diags, d...)
+			if d.HasErrors() {
+				syntaxErrors++
+			}
+		}
+	}
+	return f, diags
+}
+
+// splitStatements returns [start, end) token index pairs of the statements in toks.
+// A newline ends a statement unless an override block `{` is open; a line inside an open
+// block that starts with a statement keyword ends the block's statement too (the `}` was
+// forgotten), so the error stays local.
+func splitStatements(toks []lexer.Token) [][2]int {
+	var spans [][2]int
+	start := -1
+	braces := 0
+	for i, t := range toks {
+		switch {
+		case t.Type == tokEOF:
+			if start >= 0 {
+				spans = append(spans, [2]int{start, i})
+			}
+			return spans
+		case t.Type == tokNewline:
+			if start < 0 {
+				continue
+			}
+			if braces == 0 {
+				spans = append(spans, [2]int{start, i})
+				start = -1
+				continue
+			}
+			if n := toks[i+1]; n.Type == tokKeyword && n.Value != "override" {
+				spans = append(spans, [2]int{start, i})
+				start, braces = -1, 0
+			}
+		default:
+			if start < 0 {
+				start = i
+			}
+			if t.Type == tokPunct {
+				switch t.Value {
+				case "{":
+					braces++
+				case "}":
+					if braces > 0 {
+						braces--
+					}
+				}
+			}
+		}
+	}
+	return spans
+}
+
+var statementStarts = []string{"let", "prune", "regularize", "quantize", "lr", "distill", "thin"}
+
+func parseStatement(filename string, toks []lexer.Token, offset int, res *lexResult) (Stmt, Diagnostics) {
+	first, last := toks[0], toks[len(toks)-1]
+	bad := &BadStmt{Range: rangeOf(first.Pos, tokenEnd(last))}
+	for i := range toks {
+		if d, ok := res.errs[offset+i]; ok {
+			d.Context = &bad.Range
+			return bad, Diagnostics{d}
+		}
+	}
+	if first.Type != tokKeyword || !contains(statementStarts, first.Value) {
+		r := rangeOf(first.Pos, tokenEnd(first))
+		detail := "A statement starts with let, prune, regularize, quantize, lr, distill or thin."
+		if s := suggest(first.Value, statementStarts); s != "" {
+			detail += fmt.Sprintf(" Did you mean %q?", s)
+		}
+		if first.Value == "override" {
+			detail = "An override line belongs inside the `{ ... }` block of a quantize statement."
+		}
+		d := errorAt(r, "Unknown statement", "%s", detail)
+		d.Context = &bad.Range
+		return bad, Diagnostics{d}
+	}
+	stream := make([]lexer.Token, len(toks)+1)
+	copy(stream, toks)
+	stream[len(toks)] = lexer.Token{Type: tokEOF, Pos: tokenEnd(last)}
+	peek, err := lexer.Upgrade(&sliceLexer{toks: stream})
+	if err == nil {
+		var root *stmtRoot
+		root, err = stmtParser.ParseFromLexer(peek)
+		if err == nil && root != nil && root.Stmt != nil {
+			stmt := root.Stmt
+			return stmt, normalize(stmt)
+		}
+	}
+	d := syntaxError(filename, err, stream)
+	d.Context = &bad.Range
+	return bad, Diagnostics{d}
+}
+
+// syntaxError turns a participle error into a diagnostic at the offending token.
+func syntaxError(filename string, err error, stream []lexer.Token) *Diagnostic {
+	var perr participle.Error
+	pos := stream[0].Pos
+	msg := "the statement does not parse"
+	if errors.As(err, &perr) {
+		pos = perr.Position()
+		msg = perr.Message()
+	} else if err != nil {
+		msg = err.Error()
+	}
+	tok := stream[len(stream)-1]
+	for _, t := range stream {
+		if t.Pos.Offset >= pos.Offset {
+			tok = t
+			break
+		}
+	}
+	r := rangeOf(tok.Pos, tokenEnd(tok))
+	found := describeToken(tok)
+	msg = cleanParticipleMessage(msg)
+	detail := fmt.Sprintf("Found %s: %s.", found, msg)
+	if hint := syntaxHint(tok, stream); hint != "" {
+		detail += " " + hint
+	}
+	return errorAt(r, "Syntax error", "%s", detail)
+}
+
+func describeToken(t lexer.Token) string {
+	switch t.Type {
+	case tokEOF:
+		return "the end of the statement"
+	case tokNewline:
+		return "the end of the line"
+	case tokKeyword:
+		return fmt.Sprintf("keyword %q", t.Value)
+	case tokString:
+		return "a string"
+	case tokNumber:
+		return fmt.Sprintf("number %s", t.Value)
+	case tokRegex:
+		return "a regex"
+	}
+	return fmt.Sprintf("%q", t.Value)
+}
+
+var participleNames = strings.NewReplacer(
+	"<ident>", "a name", "<path>", "a path", "<number>", "a number", "<string>", "a string",
+	"<regex>", "a regex", "<newline>", "a newline", "<eof>", "the end of the statement",
+	"<keyword>", "a keyword", "<punct>", "an operator", "<invalid>", "a valid token",
+)
+
+var expectedNames = map[string]string{
+	"selector":     "a selector (a parameter or layer name, a glob such as conv*, a /regex/ or a [list])",
+	"selectorset":  "a selector (a parameter or layer name, a glob such as conv*, a /regex/ or a [list])",
+	"selectoratom": "a parameter or layer name, a glob or a /regex/",
+	"expr":         "a value",
+	"sum":          "a value",
+	"product":      "a value",
+	"unary":        "a value",
+	"primary":      "a value",
+	"ident":        "a name",
+	"teacher":      "a teacher model name or a quoted checkpoint path",
+	"list":         "a list [a, b, ...]",
+	"term":         "an argument",
+	"overrideline": "an override line",
+}
+
+// cleanParticipleMessage turns participle's "unexpected token X (expected Y Z*)" into
+// "expected <what Y means>".
+func cleanParticipleMessage(msg string) string {
+	i := strings.Index(msg, "(expected ")
+	if i < 0 {
+		return participleNames.Replace(strings.ToLower(msg))
+	}
+	exp := strings.TrimSuffix(strings.TrimSpace(msg[i+len("(expected "):]), ")")
+	head := strings.Fields(exp)
+	if len(head) == 0 {
+		return "unexpected token"
+	}
+	first := strings.TrimRight(head[0], "*?+")
+	if name, ok := expectedNames[strings.ToLower(first)]; ok {
+		return "expected " + name
+	}
+	if strings.HasPrefix(first, `"`) || strings.HasPrefix(first, "'") {
+		return "expected `" + strings.Trim(first, `"'`) + "`"
+	}
+	return "expected " + participleNames.Replace(strings.ToLower(first))
+}
+
+// syntaxHint adds advice for frequent mistakes.
+func syntaxHint(tok lexer.Token, stream []lexer.Token) string {
+	switch {
+	case tok.Type == tokPath && strings.Contains(tok.Value, "*") && stream[0].Value == "let":
+		return "A name with `*` is read as a glob; put spaces around `*` to multiply."
+	case tok.Type == tokKeyword && tok.Value == "to":
+		return "`to` belongs in a window: `from epoch A to B`."
+	case tok.Type == tokKeyword && (tok.Value == "at" || tok.Value == "from" || tok.Value == "every" || tok.Value == "before" || tok.Value == "after"):
+		return "Windows are `at epoch N`, `at epochs [a, b]`, `from epoch A [to B] [every K epochs|steps]`, `every K epochs|steps`, `before training` or `after training`."
+	case tok.Value == "{" && stream[0].Value != "quantize":
+		return "Only quantize statements take an override block."
+	}
+	return ""
+}
+
+// normalize fills a statement's Clauses from its Items and reports duplicate clauses.
+func normalize(stmt Stmt) Diagnostics {
+	var items []*Item
+	var c *Clauses
+	switch s := stmt.(type) {
+	case *PolicyStmt:
+		items, c = s.Items, &s.Clauses
+	case *LRStmt:
+		items, c = s.Items, &s.Clauses
+	case *DistillStmt:
+		items, c = s.Items, &s.Clauses
+	case *ThinStmt:
+		items, c = s.Items, &s.Clauses
+	default:
+		return nil
+	}
+	var diags Diagnostics
+	dup := func(n *Node, prev *Node, what string) {
+		d := errorAt(n.Span(), "Duplicate "+what, "A statement takes at most one %s.", what)
+		d.Related = []Related{{Message: "the first " + what + " is here", Range: prev.Span()}}
+		diags = append(diags, d)
+	}
+	for _, it := range items {
+		switch {
+		case it.Term != nil:
+			c.Terms = append(c.Terms, it.Term)
+		case it.Clause.By != nil:
+			if c.By != nil {
+				dup(&it.Clause.Node, &c.By.Node, "ranking")
+				continue
+			}
+			c.By = it.Clause.By
+		case it.Clause.Thin:
+			if c.ThenThin != nil {
+				dup(&it.Clause.Node, &c.ThenThin.Node, "`then thin`")
+				continue
+			}
+			c.ThenThin = it.Clause
+		case it.Clause.Window != nil:
+			if c.Window != nil {
+				dup(&it.Clause.Window.Node, &c.Window.Node, "window")
+				continue
+			}
+			c.Window = it.Clause.Window
+		}
+	}
+	return diags
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// parseWindowText parses a window written in a signature's DefaultWindow.
+func parseWindowText(text string) (*WindowClause, error) {
+	f, diags := Parse("<default window>", []byte("thin "+text))
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	if len(f.Stmts) != 1 {
+		return nil, fmt.Errorf("not one window")
+	}
+	t, ok := f.Stmts[0].(*ThinStmt)
+	if !ok || t.Window == nil || len(t.Terms) != 0 || t.By != nil || t.ThenThin != nil {
+		return nil, fmt.Errorf("not a window")
+	}
+	return t.Window, nil
+}

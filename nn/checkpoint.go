@@ -1,0 +1,211 @@
+package nn
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/dst-dev/dst/internal/safetensors"
+	"gorgonia.org/tensor"
+)
+
+// Checkpoint layout. A checkpoint is a safetensors file that PyTorch tooling can read as
+// a state dict: every parameter and buffer under its own name, F32. dst's extra state
+// lives under reserved prefixes and in the metadata:
+//
+//	<param>                       parameter values ("conv1.weight")
+//	<buffer>                      buffer values ("bn1.running_mean")
+//	__mask__.<param>              the 0/1 mask of a pruned parameter
+//	__optim__.<slot>.<param>      optimizer state ("__optim__.momentum_buffer.fc1.weight")
+//
+// Metadata keys: "format" = "pt", "dst.model" (zoo name), "dst.epoch" (last finished
+// epoch, -1 before training), "dst.optimizer" (its state slot names, comma-separated),
+// plus whatever the caller adds (a scheduler's state, for instance).
+const (
+	maskPrefix  = "__mask__."
+	optimPrefix = "__optim__."
+)
+
+// CheckpointInfo is what a checkpoint's metadata says about it.
+type CheckpointInfo struct {
+	// Model is the zoo name of the model the checkpoint belongs to.
+	Model string
+	// Epoch is the last finished epoch (-1 when saved before training).
+	Epoch int
+	// Meta holds every metadata pair, including the ones above.
+	Meta map[string]string
+}
+
+// SaveCheckpoint writes m's parameters, buffers and masks, opt's state (opt may be nil),
+// and meta (extra metadata, may be nil) to path atomically: a crash leaves the previous
+// file or the new one, never half of one. epoch is the last finished epoch.
+func SaveCheckpoint(path string, m *Model, opt Optimizer, epoch int, meta map[string]string) error {
+	f := &safetensors.File{Metadata: map[string]string{}}
+	for k, v := range meta {
+		f.Metadata[k] = v
+	}
+	f.Metadata["format"] = "pt"
+	f.Metadata["dst.model"] = m.Name
+	f.Metadata["dst.epoch"] = strconv.Itoa(epoch)
+	for _, p := range m.Params() {
+		f.Tensors = append(f.Tensors, safetensors.FromFloat32(p.Name, p.Shape(), p.Data()))
+	}
+	for _, b := range m.Buffers() {
+		f.Tensors = append(f.Tensors, safetensors.FromFloat32(b.Name, b.Value.Shape(), b.Value.Data().([]float32)))
+	}
+	for _, p := range m.Params() {
+		if md := p.MaskData(); md != nil {
+			f.Tensors = append(f.Tensors, safetensors.FromFloat32(maskPrefix+p.Name, p.Shape(), md))
+		}
+	}
+	if opt != nil {
+		slots := opt.StateNames()
+		f.Metadata["dst.optimizer"] = strings.Join(slots, ",")
+		state := opt.State()
+		for _, p := range m.Params() {
+			ts, ok := state[p.Name]
+			if !ok {
+				continue
+			}
+			for i, t := range ts {
+				if i < len(slots) && t != nil {
+					f.Tensors = append(f.Tensors, safetensors.FromFloat32(optimPrefix+slots[i]+"."+p.Name, t.Shape(), t.Data().([]float32)))
+				}
+			}
+		}
+	}
+	if err := safetensors.WriteFile(path, f); err != nil {
+		return fmt.Errorf("nn: save checkpoint %s: %w", path, err)
+	}
+	return nil
+}
+
+// ReadCheckpointInfo reads only what a checkpoint's metadata says (model, epoch).
+func ReadCheckpointInfo(path string) (*CheckpointInfo, error) {
+	f, err := safetensors.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("nn: read checkpoint: %w", err)
+	}
+	return info(path, f)
+}
+
+func info(path string, f *safetensors.File) (*CheckpointInfo, error) {
+	ci := &CheckpointInfo{Model: f.Metadata["dst.model"], Epoch: -1, Meta: f.Metadata}
+	if ci.Meta == nil {
+		ci.Meta = map[string]string{}
+	}
+	if s, ok := f.Metadata["dst.epoch"]; ok {
+		e, err := strconv.Atoi(s)
+		if err != nil {
+			return nil, fmt.Errorf("nn: checkpoint %s: metadata dst.epoch %q is not an integer", path, s)
+		}
+		ci.Epoch = e
+	}
+	return ci, nil
+}
+
+// ErrCheckpointMismatch is wrapped when a checkpoint does not fit the model it is
+// loaded into.
+var ErrCheckpointMismatch = errors.New("checkpoint does not fit the model")
+
+// LoadCheckpoint restores m (and opt's state, when opt is not nil and the file has it)
+// from path. Every parameter and buffer of m must be in the file; a tensor whose shape
+// differs from m's (a thinned checkpoint) replaces the model's tensor with one of the
+// saved shape, so the layer shrinks accordingly. Unknown tensors in the file are an
+// error, as they usually mean the wrong model. Masks are restored; parameters without a
+// saved mask become dense.
+func LoadCheckpoint(path string, m *Model, opt Optimizer) (*CheckpointInfo, error) {
+	f, err := safetensors.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("nn: load checkpoint: %w", err)
+	}
+	ci, err := info(path, f)
+	if err != nil {
+		return nil, err
+	}
+	if ci.Model != "" && m.Name != "" && ci.Model != m.Name {
+		return nil, fmt.Errorf("nn: load checkpoint %s: it holds a %s, not a %s: %w", path, ci.Model, m.Name, ErrCheckpointMismatch)
+	}
+	used := map[string]bool{}
+	load := func(name string, dst **tensor.Dense, grad **tensor.Dense) error {
+		t := f.Tensor(name)
+		if t == nil {
+			return fmt.Errorf("nn: load checkpoint %s: tensor %q is missing: %w", path, name, ErrCheckpointMismatch)
+		}
+		used[name] = true
+		if !sameShape((*dst).Shape(), t.Shape) {
+			*dst = tensor.New(tensor.WithShape(t.Shape...), tensor.Of(tensor.Float32))
+			if grad != nil {
+				*grad = tensor.New(tensor.WithShape(t.Shape...), tensor.Of(tensor.Float32))
+			}
+		}
+		if err := t.Float32s((*dst).Data().([]float32)); err != nil {
+			return fmt.Errorf("nn: load checkpoint %s: %w", path, err)
+		}
+		return nil
+	}
+	for _, p := range m.Params() {
+		if err := load(p.Name, &p.Value, &p.Grad); err != nil {
+			return nil, err
+		}
+		p.Mask = nil
+		if t := f.Tensor(maskPrefix + p.Name); t != nil {
+			used[t.Name] = true
+			if !sameShape(p.Value.Shape(), t.Shape) {
+				return nil, fmt.Errorf("nn: load checkpoint %s: mask of %s has shape %v, parameter %v: %w", path, p.Name, t.Shape, p.Shape(), ErrCheckpointMismatch)
+			}
+			mask := make([]float32, p.Len())
+			if err := t.Float32s(mask); err != nil {
+				return nil, fmt.Errorf("nn: load checkpoint %s: %w", path, err)
+			}
+			p.SetMask(mask)
+		}
+	}
+	for _, b := range m.Buffers() {
+		if err := load(b.Name, &b.Value, nil); err != nil {
+			return nil, err
+		}
+	}
+	var optNames []string
+	for _, t := range f.Tensors {
+		if strings.HasPrefix(t.Name, optimPrefix) {
+			optNames = append(optNames, t.Name)
+			continue
+		}
+		if !used[t.Name] {
+			return nil, fmt.Errorf("nn: load checkpoint %s: tensor %q is not a parameter or buffer of %s: %w", path, t.Name, m.Name, ErrCheckpointMismatch)
+		}
+	}
+	if opt != nil && len(optNames) > 0 {
+		slots := opt.StateNames()
+		if saved := f.Metadata["dst.optimizer"]; saved != strings.Join(slots, ",") {
+			return nil, fmt.Errorf("nn: load checkpoint %s: optimizer state has slots %q, the optimizer wants %q", path, saved, strings.Join(slots, ","))
+		}
+		state := map[string][]*tensor.Dense{}
+		sort.Strings(optNames)
+		for _, p := range m.Params() {
+			var ts []*tensor.Dense
+			for _, slot := range slots {
+				t := f.Tensor(optimPrefix + slot + "." + p.Name)
+				if t == nil {
+					ts = nil
+					break
+				}
+				d := tensor.New(tensor.WithShape(t.Shape...), tensor.Of(tensor.Float32))
+				if err := t.Float32s(d.Data().([]float32)); err != nil {
+					return nil, fmt.Errorf("nn: load checkpoint %s: %w", path, err)
+				}
+				ts = append(ts, d)
+			}
+			if ts != nil {
+				state[p.Name] = ts
+			}
+		}
+		if err := opt.SetState(state); err != nil {
+			return nil, fmt.Errorf("nn: load checkpoint %s: %w", path, err)
+		}
+	}
+	return ci, nil
+}

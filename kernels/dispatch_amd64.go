@@ -48,8 +48,20 @@ func cpuFeatures() (hasAVX2, hasAVX512 bool) {
 	return hasAVX2, hasAVX512
 }
 
-// path and gemmKern are chosen once, at package initialisation.
-var path, gemmKern = selectPath()
+// path, gemmKern and transpose16 are chosen once, at package
+// initialisation.
+var (
+	path, gemmKern = selectPath()
+	transpose16    = selectTranspose()
+)
+
+// selectTranspose returns the AVX-512 16-row transpose, or nil.
+func selectTranspose() func(dst *float32, ldd int, src *float32, lds int, rows, blocks int) {
+	if _, hasAVX512 := cpuFeatures(); hasAVX512 {
+		return transposeAVX512
+	}
+	return nil
+}
 
 func selectPath() (string, microKernel) {
 	ks := availableKernels()
@@ -74,3 +86,9 @@ func availableKernels() map[string]microKernel {
 	}
 	return ks
 }
+
+// transposeAVX512 stores dst[p*ldd+r] = src[r*lds+p] for r < rows ≤ 16 and
+// p < 16·blocks, leaving the other elements of dst alone.
+//
+//go:noescape
+func transposeAVX512(dst *float32, ldd int, src *float32, lds int, rows, blocks int)

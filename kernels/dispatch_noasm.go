@@ -6,6 +6,9 @@ const path = "purego"
 
 var gemmKern = goKernel
 
+// transpose16 is the SIMD transpose used when packing; none without assembly.
+var transpose16 func(dst *float32, ldd int, src *float32, lds int, rows, blocks int)
+
 // availableKernels lists every micro-kernel this build can run.
 func availableKernels() map[string]microKernel {
 	return map[string]microKernel{"purego": goKernel}

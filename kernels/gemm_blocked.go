@@ -248,10 +248,8 @@ func packA(dst []float32, transA bool, a []float32, lda, i0, p0, mb, kb, mr int)
 		if rows < mr {
 			clear(pan)
 		}
-		for r := 0; r < rows; r++ {
-			src := a[(i0+ir+r)*lda+p0:]
-			src = src[:kb]
-			packStrided(pan[r:], src, mr)
+		for r0 := 0; r0 < rows; r0 += 16 {
+			transposeInto(pan[r0:], mr, a[(i0+ir+r0)*lda+p0:], lda, min(16, rows-r0), kb)
 		}
 	}
 }
@@ -289,10 +287,31 @@ func packB(dst []float32, transB bool, b []float32, ldb, p0, j0, kb, nb, nr int)
 		if cols < nr {
 			clear(pan)
 		}
-		for j := 0; j < cols; j++ {
-			src := b[(j0+jr+j)*ldb+p0:]
-			src = src[:kb]
-			packStrided(pan[j:], src, nr)
+		for jb := 0; jb < cols; jb += 16 {
+			transposeInto(pan[jb:], nr, b[(j0+jr+jb)*ldb+p0:], ldb, min(16, cols-jb), kb)
 		}
+	}
+}
+
+// transposeInto stores dst[p*ldd+r] = src[r*lds+p] for r < rows and
+// p < cols, using the SIMD transpose when one is available.
+func transposeInto(dst []float32, ldd int, src []float32, lds int, rows, cols int) {
+	if rows <= 0 || cols <= 0 {
+		return
+	}
+	_ = dst[(cols-1)*ldd+rows-1]
+	_ = src[(rows-1)*lds+cols-1]
+	p := 0
+	if transpose16 != nil && rows <= 16 && cols >= 16 {
+		blocks := cols / 16
+		transpose16(&dst[0], ldd, &src[0], lds, rows, blocks)
+		p = blocks * 16
+	}
+	if p == cols {
+		return
+	}
+	for r := 0; r < rows; r++ {
+		s := src[r*lds+p : r*lds+cols]
+		packStrided(dst[p*ldd+r:], s, ldd)
 	}
 }

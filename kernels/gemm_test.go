@@ -175,3 +175,33 @@ func TestSgemmPanics(t *testing.T) {
 		mustPanic(t, c.name, c.f)
 	}
 }
+
+func TestTransposeInto(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 1))
+	for _, rows := range []int{1, 3, 12, 15, 16} {
+		for _, cols := range []int{1, 15, 16, 17, 33, 48, 100} {
+			t.Run(sizeName(rows, cols), func(t *testing.T) {
+				lds, ldd := cols+3, rows+5
+				src, sall := guardedRand(rnd, (rows-1)*lds+cols)
+				dst, dall := guarded((cols-1)*ldd + rows)
+				transposeInto(dst, ldd, src, lds, rows, cols)
+				for p := 0; p < cols; p++ {
+					for r := 0; r < ldd && p*ldd+r < len(dst); r++ {
+						got := dst[p*ldd+r]
+						if r >= rows {
+							if got == got {
+								t.Fatalf("dst[%d,%d] outside the rows was written: %v", p, r, got)
+							}
+							continue
+						}
+						if want := src[r*lds+p]; got != want {
+							t.Fatalf("dst[%d,%d] = %v, want %v", p, r, got, want)
+						}
+					}
+				}
+				checkGuards(t, "src", sall)
+				checkGuards(t, "dst", dall)
+			})
+		}
+	}
+}

@@ -34,6 +34,7 @@ func main() {
 	g.p("")
 	avx512(&g)
 	avx2(&g)
+	transpose512(&g)
 	if err := os.WriteFile(out, g.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}
@@ -230,6 +231,82 @@ func avx2(g *gen) {
 		}
 	}
 	g.p("avx2_done:")
+	g.p("\tVZEROUPPER")
+	g.p("\tRET")
+	g.p("")
+}
+
+// transpose512 writes transposeAVX512: for blocks 16-column blocks of a
+// rows×16·blocks matrix at src (row stride lds), it stores
+// dst[p*ldd+r] = src[r*lds+p] for r < rows ≤ 16, using the classic
+// unpack/unpack/shuffle/shuffle 16×16 register transpose and masked stores.
+func transpose512(g *gen) {
+	name := "transposeAVX512"
+	g.p("// func %s(dst *float32, ldd int, src *float32, lds int, rows, blocks int)", name)
+	g.p("TEXT ·%s(SB), NOSPLIT, $0-48", name)
+	g.p("\tMOVQ dst+0(FP), DI")
+	g.p("\tMOVQ ldd+8(FP), R10")
+	g.p("\tSHLQ $2, R10")
+	g.p("\tMOVQ src+16(FP), SI")
+	g.p("\tMOVQ lds+24(FP), R8")
+	g.p("\tSHLQ $2, R8")
+	g.p("\tMOVQ rows+32(FP), DX")
+	g.p("\tMOVQ blocks+40(FP), CX")
+	g.p("\tMOVQ DX, R12")
+	g.p("\tMOVQ CX, R13")
+	g.p("\tMOVQ DX, CX")
+	g.p("\tMOVQ $1, AX")
+	g.p("\tSHLQ CX, AX")
+	g.p("\tDECQ AX")
+	g.p("\tKMOVW AX, K1")
+	g.p("\tMOVQ R13, CX")
+	g.p("\tTESTQ CX, CX")
+	g.p("\tJZ tr_done")
+	g.p("tr_loop:")
+	// Load the rows that exist.
+	g.p("\tMOVQ SI, R9")
+	for r := 0; r < 16; r++ {
+		g.p("\tCMPQ R12, $%d", r)
+		g.p("\tJLE tr_loaded")
+		g.p("\tVMOVUPS (R9), Z%d", r)
+		if r < 15 {
+			g.p("\tADDQ R8, R9")
+		}
+	}
+	g.p("tr_loaded:")
+	for i := 0; i < 16; i += 2 {
+		g.p("\tVUNPCKLPS Z%d, Z%d, Z%d", i+1, i, 16+i)
+		g.p("\tVUNPCKHPS Z%d, Z%d, Z%d", i+1, i, 17+i)
+	}
+	for q := 0; q < 16; q += 4 {
+		t := 16 + q
+		g.p("\tVUNPCKLPD Z%d, Z%d, Z%d", t+2, t, q)
+		g.p("\tVUNPCKHPD Z%d, Z%d, Z%d", t+2, t, q+1)
+		g.p("\tVUNPCKLPD Z%d, Z%d, Z%d", t+3, t+1, q+2)
+		g.p("\tVUNPCKHPD Z%d, Z%d, Z%d", t+3, t+1, q+3)
+	}
+	for h := 0; h < 16; h += 8 {
+		for i := 0; i < 4; i++ {
+			g.p("\tVSHUFF32X4 $0x88, Z%d, Z%d, Z%d", h+4+i, h+i, 16+h+i)
+			g.p("\tVSHUFF32X4 $0xdd, Z%d, Z%d, Z%d", h+4+i, h+i, 16+h+4+i)
+		}
+	}
+	for i := 0; i < 8; i++ {
+		g.p("\tVSHUFF32X4 $0x88, Z%d, Z%d, Z%d", 24+i, 16+i, i)
+		g.p("\tVSHUFF32X4 $0xdd, Z%d, Z%d, Z%d", 24+i, 16+i, 8+i)
+	}
+	g.p("\tMOVQ DI, R11")
+	for r := 0; r < 16; r++ {
+		g.p("\tVMOVUPS Z%d, K1, (R11)", r)
+		if r < 15 {
+			g.p("\tADDQ R10, R11")
+		}
+	}
+	g.p("\tADDQ $64, SI")
+	g.p("\tLEAQ (R11)(R10*1), DI")
+	g.p("\tDECQ CX")
+	g.p("\tJNZ tr_loop")
+	g.p("tr_done:")
 	g.p("\tVZEROUPPER")
 	g.p("\tRET")
 	g.p("")

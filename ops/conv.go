@@ -2,6 +2,7 @@ package ops
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/dst-dev/dst/kernels"
 	"gorgonia.org/tensor"
@@ -100,11 +101,7 @@ func biasAct(dst, src []float32, b float32, relu bool) {
 	dst = dst[:len(src)]
 	if relu {
 		for j, v := range src {
-			v += b
-			if v < 0 {
-				v = 0
-			}
-			dst[j] = v
+			dst[j] = max(v+b, 0)
 		}
 		return
 	}
@@ -150,9 +147,7 @@ func (cv *Conv2d) Backward(dy, w, dw, db *tensor.Dense) *tensor.Dense {
 			if yd != nil {
 				yy := yd[off : off+p]
 				for j, v := range g {
-					if !(yy[j] > 0) {
-						v = 0
-					}
+					v = math.Float32frombits(math.Float32bits(v) & positiveMask(yy[j]))
 					d[j] = v
 					s += v
 				}

@@ -47,11 +47,7 @@ func (li *Linear) Forward(x, w, b *tensor.Dense) *tensor.Dense {
 			}
 			if li.Relu {
 				for j, v := range row {
-					v += bd[j]
-					if v < 0 {
-						v = 0
-					}
-					row[j] = v
+					row[j] = max(v+bd[j], 0)
 				}
 			} else {
 				for j, v := range row {
@@ -76,12 +72,7 @@ func (li *Linear) Backward(dy, w, dw, db *tensor.Dense) *tensor.Dense {
 	if li.Relu {
 		yd := F32(li.y.t)
 		li.masked = grow(li.masked, n*out)
-		for i, v := range g {
-			if !(yd[i] > 0) {
-				v = 0
-			}
-			li.masked[i] = v
-		}
+		reluGradTo(li.masked, g, yd)
 		g = li.masked
 	}
 	if db != nil {

@@ -51,7 +51,11 @@ func (mp *MaxPool2d) Forward(x *tensor.Dense) *tensor.Dense {
 	y := mp.y.Get(n, c, oh, ow)
 	mp.x = x
 	mp.argmax = growInt32(mp.argmax, n*c*oh*ow)
-	kernels.MaxPool2d(F32(y), mp.argmax, F32(x), n*c, h, w, mp.KH, mp.KW, mp.PadH, mp.PadW, mp.StrideH, mp.StrideW)
+	if mp.KH == 2 && mp.KW == 2 && mp.StrideH == 2 && mp.StrideW == 2 && mp.PadH == 0 && mp.PadW == 0 {
+		maxPool2x2(F32(y), mp.argmax, F32(x), n*c, h, w)
+	} else {
+		kernels.MaxPool2d(F32(y), mp.argmax, F32(x), n*c, h, w, mp.KH, mp.KW, mp.PadH, mp.PadW, mp.StrideH, mp.StrideW)
+	}
 	return y
 }
 

@@ -8,7 +8,7 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// ReLU is the rectifier y = max(x, 0) (NaN stays NaN). The zero value is ready to use.
+// ReLU is the rectifier y = max(x, 0) (NaN stays NaN, as in PyTorch). The zero value is ready to use.
 type ReLU struct {
 	y, dx Buffer
 }
@@ -16,7 +16,7 @@ type ReLU struct {
 // Forward returns max(x, 0), shaped like x.
 func (r *ReLU) Forward(x *tensor.Dense) *tensor.Dense {
 	y := r.y.Get(x.Shape()...)
-	kernels.Relu(F32(y), F32(x))
+	reluTo(F32(y), F32(x))
 	return y
 }
 
@@ -26,7 +26,7 @@ func (r *ReLU) Backward(dy *tensor.Dense) *tensor.Dense {
 		panic("ops: ReLU: Backward without Forward")
 	}
 	dx := r.dx.Get(r.y.t.Shape()...)
-	kernels.ReluBackward(F32(dx), checkSize("ReLU", "output gradient", dy, len(F32(dx))), F32(r.y.t))
+	reluGradTo(F32(dx), checkSize("ReLU", "output gradient", dy, len(F32(dx))), F32(r.y.t))
 	return dx
 }
 

@@ -1,0 +1,73 @@
+package ops
+
+import "math"
+
+// Branch-free loops for the element-wise work of the training hot path. On activations
+// whose signs are random, a compare-and-branch per element mispredicts half the time,
+// which made ReLU and 2×2 max pooling several times slower than the memory traffic they
+// need; these versions select with min/max and bit masks instead.
+
+// reluTo writes dst[i] = max(src[i], 0); NaN stays NaN, as in PyTorch.
+func reluTo(dst, src []float32) {
+	dst = dst[:len(src)]
+	for i, v := range src {
+		dst[i] = max(v, 0)
+	}
+}
+
+// positiveMask returns all ones when y > 0 (positive finite or +Inf) and 0 for zeros,
+// negatives and NaNs: y > 0 exactly when its bits b satisfy 1 ≤ b ≤ 0x7f800000.
+func positiveMask(y float32) uint32 {
+	u := math.Float32bits(y) - 1 // wraps for +0
+	return uint32((int64(u) - 0x7f800000) >> 63)
+}
+
+// reluGradTo writes dx[i] = dy[i] where y[i] > 0 and 0 elsewhere.
+func reluGradTo(dx, dy, y []float32) {
+	dy = dy[:len(dx)]
+	y = y[:len(dx)]
+	for i, g := range dy {
+		dx[i] = math.Float32frombits(math.Float32bits(g) & positiveMask(y[i]))
+	}
+}
+
+// orderKey maps a float to an int32 that orders like the float (−0 just below +0;
+// positive NaNs above +Inf, negative NaNs below −Inf).
+func orderKey(v float32) int32 {
+	b := int32(math.Float32bits(v))
+	return b ^ ((b >> 31) & 0x7fffffff)
+}
+
+// maxPool2x2 is max pooling with a 2×2 window, stride 2 and no padding over c planes of
+// h×w, with the semantics of kernels.MaxPool2d (argmax indexes src; the first maximum
+// wins ties) except that only positive NaNs win a window.
+func maxPool2x2(dst []float32, argmax []int32, src []float32, c, h, w int) {
+	oh, ow := h/2, w/2
+	i := 0
+	for ch := 0; ch < c; ch++ {
+		base := ch * h * w
+		for oy := 0; oy < oh; oy++ {
+			r0 := base + 2*oy*w
+			r1 := r0 + w
+			row0, row1 := src[r0:r0+2*ow], src[r1:r1+2*ow]
+			out, arg := dst[i:i+ow], argmax[i:i+ow]
+			for ox := range out {
+				j := 2 * ox
+				k0, k1, k2, k3 := orderKey(row0[j]), orderKey(row0[j+1]), orderKey(row1[j]), orderKey(row1[j+1])
+				best, at := k0, int32(r0+j)
+				if k1 > best {
+					best, at = k1, int32(r0+j+1)
+				}
+				if k2 > best {
+					best, at = k2, int32(r1+j)
+				}
+				if k3 > best {
+					at = int32(r1 + j + 1)
+				}
+				arg[ox] = at
+				out[ox] = src[at]
+			}
+			i += ow
+		}
+	}
+}

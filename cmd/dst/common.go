@@ -1,0 +1,160 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/dst-dev/dst/data"
+	"github.com/dst-dev/dst/nn"
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+)
+
+// DataFlags choose the dataset of a command.
+type DataFlags struct {
+	Dataset    string `help:"Dataset: mnist, fashion-mnist or synthetic (CIFAR-shaped random patterns). Default: mnist for 1×28×28 models, synthetic otherwise." placeholder:"NAME"`
+	Data       string `help:"Folder with the dataset's IDX files (default: the built-in MNIST, or Debian's dataset-fashion-mnist)." type:"path" placeholder:"DIR"`
+	LimitTrain int    `help:"Use only the first N training samples (0 = all)." placeholder:"N" default:"0"`
+	LimitTest  int    `help:"Use only the first N test samples (0 = all)." placeholder:"N" default:"0"`
+}
+
+// load returns the training and test sets for model m, checked against its input shape.
+func (f *DataFlags) load(m *nn.Model) (train, test *data.Set, err error) {
+	name := f.Dataset
+	if name == "" {
+		name = "synthetic"
+		if len(m.Input) == 3 && m.Input[0] == 1 && m.Input[1] == 28 && m.Input[2] == 28 {
+			name = "mnist"
+		}
+	}
+	if f.LimitTrain < 0 || f.LimitTest < 0 {
+		return nil, nil, usageError("--limit-train and --limit-test must be >= 0")
+	}
+	switch name {
+	case "synthetic":
+		if f.Data != "" {
+			return nil, nil, usageError("--data does not apply to the synthetic dataset")
+		}
+		if len(m.Input) != 3 {
+			return nil, nil, usageError("model %s does not take images; the synthetic dataset cannot feed it", m.Name)
+		}
+		nTrain, nTest := 10000, 2000
+		if f.LimitTrain > 0 {
+			nTrain = f.LimitTrain
+		}
+		if f.LimitTest > 0 {
+			nTest = f.LimitTest
+		}
+		all := data.Synthetic(nTrain+nTest, m.Input[0], m.Input[1], m.Input[2], m.Classes, 1)
+		train, test = splitSet(all, nTrain)
+	case "mnist", "fashion-mnist":
+		if f.Data != "" {
+			if st, err := os.Stat(f.Data); err != nil || !st.IsDir() {
+				return nil, nil, usageError("--data %s: not a folder", f.Data)
+			}
+		}
+		train, test, err = data.Load(name, f.Data)
+		if err != nil {
+			if errors.Is(err, data.ErrNoData) || errors.Is(err, os.ErrNotExist) {
+				return nil, nil, exitCode(2, err)
+			}
+			return nil, nil, err
+		}
+		if f.LimitTrain > 0 {
+			train = train.Subset(f.LimitTrain)
+		}
+		if f.LimitTest > 0 {
+			test = test.Subset(f.LimitTest)
+		}
+	default:
+		return nil, nil, usageError("unknown dataset %q (known: mnist, fashion-mnist, synthetic)", name)
+	}
+	if err := m.CheckInput(train.C, train.H, train.W, train.Classes); err != nil {
+		return nil, nil, usageError("%v (choose another --dataset)", err)
+	}
+	return train, test, nil
+}
+
+// splitSet cuts a float set into its first n samples and the rest.
+func splitSet(s *data.Set, n int) (a, b *data.Set) {
+	sz := s.SampleSize()
+	a, b = new(data.Set), new(data.Set)
+	*a, *b = *s, *s
+	a.Name, b.Name = s.Name+"/train", s.Name+"/test"
+	a.N, b.N = n, s.N-n
+	a.X, b.X = s.X[:n*sz], s.X[n*sz:]
+	a.Y, b.Y = s.Y[:n], s.Y[n:]
+	return a, b
+}
+
+// setThreads applies --threads: 0 keeps Go's default (all cores).
+func setThreads(n int) error {
+	if n < 0 {
+		return usageError("--threads must be >= 0")
+	}
+	if n > 0 {
+		runtime.GOMAXPROCS(n)
+	}
+	return nil
+}
+
+// isTerminal reports whether w is a terminal (progress bars and colour only then).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// stepBar returns an OnStep callback drawing a progress bar on stderr when it is a
+// terminal, and nil otherwise.
+func stepBar(stderr io.Writer) func(p nn.Progress) {
+	if !isTerminal(stderr) {
+		return nil
+	}
+	var bar *progressbar.ProgressBar
+	epoch := -1
+	return func(p nn.Progress) {
+		if p.Epoch != epoch || bar == nil {
+			epoch = p.Epoch
+			bar = progressbar.NewOptions(p.Steps,
+				progressbar.OptionSetWriter(stderr),
+				progressbar.OptionSetDescription(fmt.Sprintf("epoch %d", p.Epoch+1)),
+				progressbar.OptionClearOnFinish(),
+				progressbar.OptionThrottle(100*time.Millisecond),
+				progressbar.OptionShowCount(),
+			)
+		}
+		bar.Set(p.Step + 1)
+		if p.Step+1 == p.Steps {
+			bar.Finish()
+		}
+	}
+}
+
+// prepareOut creates the output folder. An existing folder that already holds a run is
+// refused unless force is set, so a typo never overwrites earlier results.
+func prepareOut(dir string, force bool) error {
+	if st, err := os.Stat(dir); err == nil {
+		if !st.IsDir() {
+			return usageError("--out %s exists and is not a folder", dir)
+		}
+		for _, f := range []string{"summary.json", "checkpoint.safetensors"} {
+			if _, err := os.Stat(filepath.Join(dir, f)); err == nil && !force {
+				return usageError("--out %s already holds a run (%s); choose another folder or pass --force", dir, f)
+			}
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return exitCode(2, fmt.Errorf("--out: %w", err))
+	}
+	return nil
+}
+
+// defaultOut names a fresh run folder: runs/<model>-<timestamp>.
+func defaultOut(model string) string {
+	return filepath.Join("runs", model+"-"+time.Now().Format("20060102-150405"))
+}

@@ -1,0 +1,118 @@
+// Command dst trains, compresses, checks and analyses neural networks driven by .dst
+// compression schedules. Run `dst --help` for the commands.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/alecthomas/kong"
+)
+
+// Globals is what every command's Run method receives: the streams to write to and a
+// context cancelled on Ctrl-C or SIGTERM.
+type Globals struct {
+	Ctx    context.Context `kong:"-"`
+	Stdout io.Writer       `kong:"-"`
+	Stderr io.Writer       `kong:"-"`
+}
+
+// CLI is dst's command line.
+type CLI struct {
+	Train   TrainCmd   `cmd:"" help:"Train a model from the zoo (no compression schedule)."`
+	Eval    EvalCmd    `cmd:"" help:"Evaluate a checkpoint on the test set."`
+	Models  ModelsCmd  `cmd:"" help:"List the model zoo with parameter counts."`
+	Version VersionCmd `cmd:"" help:"Print dst's version and the kernel path it runs."`
+}
+
+// exitError carries a process exit code through a command's returned error.
+type exitError struct {
+	Code int
+	Err  error
+}
+
+func (e *exitError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("exit status %d", e.Code)
+	}
+	return e.Err.Error()
+}
+func (e *exitError) Unwrap() error { return e.Err }
+
+// exitCode wraps err so that dst exits with code; a nil err with a non-zero code exits
+// silently with that code.
+func exitCode(code int, err error) error { return &exitError{Code: code, Err: err} }
+
+// usageError marks err as a mistake in how dst was invoked (exit status 2).
+func usageError(format string, args ...any) error {
+	return exitCode(2, fmt.Errorf(format, args...))
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run parses args, runs the chosen command and returns the exit status: 0 on success,
+// 1 when the command failed, 2 for usage errors (bad flags, missing files, unknown
+// names). Errors are printed as one line, never as a stack trace.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int) {
+	var cli CLI
+	exited := -1
+	parser, err := kong.New(&cli,
+		kong.Name("dst"),
+		kong.Description("dst: neural-network compression schedules as a typed language, on a fast CPU runtime."),
+		kong.UsageOnError(),
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+		kong.Writers(stdout, stderr),
+		kong.Exit(func(c int) { exited = c; panic(exitSentinel{}) }),
+	)
+	if err != nil {
+		fmt.Fprintf(stderr, "dst: internal error: %v\n", err)
+		return 1
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			if _, ok := r.(exitSentinel); ok {
+				code = exited
+				return
+			}
+			panic(r)
+		}
+	}()
+	kctx, err := parser.Parse(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "dst: %v\n", err)
+		if kctx != nil && len(args) > 0 {
+			fmt.Fprintf(stderr, "run 'dst %s --help' for usage\n", kctx.Command())
+		}
+		return 2
+	}
+	err = kctx.Run(&Globals{Ctx: ctx, Stdout: stdout, Stderr: stderr})
+	if err == nil {
+		return 0
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.Err != nil {
+			fmt.Fprintf(stderr, "dst: %v\n", ee.Err)
+		}
+		return ee.Code
+	}
+	if errors.Is(err, context.Canceled) {
+		fmt.Fprintln(stderr, "dst: interrupted")
+		return 130
+	}
+	fmt.Fprintf(stderr, "dst: %v\n", err)
+	return 1
+}
+
+// exitSentinel unwinds kong's --help exit without calling os.Exit inside run.
+type exitSentinel struct{}

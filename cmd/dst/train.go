@@ -1,0 +1,176 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"strconv"
+
+	"github.com/dst-dev/dst/internal/runlog"
+	"github.com/dst-dev/dst/nn"
+)
+
+// TrainFlags are the training settings shared by `dst train` and `dst run`.
+type TrainFlags struct {
+	Model     string  `help:"Model from the zoo (see 'dst models')." default:"simplenet_mnist" placeholder:"NAME"`
+	Epochs    int     `help:"Number of epochs." default:"5" placeholder:"N"`
+	Batch     int     `help:"Minibatch size." default:"64" placeholder:"N"`
+	LR        float64 `name:"lr" help:"Learning rate." default:"0.01" placeholder:"X"`
+	Momentum  float64 `help:"SGD momentum." default:"0.9" placeholder:"X"`
+	WD        float64 `name:"wd" help:"Weight decay." default:"1e-4" placeholder:"X"`
+	Nesterov  bool    `help:"Use Nesterov momentum."`
+	Optimizer string  `help:"Optimizer: sgd or adam." default:"sgd" enum:"sgd,adam" placeholder:"NAME"`
+	Seed      uint64  `help:"Seed for initialisation, shuffling and dropout." default:"0" placeholder:"N"`
+	Threads   int     `help:"Worker threads (0 = all cores)." default:"0" placeholder:"N"`
+}
+
+// validate checks the numeric flags; errors are usage errors.
+func (f *TrainFlags) validate() error {
+	switch {
+	case f.Epochs < 1:
+		return usageError("--epochs must be >= 1, got %d", f.Epochs)
+	case f.Batch < 1:
+		return usageError("--batch must be >= 1, got %d", f.Batch)
+	case !(f.LR > 0):
+		return usageError("--lr must be > 0, got %g", f.LR)
+	case f.Momentum < 0 || f.Momentum >= 1:
+		return usageError("--momentum must be in [0, 1), got %g", f.Momentum)
+	case f.WD < 0:
+		return usageError("--wd must be >= 0, got %g", f.WD)
+	}
+	return setThreads(f.Threads)
+}
+
+// newOptimizer builds the optimizer the flags ask for.
+func (f *TrainFlags) newOptimizer(m *nn.Model) (nn.Optimizer, error) {
+	if f.Optimizer == "adam" {
+		return nn.NewAdam(m.Params(), nn.AdamConfig{LR: f.LR, WeightDecay: f.WD})
+	}
+	return nn.NewSGD(m.Params(), nn.SGDConfig{LR: f.LR, Momentum: f.Momentum, WeightDecay: f.WD, Nesterov: f.Nesterov})
+}
+
+// TrainCmd trains a zoo model without a compression schedule.
+type TrainCmd struct {
+	TrainFlags
+	DataFlags
+	Out   string `help:"Output folder for summary.json and the checkpoint (default runs/<model>-<time>)." type:"path" placeholder:"DIR"`
+	Force bool   `help:"Allow writing into an --out folder that already holds a run."`
+}
+
+// Run trains, printing one line per epoch, and writes <out>/summary.json and
+// <out>/checkpoint.safetensors after every epoch.
+func (c *TrainCmd) Run(g *Globals) error {
+	if err := c.validate(); err != nil {
+		return err
+	}
+	m, err := nn.New(c.Model, c.Seed)
+	if err != nil {
+		return usageError("%v", err)
+	}
+	train, test, err := c.load(m)
+	if err != nil {
+		return err
+	}
+	opt, err := c.newOptimizer(m)
+	if err != nil {
+		return usageError("%v", err)
+	}
+	out := c.Out
+	if out == "" {
+		out = defaultOut(c.Model)
+	}
+	if err := prepareOut(out, c.Force); err != nil {
+		return err
+	}
+	meta := map[string]string{
+		"model": c.Model, "dataset": train.Name, "optimizer": c.Optimizer,
+		"lr": fmt.Sprint(c.LR), "momentum": fmt.Sprint(c.Momentum), "wd": fmt.Sprint(c.WD),
+		"batch": strconv.Itoa(c.Batch), "epochs": strconv.Itoa(c.Epochs), "seed": fmt.Sprint(c.Seed),
+	}
+	summary := runlog.NewSummaryWriter(filepath.Join(out, "summary.json"), meta)
+	ckpt := filepath.Join(out, "checkpoint.safetensors")
+	fmt.Fprintf(g.Stdout, "training %s on %s (%d train / %d test samples), %d epochs, batch %d, %s lr %g\n",
+		c.Model, train.Name, train.N, test.N, c.Epochs, c.Batch, c.Optimizer, c.LR)
+	var last nn.EpochMetrics
+	_, err = nn.Train(g.Ctx, m, opt, train, test, nn.TrainConfig{
+		Epochs: c.Epochs, Batch: c.Batch, Seed: c.Seed,
+		OnStep: stepBar(g.Stderr),
+		OnEpoch: func(em *nn.EpochMetrics) error {
+			last = *em
+			fmt.Fprintln(g.Stdout, epochLine(em, c.Epochs))
+			if err := summary.AddEpoch(*em, m.Params()); err != nil {
+				return err
+			}
+			return nn.SaveCheckpoint(ckpt, m, opt, em.Epoch, meta)
+		},
+	})
+	if err != nil {
+		return err
+	}
+	if err := summary.SetFinalTop1(last.Top1); err != nil {
+		return err
+	}
+	fmt.Fprintf(g.Stdout, "final top-1 %.2f%%; wrote %s and %s\n", last.Top1, summary.Path(), ckpt)
+	return nil
+}
+
+// epochLine formats one epoch's figures: epoch, loss, top-1, top-5, samples/s, seconds.
+func epochLine(m *nn.EpochMetrics, epochs int) string {
+	return fmt.Sprintf("epoch %2d/%d  loss %.4f  test loss %.4f  top-1 %6.2f%%  top-5 %6.2f%%  lr %.4g  %8.0f samples/s  %6.1fs",
+		m.Epoch+1, epochs, m.TrainLoss, m.TestLoss, m.Top1, m.Top5, m.LR, m.SamplesPerSec, m.Seconds)
+}
+
+// EvalCmd evaluates a checkpoint on the test set.
+type EvalCmd struct {
+	Model      string `help:"Model from the zoo (default: the one the checkpoint names)." placeholder:"NAME"`
+	Checkpoint string `help:"Checkpoint file (.safetensors)." required:"" type:"existingfile" placeholder:"FILE"`
+	Batch      int    `help:"Minibatch size." default:"256" placeholder:"N"`
+	Threads    int    `help:"Worker threads (0 = all cores)." default:"0" placeholder:"N"`
+	DataFlags
+}
+
+// Run loads the checkpoint and prints loss, top-1 and top-5.
+func (c *EvalCmd) Run(g *Globals) error {
+	if err := setThreads(c.Threads); err != nil {
+		return err
+	}
+	if c.Batch < 1 {
+		return usageError("--batch must be >= 1, got %d", c.Batch)
+	}
+	m, err := loadModel(c.Model, c.Checkpoint)
+	if err != nil {
+		return err
+	}
+	_, test, err := c.load(m)
+	if err != nil {
+		return err
+	}
+	res, err := nn.Evaluate(g.Ctx, m, test, c.Batch)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(g.Stdout, "%s on %s (%d samples): loss %.4f  top-1 %.2f%%  top-5 %.2f%%\n",
+		m.Name, test.Name, res.N, res.Loss, res.Top1, res.Top5)
+	return nil
+}
+
+// loadModel builds the model a checkpoint belongs to (or the named one) and loads it.
+func loadModel(name, checkpoint string) (*nn.Model, error) {
+	ci, err := nn.ReadCheckpointInfo(checkpoint)
+	if err != nil {
+		return nil, usageError("%v", err)
+	}
+	if name == "" {
+		name = ci.Model
+		if name == "" {
+			return nil, usageError("checkpoint %s does not say which model it holds; pass --model", checkpoint)
+		}
+	}
+	m, err := nn.New(name, 0)
+	if err != nil {
+		return nil, usageError("%v", err)
+	}
+	if _, err := nn.LoadCheckpoint(checkpoint, m, nil); err != nil {
+		return nil, usageError("%v", err)
+	}
+	return m, nil
+}

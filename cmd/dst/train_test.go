@@ -1,0 +1,101 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/dst-dev/dst/internal/runlog"
+)
+
+// dst runs the CLI in-process and returns its exit code, stdout and stderr.
+func dst(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestTrainDeterministic(t *testing.T) {
+	dir := t.TempDir()
+	var ckpts [2][]byte
+	var lines [2]string
+	for i := range ckpts {
+		out := filepath.Join(dir, "run"+string(rune('a'+i)))
+		code, stdout, stderr := dst(t, "train", "--model", "lenet300_100", "--epochs", "2", "--limit-train", "2000", "--limit-test", "500", "--seed", "7", "--out", out)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		b, err := os.ReadFile(filepath.Join(out, "checkpoint.safetensors"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ckpts[i] = b
+		// Keep the figures that must repeat (loss, accuracy), not the timing.
+		for _, l := range strings.Split(stdout, "\n") {
+			if strings.HasPrefix(l, "epoch") {
+				lines[i] += l[:strings.Index(l, "lr")] + "\n"
+			}
+		}
+		s, err := runlog.ReadSummary(filepath.Join(out, "summary.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(s.Epochs) != 2 {
+			t.Fatalf("summary.json has %d epochs, want 2", len(s.Epochs))
+		}
+	}
+	if !bytes.Equal(ckpts[0], ckpts[1]) {
+		t.Error("two runs with the same seed wrote different checkpoints")
+	}
+	if lines[0] != lines[1] || lines[0] == "" {
+		t.Errorf("metrics differ:\n%s\n%s", lines[0], lines[1])
+	}
+}
+
+func TestCLIErrors(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "junk.safetensors"), []byte("not a checkpoint"), 0o644)
+	tests := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"train", "--model", "nope"}, 2, `unknown model "nope"`},
+		{[]string{"train", "--epochs", "0"}, 2, "--epochs must be >= 1"},
+		{[]string{"train", "--lr", "-1"}, 2, "--lr must be > 0"},
+		{[]string{"train", "--bogus"}, 2, "unknown flag --bogus"},
+		{[]string{"train", "--model", "resnet20_cifar", "--dataset", "mnist"}, 2, "choose another --dataset"},
+		{[]string{"train", "--dataset", "cifar"}, 2, `unknown dataset "cifar"`},
+		{[]string{"train", "--data", filepath.Join(dir, "nothing")}, 2, "not a folder"},
+		{[]string{"eval", "--checkpoint", filepath.Join(dir, "missing.safetensors")}, 2, "missing.safetensors"},
+		{[]string{"eval", "--checkpoint", filepath.Join(dir, "junk.safetensors")}, 2, "malformed"},
+		{[]string{"frobnicate"}, 2, "unexpected argument frobnicate"},
+	}
+	for _, tc := range tests {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			code, _, stderr := dst(t, tc.args...)
+			if code != tc.code || !strings.Contains(stderr, tc.want) {
+				t.Fatalf("exit %d, stderr %q; want exit %d containing %q", code, stderr, tc.code, tc.want)
+			}
+			if strings.Contains(stderr, "goroutine") || strings.Contains(stderr, "panic") {
+				t.Fatalf("stack trace on bad input: %s", stderr)
+			}
+		})
+	}
+}
+
+func TestOutRefusesOverwrite(t *testing.T) {
+	out := t.TempDir()
+	os.WriteFile(filepath.Join(out, "summary.json"), []byte("{}"), 0o644)
+	code, _, stderr := dst(t, "train", "--model", "lenet300_100", "--epochs", "1", "--limit-train", "100", "--limit-test", "100", "--out", out)
+	if code != 2 || !strings.Contains(stderr, "already holds a run") {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if b, _ := os.ReadFile(filepath.Join(out, "summary.json")); string(b) != "{}" {
+		t.Fatal("existing run was overwritten")
+	}
+}

@@ -18,33 +18,36 @@ package stdlib
 // firing the layer is level-pruned to the target (exactly ⌊target·n⌋ weights zeroed),
 // or, for the structured forms, ⌊target·n⌋ of its n structures.
 //
-// The same formula works at step granularity: e, e0, e1 and f are then global minibatch
-// indices. Positions outside [e0, e0+span] are clamped, so the target never leaves
+// The same formula works at step granularity: e is then the global minibatch index, the
+// window [e0, e1) is the epochs' steps [e0·S, e1·S) for S minibatches per epoch, and f
+// counts minibatches. Positions outside [e0, e0+span] are clamped, so the target never leaves
 // [s_i, s_f]; at the ends the target is exactly s_i and s_f (Distiller's formula gives
 // 0.6 + (0.1 − 0.6) = 0.09999999999999998 at the start of 10% → 60%, one structure short
 // of 10% of 20).
 
 import "fmt"
 
-// AGP is the Zhu & Gupta sparsity schedule. The zero value is not valid; see [AGP.Check].
+// AGP is the Zhu & Gupta sparsity schedule over a policy's window. The zero value is not
+// valid; see [AGP.Check].
 type AGP struct {
 	// Initial is the sparsity at Start, in [0, 1).
 	Initial float64
 	// Final is the sparsity reached at the last firing, in (Initial, 1).
 	Final float64
-	// Start is the first position (epoch, or global step when Steps) at which the policy
-	// fires.
-	Start int
-	// End is the exclusive end of the policy's window, in the same unit as Start.
-	End int
-	// Freq is the distance between firings, >= 1.
+	// Start is the window's first epoch and End its exclusive end, in epochs.
+	Start, End int
+	// Freq is the distance between firings, >= 1: epochs, or minibatches when Steps.
 	Freq int
-	// Steps reports that Start, End and Freq count global minibatches rather than epochs.
+	// Steps makes the schedule step-granular: positions are global minibatch indices,
+	// the window runs from Start·S to End·S (exclusive) for S minibatches per epoch, and
+	// the policy fires every Freq minibatches.
 	Steps bool
 }
 
 // Check reports whether the schedule is well formed: fractions in range, Final > Initial,
-// Freq >= 1 and span >= 1 (the window holds at least two firings).
+// Freq >= 1 and, for an epoch-granular schedule, span >= 1 (the window holds at least
+// two firings). A step-granular schedule needs End > Start; its span depends on the
+// epoch length and is checked by [AGP.Span] at run time.
 func (a AGP) Check() error {
 	if err := checkFraction("AGP initial sparsity", a.Initial, false); err != nil {
 		return err
@@ -58,30 +61,47 @@ func (a AGP) Check() error {
 	if a.Freq < 1 {
 		return fmt.Errorf("stdlib: AGP frequency must be at least 1, got %d", a.Freq)
 	}
-	if a.Span() < 1 {
+	if a.Steps {
+		if a.End <= a.Start {
+			return fmt.Errorf("stdlib: AGP window [%d, %d) is empty", a.Start, a.End)
+		}
+		return nil
+	}
+	if a.Span(0) < 1 {
 		return fmt.Errorf("stdlib: AGP window [%d, %d) every %d is too short: it must fire at least twice", a.Start, a.End, a.Freq)
 	}
 	return nil
 }
 
-// Span returns ⌊(End − Start − 1)/Freq⌋·Freq, the offset of the last firing from Start.
-// It returns 0 when Freq < 1.
-func (a AGP) Span() int {
-	if a.Freq < 1 || a.End-a.Start-1 < 0 {
-		return 0
+// bounds returns the window's start and exclusive end in the schedule's unit.
+func (a AGP) bounds(stepsPerEpoch int) (start, end int) {
+	if a.Steps {
+		return a.Start * stepsPerEpoch, a.End * stepsPerEpoch
 	}
-	return (a.End - a.Start - 1) / a.Freq * a.Freq
+	return a.Start, a.End
 }
 
-// Target returns the sparsity the schedule asks for at position pos (an epoch, or a
-// global step when Steps). Positions before Start give Initial, positions after
-// Start+Span give Final. It returns Final if the span is not positive.
-func (a AGP) Target(pos int) float64 {
-	span := a.Span()
+// Span returns ⌊(end − start − 1)/Freq⌋·Freq, the offset of the last firing from the
+// window's start, in the schedule's unit (stepsPerEpoch is read only when Steps). It
+// returns 0 when Freq < 1 or the window is empty.
+func (a AGP) Span(stepsPerEpoch int) int {
+	start, end := a.bounds(stepsPerEpoch)
+	if a.Freq < 1 || end-start-1 < 0 {
+		return 0
+	}
+	return (end - start - 1) / a.Freq * a.Freq
+}
+
+// Target returns the sparsity the schedule asks for at position at: its epoch, or its
+// global step when Steps. Positions before the window give Initial, positions after the
+// last firing give Final, and so does a schedule whose span is not positive.
+func (a AGP) Target(at Point) float64 {
+	span := a.Span(at.StepsPerEpoch)
 	if span <= 0 {
 		return a.Final
 	}
-	x := float64(pos-a.Start) / float64(span)
+	start, _ := a.bounds(at.StepsPerEpoch)
+	x := float64(at.At(a.Steps)-start) / float64(span)
 	switch {
 	case x <= 0:
 		return a.Initial // exactly: Final + (Initial − Final) need not round to Initial

@@ -179,7 +179,7 @@ func (ap *AGPPruner) Check(params []*nn.Param) error {
 
 // Prune implements [Pruner].
 func (ap *AGPPruner) Prune(params []*nn.Param, at Point) error {
-	target := ap.Schedule.Target(at.At(ap.Schedule.Steps))
+	target := ap.Schedule.Target(at)
 	for _, p := range params {
 		if k := LevelCount(target, p.Len()); k > 0 {
 			ap.buf.level(p, k)

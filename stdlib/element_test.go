@@ -35,7 +35,7 @@ func TestAGPTarget(t *testing.T) {
 				t.Fatalf("Check: %v", err)
 			}
 			for pos, want := range tc.want {
-				if got := tc.agp.Target(pos); math.Abs(got-want) > 1e-12 {
+				if got := tc.agp.Target(Point{Epoch: pos}); math.Abs(got-want) > 1e-12 {
 					t.Errorf("Target(%d) = %.12f, want %.12f", pos, got, want)
 				}
 			}
@@ -68,7 +68,7 @@ func TestAGPPrunerExactCounts(t *testing.T) {
 	for e := range 5 {
 		mustPrune(t, ap, Point{Epoch: e}, p, q)
 		for _, x := range []*nn.Param{p, q} {
-			want := LevelCount(ap.Schedule.Target(e), x.Len())
+			want := LevelCount(ap.Schedule.Target(Point{Epoch: e}), x.Len())
 			if z := zeros(x); z != want {
 				t.Errorf("epoch %d %s: %d zeros, want %d", e, x.Name, z, want)
 			}
@@ -83,18 +83,19 @@ func TestAGPPrunerExactCounts(t *testing.T) {
 
 func TestAGPPrunerSteps(t *testing.T) {
 	p := randParam(t, newRand(), "w", 100)
-	ap := &AGPPruner{Schedule: AGP{Initial: 0, Final: 0.5, Start: 10, End: 21, Freq: 5, Steps: true}}
+	// Epochs 1 and 2 of 10 steps: steps [10, 30) every 5, span 15.
+	ap := &AGPPruner{Schedule: AGP{Initial: 0, Final: 0.5, Start: 1, End: 3, Freq: 5, Steps: true}}
 	for _, tc := range []struct {
 		at    Point
 		zeros int
 	}{
 		{Point{Epoch: 1, Step: 0, StepsPerEpoch: 10}, 0},
-		{Point{Epoch: 1, Step: 5, StepsPerEpoch: 10}, 43}, // 0.5 − 0.5·(1/2)³ = 0.4375
-		{Point{Epoch: 2, Step: 0, StepsPerEpoch: 10}, 50},
+		{Point{Epoch: 1, Step: 5, StepsPerEpoch: 10}, 35}, // 0.5 − 0.5·(2/3)³ = 0.3518
+		{Point{Epoch: 2, Step: 0, StepsPerEpoch: 10}, 48}, // 0.5 − 0.5·(1/3)³ = 0.4815
+		{Point{Epoch: 2, Step: 5, StepsPerEpoch: 10}, 50}, // the last firing
+		{Point{Epoch: 2, Step: 9, StepsPerEpoch: 10}, 50},
 	} {
-		if tc.zeros > 0 {
-			mustPrune(t, ap, tc.at, p)
-		}
+		mustPrune(t, ap, tc.at, p)
 		if z := zeros(p); z != tc.zeros {
 			t.Errorf("at %+v: %d zeros, want %d", tc.at, z, tc.zeros)
 		}

@@ -196,7 +196,7 @@ func (sp *StructurePruner) Prune(params []*nn.Param, at Point) error {
 			f := sp.Fraction
 			switch {
 			case sp.AGP != nil:
-				f = sp.AGP.Target(at.At(sp.AGP.Steps))
+				f = sp.AGP.Target(at)
 			case sp.Range != nil:
 				f = sp.Range[0] + (sp.Range[1]-sp.Range[0])*r.Float64()
 			}
@@ -344,7 +344,7 @@ func (bp *BernoulliFilterPruner) Prune(params []*nn.Param, at Point) error {
 		}
 		f := bp.Fraction
 		if bp.AGP != nil {
-			f = bp.AGP.Target(at.At(bp.AGP.Steps))
+			f = bp.AGP.Target(at)
 		}
 		r := Rand(bp.Seed, at, i)
 		keep := make([]bool, gs.n)

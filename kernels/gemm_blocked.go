@@ -126,7 +126,7 @@ func sgemm(kern microKernel, transA, transB bool, m, n, k int, alpha float32, a 
 func sgemmSerial(kern microKernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	mr, nr := kern.mr, kern.nr
 	large := m > blockM || n > blockN
-	packAll := large
+	packAll := large && k > 64
 	packBAll := large || transB || !kern.masked
 
 	kc0 := min(k, blockK)

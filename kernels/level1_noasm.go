@@ -1,3 +1,5 @@
+//go:build !amd64 || purego
+
 package kernels
 
 func axpyUnitary(dst []float32, alpha float32, x []float32) { axpyGo(dst, alpha, x) }

@@ -71,11 +71,26 @@ func TestElementwiseInPlace(t *testing.T) {
 }
 
 func TestReluNaN(t *testing.T) {
-	src := []float32{nan32, -1, 2, float32(math.Inf(1)), float32(math.Inf(-1))}
+	// Long enough to run through the vector loops as well as the tails.
+	var src, dy, wantRelu, wantBack []float32
+	special := []float32{nan32, -1, 2, float32(math.Inf(1)), float32(math.Inf(-1)), 0}
+	for i := 0; i < 70; i++ {
+		v := special[i%len(special)]
+		src = append(src, v)
+		dy = append(dy, float32(i))
+		if v > 0 {
+			wantRelu = append(wantRelu, v)
+			wantBack = append(wantBack, float32(i))
+		} else {
+			wantRelu = append(wantRelu, 0)
+			wantBack = append(wantBack, 0)
+		}
+	}
 	dst := make([]float32, len(src))
 	Relu(dst, src)
-	want := []float32{0, 0, 2, float32(math.Inf(1)), 0}
-	checkClose(t, "Relu", dst, want, 0)
+	checkClose(t, "Relu", dst, wantRelu, 0)
+	ReluBackward(dst, dy, src)
+	checkClose(t, "ReluBackward", dst, wantBack, 0)
 }
 
 func TestReductions(t *testing.T) {

@@ -35,6 +35,7 @@ func main() {
 	avx512(&g)
 	avx2(&g)
 	transpose512(&g)
+	level1(&g)
 	if err := os.WriteFile(out, g.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}
@@ -120,6 +121,14 @@ func avx512(g *gen) {
 	g.p("\tKMOVW DX, K1")
 	g.p("\tSHRQ $16, DX")
 	g.p("\tKMOVW DX, K2")
+	// Prefetch the C tile; prefetches never fault, so rows past mr are
+	// harmless.
+	g.p("\tMOVQ DI, DX")
+	for r := 0; r < mr; r++ {
+		g.p("\tPREFETCHT0 (DX)")
+		g.p("\tPREFETCHT0 64(DX)")
+		g.p("\tADDQ SI, DX")
+	}
 	g.p("\tMOVQ k+%d(FP), CX", offK)
 	g.p("\tMOVQ mr+%d(FP), DX", offMr)
 	for i := 0; i < 2*mr; i++ {
@@ -310,4 +319,173 @@ func transpose512(g *gen) {
 	g.p("\tVZEROUPPER")
 	g.p("\tRET")
 	g.p("")
+}
+
+// mapKernel describes an elementwise AVX2 loop over n (a multiple of 8)
+// float32 values: setup runs once, body(reg, off) computes one 8-wide
+// vector at byte offset off into Y(reg) and stores it.
+type mapKernel struct {
+	name, args, frame string
+	setup             []string
+	body              func(g *gen, y int, off string)
+}
+
+// level1 writes the AVX2 loops behind the level-1 kernels. Each handles
+// n elements, n a multiple of 8; the Go wrappers finish the tails.
+func level1(g *gen) {
+	maps := []mapKernel{
+		{"axpyAVX2", "(dst *float32, alpha float32, x *float32, n int)", "$0-32",
+			[]string{"MOVQ dst+0(FP), DI", "VBROADCASTSS alpha+8(FP), Y15", "MOVQ x+16(FP), SI", "MOVQ n+24(FP), CX"},
+			func(g *gen, y int, off string) {
+				g.p("\tVMOVUPS %s(DI), Y%d", off, y)
+				g.p("\tVFMADD231PS %s(SI), Y15, Y%d", off, y)
+				g.p("\tVMOVUPS Y%d, %s(DI)", y, off)
+			}},
+		{"scaleAVX2", "(dst *float32, alpha float32, n int)", "$0-24",
+			[]string{"MOVQ dst+0(FP), DI", "VBROADCASTSS alpha+8(FP), Y15", "MOVQ n+16(FP), CX"},
+			func(g *gen, y int, off string) {
+				g.p("\tVMULPS %s(DI), Y15, Y%d", off, y)
+				g.p("\tVMOVUPS Y%d, %s(DI)", y, off)
+			}},
+		{"addConstAVX2", "(dst *float32, c float32, n int)", "$0-24",
+			[]string{"MOVQ dst+0(FP), DI", "VBROADCASTSS c+8(FP), Y15", "MOVQ n+16(FP), CX"},
+			func(g *gen, y int, off string) {
+				g.p("\tVADDPS %s(DI), Y15, Y%d", off, y)
+				g.p("\tVMOVUPS Y%d, %s(DI)", y, off)
+			}},
+		{"addAVX2", "(dst, a, b *float32, n int)", "$0-32",
+			[]string{"MOVQ dst+0(FP), DI", "MOVQ a+8(FP), SI", "MOVQ b+16(FP), DX", "MOVQ n+24(FP), CX"},
+			func(g *gen, y int, off string) {
+				g.p("\tVMOVUPS %s(SI), Y%d", off, y)
+				g.p("\tVADDPS %s(DX), Y%d, Y%d", off, y, y)
+				g.p("\tVMOVUPS Y%d, %s(DI)", y, off)
+			}},
+		{"mulAVX2", "(dst, a, b *float32, n int)", "$0-32",
+			[]string{"MOVQ dst+0(FP), DI", "MOVQ a+8(FP), SI", "MOVQ b+16(FP), DX", "MOVQ n+24(FP), CX"},
+			func(g *gen, y int, off string) {
+				g.p("\tVMOVUPS %s(SI), Y%d", off, y)
+				g.p("\tVMULPS %s(DX), Y%d, Y%d", off, y, y)
+				g.p("\tVMOVUPS Y%d, %s(DI)", y, off)
+			}},
+		{"reluAVX2", "(dst, src *float32, n int)", "$0-24",
+			[]string{"MOVQ dst+0(FP), DI", "MOVQ src+8(FP), SI", "MOVQ n+16(FP), CX", "VXORPS Y15, Y15, Y15"},
+			func(g *gen, y int, off string) {
+				// MAXPS returns its second source (zero) when the first is NaN.
+				g.p("\tVMOVUPS %s(SI), Y%d", off, y)
+				g.p("\tVMAXPS Y15, Y%d, Y%d", y, y)
+				g.p("\tVMOVUPS Y%d, %s(DI)", y, off)
+			}},
+		{"reluBackwardAVX2", "(dx, dy, y *float32, n int)", "$0-32",
+			[]string{"MOVQ dx+0(FP), DI", "MOVQ dy+8(FP), SI", "MOVQ y+16(FP), DX", "MOVQ n+24(FP), CX", "VXORPS Y15, Y15, Y15"},
+			func(g *gen, y int, off string) {
+				g.p("\tVMOVUPS %s(DX), Y%d", off, y)
+				g.p("\tVCMPPS $0x0e, Y15, Y%d, Y%d", y, y) // y > 0, ordered
+				g.p("\tVANDPS %s(SI), Y%d, Y%d", off, y, y)
+				g.p("\tVMOVUPS Y%d, %s(DI)", y, off)
+			}},
+	}
+	for _, k := range maps {
+		g.p("// func %s%s", k.name, k.args)
+		g.p("TEXT ·%s(SB), NOSPLIT, $%s", k.name, k.frame[1:])
+		for _, l := range k.setup {
+			g.p("\t%s", l)
+		}
+		loop8(g, k.name, func(unroll int, y int, off string) { k.body(g, y, off) }, advanceMap(k.args))
+		g.p("\tVZEROUPPER")
+		g.p("\tRET")
+		g.p("")
+	}
+
+	type reduce struct {
+		name, args, frame, ret string
+		setup                  []string
+		body                   func(g *gen, acc int, off string)
+	}
+	reds := []reduce{
+		{"sumAVX2", "(x *float32, n int) float32", "$0-20", "ret+16(FP)",
+			[]string{"MOVQ x+0(FP), SI", "MOVQ n+8(FP), CX"},
+			func(g *gen, acc int, off string) {
+				g.p("\tVADDPS %s(SI), Y%d, Y%d", off, acc, acc)
+			}},
+		{"dotAVX2", "(x, y *float32, n int) float32", "$0-28", "ret+24(FP)",
+			[]string{"MOVQ x+0(FP), SI", "MOVQ y+8(FP), DX", "MOVQ n+16(FP), CX"},
+			func(g *gen, acc int, off string) {
+				g.p("\tVMOVUPS %s(SI), Y%d", off, 8+acc)
+				g.p("\tVFMADD231PS %s(DX), Y%d, Y%d", off, 8+acc, acc)
+			}},
+		{"sumAbsAVX2", "(x *float32, n int) float32", "$0-20", "ret+16(FP)",
+			[]string{"MOVQ x+0(FP), SI", "MOVQ n+8(FP), CX", "MOVL $0x7fffffff, AX", "MOVL AX, X15", "VPBROADCASTD X15, Y15"},
+			func(g *gen, acc int, off string) {
+				g.p("\tVANDPS %s(SI), Y15, Y%d", off, 8+acc)
+				g.p("\tVADDPS Y%d, Y%d, Y%d", 8+acc, acc, acc)
+			}},
+	}
+	for _, k := range reds {
+		g.p("// func %s%s", k.name, k.args)
+		g.p("TEXT ·%s(SB), NOSPLIT, %s", k.name, k.frame)
+		for _, l := range k.setup {
+			g.p("\t%s", l)
+		}
+		for i := 0; i < 4; i++ {
+			g.p("\tVXORPS Y%d, Y%d, Y%d", i, i, i)
+		}
+		loop8(g, k.name, func(unroll int, y int, off string) { k.body(g, y, off) }, advanceMap(k.args))
+		g.p("\tVADDPS Y1, Y0, Y0")
+		g.p("\tVADDPS Y3, Y2, Y2")
+		g.p("\tVADDPS Y2, Y0, Y0")
+		g.p("\tVEXTRACTF128 $1, Y0, X1")
+		g.p("\tVADDPS X1, X0, X0")
+		g.p("\tVMOVHLPS X0, X0, X1")
+		g.p("\tVADDPS X1, X0, X0")
+		g.p("\tVMOVSHDUP X0, X1")
+		g.p("\tVADDSS X1, X0, X0")
+		g.p("\tVMOVSS X0, %s", k.ret)
+		g.p("\tVZEROUPPER")
+		g.p("\tRET")
+		g.p("")
+	}
+}
+
+// advanceMap returns the pointer registers a kernel with these arguments
+// walks.
+func advanceMap(args string) []string {
+	switch args {
+	case "(dst *float32, alpha float32, x *float32, n int)", "(dst, src *float32, n int)":
+		return []string{"DI", "SI"}
+	case "(dst *float32, alpha float32, n int)", "(dst *float32, c float32, n int)":
+		return []string{"DI"}
+	case "(x *float32, n int) float32":
+		return []string{"SI"}
+	case "(x, y *float32, n int) float32":
+		return []string{"SI", "DX"}
+	}
+	return []string{"DI", "SI", "DX"}
+}
+
+// loop8 emits a loop over CX elements (a multiple of 8): 32 per iteration
+// through Y0..Y3 (or accumulators 0..3), then 8 at a time through Y0.
+func loop8(g *gen, name string, body func(unroll, y int, off string), ptrs []string) {
+	g.p("\tCMPQ CX, $32")
+	g.p("\tJLT %s_tail", name)
+	g.p("%s_loop32:", name)
+	for u := 0; u < 4; u++ {
+		body(u, u, fmt.Sprint(32*u))
+	}
+	for _, r := range ptrs {
+		g.p("\tADDQ $128, %s", r)
+	}
+	g.p("\tSUBQ $32, CX")
+	g.p("\tCMPQ CX, $32")
+	g.p("\tJGE %s_loop32", name)
+	g.p("%s_tail:", name)
+	g.p("\tTESTQ CX, CX")
+	g.p("\tJZ %s_done", name)
+	g.p("%s_loop8:", name)
+	body(0, 0, "0")
+	for _, r := range ptrs {
+		g.p("\tADDQ $32, %s", r)
+	}
+	g.p("\tSUBQ $8, CX")
+	g.p("\tJNZ %s_loop8", name)
+	g.p("%s_done:", name)
 }

@@ -1,0 +1,137 @@
+//go:build amd64 && !purego
+
+package kernels
+
+// The AVX2 level-1 loops process n elements, n a multiple of 8; the
+// wrappers below finish the tails in Go. They run whenever the CPU has
+// AVX2 and FMA, which includes the avx512 path.
+
+//go:noescape
+func axpyAVX2(dst *float32, alpha float32, x *float32, n int)
+
+//go:noescape
+func scaleAVX2(dst *float32, alpha float32, n int)
+
+//go:noescape
+func addConstAVX2(dst *float32, c float32, n int)
+
+//go:noescape
+func addAVX2(dst, a, b *float32, n int)
+
+//go:noescape
+func mulAVX2(dst, a, b *float32, n int)
+
+//go:noescape
+func reluAVX2(dst, src *float32, n int)
+
+//go:noescape
+func reluBackwardAVX2(dx, dy, y *float32, n int)
+
+//go:noescape
+func sumAVX2(x *float32, n int) float32
+
+//go:noescape
+func dotAVX2(x, y *float32, n int) float32
+
+//go:noescape
+func sumAbsAVX2(x *float32, n int) float32
+
+// useAVX2 is set once at initialisation.
+var useAVX2, _ = cpuFeatures()
+
+// vecLen returns the prefix of n handled by the AVX2 loops.
+func vecLen(n int) int {
+	if !useAVX2 {
+		return 0
+	}
+	return n &^ 7
+}
+
+func axpyUnitary(dst []float32, alpha float32, x []float32) {
+	dst = dst[:len(x)]
+	v := vecLen(len(x))
+	if v > 0 {
+		axpyAVX2(&dst[0], alpha, &x[0], v)
+	}
+	axpyGo(dst[v:], alpha, x[v:])
+}
+
+func scaleUnitary(dst []float32, alpha float32) {
+	v := vecLen(len(dst))
+	if v > 0 {
+		scaleAVX2(&dst[0], alpha, v)
+	}
+	scaleGo(dst[v:], alpha)
+}
+
+func addConstUnitary(dst []float32, c float32) {
+	v := vecLen(len(dst))
+	if v > 0 {
+		addConstAVX2(&dst[0], c, v)
+	}
+	addConstGo(dst[v:], c)
+}
+
+func addUnitary(dst, a, b []float32) {
+	a, b = a[:len(dst)], b[:len(dst)]
+	v := vecLen(len(dst))
+	if v > 0 {
+		addAVX2(&dst[0], &a[0], &b[0], v)
+	}
+	addGo(dst[v:], a[v:], b[v:])
+}
+
+func mulUnitary(dst, a, b []float32) {
+	a, b = a[:len(dst)], b[:len(dst)]
+	v := vecLen(len(dst))
+	if v > 0 {
+		mulAVX2(&dst[0], &a[0], &b[0], v)
+	}
+	mulGo(dst[v:], a[v:], b[v:])
+}
+
+func reluUnitary(dst, src []float32) {
+	dst = dst[:len(src)]
+	v := vecLen(len(src))
+	if v > 0 {
+		reluAVX2(&dst[0], &src[0], v)
+	}
+	reluGo(dst[v:], src[v:])
+}
+
+func reluBackwardUnitary(dx, dy, y []float32) {
+	dy, y = dy[:len(dx)], y[:len(dx)]
+	v := vecLen(len(dx))
+	if v > 0 {
+		reluBackwardAVX2(&dx[0], &dy[0], &y[0], v)
+	}
+	reluBackwardGo(dx[v:], dy[v:], y[v:])
+}
+
+func sumUnitary(x []float32) float32 {
+	v := vecLen(len(x))
+	var s float32
+	if v > 0 {
+		s = sumAVX2(&x[0], v)
+	}
+	return s + sumGo(x[v:])
+}
+
+func dotUnitary(x, y []float32) float32 {
+	y = y[:len(x)]
+	v := vecLen(len(x))
+	var s float32
+	if v > 0 {
+		s = dotAVX2(&x[0], &y[0], v)
+	}
+	return s + dotGo(x[v:], y[v:])
+}
+
+func sumAbsUnitary(x []float32) float32 {
+	v := vecLen(len(x))
+	var s float32
+	if v > 0 {
+		s = sumAbsAVX2(&x[0], v)
+	}
+	return s + sumAbsGo(x[v:])
+}

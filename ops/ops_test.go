@@ -132,45 +132,57 @@ func TestConv2d(t *testing.T) {
 		{"k3s1p1relu", 1, 3, 5, 5, 4, 3, 3, 1, 1, 1, 1, true, true},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			r := rand.New(rand.NewPCG(1, 1))
-			x := randTensor(t, r, tc.n, tc.c, tc.h, tc.w)
-			w := randTensor(t, r, tc.cout, tc.c, tc.kh, tc.kw)
-			var b, db *tensor.Dense
-			var bd []float32
-			if tc.bias {
-				b = randTensor(t, r, tc.cout)
-				db = zeros(t, b)
-				bd = F32(b)
+		for _, chunked := range []bool{false, true} {
+			name := tc.name
+			if chunked {
+				name += "-chunked"
 			}
-			cv := &Conv2d{StrideH: tc.sh, StrideW: tc.sw, PadH: tc.ph, PadW: tc.pw, Relu: tc.relu}
-			y := cv.Forward(x, w, b)
-			want, oh, ow := naiveConv(F32(x), F32(w), bd, tc.n, tc.c, tc.h, tc.w, tc.cout, tc.kh, tc.kw, tc.sh, tc.sw, tc.ph, tc.pw)
-			if tc.relu {
-				for i, v := range want {
-					want[i] = max(v, 0)
+			t.Run(name, func(t *testing.T) {
+				r := rand.New(rand.NewPCG(1, 1))
+				x := randTensor(t, r, tc.n, tc.c, tc.h, tc.w)
+				w := randTensor(t, r, tc.cout, tc.c, tc.kh, tc.kw)
+				var b, db *tensor.Dense
+				var bd []float32
+				if tc.bias {
+					b = randTensor(t, r, tc.cout)
+					db = zeros(t, b)
+					bd = F32(b)
 				}
-			}
-			if got := y.Shape(); !shapeIs(got, []int{tc.n, tc.cout, oh, ow}) {
-				t.Fatalf("output shape %v, want %v", got, []int{tc.n, tc.cout, oh, ow})
-			}
-			for i, v := range F32(y) {
-				if math.Abs(float64(v-want[i])) > 1e-5 {
-					t.Fatalf("y[%d] = %v, want %v", i, v, want[i])
+				cv := &Conv2d{StrideH: tc.sh, StrideW: tc.sw, PadH: tc.ph, PadW: tc.pw, Relu: tc.relu}
+				if chunked {
+					cv.colTarget = 1 // one sample per chunk
 				}
-			}
-			rr := randTensor(t, r, y.Shape()...)
-			dw := zeros(t, w)
-			dx := cv.Backward(rr, w, dw, db)
-			dxc := New(dx.Shape()...)
-			copy(F32(dxc), F32(dx))
-			loss := func() float64 { return dotLoss(cv.Forward(x, w, b), rr) }
-			checkGrad(t, "dx", x, dxc, loss, 1e-3, 2e-3, 1e-2)
-			checkGrad(t, "dw", w, dw, loss, 1e-3, 2e-3, 1e-2)
-			if tc.bias {
-				checkGrad(t, "db", b, db, loss, 1e-3, 2e-3, 1e-2)
-			}
-		})
+				y := cv.Forward(x, w, b)
+				if chunked && tc.n > 1 && cv.chunk != 1 {
+					t.Fatalf("chunk %d, want 1", cv.chunk)
+				}
+				want, oh, ow := naiveConv(F32(x), F32(w), bd, tc.n, tc.c, tc.h, tc.w, tc.cout, tc.kh, tc.kw, tc.sh, tc.sw, tc.ph, tc.pw)
+				if tc.relu {
+					for i, v := range want {
+						want[i] = max(v, 0)
+					}
+				}
+				if got := y.Shape(); !shapeIs(got, []int{tc.n, tc.cout, oh, ow}) {
+					t.Fatalf("output shape %v, want %v", got, []int{tc.n, tc.cout, oh, ow})
+				}
+				for i, v := range F32(y) {
+					if math.Abs(float64(v-want[i])) > 1e-5 {
+						t.Fatalf("y[%d] = %v, want %v", i, v, want[i])
+					}
+				}
+				rr := randTensor(t, r, y.Shape()...)
+				dw := zeros(t, w)
+				dx := cv.Backward(rr, w, dw, db)
+				dxc := New(dx.Shape()...)
+				copy(F32(dxc), F32(dx))
+				loss := func() float64 { return dotLoss(cv.Forward(x, w, b), rr) }
+				checkGrad(t, "dx", x, dxc, loss, 1e-3, 2e-3, 1e-2)
+				checkGrad(t, "dw", w, dw, loss, 1e-3, 2e-3, 1e-2)
+				if tc.bias {
+					checkGrad(t, "db", b, db, loss, 1e-3, 2e-3, 1e-2)
+				}
+			})
+		}
 	}
 }
 

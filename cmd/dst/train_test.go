@@ -66,7 +66,7 @@ func TestCLIErrors(t *testing.T) {
 	}{
 		{[]string{"train", "--model", "nope"}, 2, `unknown model "nope"`},
 		{[]string{"train", "--epochs", "0"}, 2, "--epochs must be >= 1"},
-		{[]string{"train", "--lr", "-1"}, 2, "--lr must be > 0"},
+		{[]string{"train", "--lr=-1"}, 2, "--lr must be > 0"},
 		{[]string{"train", "--bogus"}, 2, "unknown flag --bogus"},
 		{[]string{"train", "--model", "resnet20_cifar", "--dataset", "mnist"}, 2, "choose another --dataset"},
 		{[]string{"train", "--dataset", "cifar"}, 2, `unknown dataset "cifar"`},

@@ -125,10 +125,15 @@ func (c *checker) let(s *LetStmt) {
 		d.Related = []Related{{Message: "the first binding is here", Range: prev.rng}}
 		return
 	}
+	if ok && v.kind == valName {
+		c.undefined(v)
+		ok = false
+	}
 	if !ok {
 		v = evalValue{kind: valBad}
 	}
-	c.lets[name] = &binding{val: v, rng: s.Name.Span()}
+	// A binding whose value is in error is marked used: its error is already reported.
+	c.lets[name] = &binding{val: v, rng: s.Name.Span(), used: !ok}
 	c.letOrder = append(c.letOrder, name)
 }
 
@@ -381,6 +386,21 @@ func (c *checker) policy(kind string, s Stmt, sel *Selector, cl Clauses, block *
 	stmtRange := s.Span()
 	b := c.env.Builtins
 	terms := cl.Terms
+	for _, t := range terms {
+		if t.Name != nil || t.Value.To != nil || len(t.Value.Left.Ops) == 0 {
+			continue
+		}
+		first := t.Value.Left
+		w, ok := bareIdent(&Expr{Left: &Sum{Left: first.Left}})
+		if _, bound := c.lets[w]; !ok || bound {
+			continue
+		}
+		op := first.Ops[0]
+		var rest strings.Builder
+		writeProduct(&rest, op.Right)
+		c.errorf(t.Span(), "Ambiguous minus", "`%s %s%s` reads as the arithmetic %s %s %s, because adjacent arguments are not separated by operators. Write %s (%s%s), or give the value by name.", w, op.Op, rest.String(), w, op.Op, rest.String(), w, op.Op, rest.String())
+		return
+	}
 	var sig *Signature
 	gran := ""
 	var granRange Range
@@ -407,13 +427,14 @@ func (c *checker) policy(kind string, s Stmt, sel *Selector, cl Clauses, block *
 			}
 			// An unknown word where the method goes is an unknown method, unless it is an
 			// argument or enum value of the default method.
-			if d := b.DefaultMethod(kind); d == nil || !acceptsWord(d, w) {
-				cands := append(b.Methods(kind), aliases(b, kind)...)
-				if stmtHasGranularity(kind) && gran == "" {
-					cands = append(cands, granularities...)
-				}
+			cands := append(b.Methods(kind), aliases(b, kind)...)
+			if stmtHasGranularity(kind) && gran == "" {
+				cands = append(cands, granularities...)
+			}
+			sg := suggest(w, cands)
+			if d := b.DefaultMethod(kind); d == nil || (!acceptsWord(d, w) && sg != "") {
 				detail := fmt.Sprintf("There is no %s method called %q.", kind, w)
-				if sg := suggest(w, cands); sg != "" {
+				if sg != "" {
 					detail += fmt.Sprintf(" Did you mean %q?", sg)
 				} else {
 					detail += " The methods are " + strings.Join(b.Methods(kind), ", ") + "."
@@ -548,6 +569,7 @@ func acceptsWord(sig *Signature, w string) bool {
 
 // bindArgs binds terms to sig's arguments. It fills defaults when fill is set.
 func (c *checker) bindArgs(sig *Signature, terms []*Term, gran *string, granRange *Range, fill bool, stmtRange Range) map[string]Value {
+	errsBefore := len(c.diags.Errs())
 	args := map[string]Value{}
 	where := map[string]Range{}
 	set := func(spec *ArgSpec, v Value, r Range) {
@@ -658,7 +680,7 @@ func (c *checker) bindArgs(sig *Signature, terms []*Term, gran *string, granRang
 			set(spec, v, t.Span())
 		}
 	}
-	if !fill {
+	if !fill || len(c.diags.Errs()) > errsBefore {
 		return args
 	}
 	for k := range sig.Args {
@@ -1007,6 +1029,9 @@ func (c *checker) crossArgs(p *Policy, cl Clauses, r Range) {
 		if f := a["forward_only"]; !f.Bool {
 			c.errorf(r, "Conflicting arguments", "mask_gradients needs forward_only: with hard masks, pruned weights have no gradient to mask.")
 		}
+	}
+	if _, ok := a["block"]; ok && p.Granularity != "blocks" {
+		c.errorf(r, "Unexpected block shape", "block=[...] applies only to the blocks granularity; this policy acts on %s.", p.Granularity)
 	}
 	if p.Granularity == "blocks" {
 		if v, ok := a["block"]; !ok || len(v.List) != 4 || v.List[2] != 1 || v.List[3] != 1 || v.List[0] < 1 || v.List[1] < 1 {

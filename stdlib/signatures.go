@@ -13,8 +13,8 @@ func Signatures() *lang.Builtins {
 	return lang.MustBuiltins(signatureTable()...)
 }
 
-// pruneControl are the fine-control flags every pruner accepts (Distiller's policy args).
-func pruneControl() []lang.ArgSpec {
+// sigPruneControl returns the fine-control flags every pruner accepts (Distiller's policy args).
+func sigPruneControl() []lang.ArgSpec {
 	return []lang.ArgSpec{
 		{Name: "keep_mask", Type: lang.TypeFlag, Default: "false", Doc: "At the end of the window's last epoch make a forward_only or double_copies mask permanent (Distiller keep_mask). Ordinary masks always outlive their window."},
 		{Name: "forward_only", Type: lang.TypeFlag, Default: "false", Doc: "Mask weights for the forward pass only; the optimizer may revive them (Distiller mask_on_forward_only, soft pruning)."},
@@ -26,8 +26,8 @@ func pruneControl() []lang.ArgSpec {
 	}
 }
 
-// structureArgs are the arguments of ranked structure pruners.
-func structureArgs() []lang.ArgSpec {
+// sigStructureArgs returns the arguments of ranked structure pruners.
+func sigStructureArgs() []lang.ArgSpec {
 	return []lang.ArgSpec{
 		{Name: "leader", Type: lang.TypeFlag, Default: "false", Doc: "Rank only the first selected parameter and reuse its keep/drop map for the others (Distiller group_dependency Leader), for layers whose outputs are summed."},
 		{Name: "block", Type: lang.TypeIntList, Doc: "Block shape [repetitions, depth, 1, 1] for the blocks granularity; required there."},
@@ -36,7 +36,7 @@ func structureArgs() []lang.ArgSpec {
 	}
 }
 
-func concat(parts ...[]lang.ArgSpec) []lang.ArgSpec {
+func sigConcat(parts ...[]lang.ArgSpec) []lang.ArgSpec {
 	var out []lang.ArgSpec
 	for _, p := range parts {
 		out = append(out, p...)
@@ -44,8 +44,8 @@ func concat(parts ...[]lang.ArgSpec) []lang.ArgSpec {
 	return out
 }
 
-// quantBits are the bit-width arguments every quantizer takes.
-func quantBits(defBits string) []lang.ArgSpec {
+// sigQuantBits returns the bit-width arguments every quantizer takes.
+func sigQuantBits(defBits string) []lang.ArgSpec {
 	return []lang.ArgSpec{
 		{Name: "bits", Type: lang.TypeBits, Default: defBits, Positional: true, Doc: "Bit width for weights and activations unless weights= or activations= says otherwise."},
 		{Name: "weights", Type: lang.TypeBits, Doc: "Bit width of weights; defaults to bits."},
@@ -72,10 +72,10 @@ func signatureTable() []lang.Signature {
 			Doc: "Magnitude pruning (Distiller MagnitudeParameterPruner): keep a weight iff |w| > threshold. " +
 				"With a structure granularity (Distiller StructureParameterPruner) a structure is kept iff its norm, " +
 				"chosen by criterion, exceeds the threshold.",
-			Args: concat([]lang.ArgSpec{
+			Args: sigConcat([]lang.ArgSpec{
 				{Name: "threshold", Type: lang.TypeNonNegative, Required: true, Positional: true, Doc: "The magnitude below or at which weights (or structure norms) are pruned."},
 				{Name: "criterion", Type: lang.TypeEnum, Enum: []string{"max", "mean_abs", "l1", "mean_l2", "l2"}, Default: "mean_abs", Doc: "How a structure's norm is computed for structure granularities: max |w|, mean |w|, L1, mean L2 or L2."},
-			}, pruneControl()),
+			}, sigPruneControl()),
 			Granularities: threshGrans, Windows: periodic, Masks: true, Thin: true,
 		},
 		{
@@ -83,9 +83,9 @@ func signatureTable() []lang.Signature {
 			Doc: "Sensitivity pruning (Han et al.; Distiller SensitivityPruner): keep a weight iff |w| > s·σ, where σ is the " +
 				"standard deviation of the tensor computed once, on the policy's first application, and cached. Applying it again " +
 				"prunes more as surviving weights shrink.",
-			Args: concat([]lang.ArgSpec{
+			Args: sigConcat([]lang.ArgSpec{
 				{Name: "s", Type: lang.TypeNonNegative, Required: true, Positional: true, Doc: "Sensitivity: the threshold in standard deviations of the tensor."},
-			}, pruneControl()),
+			}, sigPruneControl()),
 			Granularities: []string{"elements"}, Windows: periodic, Masks: true, Thin: true,
 		},
 		{
@@ -95,9 +95,9 @@ func signatureTable() []lang.Signature {
 				"granularity the structures are scored by the ranking and the floor(sparsity·n) lowest-scored are pruned " +
 				"(Distiller L1/L2/APoZ/MeanActivation/Gradient/Random RankedStructureParameterPruner), keeping at least one group. " +
 				"It is the default method: `prune conv1 filters 40% by l1` means level.",
-			Args: concat([]lang.ArgSpec{
+			Args: sigConcat([]lang.ArgSpec{
 				{Name: "sparsity", Type: lang.TypeFraction, Required: true, Positional: true, Doc: "Fraction of elements or structures to prune."},
-			}, structureArgs(), pruneControl()),
+			}, sigStructureArgs(), sigPruneControl()),
 			Granularities: allPruneGrans, Rankings: rankings, Windows: periodic, Masks: true, Thin: true,
 		},
 		{
@@ -106,9 +106,9 @@ func signatureTable() []lang.Signature {
 				"active epoch e the target is s_f + (s_i − s_f)·(1 − (e − A)/span)³ with span = floor((B − A − 1)/K)·K for the window " +
 				"`from epoch A to B every K`; then level pruning to that target (by the ranking, for structures). The target reaches " +
 				"s_f at epoch A + span. The window must end and span must be positive.",
-			Args: concat([]lang.ArgSpec{
+			Args: sigConcat([]lang.ArgSpec{
 				{Name: "sparsity", Type: lang.TypeFractionRange, Required: true, Positional: true, Doc: "Initial -> final sparsity, initial below final."},
-			}, structureArgs(), pruneControl()),
+			}, sigStructureArgs(), sigPruneControl()),
 			Granularities: allPruneGrans, Rankings: append(append([]string(nil), rankings...), "bernoulli"),
 			Windows: []lang.WindowForm{lang.FormRange}, NeedsEnd: true, Masks: true, Thin: true,
 		},
@@ -117,11 +117,11 @@ func signatureTable() []lang.Signature {
 			Doc: "Baidu RNN pruning (Narang et al.; Distiller BaiduRNNPruner): with ramp = A + ramp_offset, θ = 2·q·K / (2·(ramp − A) + " +
 				"3·(B − ramp)) computed once and φ = θ·ramp_slope, the threshold at epoch e is θ·(e − A + 1)/K before the ramp and " +
 				"(θ·(ramp − A + 1) + φ·(e − ramp + 1))/K from it on; keep |w| > threshold.",
-			Args: concat([]lang.ArgSpec{
+			Args: sigConcat([]lang.ArgSpec{
 				{Name: "q", Type: lang.TypePositive, Required: true, Positional: true, Doc: "Threshold scale, typically the 90th percentile of |w| of the trained model."},
 				{Name: "ramp_offset", Type: lang.TypeInteger, Required: true, Doc: "Epochs from the window start to the ramp."},
 				{Name: "ramp_slope", Type: lang.TypePositive, Required: true, Doc: "Slope multiplier applied from the ramp on."},
-			}, pruneControl()),
+			}, sigPruneControl()),
 			Granularities: []string{"elements"}, Windows: []lang.WindowForm{lang.FormRange}, NeedsEnd: true, Masks: true,
 		},
 		{
@@ -130,32 +130,32 @@ func signatureTable() []lang.Signature {
 				"first call and s grown as s·((e − A)·growth + 1), a = (μ + σ·s)·low and b = (μ + σ·s)·high; the mask becomes 0 where " +
 				"|w| < a, 1 where |w| >= b and keeps its previous value in between (hysteresis, pruned weights can be spliced back). " +
 				"Use it with forward_only.",
-			Args: concat([]lang.ArgSpec{
+			Args: sigConcat([]lang.ArgSpec{
 				{Name: "s", Type: lang.TypeNonNegative, Required: true, Positional: true, Doc: "Sensitivity in standard deviations of |W|."},
 				{Name: "low", Type: lang.TypePositive, Default: "0.9", Doc: "Multiplier of the lower (prune) threshold."},
 				{Name: "high", Type: lang.TypePositive, Default: "1.1", Doc: "Multiplier of the upper (splice back) threshold."},
 				{Name: "growth", Type: lang.TypeNonNegative, Default: "0", Doc: "Per-epoch linear growth of s (Distiller sensitivity_multiplier)."},
-			}, pruneControl()),
+			}, sigPruneControl()),
 			Granularities: []string{"elements"}, Windows: periodic, Masks: true,
 		},
 		{
 			Statement: "prune", Method: "random",
 			Doc: "Random-level structure pruning (Distiller RandomLevelStructureParameterPruner): at each application draw a fraction " +
 				"uniformly from the range, then prune that fraction of the structures by the ranking (L1 by default), DropFilter-like.",
-			Args: concat([]lang.ArgSpec{
+			Args: sigConcat([]lang.ArgSpec{
 				{Name: "sparsity", Type: lang.TypeFractionRange, Required: true, Positional: true, Doc: "Range the fraction is drawn from."},
 				{Name: "seed", Type: lang.TypeInteger, Default: "1", Doc: "Seed of the random draws."},
-			}, structureArgs(), pruneControl()),
+			}, sigStructureArgs(), sigPruneControl()),
 			Granularities: structured, Rankings: []string{"l1", "l2"}, Windows: periodic, Masks: true, Thin: true,
 		},
 		{
 			Statement: "prune", Method: "bernoulli",
 			Doc: "Bernoulli filter dropping (Distiller BernoulliFilterPruner): each filter is kept with probability 1 − sparsity and the " +
 				"mask is scaled by filters/kept (dropout-style compensation). Usually combined with every K steps and discard_masks.",
-			Args: concat([]lang.ArgSpec{
+			Args: sigConcat([]lang.ArgSpec{
 				{Name: "sparsity", Type: lang.TypeFraction, Required: true, Positional: true, Doc: "Probability of dropping each filter."},
 				{Name: "seed", Type: lang.TypeInteger, Default: "1", Doc: "Seed of the random draws."},
-			}, pruneControl()),
+			}, sigPruneControl()),
 			Granularities: []string{"filters"}, Windows: periodic, Masks: true,
 		},
 
@@ -211,7 +211,7 @@ func signatureTable() []lang.Signature {
 				"quantized q = round(scale·x − zp), clamped to the integer range, with the scale and zero point from the mode " +
 				"(sym, sym_restr, asym_s, asym_u), per tensor or per output channel, and activation ranges clipped by clip " +
 				"(none, avg, n_std, gauss, laplace). Runs once, normally after training; override lines change settings per layer.",
-			Args: concat(quantBits("8"), []lang.ArgSpec{
+			Args: sigConcat(sigQuantBits("8"), []lang.ArgSpec{
 				{Name: "accum", Type: lang.TypeBits, Default: "32", Doc: "Bit width of the accumulator (always signed)."},
 				{Name: "mode", Type: lang.TypeEnum, Enum: []string{"sym", "sym_restr", "asym_s", "asym_u"}, Default: "sym", Doc: "Symmetric (full or restricted range) or asymmetric signed/unsigned."},
 				{Name: "per_channel", Type: lang.TypeFlag, Default: "false", Doc: "Separate scale and zero point per output channel (dim 0) of 2-D and 4-D weights."},
@@ -230,7 +230,7 @@ func signatureTable() []lang.Signature {
 			Doc: "Quantization-aware training with range-linear fake quantization (Jacob et al.; Distiller " +
 				"QuantAwareTrainRangeLinearQuantizer): weights are re-quantized from a floating-point copy after every mini-batch " +
 				"and activation ranges are tracked by a bias-corrected EMA; gradients pass straight through.",
-			Args: concat(quantBits("8"), []lang.ArgSpec{
+			Args: sigConcat(sigQuantBits("8"), []lang.ArgSpec{
 				{Name: "mode", Type: lang.TypeEnum, Enum: []string{"sym", "sym_restr", "asym_s", "asym_u"}, Default: "sym", Doc: "Symmetric or asymmetric ranges."},
 				{Name: "per_channel", Type: lang.TypeFlag, Default: "false", Doc: "Per-output-channel weight scales."},
 				{Name: "ema_decay", Type: lang.TypeFraction, Default: "0.999", Doc: "Decay of the activation-range EMA."},
@@ -243,14 +243,14 @@ func signatureTable() []lang.Signature {
 			Doc: "DoReFa-Net (Zhou et al.; Distiller DorefaQuantizer): for b > 1, w' = tanh(w)/(2·max|tanh(w)|) + 0.5 and " +
 				"w_q = 2·round((2^b − 1)·w')/(2^b − 1) − 1; for b = 1, w_q = sign(w)·mean|w|. ReLUs become clamp(x, 0, 1) quantized " +
 				"to 2^b − 1 steps. Trained with a straight-through estimator.",
-			Args:    quantBits("8"),
+			Args:    sigQuantBits("8"),
 			Windows: []lang.WindowForm{lang.FormRange}, DefaultWindow: "from epoch 0", Overrides: true, Exclusive: true,
 		},
 		{
 			Statement: "quantize", Method: "pact",
 			Doc: "PACT (Choi et al.; Distiller PACTQuantizer): DoReFa weights; each ReLU becomes min(relu(x), α) with a learned " +
 				"per-layer α, quantized on [0, α] to 2^b − 1 steps. α has its own optimizer group with weight decay alpha_decay.",
-			Args: concat(quantBits("8"), []lang.ArgSpec{
+			Args: sigConcat(sigQuantBits("8"), []lang.ArgSpec{
 				{Name: "alpha", Type: lang.TypePositive, Default: "8", Doc: "Initial value of the clipping parameter α."},
 				{Name: "alpha_decay", Type: lang.TypeNonNegative, Doc: "Weight decay of α; absent uses the optimizer's."},
 			}),
@@ -260,7 +260,7 @@ func signatureTable() []lang.Signature {
 			Statement: "quantize", Method: "wrpn",
 			Doc: "WRPN (Mishra et al.; Distiller WRPNQuantizer): weights clamped to [−1, 1] and quantized symmetrically with scale " +
 				"(2^b − 1)/2; activations clamped to [0, 1] as in DoReFa. Meant for widened layers.",
-			Args:    quantBits("8"),
+			Args:    sigQuantBits("8"),
 			Windows: []lang.WindowForm{lang.FormRange}, DefaultWindow: "from epoch 0", Overrides: true, Exclusive: true,
 		},
 

@@ -135,6 +135,7 @@ func avx512(g *gen) {
 		g.p("\tVPXORD Z%d, Z%d, Z%d", i, i, i)
 	}
 	g.p("avx512_loop:")
+	g.p("\tPREFETCHT0 512(AX)")
 	g.p("\tVMOVUPS.Z (BX), K1, Z24")
 	g.p("\tVMOVUPS.Z 64(BX), K2, Z25")
 	for r := 0; r < mr; r++ {

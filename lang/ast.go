@@ -169,8 +169,8 @@ type WindowClause struct {
 	Node
 	// At is N of `at epoch N`.
 	At *Expr `parser:"(  'at' ( 'epoch' @@"`
-	// AtList is the list of `at epochs [...]`.
-	AtList *List `parser:"| 'epochs' @@ )"`
+	// AtList is the list expression of `at epochs [...]`.
+	AtList *Expr `parser:"| 'epochs' @@ )"`
 	// From is A of `from epoch A ...`.
 	From *Expr `parser:"| 'from' 'epoch' @@"`
 	// To is B of `... to B`.

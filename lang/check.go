@@ -919,14 +919,27 @@ func (c *checker) window(sig *Signature, wc *WindowClause, stmtRange Range) Wind
 		w.Start, w.End = n, n+1
 	case FormList:
 		w.Every = 0
+		lv, ok := c.eval(wc.AtList)
+		if !ok {
+			return w
+		}
+		if lv.kind == valName {
+			c.undefined(lv)
+			return w
+		}
+		if lv.kind != valList {
+			c.errorf(wc.AtList.Span(), "Type mismatch", "`at epochs` takes a list of epochs such as [10, 20]; found %s.", lv.describe())
+			return w
+		}
 		prev := -1
-		for _, e := range wc.AtList.Elems {
-			n, ok := epochAt(e, "epoch", 0)
-			if !ok {
+		for _, e := range lv.list {
+			if e.kind != valNum || e.num != math.Trunc(e.num) || e.num < 0 || e.num > 1e6 {
+				c.errorf(e.rng, "Invalid epoch", "The epoch must be a whole number >= 0; found %s.", describeNum(e))
 				return w
 			}
+			n := int(e.num)
 			if n <= prev {
-				c.errorf(e.Span(), "Epochs out of order", "The epochs of `at epochs [...]` must increase; %d follows %d.", n, prev)
+				c.errorf(e.rng, "Epochs out of order", "The epochs of `at epochs [...]` must increase; %d follows %d.", n, prev)
 				return w
 			}
 			w.Epochs = append(w.Epochs, n)

@@ -157,11 +157,8 @@ func TestValidCorpus(t *testing.T) {
 		for _, c := range readChunks(t, path) {
 			t.Run(fmt.Sprintf("%s:%d", c.file, c.line), func(t *testing.T) {
 				model := c.model
-				if strings.Contains(c.src, "resnet20") || strings.Contains(path, "resnet") {
+				if strings.Contains(c.src, "# model: resnet20_cifar") {
 					model = "resnet20"
-				}
-				if strings.HasPrefix(strings.TrimSpace(c.src), "#!") {
-					model = c.model
 				}
 				prog, diags := lang.CheckSource("t.dst", []byte(c.src), lang.Env{
 					Params: paramsFor(model), Builtins: testBuiltins(), Epochs: c.epochs,

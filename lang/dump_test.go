@@ -88,7 +88,7 @@ func dumpWindow(w *lang.WindowClause) string {
 	case w.At != nil:
 		return "(at " + dumpExpr(w.At) + ")"
 	case w.AtList != nil:
-		return "(at-epochs " + dumpList(w.AtList) + ")"
+		return "(at-epochs " + dumpExpr(w.AtList) + ")"
 	case w.Before:
 		return "(before-training)"
 	case w.After:

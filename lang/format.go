@@ -229,7 +229,7 @@ func writeWindow(b *strings.Builder, w *WindowClause) {
 		writeExpr(b, w.At)
 	case w.AtList != nil:
 		b.WriteString("at epochs ")
-		writeList(b, w.AtList)
+		writeExpr(b, w.AtList)
 	case w.Before:
 		b.WriteString("before training")
 	case w.After:

@@ -336,11 +336,11 @@ func signatureTable() []lang.Signature {
 		{
 			Statement: "distill", Method: "kd", Default: true,
 			Doc: "Knowledge distillation (Hinton et al.; Distiller KnowledgeDistillationPolicy): the teacher runs without gradients " +
-				"on each batch and the loss becomes student·CE(y, z_s) + distill·T²·KL(softmax(z_t/T) ‖ softmax(z_s/T)).",
+				"on each batch and the loss becomes student·CE(y, z_s) + soft·T²·KL(softmax(z_t/T) ‖ softmax(z_s/T)).",
 			Args: []lang.ArgSpec{
 				{Name: "temperature", Type: lang.TypePositive, Default: "1", Positional: true, Doc: "Softmax temperature T."},
 				{Name: "student", Type: lang.TypeNonNegative, Default: "0.5", Doc: "Weight of the student's loss against the labels."},
-				{Name: "distill", Type: lang.TypeNonNegative, Default: "0.5", Doc: "Weight of the distillation loss."},
+				{Name: "soft", Type: lang.TypeNonNegative, Default: "0.5", Doc: "Weight of the distillation (soft-target) loss."},
 			},
 			Windows: []lang.WindowForm{lang.FormRange}, DefaultWindow: "from epoch 0", Exclusive: true,
 		},

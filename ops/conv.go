@@ -66,13 +66,7 @@ func (cv *Conv2d) im2col(xd []float32, s0, cn int) {
 	if cv.colChunk == s0 {
 		return
 	}
-	p := cv.oh * cv.ow
-	l := cn * p
-	img := cv.c * cv.h * cv.w
-	for i := 0; i < cn; i++ {
-		s := s0 + i
-		im2colAt(cv.col, l, i*p, xd[s*img:(s+1)*img], cv.c, cv.h, cv.w, cv.kh, cv.kw, cv.PadH, cv.PadW, cv.StrideH, cv.StrideW, cv.oh, cv.ow)
-	}
+	im2colBatch(cv.col, xd, s0, cn, cv.c, cv.h, cv.w, cv.kh, cv.kw, cv.PadH, cv.PadW, cv.StrideH, cv.StrideW, cv.oh, cv.ow)
 	cv.colChunk = s0
 }
 
@@ -173,7 +167,6 @@ func (cv *Conv2d) Backward(dy, w, dw, db *tensor.Dense) *tensor.Dense {
 		dxd = F32(dx)
 		clear(dxd)
 	}
-	img := cv.c * cv.h * cv.w
 	// Walk the chunks backwards: the last chunk's im2col matrix is still in col.
 	last := (n - 1) / cv.chunk * cv.chunk
 	for s0 := last; s0 >= 0; s0 -= cv.chunk {
@@ -215,10 +208,7 @@ func (cv *Conv2d) Backward(dy, w, dw, db *tensor.Dense) *tensor.Dense {
 		// gradient.
 		kernels.Sgemm(true, false, k, l, cout, 1, wdat, k, cv.tmp, l, 0, cv.col, l)
 		cv.colChunk = -1
-		for i := 0; i < cn; i++ {
-			s := s0 + i
-			col2imAt(dxd[s*img:(s+1)*img], cv.col, l, i*p, cv.c, cv.h, cv.w, cv.kh, cv.kw, cv.PadH, cv.PadW, cv.StrideH, cv.StrideW, cv.oh, cv.ow)
-		}
+		col2imBatch(dxd, cv.col, s0, cn, cv.c, cv.h, cv.w, cv.kh, cv.kw, cv.PadH, cv.PadW, cv.StrideH, cv.StrideW, cv.oh, cv.ow)
 	}
 	return dx
 }

@@ -38,6 +38,9 @@ func orderKey(v float32) int32 {
 	return b ^ ((b >> 31) & 0x7fffffff)
 }
 
+// gtMask returns −1 (all ones) when a > b and 0 otherwise, without a branch.
+func gtMask(a, b int32) int32 { return int32((int64(b) - int64(a)) >> 63) }
+
 // maxPool2x2 is max pooling with a 2×2 window, stride 2 and no padding over c planes of
 // h×w, with the semantics of kernels.MaxPool2d (argmax indexes src; the first maximum
 // wins ties) except that only positive NaNs win a window.
@@ -48,24 +51,27 @@ func maxPool2x2(dst []float32, argmax []int32, src []float32, c, h, w int) {
 		base := ch * h * w
 		for oy := 0; oy < oh; oy++ {
 			r0 := base + 2*oy*w
-			r1 := r0 + w
-			row0, row1 := src[r0:r0+2*ow], src[r1:r1+2*ow]
+			row0, row1 := src[r0:r0+2*ow], src[r0+w:r0+w+2*ow]
 			out, arg := dst[i:i+ow], argmax[i:i+ow]
+			wi := int32(w)
 			for ox := range out {
 				j := 2 * ox
-				k0, k1, k2, k3 := orderKey(row0[j]), orderKey(row0[j+1]), orderKey(row1[j]), orderKey(row1[j+1])
-				best, at := k0, int32(r0+j)
-				if k1 > best {
-					best, at = k1, int32(r0+j+1)
-				}
-				if k2 > best {
-					best, at = k2, int32(r1+j)
-				}
-				if k3 > best {
-					at = int32(r1 + j + 1)
-				}
-				arg[ox] = at
-				out[ox] = src[at]
+				a, b := row0[j:j+2], row1[j:j+2]
+				best, at := orderKey(a[0]), int32(0)
+				k := orderKey(a[1])
+				m := gtMask(k, best)
+				best ^= (best ^ k) & m
+				at ^= (at ^ 1) & m
+				k = orderKey(b[0])
+				m = gtMask(k, best)
+				best ^= (best ^ k) & m
+				at ^= (at ^ wi) & m
+				k = orderKey(b[1])
+				m = gtMask(k, best)
+				at ^= (at ^ (wi + 1)) & m
+				idx := int32(r0+j) + at
+				arg[ox] = idx
+				out[ox] = src[idx]
 			}
 			i += ow
 		}

@@ -1,10 +1,10 @@
 package ops
 
-// The convolution lowers a whole minibatch to one matrix product. im2colAt writes the
-// im2col matrix of one sample into a band of columns of a K×ld matrix (K = C·kh·kw,
-// ld = N·outH·outW), so that the N samples side by side form the right-hand operand of
-// a single GEMM; col2imAt is its adjoint. kernels.Im2col writes a contiguous matrix per
-// image, which would need an extra copy into the batched layout.
+// The convolution lowers several samples at once to one matrix product. im2colBatch
+// writes the im2col matrices of a run of samples side by side, a K×(n·outH·outW) matrix
+// (K = C·kh·kw) that is the right-hand operand of a single GEMM; col2imBatch is its
+// adjoint. kernels.Im2col writes a contiguous matrix per image, which would need an
+// extra copy into the batched layout.
 
 // validRange returns the output positions o in [lo, hi) for which o·stride+off lies in
 // [0, in), clamped to [0, out).
@@ -21,35 +21,42 @@ func validRange(out, in, off, stride int) (lo, hi int) {
 	return lo, hi
 }
 
-// im2colAt writes the im2col matrix of the c×h×w image src into columns
-// [off, off+oh·ow) of the (c·kh·kw)×ld row-major matrix dst:
+// im2colBatch writes the im2col matrix of the cn c×h×w images src[s0·img:] side by
+// side into the (c·kh·kw)×(cn·oh·ow) row-major matrix dst (img = c·h·w):
 //
-//	dst[((ch*kh+ki)*kw+kj)*ld + off + oy*ow + ox] = src[(ch*h+iy)*w+ix]
+//	dst[((ch*kh+ki)*kw+kj)*l + i*oh*ow + oy*ow + ox] = src[(s0+i)*img + (ch*h+iy)*w + ix]
 //
-// with iy = oy·sh−ph+ki, ix = ox·sw−pw+kj, and 0 where (iy, ix) falls in the padding.
-func im2colAt(dst []float32, ld, off int, src []float32, c, h, w, kh, kw, ph, pw, sh, sw, oh, ow int) {
+// with l = cn·oh·ow, iy = oy·sh−ph+ki, ix = ox·sw−pw+kj, and 0 where (iy, ix) falls in
+// the padding. Each row of dst is written from start to end, sample after sample.
+func im2colBatch(dst, src []float32, s0, cn, c, h, w, kh, kw, ph, pw, sh, sw, oh, ow int) {
+	p := oh * ow
+	l := cn * p
+	img, hw := c*h*w, h*w
 	for ch := 0; ch < c; ch++ {
-		plane := src[ch*h*w : (ch+1)*h*w]
 		for ki := 0; ki < kh; ki++ {
 			for kj := 0; kj < kw; kj++ {
-				row := dst[((ch*kh+ki)*kw+kj)*ld+off:][:oh*ow]
+				row := dst[((ch*kh+ki)*kw+kj)*l:][:l]
 				lo, hi := validRange(ow, w, kj-pw, sw)
-				for oy := 0; oy < oh; oy++ {
-					r := row[oy*ow : (oy+1)*ow]
-					iy := oy*sh - ph + ki
-					if iy < 0 || iy >= h {
-						clear(r)
-						continue
-					}
-					clear(r[:lo])
-					clear(r[hi:])
-					in := plane[iy*w : (iy+1)*w]
-					if sw == 1 {
-						copy(r[lo:hi], in[lo+kj-pw:])
-						continue
-					}
-					for ox := lo; ox < hi; ox++ {
-						r[ox] = in[ox*sw+kj-pw]
+				for i := 0; i < cn; i++ {
+					plane := src[(s0+i)*img+ch*hw:][:hw]
+					rs := row[i*p : (i+1)*p]
+					for oy := 0; oy < oh; oy++ {
+						r := rs[oy*ow : (oy+1)*ow]
+						iy := oy*sh - ph + ki
+						if iy < 0 || iy >= h {
+							clear(r)
+							continue
+						}
+						clear(r[:lo])
+						clear(r[hi:])
+						in := plane[iy*w : (iy+1)*w]
+						if sw == 1 {
+							copyShort(r[lo:hi], in[lo+kj-pw:])
+							continue
+						}
+						for ox := lo; ox < hi; ox++ {
+							r[ox] = in[ox*sw+kj-pw]
+						}
 					}
 				}
 			}
@@ -57,37 +64,75 @@ func im2colAt(dst []float32, ld, off int, src []float32, c, h, w, kh, kw, ph, pw
 	}
 }
 
-// col2imAt is the adjoint of im2colAt: it adds columns [off, off+oh·ow) of the
-// (c·kh·kw)×ld matrix src back into the c×h×w image dst.
-func col2imAt(dst []float32, src []float32, ld, off int, c, h, w, kh, kw, ph, pw, sh, sw, oh, ow int) {
+// col2imBatch is the adjoint of im2colBatch: it adds the (c·kh·kw)×(cn·oh·ow) matrix
+// src back into the cn images dst[s0·img:].
+func col2imBatch(dst, src []float32, s0, cn, c, h, w, kh, kw, ph, pw, sh, sw, oh, ow int) {
+	p := oh * ow
+	l := cn * p
+	img, hw := c*h*w, h*w
 	for ch := 0; ch < c; ch++ {
-		plane := dst[ch*h*w : (ch+1)*h*w]
 		for ki := 0; ki < kh; ki++ {
 			for kj := 0; kj < kw; kj++ {
-				row := src[((ch*kh+ki)*kw+kj)*ld+off:][:oh*ow]
+				row := src[((ch*kh+ki)*kw+kj)*l:][:l]
 				lo, hi := validRange(ow, w, kj-pw, sw)
 				if lo >= hi {
 					continue
 				}
-				for oy := 0; oy < oh; oy++ {
-					iy := oy*sh - ph + ki
-					if iy < 0 || iy >= h {
-						continue
-					}
-					r := row[oy*ow : (oy+1)*ow]
-					in := plane[iy*w : (iy+1)*w]
-					if sw == 1 {
-						o := in[lo+kj-pw : hi+kj-pw]
-						for i, v := range r[lo:hi] {
-							o[i] += v
+				for i := 0; i < cn; i++ {
+					plane := dst[(s0+i)*img+ch*hw:][:hw]
+					rs := row[i*p : (i+1)*p]
+					for oy := 0; oy < oh; oy++ {
+						iy := oy*sh - ph + ki
+						if iy < 0 || iy >= h {
+							continue
 						}
-						continue
-					}
-					for ox := lo; ox < hi; ox++ {
-						in[ox*sw+kj-pw] += r[ox]
+						r := rs[oy*ow : (oy+1)*ow]
+						in := plane[iy*w : (iy+1)*w]
+						if sw == 1 {
+							addShort(in[lo+kj-pw:hi+kj-pw], r[lo:hi])
+							continue
+						}
+						for ox := lo; ox < hi; ox++ {
+							in[ox*sw+kj-pw] += r[ox]
+						}
 					}
 				}
 			}
 		}
+	}
+}
+
+// copyShort is copy(dst, src[:len(dst)]) for the short rows of small images, where the
+// call to memmove costs more than the move: it moves eight values at a time as arrays.
+func copyShort(dst, src []float32) {
+	n := len(dst)
+	src = src[:n]
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		*(*[8]float32)(dst[i:]) = *(*[8]float32)(src[i:])
+	}
+	for ; i < n; i++ {
+		dst[i] = src[i]
+	}
+}
+
+// addShort adds src[:len(dst)] to dst, eight values per iteration.
+func addShort(dst, src []float32) {
+	n := len(dst)
+	src = src[:n]
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		d, s := (*[8]float32)(dst[i:]), (*[8]float32)(src[i:])
+		d[0] += s[0]
+		d[1] += s[1]
+		d[2] += s[2]
+		d[3] += s[3]
+		d[4] += s[4]
+		d[5] += s[5]
+		d[6] += s[6]
+		d[7] += s[7]
+	}
+	for ; i < n; i++ {
+		dst[i] += src[i]
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -179,14 +180,14 @@ func TestDeterminism(t *testing.T) {
 			}
 			a, ma := trainBytes(t, tc.name, tc.set, 5)
 			b, mb := trainBytes(t, tc.name, tc.set, 5)
-			if !cmp.Equal(a, b) {
+			if !slices.Equal(a, b) {
 				t.Fatalf("two runs with the same seed differ")
 			}
 			if !cmp.Equal(ma, mb, cmp.Comparer(func(x, y float64) bool { return x == y || (x != x && y != y) })) {
 				t.Fatalf("metrics differ: %v vs %v", ma, mb)
 			}
 			c, _ := trainBytes(t, tc.name, tc.set, 6)
-			if cmp.Equal(a, c) {
+			if slices.Equal(a, c) {
 				t.Fatalf("different seeds gave the same weights")
 			}
 		})

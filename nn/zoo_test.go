@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -179,10 +180,10 @@ func TestInitBounds(t *testing.T) {
 	}
 	a, b := mustNew(t, "lenet5", 7), mustNew(t, "lenet5", 7)
 	c := mustNew(t, "lenet5", 8)
-	if !cmp.Equal(a.Param("fc1.weight").Data(), b.Param("fc1.weight").Data()) {
+	if !slices.Equal(a.Param("fc1.weight").Data(), b.Param("fc1.weight").Data()) {
 		t.Errorf("same seed, different weights")
 	}
-	if cmp.Equal(a.Param("fc1.weight").Data(), c.Param("fc1.weight").Data()) {
+	if slices.Equal(a.Param("fc1.weight").Data(), c.Param("fc1.weight").Data()) {
 		t.Errorf("different seeds, same weights")
 	}
 }

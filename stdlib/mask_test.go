@@ -152,3 +152,28 @@ func BenchmarkLevelMask10MSparsity90(b *testing.B) {
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/param")
 	})
 }
+
+// FuzzLevelMask checks LevelMask against the sorted reference on arbitrary bit patterns
+// (NaNs, infinities, signed zeros, denormals included).
+func FuzzLevelMask(f *testing.F) {
+	f.Add([]byte{0, 0, 128, 63, 0, 0, 128, 191, 0, 0, 0, 0, 0, 0, 0, 128}, uint16(2))
+	f.Add([]byte{0, 0, 192, 127, 1, 0, 0, 0, 0, 0, 128, 127, 0, 0, 128, 255, 0, 0, 0, 63}, uint16(3))
+	f.Fuzz(func(t *testing.T, b []byte, kk uint16) {
+		if len(b) > 4*4096 {
+			return
+		}
+		w := make([]float32, len(b)/4)
+		for i := range w {
+			w[i] = math.Float32frombits(uint32(b[4*i]) | uint32(b[4*i+1])<<8 | uint32(b[4*i+2])<<16 | uint32(b[4*i+3])<<24)
+		}
+		k := 0
+		if len(w) > 0 {
+			k = int(kk) % (len(w) + 1)
+		}
+		got := make([]float32, len(w))
+		LevelMask(got, w, nil, k)
+		if want := refLevelMask(w, k); !slices.Equal(got, want) {
+			t.Fatalf("k=%d w=%v: mask %v, want %v", k, w, got, want)
+		}
+	})
+}

@@ -68,3 +68,29 @@ func BenchmarkSgemmLayers(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) { benchSgemm(b, Sgemm, c.tA, c.tB, c.m, c.n, c.k) })
 	}
 }
+
+// BenchmarkGemmS8 compares the int8 product with Sgemm on the same shape
+// (C = A·Bᵀ, m=256, n=1024, k=1024); the ratio of the two GOP/s figures is
+// the int8 speed-up.
+func BenchmarkGemmS8(b *testing.B) {
+	const m, n, k = 256, 1024, 1024
+	rnd := rand.New(rand.NewPCG(1, 1))
+	b.Run("Int8_256x1024x1024", func(b *testing.B) {
+		a8 := make([]int8, m*k)
+		b8 := make([]int8, n*k)
+		for i := range a8 {
+			a8[i] = int8(rnd.IntN(256) - 128)
+		}
+		for i := range b8 {
+			b8[i] = int8(rnd.IntN(256) - 128)
+		}
+		c := make([]int32, m*n)
+		b.SetBytes(int64(m*k + n*k + 4*m*n))
+		b.ReportAllocs()
+		for b.Loop() {
+			GemmS8S8S32(m, n, k, a8, k, b8, k, c, n)
+		}
+		b.ReportMetric(2*float64(m)*n*k*float64(b.N)/b.Elapsed().Seconds()/1e9, "GOP/s")
+	})
+	b.Run("Float32_256x1024x1024", func(b *testing.B) { benchSgemm(b, Sgemm, false, true, m, n, k) })
+}

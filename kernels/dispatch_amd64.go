@@ -92,3 +92,21 @@ func availableKernels() map[string]microKernel {
 //
 //go:noescape
 func transposeAVX512(dst *float32, ldd int, src *float32, lds int, rows, blocks int)
+
+// gemmS8KernelVNNI is the 12×32 AVX-512 VNNI int8 micro-kernel; see
+// int8MicroKernel and gemmS8Packed.
+//
+//go:noescape
+func gemmS8KernelVNNI(kq int, a *int8, b *uint8, c *int32, ldc int, corr *int32, mr, nr int)
+
+// int8Kernel is the VNNI micro-kernel when the CPU has AVX-512 VNNI, else
+// nil (portable loops).
+var int8Kernel = selectInt8()
+
+func selectInt8() int8MicroKernel {
+	_, hasAVX512 := cpuFeatures()
+	if _, _, ecx7, _ := cpuid(7, 0); hasAVX512 && ecx7&(1<<11) != 0 {
+		return gemmS8KernelVNNI
+	}
+	return nil
+}

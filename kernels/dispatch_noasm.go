@@ -13,3 +13,6 @@ var transpose16 func(dst *float32, ldd int, src *float32, lds int, rows, blocks 
 func availableKernels() map[string]microKernel {
 	return map[string]microKernel{"purego": goKernel}
 }
+
+// int8Kernel is nil without assembly: GemmS8S8S32 runs portable loops.
+var int8Kernel int8MicroKernel

@@ -36,6 +36,7 @@ func main() {
 	avx2(&g)
 	transpose512(&g)
 	level1(&g)
+	int8VNNI(&g)
 	if err := os.WriteFile(out, g.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}
@@ -489,4 +490,64 @@ func loop8(g *gen, name string, body func(unroll, y int, off string), ptrs []str
 	g.p("\tSUBQ $8, CX")
 	g.p("\tJNZ %s_loop8", name)
 	g.p("%s_done:", name)
+}
+
+// int8VNNI writes a 12×32 int8 micro-kernel built on VPDPBUSD. A is packed
+// as kq groups of [12 rows][4 signed bytes]; B as kq groups of
+// [32 columns][4 unsigned bytes] holding b+128. Each group's 4 A bytes are
+// broadcast and multiplied into 16 int32 lanes per vector; the epilogue
+// subtracts the per-row correction corr[r] = 128·Σ_p a[r][p] and stores
+// the first mr rows and nr columns (masks K1/K2).
+func int8VNNI(g *gen) {
+	const mr = 12
+	name := "gemmS8KernelVNNI"
+	g.p("// func %s(kq int, a *int8, b *uint8, c *int32, ldc int, corr *int32, mr, nr int)", name)
+	g.p("TEXT ·%s(SB), NOSPLIT, $0-64", name)
+	g.p("\tMOVQ nr+56(FP), CX")
+	g.p("\tMOVQ $1, DX")
+	g.p("\tSHLQ CX, DX")
+	g.p("\tDECQ DX")
+	g.p("\tKMOVW DX, K1")
+	g.p("\tSHRQ $16, DX")
+	g.p("\tKMOVW DX, K2")
+	g.p("\tMOVQ kq+0(FP), CX")
+	g.p("\tMOVQ a+8(FP), AX")
+	g.p("\tMOVQ b+16(FP), BX")
+	g.p("\tMOVQ c+24(FP), DI")
+	g.p("\tMOVQ ldc+32(FP), SI")
+	g.p("\tSHLQ $2, SI")
+	g.p("\tMOVQ corr+40(FP), R8")
+	g.p("\tMOVQ mr+48(FP), DX")
+	for i := 0; i < 2*mr; i++ {
+		g.p("\tVPXORD Z%d, Z%d, Z%d", i, i, i)
+	}
+	g.p("vnni_loop:")
+	g.p("\tVMOVDQU32 (BX), Z24")
+	g.p("\tVMOVDQU32 64(BX), Z25")
+	for r := 0; r < mr; r++ {
+		z := 26 + r%4
+		g.p("\tVPBROADCASTD %d(AX), Z%d", 4*r, z)
+		g.p("\tVPDPBUSD Z%d, Z24, Z%d", z, 2*r)
+		g.p("\tVPDPBUSD Z%d, Z25, Z%d", z, 2*r+1)
+	}
+	g.p("\tADDQ $%d, AX", 4*mr)
+	g.p("\tADDQ $128, BX")
+	g.p("\tDECQ CX")
+	g.p("\tJNZ vnni_loop")
+	for r := 0; r < mr; r++ {
+		g.p("\tVPBROADCASTD %d(R8), Z26", 4*r)
+		g.p("\tVPSUBD Z26, Z%d, Z%d", 2*r, 2*r)
+		g.p("\tVPSUBD Z26, Z%d, Z%d", 2*r+1, 2*r+1)
+		g.p("\tVMOVDQU32 Z%d, K1, (DI)", 2*r)
+		g.p("\tVMOVDQU32 Z%d, K2, 64(DI)", 2*r+1)
+		if r < mr-1 {
+			g.p("\tDECQ DX")
+			g.p("\tJZ vnni_done")
+			g.p("\tADDQ SI, DI")
+		}
+	}
+	g.p("vnni_done:")
+	g.p("\tVZEROUPPER")
+	g.p("\tRET")
+	g.p("")
 }

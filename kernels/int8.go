@@ -1,0 +1,201 @@
+package kernels
+
+import (
+	"runtime"
+	"sync"
+	"unsafe"
+)
+
+// GemmS8S8S32 computes the int8 product C = A·Bᵀ with int32 results, the
+// form a quantized Linear or convolution layer needs (rows of A are
+// inputs, rows of B are output channels):
+//
+//	for i := 0; i < m; i++ {
+//		for j := 0; j < n; j++ {
+//			var s int32
+//			for p := 0; p < k; p++ {
+//				s += int32(a[i*lda+p]) * int32(b[j*ldb+p])
+//			}
+//			c[i*ldc+j] = s
+//		}
+//	}
+//
+// A is m×k, B is n×k and C is m×n, all row-major with strides lda, ldb and
+// ldc. C is overwritten. The result is exact whenever every true sum fits
+// in an int32 (always when k ≤ 131072); otherwise it wraps as int32
+// arithmetic does.
+//
+// On CPUs with AVX-512 VNNI it runs VPDPBUSD, which multiplies unsigned by
+// signed bytes: B is packed as b+128 and 128·Σ_p a[i][p] is subtracted
+// from row i afterwards. Elsewhere it runs portable Go loops.
+//
+// It panics if m, n or k is negative, a stride is smaller than k (or n
+// for ldc), or a slice is too short for its matrix.
+func GemmS8S8S32(m, n, k int, a []int8, lda int, b []int8, ldb int, c []int32, ldc int) {
+	if m < 0 || n < 0 || k < 0 {
+		panic("kernels: GemmS8S8S32: negative dimension")
+	}
+	if lda < max(1, k) || ldb < max(1, k) || ldc < max(1, n) {
+		panic("kernels: GemmS8S8S32: stride smaller than row width")
+	}
+	if (m > 0 && k > 0 && len(a) < (m-1)*lda+k) || (n > 0 && k > 0 && len(b) < (n-1)*ldb+k) ||
+		(m > 0 && n > 0 && len(c) < (m-1)*ldc+n) {
+		panic("kernels: GemmS8S8S32: slice too short for its shape")
+	}
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 {
+		for i := 0; i < m; i++ {
+			clear(c[i*ldc : i*ldc+n])
+		}
+		return
+	}
+	if int8Kernel == nil {
+		gemmS8Go(m, n, k, a, lda, b, ldb, c, ldc)
+		return
+	}
+	gemmS8Packed(int8Kernel, m, n, k, a, lda, b, ldb, c, ldc)
+}
+
+// gemmS8Go is the portable int8 product.
+func gemmS8Go(m, n, k int, a []int8, lda int, b []int8, ldb int, c []int32, ldc int) {
+	for i := 0; i < m; i++ {
+		ar := a[i*lda : i*lda+k]
+		cr := c[i*ldc : i*ldc+n]
+		for j := range cr {
+			br := b[j*ldb : j*ldb+k]
+			br = br[:len(ar)]
+			var s0, s1, s2, s3 int32
+			p := 0
+			for ; p+4 <= len(ar); p += 4 {
+				s0 += int32(ar[p]) * int32(br[p])
+				s1 += int32(ar[p+1]) * int32(br[p+1])
+				s2 += int32(ar[p+2]) * int32(br[p+2])
+				s3 += int32(ar[p+3]) * int32(br[p+3])
+			}
+			for ; p < len(ar); p++ {
+				s0 += int32(ar[p]) * int32(br[p])
+			}
+			cr[j] = s0 + s1 + s2 + s3
+		}
+	}
+}
+
+// int8MicroKernel computes one mr×nr tile of C from packed panels; see
+// gemmS8KernelVNNI.
+type int8MicroKernel func(kq int, a *int8, b *uint8, c *int32, ldc int, corr *int32, mr, nr int)
+
+// Tile sizes of the int8 micro-kernel.
+const (
+	int8MR = 12
+	int8NR = 32
+)
+
+// gemmS8Packed packs B (once, shared) and A (per row panel) into the
+// VNNI layouts and runs the micro-kernel, in parallel over row panels
+// when the product is large.
+func gemmS8Packed(kern int8MicroKernel, m, n, k int, a []int8, lda int, b []int8, ldb int, c []int32, ldc int) {
+	kq := (k + 3) / 4
+	np := roundUp(n, int8NR)
+	bbuf := getBytes(np * kq * 4)
+	defer bytePool.Put(bbuf)
+	bp := *bbuf
+	packS8Words(bp, int8NR, b, ldb, n, k, 0x80)
+
+	panels := (m + int8MR - 1) / int8MR
+	workers := min(runtime.GOMAXPROCS(0), panels, max(1, m*n*k/(4*parallelMinWork)))
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		lo, hi := panels*w/workers, panels*(w+1)/workers
+		run := func() {
+			abuf := getBytes(int8MR * kq * 4)
+			defer bytePool.Put(abuf)
+			ap := unsafe.Slice((*int8)(unsafe.Pointer(&(*abuf)[0])), len(*abuf))
+			var corr [int8MR]int32
+			for pi := lo; pi < hi; pi++ {
+				i0 := pi * int8MR
+				rows := min(int8MR, m-i0)
+				packS8Words(unsafe.Slice((*uint8)(unsafe.Pointer(&ap[0])), len(ap)), int8MR, a[i0*lda:], lda, rows, k, 0)
+				for r := 0; r < int8MR; r++ {
+					corr[r] = 0
+					if r < rows {
+						var s int32
+						for _, v := range a[(i0+r)*lda : (i0+r)*lda+k] {
+							s += int32(v)
+						}
+						corr[r] = 128 * s
+					}
+				}
+				for j0 := 0; j0 < n; j0 += int8NR {
+					kern(kq, &ap[0], &bp[j0*kq*4], &c[i0*ldc+j0], ldc, &corr[0], rows, min(int8NR, n-j0))
+				}
+			}
+		}
+		if workers == 1 {
+			run()
+			continue
+		}
+		wg.Go(run)
+	}
+	wg.Wait()
+}
+
+// bytePool recycles int8 packing buffers; like packPool it holds no
+// semantic state.
+var bytePool = sync.Pool{New: func() any { return new([]uint8) }}
+
+// getBytes returns a pooled buffer of n bytes whose start is 8-byte aligned
+// (Go allocates byte slices of 8 or more bytes at such addresses).
+func getBytes(n int) *[]uint8 {
+	p := bytePool.Get().(*[]uint8)
+	if cap(*p) < n {
+		*p = make([]uint8, max(n, 8))
+	}
+	*p = (*p)[:n]
+	return p
+}
+
+// packS8Words packs the rows×k int8 matrix src (stride lds) into panels of
+// width panel rows: for the panel starting at row j0, group q and row j,
+// dst[j0*kq*4 + q*panel*4 + j*4 + t] = uint8(src[(j0+j)*lds + 4q+t]) ^ flip.
+// Bytes past k and rows past the end hold flip (that is, a zero value).
+func packS8Words(dst []uint8, panel int, src []int8, lds, rows, k int, flip uint8) {
+	kq := (k + 3) / 4
+	full := k / 4 // whole 4-byte groups, transposed as 32-bit words
+	words := func(s []uint8) []float32 {
+		return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(s))), len(s)/4)
+	}
+	for j0 := 0; j0 < rows; j0 += panel {
+		pan := dst[j0*kq*4 : (j0+panel)*kq*4]
+		cnt := min(panel, rows-j0)
+		if cnt < panel || full < kq {
+			clear(pan)
+		}
+		if lds%4 == 0 && full > 0 && uintptr(unsafe.Pointer(&src[j0*lds]))%4 == 0 {
+			sw := unsafe.Slice((*float32)(unsafe.Pointer(&src[j0*lds])), ((cnt-1)*lds+k)/4)
+			for jb := 0; jb < cnt; jb += 16 {
+				transposeInto(words(pan)[jb:], panel, sw[jb*lds/4:], lds/4, min(16, cnt-jb), full)
+			}
+		} else {
+			for j := 0; j < cnt; j++ {
+				row := src[(j0+j)*lds : (j0+j)*lds+4*full]
+				for q := 0; q < full; q++ {
+					copy(unsafe.Slice((*int8)(unsafe.Pointer(&pan[q*panel*4+j*4])), 4), row[4*q:4*q+4])
+				}
+			}
+		}
+		for j := 0; j < cnt; j++ {
+			for p := 4 * full; p < k; p++ {
+				pan[full*panel*4+j*4+p-4*full] = uint8(src[(j0+j)*lds+p])
+			}
+		}
+		if flip != 0 {
+			pw := unsafe.Slice((*uint64)(unsafe.Pointer(&pan[0])), len(pan)/8)
+			f := uint64(flip) * 0x0101010101010101
+			for i := range pw {
+				pw[i] ^= f
+			}
+		}
+	}
+}

@@ -1,0 +1,66 @@
+package kernels
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+func TestGemmS8S8S32(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 1))
+	const guard = math.MinInt32
+	cases := [][3]int{
+		{0, 5, 3}, {5, 0, 3}, {3, 5, 0}, {1, 1, 1}, {1, 1, 4}, {2, 3, 5}, {12, 32, 16}, {13, 33, 17},
+		{7, 15, 63}, {25, 70, 129}, {64, 10, 500}, {50, 64, 101}, {1, 300, 784}, {30, 17, 2},
+	}
+	if !testing.Short() {
+		cases = append(cases, [3]int{100, 200, 300}) // parallel
+	}
+	for _, sz := range cases {
+		for _, pad := range []int{0, 3} {
+			m, n, k := sz[0], sz[1], sz[2]
+			t.Run(sizeName(m, n, k)+"/pad"+sizeName(pad), func(t *testing.T) {
+				lda, ldb, ldc := max(1, k+pad), max(1, k+2*pad), max(1, n+pad)
+				a := make([]int8, matLen(m, k, lda))
+				b := make([]int8, matLen(n, k, ldb))
+				for i := range a {
+					a[i] = int8(rnd.IntN(256) - 128)
+				}
+				for i := range b {
+					b[i] = int8(rnd.IntN(256) - 128)
+				}
+				if len(a) > 0 && len(b) > 0 {
+					a[0], b[len(b)-1] = -128, -128 // extremes
+				}
+				all := make([]int32, matLen(m, n, ldc)+2*guardLen)
+				for i := range all {
+					all[i] = guard
+				}
+				c := all[guardLen : len(all)-guardLen]
+				GemmS8S8S32(m, n, k, a, lda, b, ldb, c, ldc)
+				for i := range all {
+					inC := i >= guardLen && i < len(all)-guardLen
+					if inC && (i-guardLen)%ldc < n {
+						continue
+					}
+					if all[i] != guard {
+						t.Fatalf("element %d outside C was written: %d", i-guardLen, all[i])
+					}
+				}
+				for i := 0; i < m; i++ {
+					for j := 0; j < n; j++ {
+						var want int32
+						for p := 0; p < k; p++ {
+							want += int32(a[i*lda+p]) * int32(b[j*ldb+p])
+						}
+						if got := c[i*ldc+j]; got != want {
+							t.Fatalf("c[%d,%d] = %d, want %d", i, j, got, want)
+						}
+					}
+				}
+			})
+		}
+	}
+	mustPanic(t, "short c", func() { GemmS8S8S32(2, 2, 2, make([]int8, 4), 2, make([]int8, 4), 2, make([]int32, 3), 2) })
+	mustPanic(t, "short lda", func() { GemmS8S8S32(2, 2, 2, make([]int8, 4), 1, make([]int8, 4), 2, make([]int32, 4), 2) })
+}

@@ -179,7 +179,10 @@ func sanitizeLine(line []byte, startByte, endByte int) (string, int, int) {
 		caretStart = col
 	}
 	if caretEnd < 0 {
-		caretEnd = col + 1
+		caretEnd = col
+	}
+	if caretEnd <= caretStart {
+		caretEnd = caretStart + 1
 	}
 	return out.String(), caretStart, caretEnd - caretStart
 }

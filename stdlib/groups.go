@@ -210,21 +210,55 @@ func (gs *groups) each(fn func(off, n, id int)) {
 	}
 }
 
+// perElement reports that consecutive elements of the innermost dimension belong to
+// consecutive groups (runs of length 1, as for the columns of a 2-D weight); the hot
+// loops then use eachRow instead of a call per element.
+func (gs *groups) perElement() bool { return gs.block[3] == 1 && gs.dims[3] > 1 }
+
+// eachRow calls fn for every row of the innermost dimension with the row's offset and
+// the group of its first element; with perElement, element j of the row is in group
+// id+j.
+func (gs *groups) eachRow(fn func(off, id int)) {
+	d, b, g := gs.dims, gs.block, gs.grid
+	for i0 := range d[0] {
+		g0 := i0 / b[0] * g[1]
+		for i1 := range d[1] {
+			g1 := (g0 + i1/b[1]) * g[2]
+			for i2 := range d[2] {
+				fn(((i0*d[1]+i1)*d[2]+i2)*d[3], (g1+i2/b[2])*g[3])
+			}
+		}
+	}
+}
+
 // sumAbs adds Σ|x| of each group into dst (len gs.n).
 func (gs *groups) sumAbs(dst []float64, x []float32) {
+	if gs.perElement() {
+		n := gs.dims[3]
+		gs.eachRow(func(off, id int) {
+			d := dst[id : id+n]
+			for j, v := range x[off : off+n] {
+				d[j] += math.Abs(float64(v))
+			}
+		})
+		return
+	}
 	gs.each(func(off, n, id int) { dst[id] += float64(kernels.SumAbs(x[off : off+n])) })
 }
 
 // sumSq adds Σx² of each group into dst (len gs.n).
 func (gs *groups) sumSq(dst []float64, x []float32) {
-	gs.each(func(off, n, id int) {
-		if n == 1 {
-			v := float64(x[off])
-			dst[id] += v * v
-			return
-		}
-		dst[id] += float64(kernels.SumSq(x[off : off+n]))
-	})
+	if gs.perElement() {
+		n := gs.dims[3]
+		gs.eachRow(func(off, id int) {
+			d := dst[id : id+n]
+			for j, v := range x[off : off+n] {
+				d[j] += float64(v) * float64(v)
+			}
+		})
+		return
+	}
+	gs.each(func(off, n, id int) { dst[id] += float64(kernels.SumSq(x[off : off+n])) })
 }
 
 // maxAbs stores max |x| of each group into dst (len gs.n, zeroed by the caller).
@@ -234,13 +268,45 @@ func (gs *groups) maxAbs(dst []float64, x []float32) {
 
 // expand writes keep[group] (1 or 0) into every element of dst.
 func (gs *groups) expand(dst []float32, keep []bool) {
+	if gs.perElement() {
+		n := gs.dims[3]
+		gs.eachRow(func(off, id int) {
+			k := keep[id : id+n]
+			for j := range dst[off : off+n] {
+				dst[off+j] = b2f(k[j])
+			}
+		})
+		return
+	}
+	gs.each(func(off, n, id int) { fill(dst[off:off+n], b2f(keep[id])) })
+}
+
+// scaleAdd adds c[group]·x to dst for every element.
+func (gs *groups) scaleAdd(dst, x []float32, c []float32) {
+	if gs.perElement() {
+		n := gs.dims[3]
+		gs.eachRow(func(off, id int) {
+			cs := c[id : id+n]
+			xs := x[off : off+n]
+			for j := range dst[off : off+n] {
+				dst[off+j] += cs[j] * xs[j]
+			}
+		})
+		return
+	}
 	gs.each(func(off, n, id int) {
-		v := float32(0)
-		if keep[id] {
-			v = 1
+		if c[id] != 0 {
+			kernels.Axpy(dst[off:off+n], c[id], x[off:off+n])
 		}
-		fill(dst[off:off+n], v)
 	})
+}
+
+// b2f returns 1 for true and 0 for false.
+func b2f(b bool) float32 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // NumGroups returns how many structures of granularity g a tensor of the given shape

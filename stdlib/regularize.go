@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/dst-dev/dst/kernels"
 	"github.com/dst-dev/dst/nn"
 )
 
@@ -39,20 +40,21 @@ func (r *L1Regularizer) Regularize(params []*nn.Param) float64 {
 	l := float32(r.Strength)
 	for _, p := range params {
 		g := p.GradData()
-		var s float64
-		for i, v := range p.Data() {
-			switch {
-			case v > 0:
-				g[i] += l
-				s += float64(v)
-			case v < 0:
-				g[i] -= l
-				s -= float64(v)
-			}
+		w := p.Data()
+		for i, v := range w {
+			g[i] += l * sign32(v)
 		}
-		loss += r.Strength * s
+		loss += r.Strength * float64(kernels.SumAbs(w))
 	}
 	return loss
+}
+
+// sign32 returns 1, −1 or 0 (for ±0) with the sign of v, without branches.
+func sign32(v float32) float32 {
+	b := math.Float32bits(v)
+	a := b &^ (1 << 31)
+	nz := (a | -a) >> 31 // 1 unless v is ±0
+	return math.Float32frombits(b&(1<<31) | 0x3f800000*nz)
 }
 
 // ThresholdMask writes into dst (len p.Len()) the element mask |w| > λ and reports
@@ -187,16 +189,11 @@ func (r *GroupLasso) Regularize(params []*nn.Param) float64 {
 
 // addScaled adds c(group)·w to the gradient of every element of p.
 func addScaled(gs *groups, p *nn.Param, c func(id int) float64) {
-	w, grad := p.Data(), p.GradData()
-	gs.each(func(off, n, id int) {
-		s := float32(c(id))
-		if s == 0 {
-			return
-		}
-		for i := off; i < off+n; i++ {
-			grad[i] += s * w[i]
-		}
-	})
+	cs := make([]float32, gs.n)
+	for i := range cs {
+		cs[i] = float32(c(i))
+	}
+	gs.scaleAdd(p.GradData(), p.Data(), cs)
 }
 
 // ThresholdMask writes into dst (len p.Len()) the group threshold mask of p and reports

@@ -1,6 +1,7 @@
 package stdlib
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -271,24 +272,26 @@ func (sp *StructurePruner) scores(p *nn.Param, gs *groups, r *rand.Rand) ([]floa
 }
 
 // keepHighest returns the keep map that drops exactly the k lowest scores, lower index
-// first among equal scores.
+// first among equal scores (NaN scores rank lowest).
 func keepHighest(scores []float64, k int) []bool {
-	idx := make([]int, len(scores))
-	for i := range idx {
-		idx[i] = i
+	type ranked struct {
+		score float64
+		idx   int
 	}
-	slices.SortStableFunc(idx, func(a, b int) int {
-		switch {
-		case scores[a] < scores[b]:
-			return -1
-		case scores[a] > scores[b]:
-			return 1
+	order := make([]ranked, len(scores))
+	for i, s := range scores {
+		order[i] = ranked{s, i}
+	}
+	// (score, index) pairs are distinct, so an unstable sort is deterministic.
+	slices.SortFunc(order, func(a, b ranked) int {
+		if c := cmp.Compare(a.score, b.score); c != 0 {
+			return c
 		}
-		return 0
+		return a.idx - b.idx
 	})
 	keep := make([]bool, len(scores))
-	for _, j := range idx[k:] {
-		keep[j] = true
+	for _, r := range order[k:] {
+		keep[r.idx] = true
 	}
 	return keep
 }

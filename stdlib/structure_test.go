@@ -377,3 +377,24 @@ func TestBernoulliFilterPruner(t *testing.T) {
 		t.Errorf("dropped %v of the filters, want about 0.25", f)
 	}
 }
+
+// BenchmarkStructurePrune256x256x3x3 measures one ranked structure pruning of a
+// 256×256×3×3 convolution at 50%.
+func BenchmarkStructurePrune256x256x3x3(b *testing.B) {
+	r := newRand()
+	p := randParam(b, r, "conv.weight", 256, 256, 3, 3)
+	orig := append([]float32(nil), p.Data()...)
+	for _, g := range []Granularity{Filters, Channels, Kernels} {
+		b.Run(g.String(), func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(4 * p.Len()))
+			sp := &StructurePruner{Granularity: g, Ranking: L1, Fraction: 0.5}
+			for b.Loop() {
+				copy(p.Data(), orig)
+				if err := sp.Prune([]*nn.Param{p}, Point{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -1,7 +1,8 @@
 // Package ops holds the differentiable operations of dst's tensor runtime: Linear,
 // Conv2d, MaxPool2d, AvgPool2d, ReLU, Flatten, Dropout, BatchNorm2d, element-wise Add,
-// LogSoftmax, NLL and cross-entropy, over float32 *tensor.Dense values of
-// gorgonia.org/tensor.
+// LogSoftmax, NLL and cross-entropy, LSTM and Embedding, over float32 *tensor.Dense
+// values of gorgonia.org/tensor. Every op's backward pass is checked against central
+// finite differences in the tests.
 //
 // # Shape of an op
 //

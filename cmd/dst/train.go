@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"path/filepath"
 	"strconv"
 
@@ -21,6 +22,7 @@ type TrainFlags struct {
 	Optimizer string  `help:"Optimizer: sgd or adam." default:"sgd" enum:"sgd,adam" placeholder:"NAME"`
 	Seed      uint64  `help:"Seed for initialisation, shuffling and dropout." default:"0" placeholder:"N"`
 	Threads   int     `help:"Worker threads (0 = all cores)." default:"0" placeholder:"N"`
+	LRDrop    float64 `name:"lr-drop" help:"Multiply the learning rate by 0.1 from this fraction of the epochs on (0 = never; the PyTorch anchors use 0.7)." default:"0" placeholder:"F"`
 }
 
 // validate checks the numeric flags; errors are usage errors.
@@ -36,8 +38,18 @@ func (f *TrainFlags) validate() error {
 		return usageError("--momentum must be in [0, 1), got %g", f.Momentum)
 	case f.WD < 0:
 		return usageError("--wd must be >= 0, got %g", f.WD)
+	case f.LRDrop < 0 || f.LRDrop >= 1:
+		return usageError("--lr-drop must be in [0, 1), got %g", f.LRDrop)
 	}
 	return setThreads(f.Threads)
+}
+
+// lrFor returns the learning rate of epoch e under --lr and --lr-drop.
+func (f *TrainFlags) lrFor(e int) float64 {
+	if f.LRDrop > 0 && e >= int(math.Round(f.LRDrop*float64(f.Epochs))) {
+		return f.LR * 0.1
+	}
+	return f.LR
 }
 
 // newOptimizer builds the optimizer the flags ask for.
@@ -85,6 +97,7 @@ func (c *TrainCmd) Run(g *Globals) error {
 		"model": c.Model, "dataset": train.Name, "optimizer": c.Optimizer,
 		"lr": fmt.Sprint(c.LR), "momentum": fmt.Sprint(c.Momentum), "wd": fmt.Sprint(c.WD),
 		"batch": strconv.Itoa(c.Batch), "epochs": strconv.Itoa(c.Epochs), "seed": fmt.Sprint(c.Seed),
+		"lr_drop": fmt.Sprint(c.LRDrop),
 	}
 	summary := runlog.NewSummaryWriter(filepath.Join(out, "summary.json"), meta)
 	ckpt := filepath.Join(out, "checkpoint.safetensors")
@@ -100,7 +113,11 @@ func (c *TrainCmd) Run(g *Globals) error {
 			if err := summary.AddEpoch(*em, m.Params()); err != nil {
 				return err
 			}
-			return nn.SaveCheckpoint(ckpt, m, opt, em.Epoch, meta)
+			if err := nn.SaveCheckpoint(ckpt, m, opt, em.Epoch, meta); err != nil {
+				return err
+			}
+			em.LR = c.lrFor(em.Epoch + 1)
+			return nil
 		},
 	})
 	if err != nil {

@@ -68,6 +68,7 @@ func TestCLIErrors(t *testing.T) {
 		{[]string{"train", "--epochs", "0"}, 2, "--epochs must be >= 1"},
 		{[]string{"train", "--lr=-1"}, 2, "--lr must be > 0"},
 		{[]string{"train", "--bogus"}, 2, "unknown flag --bogus"},
+		{[]string{"train", "--lr-drop", "1.5"}, 2, "--lr-drop must be in [0, 1)"},
 		{[]string{"train", "--model", "resnet20_cifar", "--dataset", "mnist"}, 2, "choose another --dataset"},
 		{[]string{"train", "--dataset", "cifar"}, 2, `unknown dataset "cifar"`},
 		{[]string{"train", "--data", filepath.Join(dir, "nothing")}, 2, "not a folder"},

@@ -1,0 +1,285 @@
+package analysis
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// partVersion is the version of the part file format.
+const partVersion = 1
+
+// PartName returns the file name of shard i of n: "sensitivity.part-0002-of-0004.json".
+// The names of one sweep's shards sort in shard order.
+func PartName(i, n int) string {
+	return fmt.Sprintf("sensitivity.part-%04d-of-%04d.json", i, n)
+}
+
+// partGlob matches every part file name in a folder.
+const partGlob = "sensitivity.part-*-of-*.json"
+
+// Part is what one shard of a sensitivity sweep produces. Its JSON form is the part
+// file; floats are written as strings with every digit (NaN included), so a merged
+// sweep reproduces an unsharded one bit for bit.
+type Part struct {
+	// Version is the file format's version (1).
+	Version int `json:"version"`
+	// Model, Granularity, Levels, Params and Meta describe the whole sweep; they are the
+	// same in every part of it.
+	Model       string            `json:"model"`
+	Granularity string            `json:"granularity"`
+	Levels      []float64         `json:"levels"`
+	Params      []string          `json:"params"`
+	Meta        map[string]string `json:"meta,omitempty"`
+	// Shard is this part's shard (0-based) of Shards.
+	Shard  int `json:"shard"`
+	Shards int `json:"shards"`
+	// Points are the shard's evaluations, in increasing Index order.
+	Points []PartPoint `json:"points"`
+}
+
+// PartPoint is one evaluation of a shard: Index is the point's position in the whole
+// sweep (parameter-major: Params[Index / len(Levels)] at Levels[Index % len(Levels)]).
+type PartPoint struct {
+	Index int    `json:"index"`
+	Top1  jfloat `json:"top1"`
+	Top5  jfloat `json:"top5"`
+	Loss  jfloat `json:"loss"`
+}
+
+// jfloat is a float64 that JSON carries as a string of its shortest exact decimal form,
+// so NaN and ±Inf survive.
+type jfloat float64
+
+// MarshalJSON implements [json.Marshaler].
+func (f jfloat) MarshalJSON() ([]byte, error) {
+	return strconv.AppendQuote(nil, strconv.FormatFloat(float64(f), 'g', -1, 64)), nil
+}
+
+// UnmarshalJSON implements [json.Unmarshaler].
+func (f *jfloat) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return err
+	}
+	*f = jfloat(v)
+	return nil
+}
+
+// WritePart writes p as JSON to path, through a temporary file renamed into place so a
+// reader never sees half a part.
+func WritePart(path string, p *Part) error {
+	b, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		return fmt.Errorf("analysis: write part %s: %w", path, err)
+	}
+	return writeFileAtomic(path, append(b, '\n'))
+}
+
+// ReadPart reads a part file.
+func ReadPart(path string) (*Part, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("analysis: %w", err)
+	}
+	p := new(Part)
+	if err := json.Unmarshal(b, p); err != nil {
+		return nil, fmt.Errorf("analysis: part %s: %w", path, err)
+	}
+	if p.Version != partVersion {
+		return nil, fmt.Errorf("analysis: part %s: format version %d, want %d", path, p.Version, partVersion)
+	}
+	return p, nil
+}
+
+// FindParts returns the part files named by paths: a file is taken as it is, a folder
+// contributes every file matching sensitivity.part-*-of-*.json. The result is sorted.
+func FindParts(paths []string) ([]string, error) {
+	var out []string
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, fmt.Errorf("analysis: %w", err)
+		}
+		if !st.IsDir() {
+			out = append(out, p)
+			continue
+		}
+		m, err := filepath.Glob(filepath.Join(p, partGlob))
+		if err != nil {
+			return nil, fmt.Errorf("analysis: %w", err)
+		}
+		if len(m) == 0 {
+			return nil, fmt.Errorf("analysis: %s holds no part file (%s)", p, partGlob)
+		}
+		out = append(out, m...)
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+// Merge joins the parts of one sweep into its [Result]. The parts must describe the same
+// sweep (model, granularity, levels, parameters, metadata and shard count), and together
+// hold every shard exactly once, each with exactly its own points. names labels the
+// parts in errors (file names; may be nil).
+func Merge(parts []*Part, names []string) (*Result, error) {
+	if len(parts) == 0 {
+		return nil, fmt.Errorf("analysis: merge: no parts")
+	}
+	label := func(i int) string {
+		if i < len(names) {
+			return names[i]
+		}
+		return fmt.Sprintf("part %d", i)
+	}
+	first := parts[0]
+	if len(first.Levels) == 0 || len(first.Params) == 0 {
+		return nil, fmt.Errorf("analysis: merge: %s describes an empty sweep", label(0))
+	}
+	total := len(first.Levels) * len(first.Params)
+	seen := make([]int, max(first.Shards, 1))
+	for i := range seen {
+		seen[i] = -1
+	}
+	vals := make([]*PartPoint, total)
+	for i, p := range parts {
+		if diff := sameSweep(first, p); diff != "" {
+			return nil, fmt.Errorf("analysis: merge: %s and %s are parts of different sweeps (%s)", label(0), label(i), diff)
+		}
+		if p.Shard < 0 || p.Shard >= p.Shards {
+			return nil, fmt.Errorf("analysis: merge: %s claims shard %d of %d", label(i), p.Shard, p.Shards)
+		}
+		if j := seen[p.Shard]; j >= 0 {
+			return nil, fmt.Errorf("analysis: merge: shard %d of %d appears twice (%s and %s)", p.Shard, p.Shards, label(j), label(i))
+		}
+		seen[p.Shard] = i
+		want := 0
+		for j := p.Shard; j < total; j += p.Shards {
+			want++
+		}
+		if len(p.Points) != want {
+			return nil, fmt.Errorf("analysis: merge: %s (shard %d of %d) holds %d points, want %d; was the shard interrupted?", label(i), p.Shard, p.Shards, len(p.Points), want)
+		}
+		for k := range p.Points {
+			pt := &p.Points[k]
+			if pt.Index < 0 || pt.Index >= total || pt.Index%p.Shards != p.Shard || vals[pt.Index] != nil {
+				return nil, fmt.Errorf("analysis: merge: %s holds point %d, which is not one of shard %d's", label(i), pt.Index, p.Shard)
+			}
+			vals[pt.Index] = pt
+		}
+	}
+	var missing []string
+	for s, j := range seen {
+		if j < 0 {
+			missing = append(missing, strconv.Itoa(s))
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("analysis: merge: shards %s of %d are missing", strings.Join(missing, ", "), first.Shards)
+	}
+	r := &Result{
+		Model: first.Model, Granularity: first.Granularity, Meta: first.Meta,
+		Levels: slices.Clone(first.Levels), Params: slices.Clone(first.Params),
+		Points: make([]Point, total),
+	}
+	for j, v := range vals {
+		r.Points[j] = Point{
+			Param: r.Params[j/len(r.Levels)], Sparsity: r.Levels[j%len(r.Levels)],
+			Top1: float64(v.Top1), Top5: float64(v.Top5), Loss: float64(v.Loss),
+		}
+	}
+	return r, nil
+}
+
+// sameSweep returns "" when a and b are parts of one sweep, else what differs.
+func sameSweep(a, b *Part) string {
+	switch {
+	case a.Model != b.Model:
+		return fmt.Sprintf("model %s vs %s", a.Model, b.Model)
+	case a.Granularity != b.Granularity:
+		return fmt.Sprintf("granularity %s vs %s", a.Granularity, b.Granularity)
+	case !slices.Equal(a.Levels, b.Levels):
+		return fmt.Sprintf("levels %v vs %v", a.Levels, b.Levels)
+	case !slices.Equal(a.Params, b.Params):
+		return fmt.Sprintf("parameters %v vs %v", a.Params, b.Params)
+	case a.Shards != b.Shards:
+		return fmt.Sprintf("%d vs %d shards", a.Shards, b.Shards)
+	case !maps.Equal(a.Meta, b.Meta):
+		for _, k := range slices.Sorted(maps.Keys(a.Meta)) {
+			if a.Meta[k] != b.Meta[k] {
+				return fmt.Sprintf("%s %q vs %q", k, a.Meta[k], b.Meta[k])
+			}
+		}
+		for _, k := range slices.Sorted(maps.Keys(b.Meta)) {
+			if _, ok := a.Meta[k]; !ok {
+				return fmt.Sprintf("%s only in one", k)
+			}
+		}
+	}
+	return ""
+}
+
+// csvFloat formats v for the CSV: the shortest decimal that reads back as v.
+func csvFloat(v float64) string {
+	if math.IsNaN(v) {
+		return "nan"
+	}
+	return strconv.FormatFloat(v, 'f', -1, 64)
+}
+
+// WriteCSV writes the result as Distiller's sensitivity.csv: a header
+// "parameter,sparsity,top1,top5,loss" and one line per point in report order.
+func (r *Result) WriteCSV(w io.Writer) error {
+	bw := bufio.NewWriter(w)
+	bw.WriteString("parameter,sparsity,top1,top5,loss\n")
+	for _, p := range r.Points {
+		fmt.Fprintf(bw, "%s,%s,%s,%s,%s\n", p.Param, csvFloat(p.Sparsity), csvFloat(p.Top1), csvFloat(p.Top5), csvFloat(p.Loss))
+	}
+	return bw.Flush()
+}
+
+// WriteCSVFile writes the CSV to path atomically.
+func (r *Result) WriteCSVFile(path string) error {
+	var sb strings.Builder
+	if err := r.WriteCSV(&sb); err != nil {
+		return err
+	}
+	return writeFileAtomic(path, []byte(sb.String()))
+}
+
+// writeFileAtomic writes b to a temporary file next to path, syncs it and renames it
+// over path.
+func writeFileAtomic(path string, b []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("analysis: %w", err)
+	}
+	tmp := f.Name()
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("analysis: write %s: %w", path, err)
+	}
+	return nil
+}

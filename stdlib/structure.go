@@ -218,6 +218,8 @@ func (sp *StructurePruner) Prune(params []*nn.Param, at Point) error {
 				}
 			}
 			keep = keepHighest(scores, k)
+		} else if gs.n != len(keep) {
+			return shapeErr(p, "has %d %v but the leader %s has %d", gs.n, sp.Granularity, params[0].Name, len(keep))
 		}
 		if cap(sp.mask) < p.Len() {
 			sp.mask = make([]float32, p.Len())

@@ -196,6 +196,9 @@ func TestStructurePrunerLeader(t *testing.T) {
 	if err := sp.Check([]*nn.Param{a, c}); err == nil {
 		t.Errorf("Check accepted a follower with a different number of filters")
 	}
+	if err := sp.Prune([]*nn.Param{a, c}, Point{}); err == nil {
+		t.Errorf("Prune accepted a follower with a different number of filters")
+	}
 }
 
 func TestStructurePrunerActivationsAndGradient(t *testing.T) {

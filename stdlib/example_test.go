@@ -3,6 +3,7 @@ package stdlib_test
 import (
 	"fmt"
 
+	"github.com/dst-dev/dst/lang"
 	"github.com/dst-dev/dst/nn"
 	"github.com/dst-dev/dst/stdlib"
 )
@@ -60,4 +61,39 @@ func ExampleGroupLasso() {
 	loss := gl.Regularize([]*nn.Param{fc})
 	fmt.Printf("loss %.2f, grad %.2f\n", loss, fc.GradData())
 	// Output: loss 1.20, grad [0.16 0.00 0.18 0.00]
+}
+
+// An interpreter builds a pruner from a checked policy — here `prune fc1.weight agp
+// 5% -> 70% from epoch 0 to 3` — and calls it at each epoch of the window.
+func ExampleNewPruner() {
+	pol := &lang.Policy{
+		Kind: lang.KindPrune, Method: "agp", Granularity: "elements",
+		Args:   map[string]lang.Value{"sparsity": {Type: lang.TypeFractionRange, From: 0.05, To: 0.70}},
+		Window: lang.Window{Kind: lang.WindowEpochs, Start: 0, End: 3, Every: 1},
+	}
+	pr, err := stdlib.NewPruner(pol, stdlib.BuildOptions{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fc1 := nn.NewParam("fc1.weight", "fc1", nn.KindWeight, 10, 10)
+	for i := range fc1.Data() {
+		fc1.Data()[i] = float32(i%13) - 6
+	}
+	params := []*nn.Param{fc1}
+	if err := pr.Check(params); err != nil {
+		fmt.Println(err)
+		return
+	}
+	for e := range 3 {
+		if err := pr.Prune(params, stdlib.Point{Epoch: e}); err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Printf("epoch %d: %d of %d non-zero\n", e, fc1.NNZ(), fc1.Len())
+	}
+	// Output:
+	// epoch 0: 92 of 100 non-zero
+	// epoch 1: 39 of 100 non-zero
+	// epoch 2: 30 of 100 non-zero
 }

@@ -62,7 +62,8 @@ func ParseRanking(name string) (Ranking, error) {
 // ActivationStats returns, for the layer that owns weight p, one statistic per output
 // channel (filter) of its activations: for [APoZ] the fraction of zero activations, for
 // [MeanActivation] the mean activation, each averaged over the samples the host
-// collected. The result must have one value per filter of p.
+// collected ([ChannelStats] accumulates both). The result must have one value per filter
+// of p.
 type ActivationStats func(p *nn.Param) ([]float64, error)
 
 // StructureCount returns how many of n structures a structured pruner at fraction f

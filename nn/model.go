@@ -13,7 +13,8 @@ import (
 type Model struct {
 	// Name is the zoo name ("simplenet_mnist").
 	Name string
-	// Input is the shape of one sample (C, H, W).
+	// Input is the shape of one sample: (C, H, W) for image models, (T) — the
+	// sequence length — for a language model, whose batches are T×N token ids.
 	Input []int
 	// Classes is the number of outputs (logits) per sample.
 	Classes int
@@ -133,8 +134,9 @@ func (m *Model) NumWeights() int {
 	return n
 }
 
-// Forward runs the model on an N×C×H×W batch and returns the N×Classes logits, owned
-// by the model until its next Forward. train selects batch statistics and dropout.
+// Forward runs the model on an N×C×H×W batch (a language model: T×N token ids) and
+// returns the N×Classes logits (T·N×Classes), owned by the model until its next
+// Forward. train selects batch statistics and dropout.
 func (m *Model) Forward(x *tensor.Dense, train bool) *tensor.Dense {
 	return m.root.Forward(x, train)
 }
@@ -184,7 +186,10 @@ func (m *Model) Modules() []LayerInfo {
 // CheckInput reports whether samples of shape c×h×w and classes labels fit the model.
 func (m *Model) CheckInput(c, h, w, classes int) error {
 	want := m.Input
-	if len(want) != 3 || want[0] != c || want[1] != h || want[2] != w {
+	if len(want) != 3 {
+		return fmt.Errorf("nn: model %s takes token sequences, not %d×%d×%d images", m.Name, c, h, w)
+	}
+	if want[0] != c || want[1] != h || want[2] != w {
 		return fmt.Errorf("nn: model %s takes %s samples, the data set has %d×%d×%d", m.Name, shapeString(want), c, h, w)
 	}
 	if classes > m.Classes {

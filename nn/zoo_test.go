@@ -26,9 +26,9 @@ func paramNames(m *Model) []string {
 	return out
 }
 
-// macs counts multiply-accumulates Distiller's way: a convolution costs its output
+// distillerMACs counts multiply-accumulates Distiller's way: a convolution costs its output
 // volume times C_in·kh·kw, a linear layer in·out.
-func macs(t *testing.T, m *Model) int {
+func distillerMACs(t *testing.T, m *Model) int {
 	t.Helper()
 	total := 0
 	for _, l := range m.Layers() {
@@ -67,6 +67,8 @@ func TestZoo(t *testing.T) {
 		// Distiller's figures for ResNet-20: 270,896 weights (its summaries count
 		// convolution and fc weights only), 40,813,184 MACs.
 		{"resnet20_cifar", 272474, 270896, 40813184, nil},
+		{"lstm_char", 124032, 8192 + 98304 + 16384, 0,
+			[]string{"encoder.weight", "rnn.weight_ih_l0", "rnn.weight_hh_l0", "rnn.bias_ih_l0", "rnn.bias_hh_l0", "decoder.weight", "decoder.bias"}},
 	}
 	infos := Models()
 	if len(infos) != len(cases) {
@@ -94,12 +96,20 @@ func TestZoo(t *testing.T) {
 					t.Errorf("Param(%q) does not return the parameter", p.Name)
 				}
 			}
+			if len(m.Input) == 1 {
+				// A language model: T×N token ids in, T·N rows of logits out.
+				x := ops.New(m.Input[0], 2)
+				if s := m.Forward(x, false).Shape(); len(s) != 2 || s[0] != 2*m.Input[0] || s[1] != m.Classes {
+					t.Fatalf("logits shape %v, want [%d %d]", s, 2*m.Input[0], m.Classes)
+				}
+				return
+			}
 			x := ops.New(2, m.Input[0], m.Input[1], m.Input[2])
 			logits := m.Forward(x, false)
 			if s := logits.Shape(); len(s) != 2 || s[0] != 2 || s[1] != m.Classes {
 				t.Fatalf("logits shape %v, want [2 %d]", s, m.Classes)
 			}
-			if got := macs(t, m); got != tc.macs {
+			if got := distillerMACs(t, m); got != tc.macs {
 				t.Errorf("MACs = %d, want %d", got, tc.macs)
 			}
 		})
@@ -193,7 +203,8 @@ func TestUnknownModel(t *testing.T) {
 		{"lenet", `did you mean "lenet5"?`},
 		{"simplenet-mnist", `did you mean "simplenet_mnist"?`},
 		{"resnet20", `did you mean "resnet20_cifar"?`},
-		{"vgg16", "models: simplenet_mnist, simplenet_v2_mnist, lenet300_100, lenet5, resnet20_cifar"},
+		{"vgg16", "models: simplenet_mnist, simplenet_v2_mnist, lenet300_100, lenet5, resnet20_cifar, lstm_char"},
+		{"lstm", `did you mean "lstm_char"?`},
 	} {
 		_, err := New(tc.name, 0)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -94,3 +94,36 @@ func BenchmarkGemmS8(b *testing.B) {
 	})
 	b.Run("Float32_256x1024x1024", func(b *testing.B) { benchSgemm(b, Sgemm, false, true, m, n, k) })
 }
+
+// benchSpMM runs a pruned 784→300 Linear layer (W is 300×784) at batch 1
+// and 64, sparse (SpMM) against dense (Sgemm on the same W) in one table.
+func benchSpMM(b *testing.B, sparsity float64) {
+	const out, in = 300, 784
+	rnd := rand.New(rand.NewPCG(1, 1))
+	w := sparseDense(rnd, out, in, sparsity)
+	a := CSRFromDense(w, out, in)
+	for _, batch := range []int{1, 64} {
+		x := make([]float32, in*batch)
+		fillRand(rnd, x)
+		y := make([]float32, out*batch)
+		b.Run("Batch"+sizeName(batch)+"/Sparse", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				SpMM(y, a, x, batch)
+			}
+			b.ReportMetric(float64(a.NNZ())/float64(out*in), "density")
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(out*in), "ns/param")
+		})
+		b.Run("Batch"+sizeName(batch)+"/Dense", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				Sgemm(false, false, out, batch, in, 1, w, in, x, batch, 0, y, batch)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(out*in), "ns/param")
+		})
+	}
+}
+
+func BenchmarkSpMM784x300Sparsity50(b *testing.B) { benchSpMM(b, 0.5) }
+func BenchmarkSpMM784x300Sparsity90(b *testing.B) { benchSpMM(b, 0.9) }
+func BenchmarkSpMM784x300Sparsity95(b *testing.B) { benchSpMM(b, 0.95) }

@@ -110,3 +110,49 @@ func selectInt8() int8MicroKernel {
 	}
 	return nil
 }
+
+// spmmRowAVX512 sets dst[j] = Σ_{e<nnz} vals[e]·b[cols[e]*ldb+j] for
+// j < ncols ≤ 64. Column indices must be valid rows of b.
+//
+//go:noescape
+func spmmRowAVX512(dst *float32, vals *float32, cols *int32, nnz int, b *float32, ldb, ncols int)
+
+// useAVX512 is set once at initialisation.
+var _, useAVX512 = cpuFeatures()
+
+// spmmRow sets drow[j] = Σ_e vals[e]·b[cols[e]*n+j]; the caller has
+// checked every column index.
+func spmmRow(drow, vals []float32, cols []int32, b []float32, n int) {
+	if !useAVX512 {
+		spmmRowGo(drow, vals, cols, b, n)
+		return
+	}
+	if len(vals) == 0 {
+		clear(drow)
+		return
+	}
+	vp, cp := &vals[0], &cols[0]
+	for j := 0; j < n; j += 64 {
+		spmmRowAVX512(&drow[j], vp, cp, len(vals), &b[j], n, min(64, n-j))
+	}
+}
+
+// spmvAVX512 returns Σ_{e<nnz} vals[e]·x[min(cols[e], limit)] and the
+// largest cols[e] (as uint32) so that the caller can reject bad indices.
+//
+//go:noescape
+func spmvAVX512(vals *float32, cols *int32, nnz int, x *float32, limit uint32) (sum float32, maxCol uint32)
+
+// spmvRow returns Σ_e vals[e]·x[cols[e]]. It panics if a column index is
+// outside x.
+func spmvRow(vals []float32, cols []int32, x []float32) float32 {
+	if !useAVX512 || len(vals) < 16 {
+		return spmvRowGo(vals, cols, x)
+	}
+	vals = vals[:len(cols)]
+	s, mc := spmvAVX512(&vals[0], &cols[0], len(cols), &x[0], uint32(len(x)-1))
+	if int64(mc) >= int64(len(x)) {
+		panic("kernels: SpMM: CSR column index out of range")
+	}
+	return s
+}

@@ -16,3 +16,11 @@ func availableKernels() map[string]microKernel {
 
 // int8Kernel is nil without assembly: GemmS8S8S32 runs portable loops.
 var int8Kernel int8MicroKernel
+
+func spmmRow(drow, vals []float32, cols []int32, b []float32, n int) {
+	spmmRowGo(drow, vals, cols, b, n)
+}
+
+func spmvRow(vals []float32, cols []int32, x []float32) float32 {
+	return spmvRowGo(vals, cols, x)
+}

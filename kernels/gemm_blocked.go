@@ -71,6 +71,10 @@ func getBuf(n int) *[]float32 {
 
 // sgemm is Sgemm after argument checking: m, n, k ≥ 1 and alpha != 0.
 func sgemm(kern microKernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if n == 1 && ldc == 1 && (transB || ldb == 1) {
+		sgemv(transA, m, k, alpha, a, lda, b[:k], beta, c[:m])
+		return
+	}
 	if m*n*k <= smallWork || m == 1 {
 		sgemmSimple(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return

@@ -32,3 +32,29 @@ func sgemmSimple(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 		}
 	}
 }
+
+// sgemv is Sgemm with n == 1 and contiguous x (the column of op(B)) and y
+// (the column of C): y = alpha·op(A)·x + beta·y.
+func sgemv(transA bool, m, k int, alpha float32, a []float32, lda int, x []float32, beta float32, y []float32) {
+	if !transA {
+		for i := range y {
+			s := alpha * dotUnitary(a[i*lda:i*lda+k], x)
+			if beta == 0 {
+				y[i] = s
+			} else {
+				y[i] = s + beta*y[i]
+			}
+		}
+		return
+	}
+	switch beta {
+	case 0:
+		clear(y)
+	case 1:
+	default:
+		scaleUnitary(y, beta)
+	}
+	for p, xv := range x {
+		axpyUnitary(y, alpha*xv, a[p*lda:p*lda+m])
+	}
+}

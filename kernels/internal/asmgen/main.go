@@ -37,6 +37,8 @@ func main() {
 	transpose512(&g)
 	level1(&g)
 	int8VNNI(&g)
+	spmmRow512(&g)
+	spmv512(&g)
 	if err := os.WriteFile(out, g.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}
@@ -547,6 +549,171 @@ func int8VNNI(g *gen) {
 		}
 	}
 	g.p("vnni_done:")
+	g.p("\tVZEROUPPER")
+	g.p("\tRET")
+	g.p("")
+}
+
+// spmmRow512 writes spmmRowAVX512: for j < ncols ≤ 64,
+// dst[j] = Σ_{e<nnz} vals[e]·b[cols[e]*ldb+j]. Two sets of four zmm
+// accumulators take alternate non-zeros; masks K1..K4 cover the columns.
+func spmmRow512(g *gen) {
+	name := "spmmRowAVX512"
+	g.p("// func %s(dst *float32, vals *float32, cols *int32, nnz int, b *float32, ldb, ncols int)", name)
+	g.p("TEXT ·%s(SB), NOSPLIT, $0-56", name)
+	g.p("\tMOVQ ncols+48(FP), CX")
+	g.p("\tMOVQ $-1, AX")
+	g.p("\tCMPQ CX, $64")
+	g.p("\tJGE spmm_mask")
+	g.p("\tMOVQ $1, AX")
+	g.p("\tSHLQ CX, AX")
+	g.p("\tDECQ AX")
+	g.p("spmm_mask:")
+	for i := 1; i <= 4; i++ {
+		g.p("\tKMOVW AX, K%d", i)
+		if i < 4 {
+			g.p("\tSHRQ $16, AX")
+		}
+	}
+	g.p("\tMOVQ dst+0(FP), DI")
+	g.p("\tMOVQ vals+8(FP), SI")
+	g.p("\tMOVQ cols+16(FP), DX")
+	g.p("\tMOVQ nnz+24(FP), CX")
+	g.p("\tMOVQ b+32(FP), BX")
+	g.p("\tMOVQ ldb+40(FP), R10")
+	g.p("\tSHLQ $2, R10")
+	for _, z := range []int{0, 1, 2, 3, 8, 9, 10, 11} {
+		g.p("\tVPXORD Z%d, Z%d, Z%d", z, z, z)
+	}
+	fma := func(acc int, ptr string) {
+		for v := 0; v < 4; v++ {
+			g.p("\tVFMADD231PS %d(%s), Z%d, K%d, Z%d", 64*v, ptr, 4+acc/2, v+1, acc+v)
+		}
+	}
+	g.p("\tCMPQ CX, $2")
+	g.p("\tJLT spmm_tail")
+	g.p("spmm_loop2:")
+	g.p("\tVBROADCASTSS (SI), Z4")
+	g.p("\tVBROADCASTSS 4(SI), Z12")
+	g.p("\tMOVLQSX (DX), R8")
+	g.p("\tMOVLQSX 4(DX), R9")
+	g.p("\tIMULQ R10, R8")
+	g.p("\tIMULQ R10, R9")
+	g.p("\tADDQ BX, R8")
+	g.p("\tADDQ BX, R9")
+	for v := 0; v < 4; v++ {
+		g.p("\tVFMADD231PS %d(R8), Z4, K%d, Z%d", 64*v, v+1, v)
+		g.p("\tVFMADD231PS %d(R9), Z12, K%d, Z%d", 64*v, v+1, 8+v)
+	}
+	g.p("\tADDQ $8, SI")
+	g.p("\tADDQ $8, DX")
+	g.p("\tSUBQ $2, CX")
+	g.p("\tCMPQ CX, $2")
+	g.p("\tJGE spmm_loop2")
+	g.p("spmm_tail:")
+	g.p("\tTESTQ CX, CX")
+	g.p("\tJZ spmm_store")
+	g.p("\tVBROADCASTSS (SI), Z4")
+	g.p("\tMOVLQSX (DX), R8")
+	g.p("\tIMULQ R10, R8")
+	g.p("\tADDQ BX, R8")
+	fma(0, "R8")
+	g.p("spmm_store:")
+	for v := 0; v < 4; v++ {
+		g.p("\tVADDPS Z%d, Z%d, Z%d", 8+v, v, v)
+		g.p("\tVMOVUPS Z%d, K%d, %d(DI)", v, v+1, 64*v)
+	}
+	g.p("\tVZEROUPPER")
+	g.p("\tRET")
+	g.p("")
+}
+
+// spmv512 writes spmvAVX512, Σ_{e<nnz} vals[e]·x[cols[e]], gathering 16
+// elements of x at a time (masked for the tail).
+func spmv512(g *gen) {
+	name := "spmvAVX512"
+	g.p("// func %s(vals *float32, cols *int32, nnz int, x *float32, limit uint32) (sum float32, maxCol uint32)", name)
+	g.p("TEXT ·%s(SB), NOSPLIT, $0-48", name)
+	g.p("\tMOVQ vals+0(FP), SI")
+	g.p("\tMOVQ cols+8(FP), DX")
+	g.p("\tMOVQ nnz+16(FP), CX")
+	g.p("\tMOVQ x+24(FP), BX")
+	g.p("\tMOVL limit+32(FP), AX")
+	g.p("\tVPBROADCASTD AX, Z6")
+	g.p("\tVPXORD Z0, Z0, Z0")
+	g.p("\tVPXORD Z3, Z3, Z3")
+	g.p("\tVPXORD Z7, Z7, Z7")
+	// Indices are clamped to limit so the gathers stay inside x; the
+	// largest index seen is returned for the caller to check.
+	idx := func(z int, mem string, mask string) {
+		if mask == "" {
+			g.p("\tVMOVDQU32 %s, Z%d", mem, z)
+		} else {
+			g.p("\tVMOVDQU32.Z %s, %s, Z%d", mem, mask, z)
+		}
+		g.p("\tVPMAXUD Z%d, Z7, Z7", z)
+		g.p("\tVPMINUD Z6, Z%d, Z%d", z, z)
+	}
+	g.p("\tCMPQ CX, $32")
+	g.p("\tJLT spmv_one")
+	g.p("spmv_loop32:")
+	g.p("\tKXNORW K1, K1, K1")
+	g.p("\tKXNORW K2, K2, K2")
+	idx(1, "(DX)", "")
+	idx(4, "64(DX)", "")
+	g.p("\tVGATHERDPS (BX)(Z1*4), K1, Z2")
+	g.p("\tVGATHERDPS (BX)(Z4*4), K2, Z5")
+	g.p("\tVFMADD231PS (SI), Z2, Z0")
+	g.p("\tVFMADD231PS 64(SI), Z5, Z3")
+	g.p("\tADDQ $128, SI")
+	g.p("\tADDQ $128, DX")
+	g.p("\tSUBQ $32, CX")
+	g.p("\tCMPQ CX, $32")
+	g.p("\tJGE spmv_loop32")
+	g.p("spmv_one:")
+	g.p("\tCMPQ CX, $16")
+	g.p("\tJLT spmv_tail")
+	g.p("\tKXNORW K1, K1, K1")
+	idx(1, "(DX)", "")
+	g.p("\tVGATHERDPS (BX)(Z1*4), K1, Z2")
+	g.p("\tVFMADD231PS (SI), Z2, Z0")
+	g.p("\tADDQ $64, SI")
+	g.p("\tADDQ $64, DX")
+	g.p("\tSUBQ $16, CX")
+	g.p("spmv_tail:")
+	g.p("\tTESTQ CX, CX")
+	g.p("\tJZ spmv_reduce")
+	g.p("\tMOVQ $1, AX")
+	g.p("\tSHLQ CX, AX")
+	g.p("\tDECQ AX")
+	g.p("\tKMOVW AX, K2")
+	g.p("\tKMOVW AX, K1")
+	idx(1, "(DX)", "K2")
+	g.p("\tVPXORD Z2, Z2, Z2")
+	g.p("\tVGATHERDPS (BX)(Z1*4), K1, Z2")
+	g.p("\tVMOVUPS.Z (SI), K2, Z4")
+	g.p("\tVFMADD231PS Z4, Z2, Z0")
+	g.p("spmv_reduce:")
+	g.p("\tVADDPS Z3, Z0, Z0")
+	g.p("\tVEXTRACTF64X4 $1, Z0, Y1")
+	g.p("\tVADDPS Y1, Y0, Y0")
+	g.p("\tVEXTRACTF128 $1, Y0, X1")
+	g.p("\tVADDPS X1, X0, X0")
+	g.p("\tVMOVHLPS X0, X0, X1")
+	g.p("\tVADDPS X1, X0, X0")
+	g.p("\tVMOVSHDUP X0, X1")
+	g.p("\tVADDSS X1, X0, X0")
+	g.p("\tVMOVSS X0, sum+40(FP)")
+	g.p("\tVEXTRACTI64X4 $1, Z7, Y8")
+	g.p("\tVPMAXUD Y8, Y7, Y7")
+	g.p("\tVEXTRACTI128 $1, Y7, X8")
+	g.p("\tVPMAXUD X8, X7, X7")
+	g.p("\tVPSHUFD $0x4e, X7, X8")
+	g.p("\tVPMAXUD X8, X7, X7")
+	g.p("\tVPSHUFD $0xb1, X7, X8")
+	g.p("\tVPMAXUD X8, X7, X7")
+	g.p("\tVMOVD X7, AX")
+	g.p("\tMOVL AX, maxCol+44(FP)")
 	g.p("\tVZEROUPPER")
 	g.p("\tRET")
 	g.p("")

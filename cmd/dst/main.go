@@ -28,6 +28,7 @@ type CLI struct {
 	Eval    EvalCmd    `cmd:"" help:"Evaluate a checkpoint on the test set."`
 	Models  ModelsCmd  `cmd:"" help:"List the model zoo with parameter counts."`
 	Version VersionCmd `cmd:"" help:"Print dst's version and the kernel path it runs."`
+	Thin    ThinCmd    `cmd:"" help:"Remove zeroed filters and channels from a checkpoint (thinning)."`
 }
 
 // exitError carries a process exit code through a command's returned error.

@@ -31,8 +31,13 @@ const (
 	// Kernels are the kh×kw kernels of a 4-D weight, one per (filter, channel) pair
 	// (Distiller's "2D").
 	Kernels
-	// Blocks are the tiles of a block shape given separately (Distiller's block_shape);
-	// every dimension of the block must divide the weight's.
+	// Blocks are the tiles of a block shape given separately (Distiller's block_shape
+	// [repetitions, depth, h, w]: depth consecutive channels of repetitions consecutive
+	// filters); every dimension of the block must divide the weight's. dst also accepts
+	// h, w > 1 and 2-D weights. Distiller's code tiles differently when both repetitions
+	// and depth exceed 1 and depth is less than the channel count (it groups
+	// repetitions·depth consecutive filter-channel pairs); dst follows its documented
+	// meaning, and the two agree in every other case.
 	Blocks
 	// Layers is the whole tensor as one group (Distiller's "4D").
 	Layers

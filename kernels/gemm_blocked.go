@@ -93,31 +93,30 @@ func sgemm(kern microKernel, transA, transB bool, m, n, k int, alpha float32, a 
 		return
 	}
 	units := (size + unit - 1) / unit
-	var wg sync.WaitGroup
-	start := 0
-	for w := 0; w < workers; w++ {
-		end := min(size, (units*(w+1)/workers)*unit)
-		if end <= start {
-			continue
-		}
-		s, e := start, end
-		start = end
-		wg.Go(func() {
-			if splitN {
-				bOff := s
-				if transB {
-					bOff = s * ldb
-				}
-				sgemmSerial(kern, transA, transB, m, e-s, k, alpha, a, lda, b[bOff:], ldb, beta, c[s:], ldc)
-			} else {
-				aOff := s * lda
-				if transA {
-					aOff = s
-				}
-				sgemmSerial(kern, transA, transB, e-s, n, k, alpha, a[aOff:], lda, b, ldb, beta, c[s*ldc:], ldc)
+	stripe := func(s, e int) {
+		if splitN {
+			bOff := s
+			if transB {
+				bOff = s * ldb
 			}
-		})
+			sgemmSerial(kern, transA, transB, m, e-s, k, alpha, a, lda, b[bOff:], ldb, beta, c[s:], ldc)
+			return
+		}
+		aOff := s * lda
+		if transA {
+			aOff = s
+		}
+		sgemmSerial(kern, transA, transB, e-s, n, k, alpha, a[aOff:], lda, b, ldb, beta, c[s*ldc:], ldc)
 	}
+	// Stripes 1.. run on new goroutines, stripe 0 on this one.
+	var wg sync.WaitGroup
+	for w := 1; w < workers; w++ {
+		s, e := min(size, units*w/workers*unit), min(size, units*(w+1)/workers*unit)
+		if s < e {
+			wg.Go(func() { stripe(s, e) })
+		}
+	}
+	stripe(0, min(size, units/workers*unit))
 	wg.Wait()
 }
 

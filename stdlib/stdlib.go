@@ -36,7 +36,10 @@ func (pt Point) At(steps bool) int {
 }
 
 // Pruner computes masks for the parameters a policy selected and installs them with
-// [nn.Param.SetMask].
+// [nn.Param.SetMask], which also zeroes the pruned values. A host implementing
+// forward-only masking with double copies (Distiller's mask_on_forward_only and
+// use_double_copies, which splicing needs) copies the values before Prune and restores
+// them afterwards; the mask stays installed.
 type Pruner interface {
 	// Check reports, before training starts, whether the pruner can act on params (their
 	// shapes, its granularity and configuration). A pruner whose Check passed does not

@@ -260,3 +260,61 @@ func TestRandomPruners(t *testing.T) {
 	}
 	checkMaskApplied(t, b)
 }
+
+func TestElementPrunerCheck(t *testing.T) {
+	p := randParam(t, newRand(), "w", 4, 4)
+	empty := nn.NewParam("empty", "layer", nn.KindWeight, 0)
+	for name, tc := range map[string]struct {
+		pr Pruner
+		p  *nn.Param
+	}{
+		"threshold inf":                {&ThresholdPruner{Threshold: math.Inf(1)}, p},
+		"sensitivity nan":              {&SensitivityPruner{Sensitivity: math.NaN()}, p},
+		"level empty":                  {&LevelPruner{Sparsity: 0.5}, empty},
+		"agp reversed":                 {&AGPPruner{Schedule: AGP{Initial: 0.5, Final: 0.1, End: 5, Freq: 1}}, p},
+		"rnn q":                        {&BaiduRNNPruner{Q: 0, RampSlopeMult: 1, End: 5, Freq: 1}, p},
+		"rnn offset":                   {&BaiduRNNPruner{Q: 1, RampEpochOffset: -1, RampSlopeMult: 1, End: 5, Freq: 1}, p},
+		"rnn slope":                    {&BaiduRNNPruner{Q: 1, RampSlopeMult: 0, End: 5, Freq: 1}, p},
+		"rnn freq":                     {&BaiduRNNPruner{Q: 1, RampSlopeMult: 1, End: 5}, p},
+		"rnn empty window":             {&BaiduRNNPruner{Q: 1, RampSlopeMult: 1, Start: 5, End: 5, Freq: 1}, p},
+		"rnn ramp past end":            {&BaiduRNNPruner{Q: 1, RampEpochOffset: 20, RampSlopeMult: 1, End: 5, Freq: 1}, p},
+		"splicing s":                   {&SplicingPruner{Sensitivity: -1, LowMult: 1, HighMult: 1}, p},
+		"splicing reversed":            {&SplicingPruner{Sensitivity: 1, LowMult: 2, HighMult: 1}, p},
+		"splicing growth":              {&SplicingPruner{Sensitivity: 1, LowMult: 1, HighMult: 1, SensitivityMultiplier: -1}, p},
+		"random 1":                     {&RandomPruner{Sparsity: 1}, p},
+		"bernoulli negative":           {&BernoulliPruner{Sparsity: -0.1}, p},
+		"bernoulli filters elements":   {&BernoulliFilterPruner{Granularity: Elements, Fraction: 0.5}, p},
+		"bernoulli filters bias":       {&BernoulliFilterPruner{Granularity: Filters, Fraction: 0.5}, randParam(t, newRand(), "b", 4)},
+		"threshold structure elements": {&StructureThresholdPruner{Granularity: Elements, Threshold: 1}, p},
+		"threshold structure negative": {&StructureThresholdPruner{Granularity: Rows, Threshold: -1}, p},
+		"threshold structure kernels":  {&StructureThresholdPruner{Granularity: Kernels, Threshold: 1}, p},
+	} {
+		if err := tc.pr.Check([]*nn.Param{tc.p}); err == nil {
+			t.Errorf("%s: Check accepted it", name)
+		}
+	}
+	sp := &SplicingPruner{}
+	if err := sp.SetState(map[string][]float64{"w": {1}}); err == nil {
+		t.Errorf("splicing SetState accepted one value")
+	}
+	if err := sp.SetState(map[string][]float64{"w": {1, 2}}); err != nil || sp.State()["w"][1] != 2 {
+		t.Errorf("splicing SetState: %v, %v", err, sp.State())
+	}
+}
+
+func TestElementsGroupThreshold(t *testing.T) {
+	w := []float32{0.1, -2, 0.5, -0.4}
+	got := make([]float32, 4)
+	if err := GroupThresholdMask(got, w, []int{2, 2}, Elements, nil, L1Norm, 0.45); err != nil {
+		t.Fatal(err)
+	}
+	if want := []float32{0, 1, 1, 0}; !slices.Equal(got, want) {
+		t.Errorf("element threshold mask %v, want %v", got, want)
+	}
+	if _, err := NumGroups([]int{2, 3, 4, 5, 6}, Filters, nil); err == nil {
+		t.Errorf("NumGroups accepted a 5-D shape")
+	}
+	if err := GroupThresholdMask(got, w, []int{4}, Rows, nil, MaxAbs, 0); err == nil {
+		t.Errorf("GroupThresholdMask accepted rows of a vector")
+	}
+}

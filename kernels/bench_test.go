@@ -127,3 +127,118 @@ func benchSpMM(b *testing.B, sparsity float64) {
 func BenchmarkSpMM784x300Sparsity50(b *testing.B) { benchSpMM(b, 0.5) }
 func BenchmarkSpMM784x300Sparsity90(b *testing.B) { benchSpMM(b, 0.9) }
 func BenchmarkSpMM784x300Sparsity95(b *testing.B) { benchSpMM(b, 0.95) }
+
+// naiveAxpy and naiveDot are the reference loops, for the baseline rows.
+func naiveAxpy(dst []float32, alpha float32, x []float32) {
+	for i, v := range x {
+		dst[i] += alpha * v
+	}
+}
+
+func naiveDot(x, y []float32) float32 {
+	var s float32
+	for i := range x {
+		s += x[i] * y[i]
+	}
+	return s
+}
+
+func BenchmarkLevel1(b *testing.B) {
+	rnd := rand.New(rand.NewPCG(1, 1))
+	for _, n := range []int{100, 10000, 1000000} {
+		x := make([]float32, n)
+		y := make([]float32, n)
+		fillRand(rnd, x)
+		fillRand(rnd, y)
+		for _, c := range []struct {
+			name string
+			f    func()
+		}{
+			{"Axpy", func() { Axpy(y, 0.5, x) }},
+			{"NaiveAxpy", func() { naiveAxpy(y, 0.5, x) }},
+			{"Dot", func() { _ = Dot(x, y) }},
+			{"NaiveDot", func() { _ = naiveDot(x, y) }},
+			{"Relu", func() { Relu(y, x) }},
+			{"SumSq", func() { _ = SumSq(x) }},
+		} {
+			b.Run(c.name+sizeName(n), func(b *testing.B) {
+				b.SetBytes(int64(8 * n))
+				for b.Loop() {
+					c.f()
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkConvLowering covers the im2col, col2im and pooling steps of
+// LeNet-5 (one 28×28 image through conv1 and pool1, and 20×12×12 through
+// conv2).
+func BenchmarkConvLowering(b *testing.B) {
+	rnd := rand.New(rand.NewPCG(1, 1))
+	for _, c := range []struct {
+		name                                           string
+		ch, h, w, kh, kw, padH, padW, strideH, strideW int
+	}{
+		{"Conv1_1x28x28_k5", 1, 28, 28, 5, 5, 0, 0, 1, 1},
+		{"Conv2_20x12x12_k5", 20, 12, 12, 5, 5, 0, 0, 1, 1},
+		{"Pad1_16x32x32_k3", 16, 32, 32, 3, 3, 1, 1, 1, 1},
+	} {
+		outH := ConvOutSize(c.h, c.kh, c.padH, c.strideH)
+		outW := ConvOutSize(c.w, c.kw, c.padW, c.strideW)
+		src := make([]float32, c.ch*c.h*c.w)
+		fillRand(rnd, src)
+		col := make([]float32, c.ch*c.kh*c.kw*outH*outW)
+		b.Run("Im2col/"+c.name, func(b *testing.B) {
+			b.SetBytes(int64(4 * len(col)))
+			for b.Loop() {
+				Im2col(col, src, c.ch, c.h, c.w, c.kh, c.kw, c.padH, c.padW, c.strideH, c.strideW)
+			}
+		})
+		b.Run("Col2im/"+c.name, func(b *testing.B) {
+			b.SetBytes(int64(4 * len(col)))
+			for b.Loop() {
+				Col2im(src, col, c.ch, c.h, c.w, c.kh, c.kw, c.padH, c.padW, c.strideH, c.strideW)
+			}
+		})
+	}
+	src := make([]float32, 20*24*24)
+	fillRand(rnd, src)
+	dst := make([]float32, 20*12*12)
+	arg := make([]int32, len(dst))
+	b.Run("MaxPool2d/20x24x24_k2s2", func(b *testing.B) {
+		b.SetBytes(int64(4 * len(src)))
+		for b.Loop() {
+			MaxPool2d(dst, arg, src, 20, 24, 24, 2, 2, 0, 0, 2, 2)
+		}
+	})
+	b.Run("MaxPool2dBackward/20x24x24_k2s2", func(b *testing.B) {
+		b.SetBytes(int64(4 * len(src)))
+		for b.Loop() {
+			MaxPool2dBackward(src, dst, arg)
+		}
+	})
+	b.Run("AvgPool2d/20x24x24_k2s2", func(b *testing.B) {
+		b.SetBytes(int64(4 * len(src)))
+		for b.Loop() {
+			AvgPool2d(dst, src, 20, 24, 24, 2, 2, 0, 0, 2, 2)
+		}
+	})
+}
+
+func BenchmarkSelect(b *testing.B) {
+	rnd := rand.New(rand.NewPCG(1, 1))
+	for _, n := range []int{1000, 100000, 431080} {
+		src := make([]float32, n)
+		fillRand(rnd, src)
+		x := make([]float32, n)
+		b.Run(sizeName(n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				copy(x, src)
+				Select(x, n*9/10)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/elem")
+		})
+	}
+}

@@ -296,16 +296,17 @@ type LRPolicy struct {
 }
 
 // LR returns the rate for position at given the optimizer's base rate. It is meant for
-// positions inside the policy's window; the plateau method has no closed form and
-// returns base (use Plateau.Step at each epoch end).
+// positions inside the policy's window (earlier positions count as the window's start);
+// the plateau method has no closed form and returns base (use Plateau.Step at each
+// epoch end).
 func (lp *LRPolicy) LR(base float64, at Point) float64 {
 	if lp.Schedule == nil {
 		return base
 	}
 	if !lp.Steps {
-		return lp.Schedule.LR(base, at.Epoch-lp.Start)
+		return lp.Schedule.LR(base, max(at.Epoch-lp.Start, 0))
 	}
-	pos := at.GlobalStep() - lp.Start*at.StepsPerEpoch
+	pos := max(at.GlobalStep()-lp.Start*at.StepsPerEpoch, 0)
 	if w, ok := lp.Schedule.(WarmupLR); ok {
 		w.Epochs *= max(at.StepsPerEpoch, 1)
 		return w.LR(base, pos)

@@ -209,6 +209,21 @@ func TestMaxPoolNaN(t *testing.T) {
 	if !math.IsNaN(float64(dst[0])) || arg[0] != 1 {
 		t.Errorf("MaxPool2d with NaN = %v at %d, want NaN at 1", dst[0], arg[0])
 	}
+	// The first NaN in scan order wins, on the 2×2 fast path and the
+	// general path (3×3 window) alike.
+	for _, tc := range []struct {
+		src    []float32
+		h, k   int
+		wantAt int32
+	}{
+		{[]float32{1, 2, nan32, nan32}, 2, 2, 2},
+		{[]float32{5, 1, 2, 3, nan32, 4, nan32, 0, 9}, 3, 3, 4},
+	} {
+		MaxPool2d(dst, arg, tc.src, 1, tc.h, tc.h, tc.k, tc.k, 0, 0, tc.k, tc.k)
+		if !math.IsNaN(float64(dst[0])) || arg[0] != tc.wantAt {
+			t.Errorf("MaxPool2d(%v) = %v at %d, want NaN at %d", tc.src, dst[0], arg[0], tc.wantAt)
+		}
+	}
 }
 
 func TestWindowPanics(t *testing.T) {

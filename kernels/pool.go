@@ -27,6 +27,10 @@ func MaxPool2d(dst []float32, argmax []int32, src []float32, c, h, w, kh, kw, pa
 	if c*h*w > math.MaxInt32 {
 		panic("kernels: MaxPool2d: image too large for int32 argmax")
 	}
+	if kh == 2 && kw == 2 && strideH == 2 && strideW == 2 && padH == 0 && padW == 0 {
+		maxPool2x2(dst, argmax, src, c, h, w, outH, outW)
+		return
+	}
 	negInf := float32(math.Inf(-1))
 	i := 0
 	for ch := 0; ch < c; ch++ {
@@ -58,6 +62,43 @@ func MaxPool2d(dst []float32, argmax []int32, src []float32, c, h, w, kh, kw, pa
 			}
 		}
 	}
+}
+
+// maxPool2x2 is MaxPool2d for 2×2 windows with stride 2 and no padding,
+// the pooling of LeNet-style networks.
+func maxPool2x2(dst []float32, argmax []int32, src []float32, c, h, w, outH, outW int) {
+	i := 0
+	for ch := 0; ch < c; ch++ {
+		for oy := 0; oy < outH; oy++ {
+			r0 := (ch*h + 2*oy) * w
+			row0 := src[r0 : r0+2*outW]
+			row1 := src[r0+w : r0+w+2*outW]
+			d := dst[i : i+outW]
+			am := argmax[i : i+outW]
+			i += outW
+			for ox := range d {
+				x := 2 * ox
+				best, arg := row0[x], r0+x
+				best, arg = maxStep(best, arg, row0[x+1], r0+x+1)
+				best, arg = maxStep(best, arg, row1[x], r0+w+x)
+				best, arg = maxStep(best, arg, row1[x+1], r0+w+x+1)
+				d[ox] = best
+				am[ox] = int32(arg)
+			}
+		}
+	}
+}
+
+// maxStep folds v (at index j) into the running maximum; the first NaN
+// wins and stays.
+func maxStep(best float32, arg int, v float32, j int) (float32, int) {
+	if best != best {
+		return best, arg
+	}
+	if v > best || v != v {
+		return v, j
+	}
+	return best, arg
 }
 
 // MaxPool2dBackward routes the pooled gradient back to the maxima:

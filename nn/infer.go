@@ -1,0 +1,364 @@
+package nn
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/dst-dev/dst/kernels"
+	"github.com/dst-dev/dst/ops"
+	"gorgonia.org/tensor"
+)
+
+// Sparse inference.
+//
+// A pruned model keeps dense tensors full of zeros; training needs them that way, but
+// inference does not. [Inference] runs a model for evaluation with each Linear and
+// Conv2d weight in the form that is faster on this machine: dense (the blocked SIMD
+// GEMM) or compressed sparse rows (kernels.SpMM). A Linear layer computes
+// yᵀ = W·xᵀ on the CSR weight; a convolution unrolls each image with im2col and computes
+// W·col, whose output is already the image's C×H×W layout.
+//
+// Which form wins depends on the density, the layer's shape, the batch size and the CPU,
+// so in [InferAuto] mode nothing is guessed: each layer is timed both ways on a random
+// input of the batch size it will run at, and the faster form is kept. [Crossover]
+// measures, for one shape, the density below which the sparse form is faster.
+
+// InferMode selects how [NewInference] chooses each layer's weight format.
+type InferMode int
+
+const (
+	// InferAuto times each Linear and Conv2d layer dense and sparse and keeps the faster.
+	InferAuto InferMode = iota
+	// InferDense runs every layer dense: the model's own forward pass.
+	InferDense
+	// InferSparse runs every Linear and Conv2d layer on a CSR weight.
+	InferSparse
+)
+
+// LayerChoice reports the format chosen for one Linear or Conv2d layer.
+type LayerChoice struct {
+	// Name and Type identify the layer ("fc1", "Linear").
+	Name, Type string
+	// Density is the fraction of non-zero weights.
+	Density float64
+	// Sparse reports that the layer runs on a CSR weight.
+	Sparse bool
+	// DenseNs and SparseNs are the measured times of one forward pass of the layer at the
+	// inference batch size (zero when not measured).
+	DenseNs, SparseNs float64
+}
+
+// Inference is a model compiled for evaluation. It shares the model's parameters at the
+// time it was built: rebuild it after the weights change. It is not safe for concurrent
+// use.
+type Inference struct {
+	m       *Model
+	sparse  map[Module]sparseLayer
+	choices []LayerChoice
+}
+
+// sparseLayer is a Linear or Conv2d running on a CSR weight.
+type sparseLayer interface {
+	forward(x *tensor.Dense) *tensor.Dense
+}
+
+// NewInference compiles m for evaluation at the given batch size (used by InferAuto's
+// timing; any batch size may be run later).
+func NewInference(m *Model, batch int, mode InferMode) (*Inference, error) {
+	if batch < 1 {
+		return nil, fmt.Errorf("nn: NewInference: batch must be >= 1, got %d", batch)
+	}
+	inf := &Inference{m: m, sparse: map[Module]sparseLayer{}}
+	if mode == InferDense {
+		return inf, nil
+	}
+	// Run one forward pass so that every layer knows its input shape.
+	x := ops.New(append([]int{batch}, m.Input...)...)
+	fillRandom(ops.F32(x), 1)
+	m.Forward(x, false)
+	var err error
+	walk(m.root, func(mod Module) {
+		if err != nil {
+			return
+		}
+		var sl sparseLayer
+		var w *Param
+		switch l := mod.(type) {
+		case *Linear:
+			sl, w = newSparseLinear(l), l.Weight
+		case *Conv2d:
+			sl, w = newSparseConv(l), l.Weight
+		default:
+			return
+		}
+		info := mod.Info()
+		c := LayerChoice{Name: info.Name, Type: info.Type, Density: density(w.Data()), Sparse: true}
+		if mode == InferAuto {
+			if info.InShape == nil {
+				err = fmt.Errorf("nn: NewInference: layer %s saw no input", info.Name)
+				return
+			}
+			in := ops.New(append([]int{batch}, info.InShape[1:]...)...)
+			fillRandom(ops.F32(in), 2)
+			c.DenseNs = timeIt(func() { mod.Forward(in, false) })
+			c.SparseNs = timeIt(func() { sl.forward(in) })
+			c.Sparse = c.SparseNs < c.DenseNs
+		}
+		if c.Sparse {
+			inf.sparse[mod] = sl
+		}
+		inf.choices = append(inf.choices, c)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return inf, nil
+}
+
+// Choices returns the format chosen for every Linear and Conv2d layer, in model order
+// (empty in InferDense mode).
+func (inf *Inference) Choices() []LayerChoice { return inf.choices }
+
+// Forward runs the model on a batch in evaluation mode and returns the logits, owned by
+// the Inference until its next Forward.
+func (inf *Inference) Forward(x *tensor.Dense) *tensor.Dense {
+	if len(inf.sparse) == 0 {
+		return inf.m.Forward(x, false)
+	}
+	return inf.run(inf.m.root, x)
+}
+
+func (inf *Inference) run(mod Module, x *tensor.Dense) *tensor.Dense {
+	if sl, ok := inf.sparse[mod]; ok {
+		return sl.forward(x)
+	}
+	switch l := mod.(type) {
+	case *Sequential:
+		for _, c := range l.mods {
+			x = inf.run(c, x)
+		}
+		return x
+	case *BasicBlock:
+		h := x
+		for _, c := range []Module{l.Conv1, l.BN1, l.Relu1, l.Conv2, l.BN2} {
+			h = inf.run(c, h)
+		}
+		res := x
+		if l.Downsample != nil {
+			res = inf.run(l.Downsample, x)
+		}
+		return l.Relu2.Forward(l.add.Forward(h, res), false)
+	}
+	return mod.Forward(x, false)
+}
+
+// sparseLinear is a Linear layer on a CSR weight.
+type sparseLinear struct {
+	l      *Linear
+	csr    *kernels.CSR
+	relu   bool
+	xt, yt []float32
+	out    ops.Buffer
+}
+
+func newSparseLinear(l *Linear) *sparseLinear {
+	s := l.Weight.Value.Shape()
+	return &sparseLinear{l: l, csr: kernels.CSRFromDense(l.Weight.Data(), s[0], s[1]), relu: l.op.Relu}
+}
+
+func (s *sparseLinear) forward(x *tensor.Dense) *tensor.Dense {
+	n := x.Shape()[0]
+	in, outF := s.csr.Cols, s.csr.Rows
+	xs := ops.F32(x)
+	if len(xs) != n*in {
+		panic(fmt.Sprintf("nn: sparse %s: input %v, want %d features", s.l.name, x.Shape(), in))
+	}
+	y := s.out.Get(n, outF)
+	ys := ops.F32(y)
+	if n == 1 {
+		kernels.SpMM(ys, s.csr, xs, 1)
+	} else {
+		s.xt = growF32(s.xt, in*n)
+		s.yt = growF32(s.yt, outF*n)
+		transpose(s.xt, xs, n, in)
+		kernels.SpMM(s.yt, s.csr, s.xt, n)
+		transpose(ys, s.yt, outF, n)
+	}
+	if s.l.Bias != nil {
+		kernels.AddRowVector(ys, n, outF, s.l.Bias.Data())
+	}
+	if s.relu {
+		kernels.Relu(ys, ys)
+	}
+	return y
+}
+
+// sparseConv is a Conv2d layer on a CSR weight (filters × C·kh·kw).
+type sparseConv struct {
+	c        *Conv2d
+	csr      *kernels.CSR
+	relu     bool
+	kh, kw   int
+	sh, sw   int
+	ph, pw   int
+	cols     [][]float32
+	out      ops.Buffer
+	nWorkers int
+}
+
+func newSparseConv(c *Conv2d) *sparseConv {
+	s := c.Weight.Value.Shape()
+	return &sparseConv{
+		c: c, csr: kernels.CSRFromDense(c.Weight.Data(), s[0], s[1]*s[2]*s[3]), relu: c.op.Relu,
+		kh: s[2], kw: s[3], sh: c.op.StrideH, sw: c.op.StrideW, ph: c.op.PadH, pw: c.op.PadW,
+		nWorkers: runtime.GOMAXPROCS(0),
+	}
+}
+
+func (s *sparseConv) forward(x *tensor.Dense) *tensor.Dense {
+	sh := x.Shape()
+	n, c, h, w := sh[0], sh[1], sh[2], sh[3]
+	if c*s.kh*s.kw != s.csr.Cols {
+		panic(fmt.Sprintf("nn: sparse %s: input %v does not match the weight", s.c.name, sh))
+	}
+	oh := kernels.ConvOutSize(h, s.kh, s.ph, s.sh)
+	ow := kernels.ConvOutSize(w, s.kw, s.pw, s.sw)
+	f := s.csr.Rows
+	y := s.out.Get(n, f, oh, ow)
+	xs, ys := ops.F32(x), ops.F32(y)
+	workers := min(s.nWorkers, n)
+	for len(s.cols) < workers {
+		s.cols = append(s.cols, nil)
+	}
+	image := func(wk, i int) {
+		col := growF32(s.cols[wk], s.csr.Cols*oh*ow)
+		s.cols[wk] = col
+		kernels.Im2col(col, xs[i*c*h*w:(i+1)*c*h*w], c, h, w, s.kh, s.kw, s.ph, s.pw, s.sh, s.sw)
+		dst := ys[i*f*oh*ow : (i+1)*f*oh*ow]
+		kernels.SpMM(dst, s.csr, col, oh*ow)
+		if s.c.Bias != nil {
+			kernels.AddChannelBias(dst, f, oh*ow, s.c.Bias.Data())
+		}
+		if s.relu {
+			kernels.Relu(dst, dst)
+		}
+	}
+	if workers <= 1 {
+		for i := 0; i < n; i++ {
+			image(0, i)
+		}
+		return y
+	}
+	var wg sync.WaitGroup
+	for wk := 0; wk < workers; wk++ {
+		wg.Add(1)
+		go func(wk int) {
+			defer wg.Done()
+			for i := wk; i < n; i += workers {
+				image(wk, i)
+			}
+		}(wk)
+	}
+	wg.Wait()
+	return y
+}
+
+// Crossover measures, for a rows×cols weight applied to batch columns, the density at
+// which the CSR product and the dense GEMM take the same time: below it the sparse form
+// is faster. It returns a value in [0, 1]; 0 means sparse never wins, 1 that it always
+// does. It takes a few hundred milliseconds.
+func Crossover(rows, cols, batch int) float64 {
+	r := rand.New(rand.NewPCG(7, 7))
+	w := make([]float32, rows*cols)
+	b := make([]float32, cols*batch)
+	dst := make([]float32, rows*batch)
+	for i := range b {
+		b[i] = r.Float32()
+	}
+	denseNs := timeIt(func() { kernels.Sgemm(false, false, rows, batch, cols, 1, w, cols, b, batch, 0, dst, batch) })
+	sparseFaster := func(d float64) bool {
+		for i := range w {
+			w[i] = 0
+			if r.Float64() < d {
+				w[i] = r.Float32() + 0.1
+			}
+		}
+		csr := kernels.CSRFromDense(w, rows, cols)
+		return timeIt(func() { kernels.SpMM(dst, csr, b, batch) }) < denseNs
+	}
+	lo, hi := 0.0, 1.0
+	if !sparseFaster(0.001) {
+		return 0
+	}
+	if sparseFaster(1) {
+		return 1
+	}
+	for i := 0; i < 8; i++ {
+		mid := (lo + hi) / 2
+		if sparseFaster(mid) {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return (lo + hi) / 2
+}
+
+// timeIt returns the median time of f in nanoseconds over enough runs to fill ~20 ms.
+func timeIt(f func()) float64 {
+	f() // warm up: allocate buffers, fault pages
+	var ts []float64
+	deadline := time.Now().Add(20 * time.Millisecond)
+	for len(ts) < 5 || (time.Now().Before(deadline) && len(ts) < 200) {
+		t0 := time.Now()
+		f()
+		ts = append(ts, float64(time.Since(t0).Nanoseconds()))
+	}
+	sort.Float64s(ts)
+	return ts[len(ts)/2]
+}
+
+func density(w []float32) float64 {
+	if len(w) == 0 {
+		return 0
+	}
+	nz := 0
+	for _, v := range w {
+		if v != 0 {
+			nz++
+		}
+	}
+	return float64(nz) / float64(len(w))
+}
+
+// transpose writes the cols×rows transpose of the rows×cols matrix src into dst.
+func transpose(dst, src []float32, rows, cols int) {
+	const blk = 32
+	for i0 := 0; i0 < rows; i0 += blk {
+		for j0 := 0; j0 < cols; j0 += blk {
+			for i := i0; i < min(i0+blk, rows); i++ {
+				for j := j0; j < min(j0+blk, cols); j++ {
+					dst[j*rows+i] = src[i*cols+j]
+				}
+			}
+		}
+	}
+}
+
+func growF32(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
+}
+
+func fillRandom(x []float32, seed uint64) {
+	r := rand.New(rand.NewPCG(seed, 99))
+	for i := range x {
+		x[i] = float32(r.NormFloat64())
+	}
+}

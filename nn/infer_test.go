@@ -1,0 +1,106 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/dst-dev/dst/ops"
+)
+
+// pruneRandom zeroes a fraction of every weight, as a pruned model would have.
+func pruneRandom(m *Model, frac float64, seed uint64) {
+	r := rand.New(rand.NewPCG(seed, 1))
+	for _, p := range m.Params() {
+		if p.Kind != KindWeight {
+			continue
+		}
+		mask := make([]float32, p.Len())
+		for i := range mask {
+			if r.Float64() >= frac {
+				mask[i] = 1
+			}
+		}
+		p.SetMask(mask)
+	}
+}
+
+func TestInferenceMatchesForward(t *testing.T) {
+	for _, name := range []string{"lenet300_100", "simplenet_mnist", "simplenet_v2_mnist", "lenet5", "resnet20_cifar"} {
+		for _, mode := range []InferMode{InferSparse, InferAuto} {
+			for _, batch := range []int{1, 5} {
+				t.Run(fmt.Sprintf("%s/mode%d/batch%d", name, mode, batch), func(t *testing.T) {
+					if testing.Short() && name == "resnet20_cifar" {
+						t.Skip("short")
+					}
+					m, err := New(name, 1)
+					if err != nil {
+						t.Fatal(err)
+					}
+					pruneRandom(m, 0.8, 2)
+					x := ops.New(append([]int{batch}, m.Input...)...)
+					fillRandom(ops.F32(x), 3)
+					want := append([]float32(nil), ops.F32(m.Forward(x, false))...)
+					inf, err := NewInference(m, batch, mode)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if mode == InferSparse {
+						for _, c := range inf.Choices() {
+							if !c.Sparse || c.Density < 0.1 || c.Density > 0.3 {
+								t.Errorf("layer %s: sparse %v density %.2f", c.Name, c.Sparse, c.Density)
+							}
+						}
+					}
+					got := ops.F32(inf.Forward(x))
+					if len(got) != len(want) {
+						t.Fatalf("%d logits, want %d", len(got), len(want))
+					}
+					for i := range got {
+						if d := math.Abs(float64(got[i] - want[i])); d > 1e-4*(1+math.Abs(float64(want[i]))) {
+							t.Fatalf("logit %d: sparse %v, dense %v", i, got[i], want[i])
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
+func TestCrossover(t *testing.T) {
+	if testing.Short() {
+		t.Skip("timing")
+	}
+	c := Crossover(100, 300, 1)
+	if c < 0 || c > 1 || math.IsNaN(c) {
+		t.Fatalf("crossover %v", c)
+	}
+}
+
+// BenchmarkInferLeNet300 compares dense and sparse inference of a 90%-sparse
+// LeNet-300-100 at batch 1 and 64 (samples/s reported).
+func BenchmarkInferLeNet300(b *testing.B) {
+	for _, batch := range []int{1, 64} {
+		for _, mode := range []struct {
+			name string
+			m    InferMode
+		}{{"Dense", InferDense}, {"Sparse", InferSparse}} {
+			b.Run(fmt.Sprintf("Sparsity90%sBatch%d", mode.name, batch), func(b *testing.B) {
+				m, _ := New("lenet300_100", 1)
+				pruneRandom(m, 0.9, 2)
+				inf, err := NewInference(m, batch, mode.m)
+				if err != nil {
+					b.Fatal(err)
+				}
+				x := ops.New(append([]int{batch}, m.Input...)...)
+				fillRandom(ops.F32(x), 3)
+				b.ReportAllocs()
+				for b.Loop() {
+					inf.Forward(x)
+				}
+				b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "samples/s")
+			})
+		}
+	}
+}

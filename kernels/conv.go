@@ -70,6 +70,17 @@ func Im2col(dst, src []float32, c, h, w, kh, kw, padH, padW, strideH, strideW in
 				// Output columns whose input x is inside the image:
 				// 0 <= ox*strideW-padW+kj < w.
 				x0, x1 := validRange(outW, w, kj-padW, strideW)
+				if strideW == 1 && x0 == 0 && x1 == outW {
+					// Whole output rows come from the image: one
+					// strided block copy for the rows inside it.
+					y0, y1 := validRange(outH, h, ki-padH, strideH)
+					clear(d[:y0*outW])
+					if y0 < y1 {
+						copyRows(d[y0*outW:y1*outW], img[(y0*strideH-padH+ki)*w+kj-padW:], y1-y0, outW, strideH*w)
+					}
+					clear(d[y1*outW:])
+					continue
+				}
 				for oy := 0; oy < outH; oy++ {
 					drow := d[oy*outW : (oy+1)*outW]
 					iy := oy*strideH - padH + ki
@@ -143,6 +154,13 @@ func Col2im(dst, src []float32, c, h, w, kh, kw, padH, padW, strideH, strideW in
 				row++
 				x0, x1 := validRange(outW, w, kj-padW, strideW)
 				if x0 >= x1 {
+					continue
+				}
+				if strideW == 1 && x0 == 0 && x1 == outW {
+					y0, y1 := validRange(outH, h, ki-padH, strideH)
+					if y0 < y1 {
+						addRows(img[(y0*strideH-padH+ki)*w+kj-padW:], s[y0*outW:y1*outW], y1-y0, outW, strideH*w)
+					}
 					continue
 				}
 				for oy := 0; oy < outH; oy++ {

@@ -107,3 +107,15 @@ func sumAbsGo(x []float32) float32 {
 	}
 	return s0 + s1
 }
+
+func copyRowsGo(dst, src []float32, rows, cols, lds int) {
+	for r := 0; r < rows; r++ {
+		copy(dst[r*cols:(r+1)*cols], src[r*lds:r*lds+cols])
+	}
+}
+
+func addRowsGo(dst, src []float32, rows, cols, ldd int) {
+	for r := 0; r < rows; r++ {
+		axpyGo(dst[r*ldd:r*ldd+cols], 1, src[r*cols:(r+1)*cols])
+	}
+}

@@ -12,3 +12,9 @@ func addConstUnitary(dst []float32, c float32)              { addConstGo(dst, c)
 func sumUnitary(x []float32) float32                        { return sumGo(x) }
 func dotUnitary(x, y []float32) float32                     { return dotGo(x, y) }
 func sumAbsUnitary(x []float32) float32                     { return sumAbsGo(x) }
+
+// copyRows sets dst[r*cols+j] = src[r*lds+j] for r < rows, j < cols.
+func copyRows(dst, src []float32, rows, cols, lds int) { copyRowsGo(dst, src, rows, cols, lds) }
+
+// addRows adds src[r*cols+j] to dst[r*ldd+j] for r < rows, j < cols.
+func addRows(dst, src []float32, rows, cols, ldd int) { addRowsGo(dst, src, rows, cols, ldd) }

@@ -1471,3 +1471,95 @@ spmv_reduce:
 	VZEROUPPER
 	RET
 
+// func copyRowsAVX2(dst, src *float32, rows, cols, lds int)
+TEXT ·copyRowsAVX2(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ rows+16(FP), DX
+	MOVQ cols+24(FP), R8
+	MOVQ lds+32(FP), R9
+	SHLQ $2, R9
+	MOVQ R8, R10
+	SHLQ $2, R10
+	TESTQ DX, DX
+	JZ copyRowsAVX2_done
+copyRowsAVX2_row:
+	MOVQ DI, R11
+	MOVQ SI, R12
+	MOVQ R8, CX
+	CMPQ CX, $8
+	JLT copyRowsAVX2_tail
+copyRowsAVX2_vec:
+	VMOVUPS (R12), Y0
+	VMOVUPS Y0, (R11)
+	ADDQ $32, R11
+	ADDQ $32, R12
+	SUBQ $8, CX
+	CMPQ CX, $8
+	JGE copyRowsAVX2_vec
+copyRowsAVX2_tail:
+	TESTQ CX, CX
+	JZ copyRowsAVX2_next
+copyRowsAVX2_scalar:
+	VMOVSS (R12), X0
+	VMOVSS X0, (R11)
+	ADDQ $4, R11
+	ADDQ $4, R12
+	DECQ CX
+	JNZ copyRowsAVX2_scalar
+copyRowsAVX2_next:
+	ADDQ R10, DI
+	ADDQ R9, SI
+	DECQ DX
+	JNZ copyRowsAVX2_row
+copyRowsAVX2_done:
+	VZEROUPPER
+	RET
+
+// func addRowsAVX2(dst, src *float32, rows, cols, ldd int)
+TEXT ·addRowsAVX2(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ rows+16(FP), DX
+	MOVQ cols+24(FP), R8
+	MOVQ ldd+32(FP), R9
+	SHLQ $2, R9
+	MOVQ R8, R10
+	SHLQ $2, R10
+	TESTQ DX, DX
+	JZ addRowsAVX2_done
+addRowsAVX2_row:
+	MOVQ DI, R11
+	MOVQ SI, R12
+	MOVQ R8, CX
+	CMPQ CX, $8
+	JLT addRowsAVX2_tail
+addRowsAVX2_vec:
+	VMOVUPS (R11), Y0
+	VADDPS (R12), Y0, Y0
+	VMOVUPS Y0, (R11)
+	ADDQ $32, R11
+	ADDQ $32, R12
+	SUBQ $8, CX
+	CMPQ CX, $8
+	JGE addRowsAVX2_vec
+addRowsAVX2_tail:
+	TESTQ CX, CX
+	JZ addRowsAVX2_next
+addRowsAVX2_scalar:
+	VMOVSS (R11), X0
+	VADDSS (R12), X0, X0
+	VMOVSS X0, (R11)
+	ADDQ $4, R11
+	ADDQ $4, R12
+	DECQ CX
+	JNZ addRowsAVX2_scalar
+addRowsAVX2_next:
+	ADDQ R9, DI
+	ADDQ R10, SI
+	DECQ DX
+	JNZ addRowsAVX2_row
+addRowsAVX2_done:
+	VZEROUPPER
+	RET
+

@@ -39,6 +39,7 @@ func main() {
 	int8VNNI(&g)
 	spmmRow512(&g)
 	spmv512(&g)
+	rows2D(&g)
 	if err := os.WriteFile(out, g.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}
@@ -717,4 +718,80 @@ func spmv512(g *gen) {
 	g.p("\tVZEROUPPER")
 	g.p("\tRET")
 	g.p("")
+}
+
+// rows2D writes copyRowsAVX2 and addRowsAVX2, the strided row moves of
+// Im2col and Col2im:
+//
+//	copyRowsAVX2: dst[r*cols+j] = src[r*lds+j]
+//	addRowsAVX2:  dst[r*ldd+j] += src[r*cols+j]
+//
+// for r < rows, j < cols, 8 floats at a time with a scalar tail.
+func rows2D(g *gen) {
+	for _, add := range []bool{false, true} {
+		name, stride := "copyRowsAVX2", "lds"
+		if add {
+			name, stride = "addRowsAVX2", "ldd"
+		}
+		g.p("// func %s(dst, src *float32, rows, cols, %s int)", name, stride)
+		g.p("TEXT ·%s(SB), NOSPLIT, $0-40", name)
+		g.p("\tMOVQ dst+0(FP), DI")
+		g.p("\tMOVQ src+8(FP), SI")
+		g.p("\tMOVQ rows+16(FP), DX")
+		g.p("\tMOVQ cols+24(FP), R8")
+		g.p("\tMOVQ %s+32(FP), R9", stride)
+		g.p("\tSHLQ $2, R9")
+		g.p("\tMOVQ R8, R10")
+		g.p("\tSHLQ $2, R10")
+		g.p("\tTESTQ DX, DX")
+		g.p("\tJZ %s_done", name)
+		g.p("%s_row:", name)
+		g.p("\tMOVQ DI, R11")
+		g.p("\tMOVQ SI, R12")
+		g.p("\tMOVQ R8, CX")
+		g.p("\tCMPQ CX, $8")
+		g.p("\tJLT %s_tail", name)
+		g.p("%s_vec:", name)
+		if add {
+			g.p("\tVMOVUPS (R11), Y0")
+			g.p("\tVADDPS (R12), Y0, Y0")
+		} else {
+			g.p("\tVMOVUPS (R12), Y0")
+		}
+		g.p("\tVMOVUPS Y0, (R11)")
+		g.p("\tADDQ $32, R11")
+		g.p("\tADDQ $32, R12")
+		g.p("\tSUBQ $8, CX")
+		g.p("\tCMPQ CX, $8")
+		g.p("\tJGE %s_vec", name)
+		g.p("%s_tail:", name)
+		g.p("\tTESTQ CX, CX")
+		g.p("\tJZ %s_next", name)
+		g.p("%s_scalar:", name)
+		if add {
+			g.p("\tVMOVSS (R11), X0")
+			g.p("\tVADDSS (R12), X0, X0")
+		} else {
+			g.p("\tVMOVSS (R12), X0")
+		}
+		g.p("\tVMOVSS X0, (R11)")
+		g.p("\tADDQ $4, R11")
+		g.p("\tADDQ $4, R12")
+		g.p("\tDECQ CX")
+		g.p("\tJNZ %s_scalar", name)
+		g.p("%s_next:", name)
+		if add {
+			g.p("\tADDQ R9, DI")
+			g.p("\tADDQ R10, SI")
+		} else {
+			g.p("\tADDQ R10, DI")
+			g.p("\tADDQ R9, SI")
+		}
+		g.p("\tDECQ DX")
+		g.p("\tJNZ %s_row", name)
+		g.p("%s_done:", name)
+		g.p("\tVZEROUPPER")
+		g.p("\tRET")
+		g.p("")
+	}
 }

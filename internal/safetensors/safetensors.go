@@ -33,6 +33,7 @@ const (
 	F64  DType = "F64"
 	I8   DType = "I8"
 	U8   DType = "U8"
+	I16  DType = "I16"
 	I32  DType = "I32"
 	I64  DType = "I64"
 	F16  DType = "F16"
@@ -44,7 +45,7 @@ func (d DType) Size() int {
 	switch d {
 	case I8, U8:
 		return 1
-	case F16, BF16:
+	case F16, BF16, I16:
 		return 2
 	case F32, I32:
 		return 4

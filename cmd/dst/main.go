@@ -24,11 +24,15 @@ type Globals struct {
 
 // CLI is dst's command line.
 type CLI struct {
-	Train   TrainCmd   `cmd:"" help:"Train a model from the zoo (no compression schedule)."`
-	Eval    EvalCmd    `cmd:"" help:"Evaluate a checkpoint on the test set."`
-	Models  ModelsCmd  `cmd:"" help:"List the model zoo with parameter counts."`
-	Version VersionCmd `cmd:"" help:"Print dst's version and the kernel path it runs."`
-	Thin    ThinCmd    `cmd:"" help:"Remove zeroed filters and channels from a checkpoint (thinning)."`
+	Train       TrainCmd       `cmd:"" help:"Train a model from the zoo (no compression schedule)."`
+	Eval        EvalCmd        `cmd:"" help:"Evaluate a checkpoint on the test set."`
+	Models      ModelsCmd      `cmd:"" help:"List the model zoo with parameter counts."`
+	Version     VersionCmd     `cmd:"" help:"Print dst's version and the kernel path it runs."`
+	Summary     SummaryCmd     `cmd:"" help:"Per-layer shapes, parameters, non-zeros, MACs and memory of a model or checkpoint."`
+	Sensitivity SensitivityCmd `cmd:"" help:"Prune one parameter at a time to each level and evaluate (shardable), or merge shards."`
+	Stats       StatsCmd       `cmd:"" help:"Collect activation statistics (mean, std, extremes, sparsity, APoZ) per layer."`
+	Plot        PlotCmd        `cmd:"" help:"Draw PNG charts of a finished run: sparsity bars, accuracy, loss, total sparsity."`
+	Thin        ThinCmd        `cmd:"" help:"Remove zeroed filters and channels from a checkpoint (thinning)."`
 }
 
 // exitError carries a process exit code through a command's returned error.

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/dst-dev/dst/analysis"
+)
+
+func TestStatsCmd(t *testing.T) {
+	ckpt := untrainedCheckpoint(t, "simplenet_mnist")
+	out := filepath.Join(t.TempDir(), "stats")
+	code, stdout, stderr := dst(t, "stats", "--checkpoint", ckpt, "--out", out, "--batches", "2", "--batch", "16", "--limit-test", "100")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "32 samples in 2 batches") || !strings.Contains(stdout, "conv2") {
+		t.Errorf("output:\n%s", stdout)
+	}
+	f, err := os.Open(filepath.Join(out, "activations.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	st, err := analysis.ReadStats(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := st.Layer("conv2"); l == nil || len(l.ChannelAPoZ) != 50 || l.Samples != 32 {
+		t.Errorf("conv2 stats %+v", l)
+	}
+	csv, err := os.ReadFile(filepath.Join(out, "activations.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(csv), analysis.StatsCSVHeader+"\n") {
+		t.Errorf("CSV:\n%s", csv)
+	}
+	code, _, stderr = dst(t, "stats", "--checkpoint", ckpt, "--out", out, "--batches=-1")
+	if code != 2 || !strings.Contains(stderr, "--batches >= 0") {
+		t.Errorf("--batches -1: exit %d, %s", code, stderr)
+	}
+}

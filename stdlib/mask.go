@@ -2,6 +2,7 @@ package stdlib
 
 import (
 	"math"
+	"math/rand/v2"
 
 	"github.com/dst-dev/dst/kernels"
 )
@@ -44,15 +45,16 @@ func LevelCount(s float64, n int) int {
 // LevelMask writes into dst the mask that zeroes exactly k of the weights w — those with
 // the smallest magnitude — and keeps the others. Weights of equal magnitude are ordered
 // by index: among ties at the cut, the lowest indices are pruned first. The cut
-// t, the k-th smallest |w|, is found with an O(n) selection ([kernels.Select]) on
-// scratch, not by sorting.
+// t, the k-th smallest |w|, is found with an O(n) selection ([kernels.Select]), not by
+// sorting; for large inputs a sample first brackets t so that only the magnitudes near
+// it are copied and selected (see levelCut).
 //
 // Distiller keeps |w| > t and so prunes every weight tied at t, more than k when many
 // weights are equal (its docstring admits it); LevelMask zeroes exactly k. A NaN weight
 // ranks above every number.
 //
-// scratch is reused when it holds at least len(w) elements and the (possibly grown)
-// buffer is returned for the next call. k is clamped to [0, len(w)]. It panics if
+// scratch is a work buffer of any length (nil is fine): LevelMask uses its capacity,
+// grows it when needed and returns it for the next call. k is clamped to [0, len(w)]. It panics if
 // len(dst) != len(w).
 func LevelMask(dst, w, scratch []float32, k int) []float32 {
 	n := len(w)
@@ -68,16 +70,9 @@ func LevelMask(dst, w, scratch []float32, k int) []float32 {
 		fill(dst, 0)
 		return scratch
 	}
-	if cap(scratch) < n {
-		scratch = make([]float32, n)
-	}
 	// Magnitudes are compared as the bit patterns of |w| (sign cleared, NaN clamped to
 	// +Inf): for non-negative floats the unsigned integer order is the numeric order.
-	s := scratch[:n]
-	for i, v := range w {
-		s[i] = math.Float32frombits(absBits(v))
-	}
-	tb := math.Float32bits(kernels.Select(s, k-1))
+	tb, scratch := levelCut(w, scratch, k)
 	pruned := 0
 	for i, v := range w {
 		if absBits(v) <= tb {
@@ -96,6 +91,92 @@ func LevelMask(dst, w, scratch []float32, k int) []float32 {
 		}
 	}
 	return scratch
+}
+
+// bracketMin is the size from which levelCut brackets the cut with a sample before
+// selecting; below it, it selects on all magnitudes.
+const bracketMin = 1 << 16
+
+// levelCut returns the bit pattern of the k-th smallest |w| (1 <= k < len(w)) and the
+// scratch buffer it used.
+//
+// For large inputs it follows Floyd and Rivest's sampling step: the k-th smallest of a
+// random sample gives two values that bracket the cut with high probability; one pass
+// counts the magnitudes below the bracket and copies those inside it, and the selection
+// runs on that small copy. When the bracket misses (a probability that shrinks with n,
+// or degenerate inputs) it falls back to selecting on all magnitudes. Either way the
+// result is exact.
+func levelCut(w, scratch []float32, k int) (uint32, []float32) {
+	n := len(w)
+	if n >= bracketMin {
+		t, s, ok := bracketCut(w, scratch, k, 3)
+		if ok {
+			return t, s
+		}
+		scratch = s
+	}
+	if cap(scratch) < n {
+		scratch = make([]float32, n)
+	}
+	s := scratch[:n]
+	for i, v := range w {
+		s[i] = math.Float32frombits(absBits(v))
+	}
+	return math.Float32bits(kernels.Select(s, k-1)), scratch
+}
+
+// bracketCut is levelCut's sampling path; ok is false when the bracket missed. The
+// bracket spans widen standard deviations of the sample rank on each side.
+func bracketCut(w, scratch []float32, k int, widen float64) (t uint32, _ []float32, ok bool) {
+	n := len(w)
+	fn := float64(n)
+	m := int(0.5 * math.Pow(fn, 2.0/3)) // Floyd–Rivest sample size
+	pcg := rand.NewPCG(uint64(n), uint64(k))
+	buf := scratch
+	if cap(buf) < 2*m {
+		buf = make([]float32, 0, 2*m)
+	}
+	buf = buf[:cap(buf)]
+	sample := buf[:m]
+	for i := range sample {
+		sample[i] = math.Float32frombits(absBits(w[pcg.Uint64()%uint64(n)]))
+	}
+	// Ranks in the sample around k·m/n, widened by a multiple of the standard deviation
+	// of the sample rank of the true cut.
+	sd := widen * math.Sqrt(math.Log(fn)*float64(m)*(fn-float64(m))/fn) / 2
+	rank := float64(k-1) * float64(m) / fn
+	loRank := max(int(rank-sd), 0)
+	hiRank := min(int(rank+sd), m-1)
+	lo := math.Float32bits(kernels.Select(sample, loRank))
+	hi := math.Float32bits(kernels.Select(sample, hiRank))
+	if loRank == 0 {
+		lo = 0
+	}
+	if hiRank == m-1 {
+		hi = math.MaxUint32
+	}
+	// The candidates go after the sample in the same buffer while they fit.
+	below := 0
+	c := buf[m:m]
+	for _, v := range w {
+		b := absBits(v)
+		if b < lo {
+			below++
+		} else if b <= hi {
+			c = append(c, math.Float32frombits(b))
+		}
+	}
+	keep := buf
+	if cap(c) != len(buf)-m { // append moved the candidates to a larger array
+		keep = c
+	}
+	if below > k-1 || below+len(c) <= k-1 {
+		return 0, keep, false
+	}
+	if lo == hi {
+		return lo, keep, true
+	}
+	return math.Float32bits(kernels.Select(c, k-1-below)), keep, true
 }
 
 // absBits returns the bit pattern of |v|, with NaN mapped to +Inf.

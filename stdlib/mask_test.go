@@ -4,6 +4,8 @@ import (
 	"math"
 	"slices"
 	"testing"
+
+	"github.com/dst-dev/dst/kernels"
 )
 
 // refLevelMask is the sort-based reference of LevelMask: order indices by (|w|, index)
@@ -176,4 +178,68 @@ func FuzzLevelMask(f *testing.F) {
 			t.Fatalf("k=%d w=%v: mask %v, want %v", k, w, got, want)
 		}
 	})
+}
+
+// TestLevelCutLarge checks the sampling path of levelCut against selection on all
+// magnitudes, on inputs large enough to take it, including a bracket so narrow that it
+// misses and the fallback runs.
+func TestLevelCutLarge(t *testing.T) {
+	if testing.Short() {
+		t.Skip("large inputs")
+	}
+	r := newRand()
+	const n = 200_003
+	gens := map[string]func(i int) float32{
+		"normal":      func(int) float32 { return float32(r.NormFloat64()) },
+		"ties":        func(int) float32 { return float32(r.IntN(5)) * 0.25 },
+		"prunedFirst": func(i int) float32 { return float32(max(i-n*6/10, 0)) }, // 60% zeros, ascending
+		"descending":  func(i int) float32 { return float32(n - i) },
+		"constant":    func(int) float32 { return -1.5 },
+	}
+	full := func(w []float32, k int) uint32 {
+		s := make([]float32, len(w))
+		for i, v := range w {
+			s[i] = math.Float32frombits(absBits(v))
+		}
+		return math.Float32bits(kernels.Select(s, k-1))
+	}
+	for name, g := range gens {
+		w := make([]float32, n)
+		for i := range w {
+			w[i] = g(i)
+		}
+		for _, s := range []float64{0.01, 0.3, 0.6, 0.61, 0.9, 0.999} {
+			k := LevelCount(s, n)
+			want := full(w, k)
+			if got, _ := levelCut(w, nil, k); got != want {
+				t.Errorf("%s s=%v: cut %#x, want %#x", name, s, got, want)
+			}
+			for _, widen := range []float64{3, 0} {
+				got, _, ok := bracketCut(w, nil, k, widen)
+				if ok && got != want {
+					t.Errorf("%s s=%v widen=%v: bracketed cut %#x, want %#x", name, s, widen, got, want)
+				}
+			}
+			dst := make([]float32, n)
+			LevelMask(dst, w, nil, k)
+			if z := countZeros(dst); z != k {
+				t.Errorf("%s s=%v: %d zeroed, want %d", name, s, z, k)
+			}
+		}
+	}
+	// A zero-width bracket on distinct values misses almost always: make sure the
+	// fallback is reached and exact.
+	w := make([]float32, n)
+	for i := range w {
+		w[i] = float32(r.NormFloat64())
+	}
+	k := LevelCount(0.5, n)
+	if _, _, ok := bracketCut(w, nil, k, 0); ok {
+		t.Logf("zero-width bracket happened to hit")
+	}
+	dst := make([]float32, n)
+	LevelMask(dst, w, nil, k)
+	if want := refLevelMask(w, k); !slices.Equal(dst, want) {
+		t.Errorf("large mask differs from the sorted reference")
+	}
 }

@@ -90,16 +90,39 @@ type checker struct {
 	diags    Diagnostics
 	prog     *Program
 	sel      *selectorIndex
+	// nerr counts every error, including those past the cap.
+	nerr      int
+	truncated bool
+}
+
+// maxCheckDiagnostics caps the diagnostics the checker keeps; past it, one "Too many
+// errors" diagnostic says where it stopped reporting.
+const maxCheckDiagnostics = 100
+
+// maxStatementErrors caps the argument errors reported for one statement.
+const maxStatementErrors = 10
+
+func (c *checker) add(d *Diagnostic) {
+	if len(c.diags) < maxCheckDiagnostics {
+		c.diags = append(c.diags, d)
+		return
+	}
+	if !c.truncated {
+		c.truncated = true
+		c.diags = append(c.diags, errorAt(*d.Subject, "Too many errors",
+			"Stopped reporting after %d diagnostics; fix those and check again.", maxCheckDiagnostics))
+	}
 }
 
 func (c *checker) errorf(r Range, summary, format string, args ...any) *Diagnostic {
 	d := errorAt(r, summary, format, args...)
-	c.diags = append(c.diags, d)
+	c.nerr++
+	c.add(d)
 	return d
 }
 
 func (c *checker) warnf(r Range, summary, format string, args ...any) {
-	c.diags = append(c.diags, warningAt(r, summary, format, args...))
+	c.add(warningAt(r, summary, format, args...))
 }
 
 func (c *checker) stmt(s Stmt) {
@@ -382,7 +405,7 @@ func (c *checker) evalPrimary(p *Primary) (evalValue, bool) {
 func stmtHasGranularity(kind string) bool { return kind == KindPrune || kind == KindRegularize }
 
 func (c *checker) policy(kind string, s Stmt, sel *Selector, cl Clauses, block *Block, teacher *Teacher) {
-	before := len(c.diags.Errs())
+	before := c.nerr
 	stmtRange := s.Span()
 	b := c.env.Builtins
 	terms := cl.Terms
@@ -536,7 +559,7 @@ func (c *checker) policy(kind string, s Stmt, sel *Selector, cl Clauses, block *
 			c.overrides(pol, sig, block)
 		}
 	}
-	if len(c.diags.Errs()) == before {
+	if c.nerr == before {
 		c.prog.Policies = append(c.prog.Policies, pol)
 	}
 }
@@ -569,7 +592,7 @@ func acceptsWord(sig *Signature, w string) bool {
 
 // bindArgs binds terms to sig's arguments. It fills defaults when fill is set.
 func (c *checker) bindArgs(sig *Signature, terms []*Term, gran *string, granRange *Range, fill bool, stmtRange Range) map[string]Value {
-	errsBefore := len(c.diags.Errs())
+	errsBefore := c.nerr
 	args := map[string]Value{}
 	where := map[string]Range{}
 	set := func(spec *ArgSpec, v Value, r Range) {
@@ -588,6 +611,9 @@ func (c *checker) bindArgs(sig *Signature, terms []*Term, gran *string, granRang
 	}
 	nextPos := 0
 	for k := 0; k < len(terms); k++ {
+		if c.nerr-errsBefore >= maxStatementErrors {
+			break // the rest of a statement this wrong would only add noise
+		}
 		t := terms[k]
 		if t.Name != nil {
 			spec := sig.Arg(t.Name.Name)
@@ -680,7 +706,7 @@ func (c *checker) bindArgs(sig *Signature, terms []*Term, gran *string, granRang
 			set(spec, v, t.Span())
 		}
 	}
-	if !fill || len(c.diags.Errs()) > errsBefore {
+	if !fill || c.nerr > errsBefore {
 		return args
 	}
 	for k := range sig.Args {
@@ -1172,16 +1198,17 @@ func (c *checker) conflicts() {
 			byParam[g+" "+n] = append(byParam[g+" "+n], h)
 		}
 	}
-	reported := map[[2]*Policy]bool{}
+	// Each policy gets at most one conflict error, against the earlier-starting policy
+	// whose span reaches furthest, so the analysis is O(n log n) per parameter.
+	reported := map[*Policy]bool{}
 	report := func(a, b holder, param string) {
 		if a.p.Range.Start.Offset > b.p.Range.Start.Offset {
 			a, b = b, a
 		}
-		key := [2]*Policy{a.p, b.p}
-		if reported[key] {
+		if reported[b.p] {
 			return
 		}
-		reported[key] = true
+		reported[b.p] = true
 		var detail string
 		switch b.p.Kind {
 		case KindPrune:
@@ -1196,20 +1223,14 @@ func (c *checker) conflicts() {
 	}
 	sweep := func(hs []holder, param string) {
 		sort.SliceStable(hs, func(i, j int) bool { return hs[i].start < hs[j].start })
-		// Active list: holders whose end is past the current start.
-		var active []holder
-		for _, h := range hs {
-			keep := active[:0]
-			for _, a := range active {
-				if a.end > h.start {
-					keep = append(keep, a)
-				}
+		reach := -1 // index of the holder seen so far whose span ends last
+		for i, h := range hs {
+			if reach >= 0 && hs[reach].end > h.start {
+				report(hs[reach], h, param)
 			}
-			active = keep
-			for _, a := range active {
-				report(a, h, param)
+			if reach < 0 || h.end > hs[reach].end {
+				reach = i
 			}
-			active = append(active, h)
 		}
 	}
 	keys := make([]string, 0, len(byParam))

@@ -7,7 +7,6 @@ package lang
 // and parsing resumes at the next statement, so one typo never hides the rest of the file.
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
@@ -133,42 +132,36 @@ func parseStatement(filename string, toks []lexer.Token, offset int, res *lexRes
 	stream := make([]lexer.Token, len(toks)+1)
 	copy(stream, toks)
 	stream[len(toks)] = lexer.Token{Type: tokEOF, Pos: tokenEnd(last)}
-	peek, err := lexer.Upgrade(&sliceLexer{toks: stream})
-	if err == nil {
-		var root *stmtRoot
-		root, err = stmtParser.ParseFromLexer(peek)
-		if err == nil && root != nil && root.Stmt != nil {
-			stmt := root.Stmt
-			return stmt, normalize(stmt)
-		}
+	stmt, perr := parseStmtRD(stream)
+	if perr == nil {
+		return stmt, normalize(stmt)
 	}
-	d := syntaxError(filename, err, stream)
+	d := syntaxError(perr.tok, perr.expected, stream)
 	d.Context = &bad.Range
 	return bad, Diagnostics{d}
 }
 
-// syntaxError turns a participle error into a diagnostic at the offending token.
-func syntaxError(filename string, err error, stream []lexer.Token) *Diagnostic {
-	var perr participle.Error
-	pos := stream[0].Pos
-	msg := "the statement does not parse"
-	if errors.As(err, &perr) {
-		pos = perr.Position()
-		msg = perr.Message()
-	} else if err != nil {
-		msg = err.Error()
+// parseStmtParticiple parses one statement's tokens (ending with EOF) with the
+// participle grammar, the specification the hand-written parser must match.
+func parseStmtParticiple(stream []lexer.Token) (Stmt, error) {
+	peek, err := lexer.Upgrade(&sliceLexer{toks: stream})
+	if err != nil {
+		return nil, err
 	}
-	tok := stream[len(stream)-1]
-	for _, t := range stream {
-		if t.Pos.Offset >= pos.Offset {
-			tok = t
-			break
-		}
+	root, err := stmtParser.ParseFromLexer(peek)
+	if err != nil {
+		return nil, err
 	}
+	if root == nil || root.Stmt == nil {
+		return nil, fmt.Errorf("empty statement")
+	}
+	return root.Stmt, nil
+}
+
+// syntaxError builds the diagnostic for a statement that stops parsing at tok.
+func syntaxError(tok lexer.Token, expected string, stream []lexer.Token) *Diagnostic {
 	r := rangeOf(tok.Pos, tokenEnd(tok))
-	found := describeToken(tok)
-	msg = cleanParticipleMessage(msg)
-	detail := fmt.Sprintf("Found %s: %s.", found, msg)
+	detail := fmt.Sprintf("Found %s where %s was expected.", describeToken(tok), expected)
 	if hint := syntaxHint(tok, stream); hint != "" {
 		detail += " " + hint
 	}
@@ -191,50 +184,6 @@ func describeToken(t lexer.Token) string {
 		return "a regex"
 	}
 	return fmt.Sprintf("%q", t.Value)
-}
-
-var participleNames = strings.NewReplacer(
-	"<ident>", "a name", "<path>", "a path", "<number>", "a number", "<string>", "a string",
-	"<regex>", "a regex", "<newline>", "a newline", "<eof>", "the end of the statement",
-	"<keyword>", "a keyword", "<punct>", "an operator", "<invalid>", "a valid token",
-)
-
-var expectedNames = map[string]string{
-	"selector":     "a selector (a parameter or layer name, a glob such as conv*, a /regex/ or a [list])",
-	"selectorset":  "a selector (a parameter or layer name, a glob such as conv*, a /regex/ or a [list])",
-	"selectoratom": "a parameter or layer name, a glob or a /regex/",
-	"expr":         "a value",
-	"sum":          "a value",
-	"product":      "a value",
-	"unary":        "a value",
-	"primary":      "a value",
-	"ident":        "a name",
-	"teacher":      "a teacher model name or a quoted checkpoint path",
-	"list":         "a list [a, b, ...]",
-	"term":         "an argument",
-	"overrideline": "an override line",
-}
-
-// cleanParticipleMessage turns participle's "unexpected token X (expected Y Z*)" into
-// "expected <what Y means>".
-func cleanParticipleMessage(msg string) string {
-	i := strings.Index(msg, "(expected ")
-	if i < 0 {
-		return participleNames.Replace(strings.ToLower(msg))
-	}
-	exp := strings.TrimSuffix(strings.TrimSpace(msg[i+len("(expected "):]), ")")
-	head := strings.Fields(exp)
-	if len(head) == 0 {
-		return "unexpected token"
-	}
-	first := strings.TrimRight(head[0], "*?+")
-	if name, ok := expectedNames[strings.ToLower(first)]; ok {
-		return "expected " + name
-	}
-	if strings.HasPrefix(first, `"`) || strings.HasPrefix(first, "'") {
-		return "expected `" + strings.Trim(first, `"'`) + "`"
-	}
-	return "expected " + participleNames.Replace(strings.ToLower(first))
 }
 
 // syntaxHint adds advice for frequent mistakes.

@@ -92,7 +92,7 @@ func TestParseErrors(t *testing.T) {
 		stmts     string // dump of the statements
 	}{
 		{"unknown statement", "prunee fc1 level 0.5\nlet a = 1", "t.dst:1:1", `Did you mean "prune"`, "(bad)\n(let a 1)"},
-		{"missing selector", "prune\nlet a = 1", "t.dst:1:6", "expected a selector", "(bad)\n(let a 1)"},
+		{"missing selector", "prune\nlet a = 1", "t.dst:1:6", "a selector was expected", "(bad)\n(let a 1)"},
 		{"keyword as name", "let at = 3", "t.dst:1:5", `keyword "at"`, "(bad)"},
 		{"unterminated string", `distill from "abc`, "t.dst:1:14", "Unterminated string", "(bad)"},
 		{"bad char", "prune fc1 level 0.5 at epoch 1 $", "t.dst:1:32", "Unexpected character", "(bad)"},
@@ -102,7 +102,7 @@ func TestParseErrors(t *testing.T) {
 		{"duplicate window", "prune fc1 level 0.5 at epoch 1 at epoch 2", "t.dst:1:32", "Duplicate window", "(prune fc1 level 0.5 (at 1))"},
 		{"stray to", "prune fc1 level 0.5 to 3", "t.dst:1:21", "`to` belongs in a window", "(bad)"},
 		{"override outside block", "override fc1 float", "t.dst:1:1", "belongs inside", "(bad)"},
-		{"unclosed block", "quantize * linear {\n override fc1 float\nlet a = 1", "t.dst:2:20", "expected `}`", "(bad)\n(let a 1)"},
+		{"unclosed block", "quantize * linear {\n override fc1 float\nlet a = 1", "t.dst:2:20", "`}` was expected", "(bad)\n(let a 1)"},
 		{"too deep", "let a = " + strings.Repeat("(", 70) + "1" + strings.Repeat(")", 70), "t.dst:1:73", "Nesting too deep", "(bad)"},
 		{"unterminated regex", "prune /conv.* level 0.5", "t.dst:1:7", "Unterminated regex", "(bad)"},
 	}

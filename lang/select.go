@@ -89,7 +89,10 @@ func (c *checker) resolve(sel *Selector) []string {
 func (c *checker) resolveSet(set *SelectorSet) ([]string, bool) {
 	picked := map[string]bool{}
 	ok := true
-	for _, a := range set.Atoms {
+	for i, a := range set.Atoms {
+		if !ok && i > 0 && c.truncated {
+			break
+		}
 		names, good := c.resolveAtom(a)
 		if !good {
 			ok = false

@@ -5,6 +5,7 @@ import (
 	"math"
 	"sort"
 
+	"github.com/dst-dev/dst/kernels"
 	"github.com/dst-dev/dst/ops"
 	"gorgonia.org/tensor"
 )
@@ -106,30 +107,35 @@ func (o *SGD) StateNames() []string {
 	return []string{"momentum_buffer"}
 }
 
-// Step implements [Optimizer].
+// Step implements [Optimizer]. The update runs as a few vectorised passes over each
+// parameter (kernels.Scale and kernels.Axpy) instead of one scalar loop.
 func (o *SGD) Step() {
 	lr, mu, wd := float32(o.cfg.LR), float32(o.cfg.Momentum), float32(o.cfg.WeightDecay)
 	for i, p := range o.params {
 		w, g := p.Data(), p.GradData()
 		if o.cfg.Momentum == 0 {
-			for j, gj := range g {
-				w[j] -= lr * (gj + wd*w[j])
+			// w = w − lr·(g + wd·w)
+			if wd != 0 {
+				kernels.Scale(w, 1-lr*wd)
 			}
+			kernels.Axpy(w, -lr, g)
 		} else {
+			// v = μ·v + g + wd·w
 			v := ops.F32(fitState(&o.vel[i], p))
+			kernels.Scale(v, mu)
+			kernels.Axpy(v, 1, g)
+			if wd != 0 {
+				kernels.Axpy(v, wd, w)
+			}
 			if o.cfg.Nesterov {
-				for j, gj := range g {
-					gj += wd * w[j]
-					vj := mu*v[j] + gj
-					v[j] = vj
-					w[j] -= lr * (gj + mu*vj)
+				// w = w − lr·(g + wd·w + μ·v)
+				if wd != 0 {
+					kernels.Scale(w, 1-lr*wd)
 				}
+				kernels.Axpy(w, -lr, g)
+				kernels.Axpy(w, -lr*mu, v)
 			} else {
-				for j, gj := range g {
-					vj := mu*v[j] + gj + wd*w[j]
-					v[j] = vj
-					w[j] -= lr * vj
-				}
+				kernels.Axpy(w, -lr, v)
 			}
 		}
 		if m := p.MaskData(); m != nil {

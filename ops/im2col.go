@@ -44,14 +44,18 @@ func im2colBatch(dst, src []float32, s0, cn, c, h, w, kh, kw, ph, pw, sh, sw, oh
 						r := rs[oy*ow : (oy+1)*ow]
 						iy := oy*sh - ph + ki
 						if iy < 0 || iy >= h {
-							clear(r)
+							zero(r)
 							continue
 						}
-						clear(r[:lo])
-						clear(r[hi:])
+						zero(r[:lo])
+						zero(r[hi:])
 						in := plane[iy*w : (iy+1)*w]
 						if sw == 1 {
-							copyShort(r[lo:hi], in[lo+kj-pw:])
+							// Plain loops beat copy and clear on rows this short.
+							d, s := r[lo:hi], in[lo+kj-pw:hi+kj-pw]
+							for t := range d {
+								d[t] = s[t]
+							}
 							continue
 						}
 						for ox := lo; ox < hi; ox++ {
@@ -89,7 +93,10 @@ func col2imBatch(dst, src []float32, s0, cn, c, h, w, kh, kw, ph, pw, sh, sw, oh
 						r := rs[oy*ow : (oy+1)*ow]
 						in := plane[iy*w : (iy+1)*w]
 						if sw == 1 {
-							addShort(in[lo+kj-pw:hi+kj-pw], r[lo:hi])
+							d, s := in[lo+kj-pw:hi+kj-pw], r[lo:hi]
+							for t := range d {
+								d[t] += s[t]
+							}
 							continue
 						}
 						for ox := lo; ox < hi; ox++ {
@@ -102,37 +109,9 @@ func col2imBatch(dst, src []float32, s0, cn, c, h, w, kh, kw, ph, pw, sh, sw, oh
 	}
 }
 
-// copyShort is copy(dst, src[:len(dst)]) for the short rows of small images, where the
-// call to memmove costs more than the move: it moves eight values at a time as arrays.
-func copyShort(dst, src []float32) {
-	n := len(dst)
-	src = src[:n]
-	i := 0
-	for ; i+8 <= n; i += 8 {
-		*(*[8]float32)(dst[i:]) = *(*[8]float32)(src[i:])
-	}
-	for ; i < n; i++ {
-		dst[i] = src[i]
-	}
-}
-
-// addShort adds src[:len(dst)] to dst, eight values per iteration.
-func addShort(dst, src []float32) {
-	n := len(dst)
-	src = src[:n]
-	i := 0
-	for ; i+8 <= n; i += 8 {
-		d, s := (*[8]float32)(dst[i:]), (*[8]float32)(src[i:])
-		d[0] += s[0]
-		d[1] += s[1]
-		d[2] += s[2]
-		d[3] += s[3]
-		d[4] += s[4]
-		d[5] += s[5]
-		d[6] += s[6]
-		d[7] += s[7]
-	}
-	for ; i < n; i++ {
-		dst[i] += src[i]
+// zero clears a short slice with a plain loop.
+func zero(s []float32) {
+	for i := range s {
+		s[i] = 0
 	}
 }

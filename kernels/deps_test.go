@@ -3,6 +3,8 @@ package kernels
 import (
 	"go/parser"
 	"go/token"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -38,5 +40,32 @@ func TestDeps(t *testing.T) {
 				t.Errorf("%s imports %s; kernels may use the standard library only", name, path)
 			}
 		}
+	}
+}
+
+// TestGeneratedAssembly fails if sgemm_kernel_amd64.s differs from what
+// internal/asmgen writes now (run go generate to fix).
+func TestGeneratedAssembly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the generator with go run")
+	}
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("go tool not found")
+	}
+	out := filepath.Join(t.TempDir(), "gen.s")
+	if msg, err := exec.Command(goTool, "run", "./internal/asmgen", out).CombinedOutput(); err != nil {
+		t.Fatalf("asmgen: %v\n%s", err, msg)
+	}
+	want, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile("sgemm_kernel_amd64.s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Error("sgemm_kernel_amd64.s is stale; run go generate ./kernels")
 	}
 }

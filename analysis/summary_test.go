@@ -27,6 +27,9 @@ func TestSummarizeMACs(t *testing.T) {
 		{"resnet20_cifar", 40_813_184, 270_896, 21 + 21 + 1}, // 19 convolutions + 2 shortcuts, their BNs, fc,
 		// LeNet-300-100: 784·300 + 300·100 + 100·10.
 		{"lenet300_100", 266_200, 266_200, 3},
+		// dst's extension: 35 steps of LSTM 64→128 (35·4·128·(64+128)) and of the
+		// decoder 128→128 (35·128·128); the embedding is a lookup.
+		{"lstm_char", 3_440_640 + 573_440, 128*64 + 512*64 + 512*128 + 128*128, 3},
 	}
 	for _, tc := range tests {
 		t.Run(tc.model, func(t *testing.T) {

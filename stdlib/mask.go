@@ -73,15 +73,15 @@ func LevelMask(dst, w, scratch []float32, k int) []float32 {
 	// Magnitudes are compared as the bit patterns of |w| (sign cleared, NaN clamped to
 	// +Inf): for non-negative floats the unsigned integer order is the numeric order.
 	tb, scratch := levelCut(w, scratch, k)
-	pruned := 0
+	kept := 0
 	for i, v := range w {
-		if absBits(v) <= tb {
-			dst[i] = 0
-			pruned++
-		} else {
-			dst[i] = 1
-		}
+		// Branch-free: tb − |v| wraps to a value with the top bit set iff |v| > tb
+		// (magnitude bit patterns are below 2³¹).
+		keep := (tb - absBits(v)) >> 31
+		dst[i] = math.Float32frombits(keep * 0x3f800000)
+		kept += int(keep)
 	}
+	pruned := n - kept
 	// Every weight tied at t was pruned; give back the surplus, highest index first, so
 	// that exactly k are zero and the lowest-indexed ties are the ones pruned.
 	for i := n - 1; pruned > k; i-- {
@@ -157,12 +157,12 @@ func bracketCut(w, scratch []float32, k int, widen float64) (t uint32, _ []float
 	}
 	// The candidates go after the sample in the same buffer while they fit.
 	below := 0
+	width := hi - lo
 	c := buf[m:m]
 	for _, v := range w {
 		b := absBits(v)
-		if b < lo {
-			below++
-		} else if b <= hi {
+		below += int((b - lo) >> 31) // b < lo, branch-free (bit patterns are below 2³¹)
+		if b-lo <= width {           // lo <= b <= hi in one unsigned comparison
 			c = append(c, math.Float32frombits(b))
 		}
 	}

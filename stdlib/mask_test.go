@@ -135,10 +135,13 @@ func BenchmarkLevelMask10MSparsity90(b *testing.B) {
 		b.ReportAllocs()
 		b.SetBytes(4 * n)
 		scratch := make([]float32, n)
+		cpu := cpuTime()
 		for b.Loop() {
 			scratch = LevelMask(dst, w, scratch, k)
 		}
+		cpu = cpuTime() - cpu
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/param")
+		b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/op")
 	})
 	b.Run("sort", func(b *testing.B) {
 		b.ReportAllocs()

@@ -1,0 +1,398 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/dst-dev/dst/analysis"
+	"github.com/dst-dev/dst/data"
+	"github.com/dst-dev/dst/internal/safetensors"
+	"github.com/dst-dev/dst/kernels"
+	"github.com/dst-dev/dst/nn"
+	"github.com/dst-dev/dst/ops"
+	"gorgonia.org/tensor"
+)
+
+// BenchCmd measures inference of the variants of one checkpoint side by side.
+type BenchCmd struct {
+	Model      string `help:"Model from the zoo (default: the one the checkpoint names)." placeholder:"NAME"`
+	Checkpoint string `help:"Checkpoint to benchmark (default: the model's fresh initialisation)." type:"existingfile" placeholder:"FILE"`
+	Batch      int    `help:"Batch size for the throughput figures." default:"64" placeholder:"N"`
+	Reps       int    `help:"Timed repetitions; the median is reported." default:"5" placeholder:"N"`
+	Samples    int    `help:"Test samples per repetition (0 = the whole test set)." default:"2000" placeholder:"N"`
+	Threads    int    `help:"Worker threads (0 = all cores)." default:"1" placeholder:"N"`
+	JSON       bool   `name:"json" help:"Print the results as JSON."`
+	Torch      bool   `help:"Also run PyTorch's dense model through the anchor scripts (needs /usr/bin/python3 with torch)."`
+	Anchors    string `help:"Folder of the PyTorch anchor scripts." default:"../shared/anchors/torch" placeholder:"DIR"`
+	DataFlags
+}
+
+// BenchResult is one variant's figures.
+type BenchResult struct {
+	// Variant is "dense fp32", "sparse fp32", "thinned fp32" or "pytorch dense".
+	Variant string `json:"variant"`
+	// LatencyUs is the median time of one batch-1 forward pass, in microseconds.
+	LatencyUs float64 `json:"latency_us"`
+	// Throughput is samples per second at the --batch size.
+	Throughput float64 `json:"throughput"`
+	// SizeBytes is the size of the variant's model file (0 when not applicable).
+	SizeBytes int64 `json:"size_bytes"`
+	// Top1 is the accuracy on the samples used, in percent (NaN when not measured).
+	Top1 float64 `json:"top1"`
+	// Note says how the variant was built (layers made sparse, channels removed...).
+	Note string `json:"note,omitempty"`
+}
+
+// BenchReport is what `dst bench --json` prints.
+type BenchReport struct {
+	Model     string        `json:"model"`
+	Kernels   string        `json:"kernels"`
+	Threads   int           `json:"threads"`
+	Batch     int           `json:"batch"`
+	Sparsity  float64       `json:"weight_sparsity"`
+	Crossover []Crossover   `json:"crossover"`
+	Results   []BenchResult `json:"results"`
+}
+
+// Crossover is the density below which CSR beats the dense GEMM for one layer shape.
+type Crossover struct {
+	Layer   string  `json:"layer"`
+	Batch   int     `json:"batch"`
+	Density float64 `json:"density"`
+}
+
+// Run measures every variant and prints the table (or JSON).
+func (c *BenchCmd) Run(g *Globals) error {
+	if err := setThreads(c.Threads); err != nil {
+		return err
+	}
+	if c.Batch < 1 || c.Reps < 1 || c.Samples < 0 {
+		return usageError("--batch and --reps must be >= 1, --samples >= 0")
+	}
+	load := func() (*nn.Model, error) {
+		if c.Checkpoint == "" {
+			if c.Model == "" {
+				return nil, usageError("give --model or --checkpoint")
+			}
+			m, err := nn.New(c.Model, 0)
+			if err != nil {
+				return nil, usageError("%v", err)
+			}
+			return m, nil
+		}
+		return loadModel(c.Model, c.Checkpoint)
+	}
+	m, err := load()
+	if err != nil {
+		return err
+	}
+	_, test, err := c.load(m)
+	if err != nil {
+		return err
+	}
+	if c.Samples > 0 {
+		test = test.Subset(c.Samples)
+	}
+	dir, err := os.MkdirTemp("", "dst-bench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	rep := &BenchReport{Model: m.Name, Kernels: kernels.Path(), Threads: runtime.GOMAXPROCS(0), Batch: c.Batch, Sparsity: weightSparsity(m)}
+	// Dense.
+	dense, err := c.measure(g, "dense fp32", m, nn.InferDense, test)
+	if err != nil {
+		return err
+	}
+	dense.SizeBytes, err = denseFileSize(filepath.Join(dir, "dense.safetensors"), m)
+	if err != nil {
+		return err
+	}
+	rep.Results = append(rep.Results, dense)
+	// Sparse: each layer in the format measured faster.
+	sparse, err := c.measure(g, "sparse fp32", m, nn.InferAuto, test)
+	if err != nil {
+		return err
+	}
+	if err := nn.SaveSparse(filepath.Join(dir, "sparse.safetensors"), m); err != nil {
+		return err
+	}
+	sparse.SizeBytes = fileSize(filepath.Join(dir, "sparse.safetensors"))
+	rep.Results = append(rep.Results, sparse)
+	// Thinned: a copy with zero filters and channels removed.
+	tm, err := load()
+	if err != nil {
+		return err
+	}
+	tr, err := nn.Thin(tm, nil, nn.ThinContract)
+	if err != nil {
+		fmt.Fprintf(g.Stderr, "dst bench: thinned variant skipped: %v\n", err)
+	} else {
+		thin, err := c.measure(g, "thinned fp32", tm, nn.InferDense, test)
+		if err != nil {
+			return err
+		}
+		thin.SizeBytes, err = denseFileSize(filepath.Join(dir, "thin.safetensors"), tm)
+		if err != nil {
+			return err
+		}
+		thin.Note = fmt.Sprintf("%d channel spaces shrunk", len(tr.Removed))
+		if sm, err := analysis.Summarize(tm); err == nil {
+			thin.Note += "; " + thousands(sm.Total.MACs) + " MACs"
+		}
+		rep.Results = append(rep.Results, thin)
+	}
+	// The crossover density of the largest Linear or Conv2d layer, at batch 1 and --batch.
+	if l := largestLayer(m); l != nil {
+		s := l.Shape()
+		rows, cols := s[0], l.Len()/s[0]
+		for _, b := range []int{1, c.Batch} {
+			rep.Crossover = append(rep.Crossover, Crossover{Layer: l.Name, Batch: b, Density: nn.Crossover(rows, cols, b)})
+		}
+	}
+	if c.Torch {
+		rs, err := c.torch(g, m.Name)
+		if err != nil {
+			fmt.Fprintf(g.Stderr, "dst bench: PyTorch comparison skipped: %v\n", err)
+		}
+		rep.Results = append(rep.Results, rs...)
+	}
+	if c.JSON {
+		enc := json.NewEncoder(g.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	fmt.Fprintf(g.Stdout, "%s: %.2f%% of weights zero; kernels %s, %d thread(s); %d test samples\n",
+		rep.Model, 100*rep.Sparsity, rep.Kernels, rep.Threads, test.N)
+	tw := tabwriter.NewWriter(g.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "variant\tlatency b=1 (µs)\tthroughput b=%d (samples/s)\tvs dense\tsize\ttop-1\tnote\t\n", c.Batch)
+	for _, r := range rep.Results {
+		top1, size := "-", "-"
+		if r.Top1 == r.Top1 {
+			top1 = fmt.Sprintf("%.2f%%", r.Top1)
+		}
+		if r.SizeBytes > 0 {
+			size = sizeString(r.SizeBytes)
+		}
+		fmt.Fprintf(tw, "%s\t%.1f\t%.0f\t%.2fx / %.2fx\t%s\t%s\t%s\t\n", r.Variant, r.LatencyUs, r.Throughput,
+			dense.LatencyUs/r.LatencyUs, r.Throughput/dense.Throughput, size, top1, r.Note)
+	}
+	tw.Flush()
+	for _, x := range rep.Crossover {
+		fmt.Fprintf(g.Stdout, "crossover %s at batch %d: sparse is faster below %.1f%% density\n", x.Layer, x.Batch, 100*x.Density)
+	}
+	return nil
+}
+
+// measure times one variant: median batch-1 latency and median throughput at --batch
+// over the test samples, and its top-1 on them.
+func (c *BenchCmd) measure(g *Globals, name string, m *nn.Model, mode nn.InferMode, test *data.Set) (BenchResult, error) {
+	r := BenchResult{Variant: name}
+	inf1, err := nn.NewInference(m, 1, mode)
+	if err != nil {
+		return r, err
+	}
+	infB, err := nn.NewInference(m, c.Batch, mode)
+	if err != nil {
+		return r, err
+	}
+	if mode == nn.InferAuto {
+		n := 0
+		for _, ch := range infB.Choices() {
+			if ch.Sparse {
+				n++
+			}
+		}
+		r.Note = fmt.Sprintf("%d of %d layers sparse at b=%d", n, len(infB.Choices()), c.Batch)
+	}
+	sz := test.SampleSize()
+	x1 := ops.New(append([]int{1}, m.Input...)...)
+	lat := make([]float64, 0, c.Reps)
+	nLat := min(test.N, 500)
+	for rep := 0; rep < c.Reps+1; rep++ {
+		t0 := time.Now()
+		for i := 0; i < nLat; i++ {
+			test.Sample(i, ops.F32(x1))
+			inf1.Forward(x1)
+		}
+		if rep > 0 { // the first pass warms up
+			lat = append(lat, float64(time.Since(t0).Microseconds())/float64(nLat))
+		}
+		if err := g.Ctx.Err(); err != nil {
+			return r, err
+		}
+	}
+	r.LatencyUs = median(lat)
+	loader := data.NewLoader(test, c.Batch, false, 0)
+	xb := make([]float32, c.Batch*sz)
+	yb := make([]int32, c.Batch)
+	var tput []float64
+	correct := 0
+	views := map[int]*tensor.Dense{}
+	for rep := 0; rep < c.Reps+1; rep++ {
+		t0 := time.Now()
+		correct = 0
+		for i := 0; i < loader.Steps(); i++ {
+			n := loader.Batch(i, xb, yb)
+			x, ok := views[n]
+			if !ok {
+				x = tensor.New(tensor.WithShape(append([]int{n}, m.Input...)...), tensor.WithBacking(xb[:n*sz]))
+				views[n] = x
+			}
+			logits := ops.F32(infB.Forward(x))
+			for j := 0; j < n; j++ {
+				if nn.Rank(logits[j*m.Classes:(j+1)*m.Classes], int(yb[j])) == 0 {
+					correct++
+				}
+			}
+		}
+		if rep > 0 {
+			tput = append(tput, float64(test.N)/time.Since(t0).Seconds())
+		}
+		if err := g.Ctx.Err(); err != nil {
+			return r, err
+		}
+	}
+	r.Throughput = median(tput)
+	r.Top1 = 100 * float64(correct) / float64(test.N)
+	return r, nil
+}
+
+// torchNames maps dst's zoo names to the anchor scripts' model names.
+var torchNames = map[string]string{"simplenet_mnist": "simplenet", "lenet5": "lenet5", "lenet300_100": "lenet300100"}
+
+// torch runs bench_train.py for the model's PyTorch twin: inference at batch 1 and
+// --batch on the same machine, in the same run.
+func (c *BenchCmd) torch(g *Globals, model string) ([]BenchResult, error) {
+	name, ok := torchNames[model]
+	if !ok {
+		return nil, fmt.Errorf("no PyTorch anchor for %s", model)
+	}
+	script := filepath.Join(c.Anchors, "bench_train.py")
+	if _, err := os.Stat(script); err != nil {
+		return nil, fmt.Errorf("anchor script not found: %w (set --anchors)", err)
+	}
+	if err := exec.Command("/usr/bin/python3", "-c", "import torch").Run(); err != nil {
+		return nil, fmt.Errorf("/usr/bin/python3 cannot import torch (apt-get install python3-torch)")
+	}
+	cmd := exec.CommandContext(g.Ctx, "/usr/bin/python3", script, "--models", name, "--batches", strconv.Itoa(c.Batch),
+		"--infer-batches", "1,"+strconv.Itoa(c.Batch), "--threads", strconv.Itoa(runtime.GOMAXPROCS(0)),
+		"--reps", strconv.Itoa(c.Reps), "--samples", "1024")
+	cmd.Dir = c.Anchors
+	cmd.Stderr = g.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("bench_train.py: %w", err)
+	}
+	return parseTorch(out, c.Batch)
+}
+
+var torchRow = regexp.MustCompile(`^\|\s*(\w+)\s*\|\s*(\d+)\s*\|\s*infer\s*\|\s*(\d+)\s*\|\s*([\d.]+)\s*\|`)
+
+// parseTorch reads bench_train.py's inference rows (samples/s at batch 1 and batch).
+func parseTorch(out []byte, batch int) ([]BenchResult, error) {
+	r := BenchResult{Variant: "pytorch dense", Top1: nanValue()}
+	found := 0
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		m := torchRow.FindStringSubmatch(sc.Text())
+		if m == nil {
+			continue
+		}
+		b, _ := strconv.Atoi(m[3])
+		sps, _ := strconv.ParseFloat(m[4], 64)
+		switch b {
+		case 1:
+			r.LatencyUs, found = 1e6/sps, found+1
+		case batch:
+			r.Throughput, found = sps, found+1
+		}
+	}
+	if found == 0 {
+		return nil, fmt.Errorf("no inference rows in bench_train.py's output")
+	}
+	r.Note = "bench_train.py, same machine, same run"
+	return []BenchResult{r}, nil
+}
+
+func nanValue() float64 { z := 0.0; return z / z }
+
+func median(v []float64) float64 {
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	return s[len(s)/2]
+}
+
+// denseFileSize writes m's parameters and buffers as a plain dense safetensors file and
+// returns its size.
+func denseFileSize(path string, m *nn.Model) (int64, error) {
+	f := &safetensors.File{Metadata: map[string]string{"format": "pt"}}
+	for _, p := range m.Params() {
+		f.Tensors = append(f.Tensors, safetensors.FromFloat32(p.Name, p.Shape(), p.Data()))
+	}
+	for _, b := range m.Buffers() {
+		f.Tensors = append(f.Tensors, safetensors.FromFloat32(b.Name, b.Value.Shape(), b.Value.Data().([]float32)))
+	}
+	if err := safetensors.WriteFile(path, f); err != nil {
+		return 0, err
+	}
+	return fileSize(path), nil
+}
+
+func fileSize(path string) int64 {
+	st, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return st.Size()
+}
+
+// weightSparsity is the fraction of zero values among the Conv2d and Linear weights.
+func weightSparsity(m *nn.Model) float64 {
+	var zero, total int
+	for _, p := range m.Params() {
+		if p.Kind == nn.KindWeight {
+			total += p.Len()
+			zero += p.Len() - p.NNZ()
+		}
+	}
+	if total == 0 {
+		return 0
+	}
+	return float64(zero) / float64(total)
+}
+
+// largestLayer returns the biggest Conv2d or Linear weight.
+func largestLayer(m *nn.Model) *nn.Param {
+	var best *nn.Param
+	for _, p := range m.Params() {
+		if p.Kind == nn.KindWeight && len(p.Shape()) >= 2 && (best == nil || p.Len() > best.Len()) {
+			best = p
+		}
+	}
+	return best
+}
+
+// sizeString formats a byte count: "1.02 MiB", "87.3 KiB".
+func sizeString(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.2f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return strings.TrimSpace(fmt.Sprintf("%d B", n))
+}

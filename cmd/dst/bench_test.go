@@ -1,0 +1,71 @@
+package main
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"testing"
+
+	"github.com/dst-dev/dst/nn"
+)
+
+func TestBenchVariantsAgree(t *testing.T) {
+	if testing.Short() {
+		t.Skip("benchmarks take seconds")
+	}
+	// A 90%-sparse lenet300_100 whose fc1 lost half of its outputs, so every variant differs.
+	m, _ := nn.New("lenet300_100", 1)
+	for _, p := range m.Params() {
+		if p.Kind != nn.KindWeight {
+			continue
+		}
+		mask := make([]float32, p.Len())
+		cols := p.Len() / p.Shape()[0]
+		for i := range mask {
+			if i%10 == 3 && !(p.Name == "fc1.weight" && (i/cols)%2 == 1) {
+				mask[i] = 1
+			}
+		}
+		p.SetMask(mask)
+	}
+	ckpt := filepath.Join(t.TempDir(), "sparse.safetensors")
+	if err := nn.SaveCheckpoint(ckpt, m, nil, 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr := dst(t, "bench", "--checkpoint", ckpt, "--samples", "300", "--reps", "1", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var rep BenchReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if len(rep.Results) != 3 {
+		t.Fatalf("%d variants, want dense, sparse, thinned", len(rep.Results))
+	}
+	dense := rep.Results[0]
+	for _, r := range rep.Results {
+		if r.Top1 != dense.Top1 {
+			t.Errorf("%s top-1 %.2f, dense %.2f: variants must compute the same model", r.Variant, r.Top1, dense.Top1)
+		}
+		if r.LatencyUs <= 0 || r.Throughput <= 0 || r.SizeBytes <= 0 {
+			t.Errorf("%s: missing figures %+v", r.Variant, r)
+		}
+	}
+	if rep.Results[1].SizeBytes*3 > dense.SizeBytes || rep.Results[2].SizeBytes >= dense.SizeBytes {
+		t.Errorf("files did not shrink: dense %d, sparse %d, thinned %d", dense.SizeBytes, rep.Results[1].SizeBytes, rep.Results[2].SizeBytes)
+	}
+	if rep.Sparsity < 0.9 {
+		t.Errorf("weight sparsity %.3f, want >= 0.9", rep.Sparsity)
+	}
+}
+
+func TestParseTorch(t *testing.T) {
+	out := []byte("torch 1.13\n| model | threads | mode | batch | samples/s median |\n|---|\n| lenet300100 | 1 | train | 64 | 100000 | 0.64 | x |\n| lenet300100 | 1 | infer | 1 | 20000 | 0.05 | x |\n| lenet300100 | 1 | infer | 64 | 300000 | 0.21 | x |\n")
+	rs, err := parseTorch(out, 64)
+	if err != nil || len(rs) != 1 || rs[0].LatencyUs != 50 || rs[0].Throughput != 300000 {
+		t.Fatalf("%+v %v", rs, err)
+	}
+	if _, err := parseTorch([]byte("nothing"), 64); err == nil {
+		t.Fatal("parsed garbage")
+	}
+}

@@ -70,15 +70,25 @@ func Im2col(dst, src []float32, c, h, w, kh, kw, padH, padW, strideH, strideW in
 				// Output columns whose input x is inside the image:
 				// 0 <= ox*strideW-padW+kj < w.
 				x0, x1 := validRange(outW, w, kj-padW, strideW)
-				if strideW == 1 && x0 == 0 && x1 == outW {
-					// Whole output rows come from the image: one
-					// strided block copy for the rows inside it.
+				if strideW == 1 {
+					// The in-image part of the output is one strided
+					// block of the image; the rest is zero padding.
 					y0, y1 := validRange(outH, h, ki-padH, strideH)
 					clear(d[:y0*outW])
-					if y0 < y1 {
-						copyRows(d[y0*outW:y1*outW], img[(y0*strideH-padH+ki)*w+kj-padW:], y1-y0, outW, strideH*w)
-					}
 					clear(d[y1*outW:])
+					if y0 >= y1 {
+						continue
+					}
+					if x0 < x1 {
+						copyRows(d[y0*outW+x0:], img[(y0*strideH-padH+ki)*w+x0+kj-padW:], y1-y0, x1-x0, outW, strideH*w)
+					}
+					if x0 > 0 || x1 < outW {
+						for oy := y0; oy < y1; oy++ {
+							drow := d[oy*outW : (oy+1)*outW]
+							clear(drow[:min(x0, x1)])
+							clear(drow[max(x0, x1):])
+						}
+					}
 					continue
 				}
 				for oy := 0; oy < outH; oy++ {
@@ -156,10 +166,10 @@ func Col2im(dst, src []float32, c, h, w, kh, kw, padH, padW, strideH, strideW in
 				if x0 >= x1 {
 					continue
 				}
-				if strideW == 1 && x0 == 0 && x1 == outW {
+				if strideW == 1 {
 					y0, y1 := validRange(outH, h, ki-padH, strideH)
 					if y0 < y1 {
-						addRows(img[(y0*strideH-padH+ki)*w+kj-padW:], s[y0*outW:y1*outW], y1-y0, outW, strideH*w)
+						addRows(img[(y0*strideH-padH+ki)*w+x0+kj-padW:], s[y0*outW+x0:], y1-y0, x1-x0, strideH*w, outW)
 					}
 					continue
 				}

@@ -137,35 +137,35 @@ func sumAbsUnitary(x []float32) float32 {
 }
 
 //go:noescape
-func copyRowsAVX2(dst, src *float32, rows, cols, lds int)
+func copyRowsAVX2(dst, src *float32, rows, cols, ldd, lds int)
 
 //go:noescape
-func addRowsAVX2(dst, src *float32, rows, cols, ldd int)
+func addRowsAVX2(dst, src *float32, rows, cols, ldd, lds int)
 
-// copyRows sets dst[r*cols+j] = src[r*lds+j] for r < rows, j < cols.
-func copyRows(dst, src []float32, rows, cols, lds int) {
-	if rows == 0 || cols == 0 {
-		return
-	}
-	_ = dst[rows*cols-1]
-	_ = src[(rows-1)*lds+cols-1]
-	if !useAVX2 {
-		copyRowsGo(dst, src, rows, cols, lds)
-		return
-	}
-	copyRowsAVX2(&dst[0], &src[0], rows, cols, lds)
-}
-
-// addRows adds src[r*cols+j] to dst[r*ldd+j] for r < rows, j < cols.
-func addRows(dst, src []float32, rows, cols, ldd int) {
+// copyRows sets dst[r*ldd+j] = src[r*lds+j] for r < rows, j < cols.
+func copyRows(dst, src []float32, rows, cols, ldd, lds int) {
 	if rows == 0 || cols == 0 {
 		return
 	}
 	_ = dst[(rows-1)*ldd+cols-1]
-	_ = src[rows*cols-1]
+	_ = src[(rows-1)*lds+cols-1]
 	if !useAVX2 {
-		addRowsGo(dst, src, rows, cols, ldd)
+		copyRowsGo(dst, src, rows, cols, ldd, lds)
 		return
 	}
-	addRowsAVX2(&dst[0], &src[0], rows, cols, ldd)
+	copyRowsAVX2(&dst[0], &src[0], rows, cols, ldd, lds)
+}
+
+// addRows adds src[r*lds+j] to dst[r*ldd+j] for r < rows, j < cols.
+func addRows(dst, src []float32, rows, cols, ldd, lds int) {
+	if rows == 0 || cols == 0 {
+		return
+	}
+	_ = dst[(rows-1)*ldd+cols-1]
+	_ = src[(rows-1)*lds+cols-1]
+	if !useAVX2 {
+		addRowsGo(dst, src, rows, cols, ldd, lds)
+		return
+	}
+	addRowsAVX2(&dst[0], &src[0], rows, cols, ldd, lds)
 }

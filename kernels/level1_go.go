@@ -108,14 +108,14 @@ func sumAbsGo(x []float32) float32 {
 	return s0 + s1
 }
 
-func copyRowsGo(dst, src []float32, rows, cols, lds int) {
+func copyRowsGo(dst, src []float32, rows, cols, ldd, lds int) {
 	for r := 0; r < rows; r++ {
-		copy(dst[r*cols:(r+1)*cols], src[r*lds:r*lds+cols])
+		copy(dst[r*ldd:r*ldd+cols], src[r*lds:r*lds+cols])
 	}
 }
 
-func addRowsGo(dst, src []float32, rows, cols, ldd int) {
+func addRowsGo(dst, src []float32, rows, cols, ldd, lds int) {
 	for r := 0; r < rows; r++ {
-		axpyGo(dst[r*ldd:r*ldd+cols], 1, src[r*cols:(r+1)*cols])
+		axpyGo(dst[r*ldd:r*ldd+cols], 1, src[r*lds:r*lds+cols])
 	}
 }

@@ -13,8 +13,12 @@ func sumUnitary(x []float32) float32                        { return sumGo(x) }
 func dotUnitary(x, y []float32) float32                     { return dotGo(x, y) }
 func sumAbsUnitary(x []float32) float32                     { return sumAbsGo(x) }
 
-// copyRows sets dst[r*cols+j] = src[r*lds+j] for r < rows, j < cols.
-func copyRows(dst, src []float32, rows, cols, lds int) { copyRowsGo(dst, src, rows, cols, lds) }
+// copyRows sets dst[r*ldd+j] = src[r*lds+j] for r < rows, j < cols.
+func copyRows(dst, src []float32, rows, cols, ldd, lds int) {
+	copyRowsGo(dst, src, rows, cols, ldd, lds)
+}
 
-// addRows adds src[r*cols+j] to dst[r*ldd+j] for r < rows, j < cols.
-func addRows(dst, src []float32, rows, cols, ldd int) { addRowsGo(dst, src, rows, cols, ldd) }
+// addRows adds src[r*lds+j] to dst[r*ldd+j] for r < rows, j < cols.
+func addRows(dst, src []float32, rows, cols, ldd, lds int) {
+	addRowsGo(dst, src, rows, cols, ldd, lds)
+}

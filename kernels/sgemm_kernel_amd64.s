@@ -1471,16 +1471,16 @@ spmv_reduce:
 	VZEROUPPER
 	RET
 
-// func copyRowsAVX2(dst, src *float32, rows, cols, lds int)
-TEXT ·copyRowsAVX2(SB), NOSPLIT, $0-40
+// func copyRowsAVX2(dst, src *float32, rows, cols, ldd, lds int)
+TEXT ·copyRowsAVX2(SB), NOSPLIT, $0-48
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI
 	MOVQ rows+16(FP), DX
 	MOVQ cols+24(FP), R8
-	MOVQ lds+32(FP), R9
-	SHLQ $2, R9
-	MOVQ R8, R10
+	MOVQ ldd+32(FP), R10
 	SHLQ $2, R10
+	MOVQ lds+40(FP), R9
+	SHLQ $2, R9
 	TESTQ DX, DX
 	JZ copyRowsAVX2_done
 copyRowsAVX2_row:
@@ -1516,16 +1516,16 @@ copyRowsAVX2_done:
 	VZEROUPPER
 	RET
 
-// func addRowsAVX2(dst, src *float32, rows, cols, ldd int)
-TEXT ·addRowsAVX2(SB), NOSPLIT, $0-40
+// func addRowsAVX2(dst, src *float32, rows, cols, ldd, lds int)
+TEXT ·addRowsAVX2(SB), NOSPLIT, $0-48
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI
 	MOVQ rows+16(FP), DX
 	MOVQ cols+24(FP), R8
-	MOVQ ldd+32(FP), R9
-	SHLQ $2, R9
-	MOVQ R8, R10
+	MOVQ ldd+32(FP), R10
 	SHLQ $2, R10
+	MOVQ lds+40(FP), R9
+	SHLQ $2, R9
 	TESTQ DX, DX
 	JZ addRowsAVX2_done
 addRowsAVX2_row:
@@ -1555,8 +1555,8 @@ addRowsAVX2_scalar:
 	DECQ CX
 	JNZ addRowsAVX2_scalar
 addRowsAVX2_next:
-	ADDQ R9, DI
-	ADDQ R10, SI
+	ADDQ R10, DI
+	ADDQ R9, SI
 	DECQ DX
 	JNZ addRowsAVX2_row
 addRowsAVX2_done:

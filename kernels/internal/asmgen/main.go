@@ -723,26 +723,26 @@ func spmv512(g *gen) {
 // rows2D writes copyRowsAVX2 and addRowsAVX2, the strided row moves of
 // Im2col and Col2im:
 //
-//	copyRowsAVX2: dst[r*cols+j] = src[r*lds+j]
-//	addRowsAVX2:  dst[r*ldd+j] += src[r*cols+j]
+//	copyRowsAVX2: dst[r*ldd+j] = src[r*lds+j]
+//	addRowsAVX2:  dst[r*ldd+j] += src[r*lds+j]
 //
 // for r < rows, j < cols, 8 floats at a time with a scalar tail.
 func rows2D(g *gen) {
 	for _, add := range []bool{false, true} {
-		name, stride := "copyRowsAVX2", "lds"
+		name := "copyRowsAVX2"
 		if add {
-			name, stride = "addRowsAVX2", "ldd"
+			name = "addRowsAVX2"
 		}
-		g.p("// func %s(dst, src *float32, rows, cols, %s int)", name, stride)
-		g.p("TEXT ·%s(SB), NOSPLIT, $0-40", name)
+		g.p("// func %s(dst, src *float32, rows, cols, ldd, lds int)", name)
+		g.p("TEXT ·%s(SB), NOSPLIT, $0-48", name)
 		g.p("\tMOVQ dst+0(FP), DI")
 		g.p("\tMOVQ src+8(FP), SI")
 		g.p("\tMOVQ rows+16(FP), DX")
 		g.p("\tMOVQ cols+24(FP), R8")
-		g.p("\tMOVQ %s+32(FP), R9", stride)
-		g.p("\tSHLQ $2, R9")
-		g.p("\tMOVQ R8, R10")
+		g.p("\tMOVQ ldd+32(FP), R10")
 		g.p("\tSHLQ $2, R10")
+		g.p("\tMOVQ lds+40(FP), R9")
+		g.p("\tSHLQ $2, R9")
 		g.p("\tTESTQ DX, DX")
 		g.p("\tJZ %s_done", name)
 		g.p("%s_row:", name)
@@ -780,13 +780,8 @@ func rows2D(g *gen) {
 		g.p("\tDECQ CX")
 		g.p("\tJNZ %s_scalar", name)
 		g.p("%s_next:", name)
-		if add {
-			g.p("\tADDQ R9, DI")
-			g.p("\tADDQ R10, SI")
-		} else {
-			g.p("\tADDQ R10, DI")
-			g.p("\tADDQ R9, SI")
-		}
+		g.p("\tADDQ R10, DI")
+		g.p("\tADDQ R9, SI")
 		g.p("\tDECQ DX")
 		g.p("\tJNZ %s_row", name)
 		g.p("%s_done:", name)

@@ -33,6 +33,7 @@ type CLI struct {
 	Stats       StatsCmd       `cmd:"" help:"Collect activation statistics (mean, std, extremes, sparsity, APoZ) per layer."`
 	Plot        PlotCmd        `cmd:"" help:"Draw PNG charts of a finished run: sparsity bars, accuracy, loss, total sparsity."`
 	Thin        ThinCmd        `cmd:"" help:"Remove zeroed filters and channels from a checkpoint (thinning)."`
+	Bench       BenchCmd       `cmd:"" help:"Measure dense, sparse and thinned inference of a checkpoint side by side (and PyTorch with --torch)."`
 }
 
 // exitError carries a process exit code through a command's returned error.

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"golang.org/x/term"
+
+	"github.com/dst-dev/dst/lang"
+	"github.com/dst-dev/dst/stdlib"
+)
+
+// CheckCmd type-checks .dst scripts without running them.
+type CheckCmd struct {
+	Files   []string `arg:"" name:"file" help:"Scripts to check." placeholder:"FILE"`
+	Model   string   `help:"Resolve selectors and check shapes against this zoo model (see 'dst models'); without it only syntax, types and windows are checked." placeholder:"NAME"`
+	Epochs  int      `help:"Run length in epochs: open windows end there, and windows past it are warned about (0 = unknown)." placeholder:"N"`
+	Color   string   `help:"Colour diagnostics: auto (only on a terminal), always or never." enum:"auto,always,never" default:"auto"`
+	Verbose bool     `short:"v" help:"List each checked policy: method, parameters and window."`
+}
+
+// Run checks every file and prints all diagnostics to stderr as file:line:col lines
+// with the source and an underline. It returns nil when no file has an error (warnings
+// are printed but do not fail), an exit status 1 when some file has errors, and status 2
+// for usage errors: an unreadable file, an unknown model, a negative --epochs.
+func (c *CheckCmd) Run(g *Globals) error {
+	if c.Epochs < 0 {
+		return usageError("--epochs must be >= 0, got %d", c.Epochs)
+	}
+	env := lang.Env{Builtins: stdlib.Signatures(), Epochs: c.Epochs}
+	if c.Model != "" {
+		params, err := modelParams(c.Model)
+		if err != nil {
+			return err
+		}
+		env.Params = params
+	}
+	sources := map[string][]byte{}
+	for _, name := range c.Files {
+		src, err := os.ReadFile(name)
+		if err != nil {
+			return usageError("%v", err)
+		}
+		sources[name] = src
+	}
+	dw := lang.NewDiagnosticWriter(g.Stderr, sources, diagWidth(g), c.useColor(g))
+	failed := 0
+	for _, name := range c.Files {
+		if err := g.Ctx.Err(); err != nil {
+			return err
+		}
+		prog, diags := lang.CheckSource(name, sources[name], env)
+		if len(diags) > 0 {
+			if err := dw.WriteDiagnostics(diags); err != nil {
+				return err
+			}
+		}
+		if diags.HasErrors() {
+			failed++
+			continue
+		}
+		if c.Verbose {
+			printProgram(g, name, prog)
+		}
+	}
+	if failed > 0 {
+		if len(c.Files) > 1 {
+			fmt.Fprintf(g.Stderr, "%d of %d files have errors\n", failed, len(c.Files))
+		}
+		return exitCode(1, nil)
+	}
+	return nil
+}
+
+func (c *CheckCmd) useColor(g *Globals) bool {
+	switch c.Color {
+	case "always":
+		return true
+	case "never":
+		return false
+	}
+	return isTerminal(g.Stderr) && os.Getenv("NO_COLOR") == ""
+}
+
+// diagWidth is the terminal's width when stderr is one, else 80.
+func diagWidth(g *Globals) uint {
+	if f, ok := g.Stderr.(*os.File); ok && isTerminal(f) {
+		if w, _, err := term.GetSize(int(f.Fd())); err == nil && w >= 40 {
+			return uint(min(w, 120))
+		}
+	}
+	return 80
+}
+
+func printProgram(g *Globals, name string, prog *lang.Program) {
+	fmt.Fprintf(g.Stdout, "%s: %d policies\n", name, len(prog.Policies))
+	for _, p := range prog.Policies {
+		var b strings.Builder
+		fmt.Fprintf(&b, "  %s:%d: %s %s", name, p.Range.Start.Line, p.Kind, p.Method)
+		if p.Granularity != "" && p.Granularity != "elements" {
+			b.WriteString(" " + p.Granularity)
+		}
+		if p.Ranking != "" {
+			b.WriteString(" by " + p.Ranking)
+		}
+		if p.Teacher != "" {
+			b.WriteString(" from " + p.Teacher)
+		}
+		if p.Params != nil {
+			b.WriteString(" [" + strings.Join(p.Params, " ") + "]")
+		}
+		b.WriteString(" " + p.Window.String())
+		if p.ThenThin {
+			b.WriteString(" then thin")
+		}
+		fmt.Fprintln(g.Stdout, b.String())
+	}
+}

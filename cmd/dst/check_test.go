@@ -1,0 +1,142 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// runCmd runs a command's Run method with captured output and returns the exit status
+// the CLI would use.
+func runCmd(t *testing.T, r interface{ Run(*Globals) error }) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	err := r.Run(&Globals{Ctx: context.Background(), Stdout: &out, Stderr: &errb})
+	switch {
+	case err == nil:
+		code = 0
+	default:
+		var ee *exitError
+		if errors.As(err, &ee) {
+			code = ee.Code
+		} else {
+			code = 1
+		}
+		if ee == nil || ee.Err != nil {
+			errb.WriteString("dst: " + err.Error() + "\n")
+		}
+	}
+	return code, out.String(), errb.String()
+}
+
+func writeScript(t *testing.T, name, src string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestCheckCmd(t *testing.T) {
+	good := writeScript(t, "good.dst", "prune fc1 agp 5% -> 90% from epoch 0 to 8\nquantize * linear 8 bits after training\n")
+	bad := writeScript(t, "bad.dst", "prune fc9 level 0.5 at epoch 0\nprune fc1 magnitdue 0.2 at epoch 1\n")
+	late := writeScript(t, "late.dst", "prune fc1 level 0.5 at epoch 30\n")
+	syntax := writeScript(t, "syntax.dst", "prune\n")
+	tests := []struct {
+		name     string
+		cmd      CheckCmd
+		code     int
+		stderrRE string
+		stdoutRE string
+	}{
+		{"clean without model", CheckCmd{Files: []string{good}}, 0, `^$`, `^$`},
+		{"clean with model", CheckCmd{Files: []string{good}, Model: "simplenet_mnist", Epochs: 10}, 0, `^$`, `^$`},
+		{"verbose lists policies", CheckCmd{Files: []string{good}, Model: "simplenet_mnist", Verbose: true}, 0, `^$`,
+			`good.dst: 2 policies\n  .*good.dst:1: prune agp \[fc1.weight\] from epoch 0 to 8\n  .*good.dst:2: quantize linear \[conv1.weight conv2.weight fc1.weight fc2.weight\] after training`},
+		{"errors exit 1", CheckCmd{Files: []string{bad}, Model: "simplenet_mnist"}, 1,
+			`(?s)bad.dst:1:7: error: Selector matches nothing.*bad.dst:2:11: error: Unknown prune method.*Did you mean "magnitude".*2 errors`, `^$`},
+		{"selector errors need a model", CheckCmd{Files: []string{bad}}, 1, `(?s)Unknown prune method.*1 error\n$`, `^$`},
+		{"warning does not fail", CheckCmd{Files: []string{late}, Model: "simplenet_mnist", Epochs: 10}, 0, `late.dst:1:21: warning: Window after the run`, `^$`},
+		{"syntax error", CheckCmd{Files: []string{syntax}}, 1, `syntax.dst:1:6: error: Syntax error`, `^$`},
+		{"several files", CheckCmd{Files: []string{good, bad, syntax}, Model: "simplenet_mnist"}, 1, `2 of 3 files have errors`, `^$`},
+		{"missing file", CheckCmd{Files: []string{filepath.Join(t.TempDir(), "nope.dst")}}, 2, `no such file`, `^$`},
+		{"unknown model", CheckCmd{Files: []string{good}, Model: "lenet9000"}, 2, `lenet9000`, `^$`},
+		{"negative epochs", CheckCmd{Files: []string{good}, Epochs: -1}, 2, `--epochs`, `^$`},
+		{"colour on request", CheckCmd{Files: []string{syntax}, Color: "always"}, 1, "\x1b\\[", `^$`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := runCmd(t, &tt.cmd)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d\nstderr: %s", code, tt.code, stderr)
+			}
+			if !regexp.MustCompile(tt.stderrRE).MatchString(stderr) {
+				t.Errorf("stderr does not match %q:\n%s", tt.stderrRE, stderr)
+			}
+			if !regexp.MustCompile(tt.stdoutRE).MatchString(stdout) {
+				t.Errorf("stdout does not match %q:\n%s", tt.stdoutRE, stdout)
+			}
+		})
+	}
+}
+
+// TestCheckExamples checks every script in examples/ against the zoo model its header
+// names ("# model: NAME").
+func TestCheckExamples(t *testing.T) {
+	paths, _ := filepath.Glob("../../examples/*.dst")
+	if len(paths) < 12 {
+		t.Fatalf("found %d example scripts, want at least 12", len(paths))
+	}
+	header := regexp.MustCompile(`(?m)^# model: (\S+)$`)
+	for _, path := range paths {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			src, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(string(src), "# ") {
+				t.Error("an example starts with a header comment saying what it does")
+			}
+			m := header.FindSubmatch(src)
+			if m == nil {
+				t.Fatal("no '# model: NAME' line")
+			}
+			code, _, stderr := runCmd(t, &CheckCmd{Files: []string{path}, Model: string(m[1]), Epochs: 40})
+			if code != 0 || stderr != "" {
+				t.Errorf("exit %d:\n%s", code, stderr)
+			}
+		})
+	}
+}
+
+// TestCheckHostileFiles checks that no input makes dst check panic or hang.
+func TestCheckHostileFiles(t *testing.T) {
+	inputs := map[string][]byte{
+		"empty.dst":    nil,
+		"binary.dst":   {0x00, 0xff, 0xfe, 0x7f, 0x1b, '[', '(', 0x80},
+		"utf8.dst":     []byte("prune \xc3\x28 level 0.5\n"),
+		"nested.dst":   []byte("let a = " + strings.Repeat("[(", 5000)),
+		"longline.dst": []byte("prune fc1 level " + strings.Repeat("0.5 ", 20000)),
+	}
+	for name, src := range inputs {
+		t.Run(name, func(t *testing.T) {
+			path := writeScript(t, name, string(src))
+			code, _, stderr := runCmd(t, &CheckCmd{Files: []string{path}, Model: "simplenet_mnist"})
+			if name == "empty.dst" {
+				if code != 0 {
+					t.Errorf("empty file: exit %d: %s", code, stderr)
+				}
+				return
+			}
+			if code != 1 || !strings.Contains(stderr, name+":1:") {
+				t.Errorf("exit %d, want 1 with a positioned error:\n%.500s", code, stderr)
+			}
+		})
+	}
+}

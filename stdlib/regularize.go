@@ -81,15 +81,10 @@ func (r *L2Regularizer) Check(params []*nn.Param) error { return checkStrength("
 // Regularize implements [Regularizer].
 func (r *L2Regularizer) Regularize(params []*nn.Param) float64 {
 	var loss float64
-	l := float32(2 * r.Strength)
 	for _, p := range params {
-		g := p.GradData()
-		var s float64
-		for i, v := range p.Data() {
-			g[i] += l * v
-			s += float64(v) * float64(v)
-		}
-		loss += r.Strength * s
+		w := p.Data()
+		kernels.Axpy(p.GradData(), float32(2*r.Strength), w)
+		loss += r.Strength * float64(kernels.SumSq(w))
 	}
 	return loss
 }

@@ -86,7 +86,7 @@ func methodReference(b *lang.Builtins) string {
 			if a.Positional {
 				name += " (positional)"
 			}
-			fmt.Fprintf(&out, "| %s | %s | %s | %s |\n", name, typ, def, a.Doc)
+			fmt.Fprintf(&out, "| %s | %s | %s | %s |\n", name, typ, def, strings.ReplaceAll(a.Doc, "|", "\\|"))
 		}
 	}
 	return out.String()

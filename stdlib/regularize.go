@@ -39,8 +39,8 @@ func (r *L1Regularizer) Regularize(params []*nn.Param) float64 {
 	var loss float64
 	l := float32(r.Strength)
 	for _, p := range params {
-		g := p.GradData()
 		w := p.Data()
+		g := p.GradData()[:len(w)]
 		for i, v := range w {
 			g[i] += l * sign32(v)
 		}

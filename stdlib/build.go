@@ -19,6 +19,10 @@ type BuildOptions struct {
 	// mean_activation rankings; nil when the host collects none (policies ranking by them
 	// then fail their Check).
 	Activations ActivationStats
+	// FoldBN returns a convolution weight scaled per filter by its following BatchNorm's
+	// γ/√(var+ε), for prune policies with fold_bn (wrapped in a [ValuePruner]); nil when
+	// the host cannot fold, which makes such policies an error.
+	FoldBN func(p *nn.Param) ([]float32, error)
 }
 
 // ThresholdMasker is implemented by regularizers that can compute a threshold mask after
@@ -211,6 +215,12 @@ func buildPruner(pol *lang.Policy, opt BuildOptions) (Pruner, *args, error) {
 	}
 	if err != nil {
 		return nil, a, err
+	}
+	if v, ok := pol.Arg("fold_bn"); ok && v.Bool {
+		if opt.FoldBN == nil {
+			return nil, a, fmt.Errorf("stdlib: prune %s: fold_bn needs BatchNorm folding, and the host supplied none", pol.Method)
+		}
+		pr = &ValuePruner{Inner: pr, Values: opt.FoldBN}
 	}
 	return pr, a, nil
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/dst-dev/dst/lang"
+	"github.com/dst-dev/dst/nn"
 )
 
 // sampleValue returns a plausible value of an argument's type.
@@ -70,7 +71,15 @@ func TestBuildEverySignature(t *testing.T) {
 				)
 				switch sig.Statement {
 				case "prune":
-					_, rd, err = buildPruner(pol, BuildOptions{})
+					fold := func(p *nn.Param) ([]float32, error) { return p.Data(), nil }
+					var pr Pruner
+					pr, rd, err = buildPruner(pol, BuildOptions{FoldBN: fold})
+					if _, ok := pr.(*ValuePruner); err == nil && pol.Args["fold_bn"].Bool && !ok {
+						t.Errorf("%s: fold_bn did not wrap the pruner", name)
+					}
+					if _, _, err := buildPruner(pol, BuildOptions{}); pol.Args["fold_bn"].Bool && err == nil {
+						t.Errorf("%s: fold_bn without a FoldBN function was accepted", name)
+					}
 				case "regularize":
 					_, rd, err = buildRegularizer(pol)
 				default:

@@ -35,8 +35,10 @@
 // [BaiduRNNPruner], [SplicingPruner], [RandomPruner], [BernoulliPruner]. Structure
 // pruners: [StructurePruner] (ranked by [L1], [L2], [APoZ], [MeanActivation], [Gradient]
 // or [RandomRank], by a fixed fraction, an [AGP] schedule or a random range, with leader
-// dependency), [StructureThresholdPruner] and [BernoulliFilterPruner]. [ZeroGroups]
-// lists the all-zero filters or channels that thinning removes.
+// dependency), [StructureThresholdPruner] and [BernoulliFilterPruner]. [ValuePruner]
+// runs any of them on substitute values (BatchNorm-folded weights). [ZeroGroups] lists
+// the all-zero filters or channels that thinning removes; [ChannelStats] accumulates the
+// activation statistics the APoZ and mean-activation rankings use.
 //
 // # Regularizers and schedules
 //

@@ -207,7 +207,7 @@ func dstLR(g func(e int) float64, start, end, n int) []float64 {
 
 func sameLR(a, b []float64) bool {
 	for i := range a {
-		if math.Abs(a[i]-b[i]) > 1e-12*math.Max(1, math.Abs(a[i])) {
+		if math.Abs(a[i]-b[i]) > 1e-12*math.Abs(a[i]) {
 			return false
 		}
 	}
@@ -222,22 +222,6 @@ func lrStatement(s lrSched, w window) (string, string) {
 	n := last + 3
 	want := distillerLR(s, w, n)
 	desc := fmt.Sprintf("%s stepped by Distiller at the end of epochs %s with absolute epochs", s.class, describeEpochs(w))
-	if s.class == "StepLR" {
-		g, st := s.gamma, s.step
-		cand := dstLR(func(e int) float64 { return math.Pow(g, float64(e/st)) }, 0, last+2, n)
-		if sameLR(want, cand) {
-			return fmt.Sprintf("lr step %s from epoch 0 to %d every %d epochs", fmtNum(g), last+2, st),
-				desc + "; dst's window ends one epoch later because Distiller sets the rate of the following epoch."
-		}
-	}
-	if s.class == "ExponentialLR" {
-		g := s.gamma
-		cand := dstLR(func(e int) float64 { return math.Pow(g, float64(e)) }, 0, last+2, n)
-		if sameLR(want, cand) {
-			return fmt.Sprintf("lr exponential %s from epoch 0 to %d", fmtNum(g), last+2),
-				desc + "; dst's window ends one epoch later because Distiller sets the rate of the following epoch."
-		}
-	}
 	// Milestones where the multiplier changes, and the ratio at each, from the
 	// schedule's gammas.
 	args := distillerArgs(w, n)
@@ -253,6 +237,24 @@ func lrStatement(s lrSched, w window) (string, string) {
 	}
 	if len(miles) == 0 {
 		return "", ""
+	}
+	same := desc + "; dst's window ends one epoch later because Distiller sets the rate of the following epoch."
+	if eps[0] > 0 {
+		same = desc + fmt.Sprintf("; the rate is the same from epoch 0, as it first changes at epoch %d, and dst's window ends one epoch later because Distiller sets the rate of the following epoch.", miles[0])
+	}
+	if s.class == "StepLR" {
+		g, st := s.gamma, s.step
+		cand := dstLR(func(e int) float64 { return math.Pow(g, float64(e/st)) }, 0, last+2, n)
+		if sameLR(want, cand) {
+			return fmt.Sprintf("lr step %s from epoch 0 to %d every %d epochs", fmtNum(g), last+2, st), same
+		}
+	}
+	if s.class == "ExponentialLR" {
+		g := s.gamma
+		cand := dstLR(func(e int) float64 { return math.Pow(g, float64(e)) }, 0, last+2, n)
+		if sameLR(want, cand) {
+			return fmt.Sprintf("lr exponential %s from epoch 0 to %d", fmtNum(g), last+2), same
+		}
 	}
 	uniform := true
 	for _, r := range ratios[1:] {

@@ -79,6 +79,13 @@ func sgemm(kern microKernel, transA, transB bool, m, n, k int, alpha float32, a 
 		sgemmSimple(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
+	if 2*n < kern.nr && m > n {
+		// A narrow C would leave most of each register tile idle:
+		// compute Cᵀ = op(B)ᵀ·op(A)ᵀ, whose rows are the short side,
+		// and transpose it back.
+		sgemmSwapped(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
 	workers := min(runtime.GOMAXPROCS(0), m*n*k/parallelMinWork)
 	// Split the larger of m and n into stripes that are multiples of the
 	// kernel tile.
@@ -118,6 +125,25 @@ func sgemm(kern microKernel, transA, transB bool, m, n, k int, alpha float32, a 
 	}
 	stripe(0, min(size, units/workers*unit))
 	wg.Wait()
+}
+
+// sgemmSwapped computes C through its transpose T = op(B)ᵀ·op(A)ᵀ (n×m),
+// then sets C = T ᵀ + beta·C.
+func sgemmSwapped(kern microKernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	buf := getBuf(n * m)
+	defer packPool.Put(buf)
+	t := *buf
+	sgemm(kern, !transB, !transA, n, m, k, alpha, b, ldb, a, lda, 0, t, m)
+	for i := 0; i < m; i++ {
+		crow := c[i*ldc : i*ldc+n]
+		for j := range crow {
+			if beta == 0 {
+				crow[j] = t[j*m+i]
+			} else {
+				crow[j] = t[j*m+i] + beta*crow[j]
+			}
+		}
+	}
 }
 
 // sgemmSerial runs the blocked algorithm on one goroutine.

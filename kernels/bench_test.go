@@ -3,6 +3,7 @@ package kernels
 import (
 	"math/rand/v2"
 	"testing"
+	"time"
 )
 
 // reportGFLOPS reports the floating-point rate of b.N products of the given
@@ -241,4 +242,36 @@ func BenchmarkSelect(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/elem")
 		})
 	}
+}
+
+// BenchmarkGemmS8Speedup alternates the int8 product and the float32 one
+// on the same 256×1024×1024 shape (C = A·Bᵀ) and reports how many times
+// faster the int8 one is; alternating keeps the ratio honest on a busy
+// machine.
+func BenchmarkGemmS8Speedup(b *testing.B) {
+	const m, n, k = 256, 1024, 1024
+	rnd := rand.New(rand.NewPCG(1, 1))
+	a8, b8 := make([]int8, m*k), make([]int8, n*k)
+	af, bf := make([]float32, m*k), make([]float32, n*k)
+	for i := range a8 {
+		a8[i] = int8(rnd.IntN(256) - 128)
+		af[i] = float32(a8[i])
+	}
+	for i := range b8 {
+		b8[i] = int8(rnd.IntN(256) - 128)
+		bf[i] = float32(b8[i])
+	}
+	c8, cf := make([]int32, m*n), make([]float32, m*n)
+	var t8, tf time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		GemmS8S8S32(m, n, k, a8, k, b8, k, c8, n)
+		t1 := time.Now()
+		Sgemm(false, true, m, n, k, 1, af, k, bf, k, 0, cf, n)
+		t8 += t1.Sub(t0)
+		tf += time.Since(t1)
+	}
+	b.ReportMetric(float64(tf)/float64(t8), "int8-speedup")
+	b.ReportMetric(2*float64(m)*n*k*float64(b.N)/t8.Seconds()/1e9, "int8-GOP/s")
+	b.ReportMetric(2*float64(m)*n*k*float64(b.N)/tf.Seconds()/1e9, "f32-GFLOP/s")
 }

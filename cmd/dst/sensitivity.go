@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -197,7 +198,7 @@ func printTop1Table(w io.Writer, res *analysis.Result) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprint(tw, "top-1 (%) at sparsity\t")
 	for _, l := range res.Levels {
-		fmt.Fprintf(tw, "%g%%\t", 100*l)
+		fmt.Fprintf(tw, "%s%%\t", strconv.FormatFloat(math.Round(l*1e6)/1e4, 'f', -1, 64))
 	}
 	fmt.Fprintln(tw)
 	n := len(res.Levels)

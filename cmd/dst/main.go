@@ -29,6 +29,8 @@ type CLI struct {
 	Eval        EvalCmd        `cmd:"" help:"Evaluate a checkpoint on the test set."`
 	Models      ModelsCmd      `cmd:"" help:"List the model zoo with parameter counts."`
 	Version     VersionCmd     `cmd:"" help:"Print dst's version and the kernel path it runs."`
+	Check       CheckCmd       `cmd:"" help:"Check .dst schedules against a model; report every error with its position."`
+	Fmt         FmtCmd         `cmd:"" help:"Format .dst schedules in the canonical layout (like gofmt)."`
 	Summary     SummaryCmd     `cmd:"" help:"Per-layer shapes, parameters, non-zeros, MACs and memory of a model or checkpoint."`
 	Sensitivity SensitivityCmd `cmd:"" help:"Prune one parameter at a time to each level and evaluate (shardable), or merge shards."`
 	Stats       StatsCmd       `cmd:"" help:"Collect activation statistics (mean, std, extremes, sparsity, APoZ) per layer."`

@@ -34,7 +34,7 @@ func (s StepLR) Check() error {
 
 // LR implements [LRSchedule].
 func (s StepLR) LR(base float64, epoch int) float64 {
-	return base * math.Pow(s.Gamma, float64(epoch/s.StepSize))
+	return base * math.Pow(s.Gamma, float64(epoch/max(s.StepSize, 1)))
 }
 
 // MultiStepLR is PyTorch's MultiStepLR: lr = base·Gamma^(number of milestones <= epoch).
@@ -203,7 +203,7 @@ func (s MultiStepMultiGammaLR) Check() error {
 // LR implements [LRSchedule].
 func (s MultiStepMultiGammaLR) LR(base float64, epoch int) float64 {
 	lr := base
-	for _, g := range s.Gammas[:passed(s.Milestones, epoch)] {
+	for _, g := range s.Gammas[:min(passed(s.Milestones, epoch), len(s.Gammas))] {
 		lr *= g
 	}
 	return lr

@@ -302,7 +302,10 @@ func (c *converter) quantKeys(k *component, m *mapping, what string, top bool) (
 			}
 		}
 		if n, has := m.get("mode"); has {
-			if s, good := c.str(n, what+".mode"); good {
+			if d := deref(n); d != nil && d.Kind == yaml.MappingNode {
+				c.errAt(n, "%s: mode with separate activations and weights modes cannot be imported: dst's quantize linear has one mode for both", what)
+				ok = false
+			} else if s, good := c.str(n, what+".mode"); good {
 				if md, known := quantModes[strings.ToUpper(s)]; known {
 					q.terms = append(q.terms, "mode="+md)
 				} else {
@@ -310,9 +313,6 @@ func (c *converter) quantKeys(k *component, m *mapping, what string, top bool) (
 					ok = false
 				}
 			} else {
-				if d := deref(n); d != nil && d.Kind == yaml.MappingNode {
-					c.errAt(n, "%s: mode with separate activations and weights modes cannot be imported: dst's quantize linear has one mode for both", what)
-				}
 				ok = false
 			}
 		}

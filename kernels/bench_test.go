@@ -14,6 +14,19 @@ func reportGFLOPS(b *testing.B, m, n, k int) {
 	b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
 
+// reportCPURate reports flops per CPU-second of this process since cpu0
+// (see cpuSeconds); with -cpu 1 that is the rate of one thread while it
+// ran, which a busy machine does not dilute.
+func reportCPURate(b *testing.B, cpu0 float64, m, n, k int) {
+	b.Helper()
+	cpu := cpuSeconds() - cpu0
+	if cpu0 == 0 || cpu <= 0 {
+		return
+	}
+	flops := 2 * float64(m) * float64(n) * float64(k) * float64(b.N)
+	b.ReportMetric(flops/cpu/1e9, "GFLOP/cpu-s")
+}
+
 func benchSgemm(b *testing.B, f sgemmFunc, tA, tB bool, m, n, k int) {
 	b.Helper()
 	rnd := rand.New(rand.NewPCG(1, 1))
@@ -31,11 +44,12 @@ func benchSgemm(b *testing.B, f sgemmFunc, tA, tB bool, m, n, k int) {
 	}
 	b.SetBytes(int64(4 * (m*k + k*n + m*n)))
 	b.ReportAllocs()
-	b.ResetTimer()
+	cpu0 := cpuSeconds()
 	for b.Loop() {
 		f(tA, tB, m, n, k, 1, a, lda, bb, ldb, 0, c, n)
 	}
 	reportGFLOPS(b, m, n, k)
+	reportCPURate(b, cpu0, m, n, k)
 }
 
 func BenchmarkSgemm(b *testing.B) {

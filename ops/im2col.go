@@ -32,6 +32,24 @@ func im2colBatch(dst, src []float32, s0, cn, c, h, w, kh, kw, ph, pw, sh, sw, oh
 	p := oh * ow
 	l := cn * p
 	img, hw := c*h*w, h*w
+	if sh == 1 && sw == 1 && ph == 0 && pw == 0 {
+		// Stride 1 without padding: every window row is a plain run of ow values.
+		for ch := 0; ch < c; ch++ {
+			for ki := 0; ki < kh; ki++ {
+				for kj := 0; kj < kw; kj++ {
+					row := dst[((ch*kh+ki)*kw+kj)*l:][:l]
+					for i := 0; i < cn; i++ {
+						win := src[(s0+i)*img+ch*hw+ki*w+kj:]
+						rs := row[i*p:][:p]
+						for oy := 0; oy < oh; oy++ {
+							copyRow(rs[oy*ow:][:ow], win[oy*w:][:ow])
+						}
+					}
+				}
+			}
+		}
+		return
+	}
 	for ch := 0; ch < c; ch++ {
 		for ki := 0; ki < kh; ki++ {
 			for kj := 0; kj < kw; kj++ {
@@ -51,8 +69,12 @@ func im2colBatch(dst, src []float32, s0, cn, c, h, w, kh, kw, ph, pw, sh, sw, oh
 						zero(r[hi:])
 						in := plane[iy*w : (iy+1)*w]
 						if sw == 1 {
-							// Plain loops beat copy and clear on rows this short.
 							d, s := r[lo:hi], in[lo+kj-pw:hi+kj-pw]
+							if len(d) >= 16 {
+								copy(d, s)
+								continue
+							}
+							// A plain loop beats a call to memmove on rows this short.
 							for t := range d {
 								d[t] = s[t]
 							}
@@ -74,6 +96,23 @@ func col2imBatch(dst, src []float32, s0, cn, c, h, w, kh, kw, ph, pw, sh, sw, oh
 	p := oh * ow
 	l := cn * p
 	img, hw := c*h*w, h*w
+	if sh == 1 && sw == 1 && ph == 0 && pw == 0 {
+		for ch := 0; ch < c; ch++ {
+			for ki := 0; ki < kh; ki++ {
+				for kj := 0; kj < kw; kj++ {
+					row := src[((ch*kh+ki)*kw+kj)*l:][:l]
+					for i := 0; i < cn; i++ {
+						win := dst[(s0+i)*img+ch*hw+ki*w+kj:]
+						rs := row[i*p:][:p]
+						for oy := 0; oy < oh; oy++ {
+							addRow(win[oy*w:][:ow], rs[oy*ow:][:ow])
+						}
+					}
+				}
+			}
+		}
+		return
+	}
 	for ch := 0; ch < c; ch++ {
 		for ki := 0; ki < kh; ki++ {
 			for kj := 0; kj < kw; kj++ {
@@ -113,5 +152,47 @@ func col2imBatch(dst, src []float32, s0, cn, c, h, w, kh, kw, ph, pw, sh, sw, oh
 func zero(s []float32) {
 	for i := range s {
 		s[i] = 0
+	}
+}
+
+// copyRow is copy(dst, src) for len(src) ≥ len(dst), tuned for the short rows of small
+// images, where a call to memmove costs more than the move: runs of 8 and 4 values move
+// as arrays, long rows go to copy.
+func copyRow(dst, src []float32) {
+	if len(dst) >= 16 {
+		copy(dst, src)
+		return
+	}
+	src = src[:len(dst)]
+	for len(dst) >= 8 {
+		*(*[8]float32)(dst) = *(*[8]float32)(src)
+		dst, src = dst[8:], src[8:]
+	}
+	if len(dst) >= 4 {
+		*(*[4]float32)(dst) = *(*[4]float32)(src)
+		dst, src = dst[4:], src[4:]
+	}
+	for i := range dst {
+		dst[i] = src[i]
+	}
+}
+
+// addRow adds src[:len(dst)] to dst, eight values per step.
+func addRow(dst, src []float32) {
+	src = src[:len(dst)]
+	for len(dst) >= 8 {
+		d, s := (*[8]float32)(dst), (*[8]float32)(src)
+		d[0] += s[0]
+		d[1] += s[1]
+		d[2] += s[2]
+		d[3] += s[3]
+		d[4] += s[4]
+		d[5] += s[5]
+		d[6] += s[6]
+		d[7] += s[7]
+		dst, src = dst[8:], src[8:]
+	}
+	for i := range dst {
+		dst[i] += src[i]
 	}
 }

@@ -130,6 +130,10 @@ func TestConv2d(t *testing.T) {
 		{"k1s2nobias", 2, 4, 6, 6, 5, 1, 1, 2, 2, 0, 0, false, false},
 		{"stride2x1pad2x0relu", 2, 2, 7, 6, 3, 3, 2, 2, 1, 2, 0, true, true},
 		{"k3s1p1relu", 1, 3, 5, 5, 4, 3, 3, 1, 1, 1, 1, true, true},
+		// Stride 1 without padding takes a fast path: rows of 16+ values (copy) and
+		// of 8+2 values (array moves and a tail).
+		{"valid-ow16", 2, 2, 6, 20, 3, 3, 5, 1, 1, 0, 0, true, true},
+		{"valid-ow10", 2, 3, 5, 12, 2, 3, 3, 1, 1, 0, 0, true, false},
 	}
 	for _, tc := range cases {
 		for _, chunked := range []bool{false, true} {

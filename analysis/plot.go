@@ -6,6 +6,7 @@ import (
 	"image/color"
 	"math"
 	"path/filepath"
+	"strconv"
 
 	"github.com/dst-dev/dst/internal/runlog"
 	"gonum.org/v1/plot"
@@ -202,6 +203,8 @@ func runPlots(s *runlog.Summary) ([]*plot.Plot, error) {
 			return nil, fmt.Errorf("analysis: plot %s: no finite value", title)
 		}
 		p.X.Tick.Marker = epochTicks{}
+		// Keep the first and last points off the frame.
+		p.X.Min, p.X.Max = p.X.Min-0.25, p.X.Max+0.25
 		return p, nil
 	}
 	acc, err := curves("Accuracy", "accuracy (%)", []string{"top-1 (test)", "top-5 (test)", "top-1 (train)"},
@@ -251,12 +254,15 @@ func (epochTicks) Ticks(lo, hi float64) []plot.Tick {
 	var out []plot.Tick
 	for _, t := range (plot.DefaultTicks{}).Ticks(lo, hi) {
 		if t.Value == math.Trunc(t.Value) {
+			if t.Label != "" {
+				t.Label = strconv.FormatFloat(t.Value, 'f', -1, 64)
+			}
 			out = append(out, t)
 		}
 	}
 	if len(out) == 0 {
 		for v := math.Ceil(lo); v <= hi; v++ {
-			out = append(out, plot.Tick{Value: v, Label: fmt.Sprint(v)})
+			out = append(out, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'f', -1, 64)})
 		}
 	}
 	return out

@@ -1,0 +1,108 @@
+package interp_test
+
+import (
+	"fmt"
+	"log"
+	"math/rand/v2"
+
+	"github.com/dst-dev/dst/interp"
+	"github.com/dst-dev/dst/lang"
+	"github.com/dst-dev/dst/nn"
+)
+
+// Example embeds dst in a hand-written training loop: the host owns one weight matrix,
+// computes its gradient itself and updates it with plain SGD (which knows nothing of
+// masks), and calls the Scheduler's hooks at each event. The AGP policy prunes the
+// weight to exactly ⌊target·128⌋ zeros at every epoch, and the scheduler keeps them zero.
+func Example() {
+	w := nn.NewParam("fc.weight", "fc", nn.KindWeight, 8, 16)
+	r := rand.New(rand.NewPCG(1, 1))
+	target := make([]float32, w.Len())
+	for i := range target {
+		w.Data()[i], target[i] = float32(r.NormFloat64()), float32(r.NormFloat64())
+	}
+	src := []byte("prune fc agp 10% -> 75% from epoch 0 to 4\nregularize fc l2 1e-4\n")
+	sched, err := interp.CompileSource("example.dst", src, interp.Options{Params: []*nn.Param{w}, Epochs: 5})
+	if err != nil {
+		log.Fatal(err)
+	}
+	must := func(err error) {
+		if err != nil {
+			log.Fatal(err)
+		}
+	}
+	must(sched.OnTrainingBegin())
+	for epoch := range 5 {
+		must(sched.OnEpochBegin(epoch))
+		for step := range 10 {
+			must(sched.OnMinibatchBegin(epoch, step, 10))
+			st := &nn.Step{Epoch: epoch, Step: step, StepsPerEpoch: 10}
+			g, v := w.GradData(), w.Data()
+			for i := range v { // loss ½Σ(w−t)², gradient w−t
+				g[i] = v[i] - target[i]
+				st.Loss += float64(g[i]*g[i]) / 2
+			}
+			must(sched.BeforeBackward(st)) // the l2 policy adds its loss and gradient
+			must(sched.BeforeOptimizerStep(st))
+			for i := range v {
+				v[i] -= 0.1 * g[i]
+			}
+			must(sched.OnMinibatchEnd(epoch, step, 10)) // re-applies the masks
+		}
+		must(sched.OnEpochEnd(epoch, &nn.EpochMetrics{Epoch: epoch}))
+		fmt.Printf("epoch %d: %d of %d weights non-zero\n", epoch, w.NNZ(), w.Len())
+	}
+	must(sched.OnTrainingEnd())
+	// Output:
+	// epoch 0: 116 of 128 weights non-zero
+	// epoch 1: 57 of 128 weights non-zero
+	// epoch 2: 36 of 128 weights non-zero
+	// epoch 3: 32 of 128 weights non-zero
+	// epoch 4: 32 of 128 weights non-zero
+}
+
+// ExampleBuiltin registers a host builtin: a prune method `negative` that zeroes the
+// weights below a bound. Its signature is checked like stdlib's, so a misspelled
+// argument or a missing window is a compile-time diagnostic.
+func ExampleBuiltin() {
+	w := nn.NewParam("fc.weight", "fc", nn.KindWeight, 2, 4)
+	copy(w.Data(), []float32{-0.9, -0.2, 0.4, 1, -0.6, 0.3, -0.1, 0.8})
+	negative := interp.Builtin{
+		Signature: lang.Signature{
+			Statement: "prune", Method: "negative", Masks: true,
+			Doc: "Prune the weights below a bound.",
+			Args: []lang.ArgSpec{{Name: "below", Type: lang.TypeNumber, Default: "0", Positional: true,
+				Doc: "Weights below this value are pruned."}},
+		},
+		Func: func(c *interp.Call) error {
+			below := float32(c.Policy.Args["below"].Num)
+			for _, p := range c.Params {
+				mask := make([]float32, p.Len())
+				for i, v := range p.Data() {
+					if v >= below {
+						mask[i] = 1
+					}
+				}
+				p.SetMask(mask)
+			}
+			return nil
+		},
+	}
+	opt := interp.Options{Params: []*nn.Param{w}, Builtins: []interp.Builtin{negative}}
+	sched, err := interp.CompileSource("host.dst", []byte("prune fc negative below=-0.5 at epoch 1\n"), opt)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for epoch := range 2 {
+		if err := sched.OnEpochBegin(epoch); err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(epoch, w.Data())
+	}
+	_, err = interp.CompileSource("host.dst", []byte("prune fc negative belw=1 at epoch 1\n"), opt)
+	fmt.Println(err)
+	// Output:
+	// 0 [-0.9 -0.2 0.4 1 -0.6 0.3 -0.1 0.8]
+	// 1 [0 -0.2 0.4 1 0 0.3 -0.1 0.8]
+	// host.dst:1:19: Unknown argument; prune negative has no argument or value "belw". Did you mean "below"?
+}

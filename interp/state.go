@@ -1,0 +1,177 @@
+package interp
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+
+	"github.com/dst-dev/dst/stdlib"
+	"gorgonia.org/tensor"
+)
+
+// stateVersion is the version of the JSON written by MarshalState.
+const stateVersion = 1
+
+// schedState is the JSON form of a Scheduler's state.
+type schedState struct {
+	Version       int           `json:"version"`
+	Began         bool          `json:"began"`
+	StepsPerEpoch int           `json:"steps_per_epoch"`
+	BaseLR        float64       `json:"base_lr"`
+	LR            *float64      `json:"lr,omitempty"`
+	Policies      []policyState `json:"policies"`
+}
+
+// policyState is one policy's state; Policy and Range identify it.
+type policyState struct {
+	Policy  string               `json:"policy"`
+	Range   string               `json:"range"`
+	Cache   map[string][]float64 `json:"cache,omitempty"`
+	Plateau *plateauState        `json:"plateau,omitempty"`
+	Soft    map[string]string    `json:"soft_masks,omitempty"`
+}
+
+// plateauState is the mutable part of a [stdlib.Plateau].
+type plateauState struct {
+	Best         float64 `json:"best"`
+	Seen         bool    `json:"seen"`
+	BadEpochs    int     `json:"bad_epochs"`
+	CooldownLeft int     `json:"cooldown_left"`
+}
+
+// MarshalState returns the Scheduler's state as JSON: whether training began, the epoch
+// length, the base and current learning rates, and per policy its cached statistics,
+// its plateau counters and its forward-only masks. Masks set on parameters are not
+// included: checkpoints hold them.
+func (s *Scheduler) MarshalState() ([]byte, error) {
+	st := schedState{Version: stateVersion, Began: s.began, StepsPerEpoch: s.spe, BaseLR: s.baseLR}
+	if s.opt.Optimizer != nil {
+		lr := s.opt.Optimizer.LR()
+		st.LR = &lr
+	}
+	for _, cp := range s.pols {
+		ps := policyState{Policy: cp.name, Range: cp.pol.Range.String()}
+		if sf, ok := cp.pruner.(stdlib.Stateful); ok {
+			ps.Cache = sf.State()
+		}
+		if cp.lr != nil && cp.lr.Plateau != nil {
+			pl := cp.lr.Plateau
+			ps.Plateau = &plateauState{Best: pl.Best, Seen: pl.Seen, BadEpochs: pl.BadEpochs, CooldownLeft: pl.CooldownLeft}
+		}
+		if cp.soft != nil {
+			for _, sh := range cp.soft.shadow {
+				if m := sh.MaskData(); m != nil {
+					if ps.Soft == nil {
+						ps.Soft = map[string]string{}
+					}
+					ps.Soft[sh.Name] = packMask(m)
+				}
+			}
+		}
+		st.Policies = append(st.Policies, ps)
+	}
+	b, err := json.Marshal(st)
+	if err != nil {
+		return nil, fmt.Errorf("interp: marshal state: %w", err)
+	}
+	return b, nil
+}
+
+// RestoreState replaces the Scheduler's state with one saved by MarshalState from a
+// Scheduler compiled from the same program. It sets the optimizer's learning rate to the
+// saved one. It returns an error, changing nothing, when the state is malformed or
+// belongs to another program.
+func (s *Scheduler) RestoreState(data []byte) error {
+	var st schedState
+	if err := json.Unmarshal(data, &st); err != nil {
+		return fmt.Errorf("interp: restore state: %w", err)
+	}
+	if st.Version != stateVersion {
+		return fmt.Errorf("interp: restore state: version %d, want %d", st.Version, stateVersion)
+	}
+	if len(st.Policies) != len(s.pols) {
+		return fmt.Errorf("interp: restore state: it has %d policies, the program %d", len(st.Policies), len(s.pols))
+	}
+	soft := make([]map[string][]float32, len(s.pols))
+	for i, cp := range s.pols {
+		ps := st.Policies[i]
+		if ps.Policy != cp.name {
+			return fmt.Errorf("interp: restore state: policy %d is %q (%s) in the state but %q (%s) in the program", i+1, ps.Policy, ps.Range, cp.name, cp.pol.Range)
+		}
+		if ps.Soft != nil {
+			if cp.soft == nil {
+				return fmt.Errorf("interp: restore state: %s (%s) has forward-only masks but the policy is not forward-only", cp.name, cp.pol.Range)
+			}
+			soft[i] = map[string][]float32{}
+			for _, sh := range cp.soft.shadow {
+				enc, ok := ps.Soft[sh.Name]
+				if !ok {
+					continue
+				}
+				m, err := unpackMask(enc, sh.Len())
+				if err != nil {
+					return fmt.Errorf("interp: restore state: %s mask of %s: %w", cp.pol.Range, sh.Name, err)
+				}
+				soft[i][sh.Name] = m
+			}
+		}
+		if ps.Plateau != nil && (cp.lr == nil || cp.lr.Plateau == nil) {
+			return fmt.Errorf("interp: restore state: %s (%s) has plateau state but is not a plateau schedule", cp.name, cp.pol.Range)
+		}
+	}
+	// Everything is valid up to the pruners' own checks: apply.
+	for i, cp := range s.pols {
+		ps := st.Policies[i]
+		if sf, ok := cp.pruner.(stdlib.Stateful); ok {
+			if err := sf.SetState(ps.Cache); err != nil {
+				return fmt.Errorf("interp: restore state: %s: %w", cp.pol.Range, err)
+			}
+		}
+		if ps.Plateau != nil {
+			pl := cp.lr.Plateau
+			pl.Best, pl.Seen, pl.BadEpochs, pl.CooldownLeft = ps.Plateau.Best, ps.Plateau.Seen, ps.Plateau.BadEpochs, ps.Plateau.CooldownLeft
+		}
+		if cp.soft != nil {
+			for _, sh := range cp.soft.shadow {
+				sh.Mask = nil
+				if m, ok := soft[i][sh.Name]; ok {
+					sh.Mask = tensor.New(tensor.WithShape(sh.Value.Shape()...), tensor.WithBacking(m))
+				}
+			}
+		}
+	}
+	s.began, s.spe, s.baseLR = st.Began, st.StepsPerEpoch, st.BaseLR
+	if st.LR != nil && s.opt.Optimizer != nil {
+		s.opt.Optimizer.SetLR(*st.LR)
+	}
+	return nil
+}
+
+// packMask encodes a 0/1 mask as base64 bits, least significant bit first.
+func packMask(m []float32) string {
+	b := make([]byte, (len(m)+7)/8)
+	for i, v := range m {
+		if v != 0 {
+			b[i/8] |= 1 << (i % 8)
+		}
+	}
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+// unpackMask decodes packMask's output for a mask of n elements.
+func unpackMask(s string, n int) ([]float32, error) {
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return nil, err
+	}
+	if len(b) != (n+7)/8 {
+		return nil, fmt.Errorf("%d bytes for %d elements", len(b), n)
+	}
+	m := make([]float32, n)
+	for i := range m {
+		if b[i/8]&(1<<(i%8)) != 0 {
+			m[i] = 1
+		}
+	}
+	return m, nil
+}

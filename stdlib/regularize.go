@@ -40,21 +40,35 @@ func (r *L1Regularizer) Regularize(params []*nn.Param) float64 {
 	l := float32(r.Strength)
 	for _, p := range params {
 		w := p.Data()
-		g := p.GradData()[:len(w)]
-		for i, v := range w {
-			g[i] += l * sign32(v)
-		}
+		addSign(p.GradData()[:len(w)], l, w)
 		loss += r.Strength * float64(kernels.SumAbs(w))
 	}
 	return loss
 }
 
-// sign32 returns 1, −1 or 0 (for ±0) with the sign of v, without branches.
-func sign32(v float32) float32 {
+// addSign adds l·sign(w[i]) to g[i] (0 for w[i] = ±0), four elements per iteration.
+func addSign(g []float32, l float32, w []float32) {
+	lb := math.Float32bits(l)
+	i := 0
+	for ; i+4 <= len(w); i += 4 {
+		ws, gs := w[i:i+4:i+4], g[i:i+4:i+4]
+		gs[0] += signed(lb, ws[0])
+		gs[1] += signed(lb, ws[1])
+		gs[2] += signed(lb, ws[2])
+		gs[3] += signed(lb, ws[3])
+	}
+	for ; i < len(w); i++ {
+		g[i] += signed(lb, w[i])
+	}
+}
+
+// signed returns the float with bits lb (a non-negative l) carrying v's sign, or ±0
+// when v is ±0, without branches.
+func signed(lb uint32, v float32) float32 {
 	b := math.Float32bits(v)
 	a := b &^ (1 << 31)
-	nz := (a | -a) >> 31 // 1 unless v is ±0
-	return math.Float32frombits(b&(1<<31) | 0x3f800000*nz)
+	nz := -((a | -a) >> 31) // all ones unless v is ±0
+	return math.Float32frombits((b&(1<<31) | lb) & nz)
 }
 
 // ThresholdMask writes into dst (len p.Len()) the element mask |w| > λ and reports

@@ -36,6 +36,7 @@ type CLI struct {
 	Stats       StatsCmd       `cmd:"" help:"Collect activation statistics (mean, std, extremes, sparsity, APoZ) per layer."`
 	Plot        PlotCmd        `cmd:"" help:"Draw PNG charts of a finished run: sparsity bars, accuracy, loss, total sparsity."`
 	Thin        ThinCmd        `cmd:"" help:"Remove zeroed filters and channels from a checkpoint (thinning)."`
+	Import      ImportCmd      `cmd:"" help:"Convert a Distiller YAML schedule into a .dst script."`
 	Export      ExportCmd      `cmd:"" help:"Quantize a checkpoint after training and write an int8 model file."`
 	Bench       BenchCmd       `cmd:"" help:"Measure dense, sparse and thinned inference of a checkpoint side by side (and PyTorch with --torch)."`
 }

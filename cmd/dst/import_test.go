@@ -1,0 +1,95 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const importAGP = `# compress_classifier.py --arch simplenet_mnist ...
+pruners:
+  fc_pruner:
+    class: AutomatedGradualPruner
+    initial_sparsity: 0.05
+    final_sparsity: 0.80
+    weights: [module.fc1.weight, module.fc2.weight]
+policies:
+  - pruner:
+      instance_name: fc_pruner
+    starting_epoch: 0
+    ending_epoch: 4
+    frequency: 1
+`
+
+const importAGPWant = `# Imported from the Distiller schedule %s by dst import.
+# Model: simplenet_mnist (named by the command line in its comments).
+# Parameter names are written without DataParallel's module. component.
+
+prune [fc1.weight, fc2.weight] agp 0.05 -> 0.8 from epoch 0 to 4
+`
+
+func writeTemp(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestImportCommand(t *testing.T) {
+	agp := writeTemp(t, "agp.yaml", importAGP)
+	dup := writeTemp(t, "dup.yaml", "pruners: {}\npolicies: []\npruners: {}\n")
+	amc := writeTemp(t, "amc.yaml", "network:\n  simplenet_mnist: [module.conv2]\n")
+	bare := writeTemp(t, "bare.yaml", strings.Replace(importAGP, "# compress_classifier.py --arch simplenet_mnist ...\n", "", 1))
+	existing := writeTemp(t, "exists.dst", "old\n")
+	tests := []struct {
+		name       string
+		args       []string
+		code       int
+		stdout     string // exact, %s is the input path
+		stderrHas  string
+		outFile    string
+		outFileHas string
+	}{
+		{name: "to stdout, checked against the named model", args: []string{"import", agp}, code: 0, stdout: importAGPWant},
+		{name: "to a file", args: []string{"import", agp, "-o", filepath.Join(t.TempDir(), "agp.dst")}, code: 0,
+			stderrHas: "1 statements, checked against model simplenet_mnist (named by the command line in its comments)", outFileHas: "prune [fc1.weight, fc2.weight] agp"},
+		{name: "synthetic table when no model is named", args: []string{"import", bare, "-o", filepath.Join(t.TempDir(), "bare.dst")}, code: 0,
+			stderrHas: "checked against a synthetic table of the 2 parameters the file names"},
+		{name: "model without the parameters", args: []string{"import", agp, "--model", "resnet20_cifar"}, code: 1,
+			stderrHas: `agp.yaml:9:5: pruner policy fc_pruner: dst check of ` + "`prune [fc1.weight, fc2.weight] agp 0.05 -> 0.8 from epoch 0 to 4`" + `: Selector matches nothing`},
+		{name: "duplicate key", args: []string{"import", dup}, code: 1, stderrHas: `dup.yaml:3:1: the schedule: duplicate key "pruners" (first at line 1, column 1)`},
+		{name: "not a schedule", args: []string{"import", amc}, code: 1, stderrHas: "not a compression schedule: AMC layer-list configuration"},
+		{name: "existing output", args: []string{"import", agp, "-o", existing}, code: 2, stderrHas: "exists; pass --force"},
+		{name: "unknown model", args: []string{"import", agp, "--model", "resnet21"}, code: 2, stderrHas: "resnet21"},
+		{name: "missing file", args: []string{"import", filepath.Join(t.TempDir(), "nope.yaml")}, code: 2, stderrHas: "nope.yaml"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, stderr := dst(t, tc.args...)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tc.code, stdout, stderr)
+			}
+			if tc.stdout != "" {
+				want := strings.Replace(tc.stdout, "%s", tc.args[1], 1)
+				if stdout != want {
+					t.Errorf("stdout:\n%s\nwant:\n%s", stdout, want)
+				}
+			}
+			if tc.stderrHas != "" && !strings.Contains(stderr, tc.stderrHas) {
+				t.Errorf("stderr lacks %q:\n%s", tc.stderrHas, stderr)
+			}
+			if tc.outFileHas != "" {
+				b, err := os.ReadFile(tc.args[3])
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !strings.Contains(string(b), tc.outFileHas) {
+					t.Errorf("%s lacks %q:\n%s", tc.args[3], tc.outFileHas, b)
+				}
+			}
+		})
+	}
+}

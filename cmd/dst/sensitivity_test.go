@@ -140,3 +140,9 @@ func TestSensitivityErrors(t *testing.T) {
 		t.Errorf("merge of an empty folder: exit %d, %q", code, errs)
 	}
 }
+
+func TestPointBarOnlyOnTerminal(t *testing.T) {
+	if pointBar(&bytes.Buffer{}, 10) != nil {
+		t.Error("progress bar drawn on a non-terminal writer")
+	}
+}

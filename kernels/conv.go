@@ -56,16 +56,43 @@ func Im2col(dst, src []float32, c, h, w, kh, kw, padH, padW, strideH, strideW in
 	outH, outW := checkWindow("Im2col", c, h, w, kh, kw, padH, padW, strideH, strideW)
 	checkLen("Im2col", len(src), c*h*w)
 	checkLen("Im2col", len(dst), c*kh*kw*outH*outW)
-	if len(dst) == 0 {
+	im2colInto(dst, outH*outW, src, c, h, w, kh, kw, padH, padW, strideH, strideW, outH, outW)
+}
+
+// Im2colBatch unrolls n C×H×W images (src holds them back to back) into
+// dst, a (C·kh·kw) × (n·outH·outW) row-major matrix whose column block i is
+// [Im2col] of image i, so that one GEMM convolves the whole batch:
+//
+//	dst[row*(n*outH*outW) + i*outH*outW + col] = Im2col(image i)[row*outH*outW + col]
+//
+// It panics on invalid geometry, if n is negative, if len(src) != n·c·h·w
+// or if len(dst) != c·kh·kw·n·outH·outW.
+func Im2colBatch(dst, src []float32, n, c, h, w, kh, kw, padH, padW, strideH, strideW int) {
+	outH, outW := checkWindow("Im2colBatch", c, h, w, kh, kw, padH, padW, strideH, strideW)
+	if n < 0 {
+		panic("kernels: Im2colBatch: negative batch")
+	}
+	checkLen("Im2colBatch", len(src), n*c*h*w)
+	checkLen("Im2colBatch", len(dst), c*kh*kw*n*outH*outW)
+	p := outH * outW
+	for i := 0; i < n; i++ {
+		im2colInto(dst[i*p:], n*p, src[i*c*h*w:(i+1)*c*h*w], c, h, w, kh, kw, padH, padW, strideH, strideW, outH, outW)
+	}
+}
+
+// im2colInto writes Im2col of one image into the rows of dst, row r
+// starting at dst[r*ldd].
+func im2colInto(dst []float32, ldd int, src []float32, c, h, w, kh, kw, padH, padW, strideH, strideW, outH, outW int) {
+	n := outH * outW
+	if c*kh*kw*n == 0 {
 		return
 	}
-	n := outH * outW
 	row := 0
 	for ch := 0; ch < c; ch++ {
 		img := src[ch*h*w : (ch+1)*h*w]
 		for ki := 0; ki < kh; ki++ {
 			for kj := 0; kj < kw; kj++ {
-				d := dst[row*n : (row+1)*n]
+				d := dst[row*ldd : row*ldd+n]
 				row++
 				// Output columns whose input x is inside the image:
 				// 0 <= ox*strideW-padW+kj < w.
@@ -151,16 +178,41 @@ func Col2im(dst, src []float32, c, h, w, kh, kw, padH, padW, strideH, strideW in
 	outH, outW := checkWindow("Col2im", c, h, w, kh, kw, padH, padW, strideH, strideW)
 	checkLen("Col2im", len(dst), c*h*w)
 	checkLen("Col2im", len(src), c*kh*kw*outH*outW)
-	if len(src) == 0 {
+	col2imFrom(dst, src, outH*outW, c, h, w, kh, kw, padH, padW, strideH, strideW, outH, outW)
+}
+
+// Col2imBatch is the adjoint of [Im2colBatch]: it adds column block i of
+// the (C·kh·kw) × (n·outH·outW) matrix src back into image i of dst (n
+// C×H×W images back to back), as [Col2im] does for one image.
+//
+// It panics on invalid geometry, if n is negative, if len(dst) != n·c·h·w
+// or if len(src) != c·kh·kw·n·outH·outW.
+func Col2imBatch(dst, src []float32, n, c, h, w, kh, kw, padH, padW, strideH, strideW int) {
+	outH, outW := checkWindow("Col2imBatch", c, h, w, kh, kw, padH, padW, strideH, strideW)
+	if n < 0 {
+		panic("kernels: Col2imBatch: negative batch")
+	}
+	checkLen("Col2imBatch", len(dst), n*c*h*w)
+	checkLen("Col2imBatch", len(src), c*kh*kw*n*outH*outW)
+	p := outH * outW
+	for i := 0; i < n; i++ {
+		col2imFrom(dst[i*c*h*w:(i+1)*c*h*w], src[i*p:], n*p, c, h, w, kh, kw, padH, padW, strideH, strideW, outH, outW)
+	}
+}
+
+// col2imFrom adds the column matrix whose row r starts at src[r*lds] into
+// the image dst.
+func col2imFrom(dst, src []float32, lds int, c, h, w, kh, kw, padH, padW, strideH, strideW, outH, outW int) {
+	n := outH * outW
+	if c*kh*kw*n == 0 {
 		return
 	}
-	n := outH * outW
 	row := 0
 	for ch := 0; ch < c; ch++ {
 		img := dst[ch*h*w : (ch+1)*h*w]
 		for ki := 0; ki < kh; ki++ {
 			for kj := 0; kj < kw; kj++ {
-				s := src[row*n : (row+1)*n]
+				s := src[row*lds : row*lds+n]
 				row++
 				x0, x1 := validRange(outW, w, kj-padW, strideW)
 				if x0 >= x1 {

@@ -245,3 +245,47 @@ func TestWindowPanics(t *testing.T) {
 		mustPanic(t, c.name, c.f)
 	}
 }
+
+func TestIm2colBatch(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 1))
+	for _, wc := range windowCases {
+		for _, n := range []int{0, 1, 3} {
+			t.Run(wc.name()+"/n"+sizeName(n), func(t *testing.T) {
+				outH, outW := wc.out()
+				p := outH * outW
+				rows := wc.c * wc.kh * wc.kw
+				img := wc.c * wc.h * wc.w
+				src, sall := guardedRand(rnd, n*img)
+				dst, dall := guarded(rows * n * p)
+				Im2colBatch(dst, src, n, wc.c, wc.h, wc.w, wc.kh, wc.kw, wc.padH, wc.padW, wc.strideH, wc.strideW)
+				one := make([]float32, rows*p)
+				for i := 0; i < n; i++ {
+					Im2col(one, src[i*img:(i+1)*img], wc.c, wc.h, wc.w, wc.kh, wc.kw, wc.padH, wc.padW, wc.strideH, wc.strideW)
+					for r := 0; r < rows; r++ {
+						checkClose(t, "Im2colBatch", dst[r*n*p+i*p:r*n*p+(i+1)*p], one[r*p:(r+1)*p], 0)
+					}
+				}
+				checkGuards(t, "Im2colBatch dst", dall)
+				checkGuards(t, "Im2colBatch src", sall)
+
+				imgs, iall := guardedRand(rnd, n*img)
+				want := append([]float32(nil), imgs...)
+				cols, call := guardedRand(rnd, rows*n*p)
+				for i := 0; i < n; i++ {
+					for r := 0; r < rows; r++ {
+						copy(one[r*p:(r+1)*p], cols[r*n*p+i*p:])
+					}
+					Col2im(want[i*img:(i+1)*img], one, wc.c, wc.h, wc.w, wc.kh, wc.kw, wc.padH, wc.padW, wc.strideH, wc.strideW)
+				}
+				Col2imBatch(imgs, cols, n, wc.c, wc.h, wc.w, wc.kh, wc.kw, wc.padH, wc.padW, wc.strideH, wc.strideW)
+				checkClose(t, "Col2imBatch", imgs, want, 1e-6)
+				checkGuards(t, "Col2imBatch dst", iall)
+				checkGuards(t, "Col2imBatch src", call)
+			})
+		}
+	}
+	s := make([]float32, 100)
+	mustPanic(t, "Im2colBatch short", func() { Im2colBatch(s[:71], s[:32], 2, 1, 4, 4, 3, 3, 0, 0, 1, 1) })
+	mustPanic(t, "Col2imBatch short", func() { Col2imBatch(s[:31], s[:72], 2, 1, 4, 4, 3, 3, 0, 0, 1, 1) })
+	mustPanic(t, "Im2colBatch negative", func() { Im2colBatch(nil, nil, -1, 1, 4, 4, 3, 3, 0, 0, 1, 1) })
+}

@@ -31,6 +31,11 @@ type Options struct {
 	// Activations supplies per-filter activation statistics for the apoz and
 	// mean_activation rankings; nil when the host collects none.
 	Activations stdlib.ActivationStats
+	// OptimizerMasks reports that the host's optimizer re-applies every parameter's mask
+	// to its values (and state) after each step, as nn's optimizers do. The Scheduler
+	// then skips its own re-application at OnMinibatchEnd, which costs one pass over the
+	// masked weights per minibatch. Leave it false when the host updates weights itself.
+	OptimizerMasks bool
 	// Logger receives a record whenever a pruner sets masks, a schedule changes the
 	// learning rate or the model is thinned; nil discards them.
 	Logger *slog.Logger

@@ -380,8 +380,8 @@ func (s *Scheduler) BeforeOptimizerStep(st *nn.Step) error {
 }
 
 // OnMinibatchEnd applies regularizers' threshold masks, drops discard_masks masks and
-// re-applies every mask, so pruned weights stay exactly zero even when the host's
-// optimizer does not mask.
+// re-applies every mask (unless Options.OptimizerMasks says the optimizer did), so
+// pruned weights stay exactly zero even when the host's optimizer does not mask.
 func (s *Scheduler) OnMinibatchEnd(epoch, step, stepsPerEpoch int) error {
 	s.epoch, s.step, s.spe = epoch, step, stepsPerEpoch
 	for _, cp := range s.pols {
@@ -400,6 +400,9 @@ func (s *Scheduler) OnMinibatchEnd(epoch, step, stepsPerEpoch int) error {
 				}
 			}
 		}
+	}
+	if s.opt.OptimizerMasks {
+		return nil
 	}
 	for _, p := range s.masked {
 		if m := p.MaskData(); m != nil {

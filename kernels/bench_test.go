@@ -210,6 +210,21 @@ func BenchmarkConvLowering(b *testing.B) {
 				Im2col(col, src, c.ch, c.h, c.w, c.kh, c.kw, c.padH, c.padW, c.strideH, c.strideW)
 			}
 		})
+		const batch = 16
+		srcs := make([]float32, batch*len(src))
+		cols := make([]float32, batch*len(col))
+		b.Run("Im2colBatch16/"+c.name, func(b *testing.B) {
+			b.SetBytes(int64(4 * len(cols)))
+			for b.Loop() {
+				Im2colBatch(cols, srcs, batch, c.ch, c.h, c.w, c.kh, c.kw, c.padH, c.padW, c.strideH, c.strideW)
+			}
+		})
+		b.Run("Col2imBatch16/"+c.name, func(b *testing.B) {
+			b.SetBytes(int64(4 * len(cols)))
+			for b.Loop() {
+				Col2imBatch(srcs, cols, batch, c.ch, c.h, c.w, c.kh, c.kw, c.padH, c.padW, c.strideH, c.strideW)
+			}
+		})
 		b.Run("Col2im/"+c.name, func(b *testing.B) {
 			b.SetBytes(int64(4 * len(col)))
 			for b.Loop() {

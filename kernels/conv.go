@@ -74,6 +74,9 @@ func Im2colBatch(dst, src []float32, n, c, h, w, kh, kw, padH, padW, strideH, st
 	}
 	checkLen("Im2colBatch", len(src), n*c*h*w)
 	checkLen("Im2colBatch", len(dst), c*kh*kw*n*outH*outW)
+	if len(dst) == 0 {
+		return
+	}
 	p := outH * outW
 	for i := 0; i < n; i++ {
 		im2colInto(dst[i*p:], n*p, src[i*c*h*w:(i+1)*c*h*w], c, h, w, kh, kw, padH, padW, strideH, strideW, outH, outW)
@@ -194,6 +197,9 @@ func Col2imBatch(dst, src []float32, n, c, h, w, kh, kw, padH, padW, strideH, st
 	}
 	checkLen("Col2imBatch", len(dst), n*c*h*w)
 	checkLen("Col2imBatch", len(src), c*kh*kw*n*outH*outW)
+	if len(src) == 0 {
+		return
+	}
 	p := outH * outW
 	for i := 0; i < n; i++ {
 		col2imFrom(dst[i*c*h*w:(i+1)*c*h*w], src[i*p:], n*p, c, h, w, kh, kw, padH, padW, strideH, strideW, outH, outW)

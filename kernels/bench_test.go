@@ -1,7 +1,9 @@
 package kernels
 
 import (
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 )
@@ -303,4 +305,24 @@ func BenchmarkGemmS8Speedup(b *testing.B) {
 	b.ReportMetric(float64(tf)/float64(t8), "int8-speedup")
 	b.ReportMetric(2*float64(m)*n*k*float64(b.N)/t8.Seconds()/1e9, "int8-GOP/s")
 	b.ReportMetric(2*float64(m)*n*k*float64(b.N)/tf.Seconds()/1e9, "f32-GFLOP/s")
+}
+
+// BenchmarkSgemmPaths runs every micro-kernel this CPU supports (the
+// avx2 and purego paths as well as the one Path reports) on square
+// products, for comparing the paths on one machine.
+func BenchmarkSgemmPaths(b *testing.B) {
+	kernels := availableKernels()
+	for _, name := range slices.Sorted(maps.Keys(kernels)) {
+		kern := kernels[name]
+		for _, s := range []int{256, 1024} {
+			if name == "purego" && s > 256 && testing.Short() {
+				continue
+			}
+			b.Run(name+"/"+sizeName(s), func(b *testing.B) {
+				benchSgemm(b, func(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, bb []float32, ldb int, beta float32, c []float32, ldc int) {
+					sgemm(kern, tA, tB, m, n, k, alpha, a, lda, bb, ldb, beta, c, ldc)
+				}, false, false, s, s, s)
+			})
+		}
+	}
 }

@@ -314,6 +314,10 @@ func (c *checker) arith(l, r evalValue, op string, rng Range) bool {
 }
 
 func (c *checker) undefined(v evalValue) {
+	if c.truncated {
+		c.nerr++
+		return
+	}
 	detail := fmt.Sprintf("No let binds %q.", v.str)
 	if s := suggest(v.str, c.letOrder); s != "" {
 		detail += fmt.Sprintf(" Did you mean %q?", s)
@@ -731,6 +735,10 @@ func (c *checker) bindArgs(sig *Signature, terms []*Term, gran *string, granRang
 }
 
 func (c *checker) unknownArg(sig *Signature, name string, r Range) {
+	if c.truncated {
+		c.nerr++
+		return
+	}
 	var cands []string
 	for _, a := range sig.Args {
 		cands = append(cands, a.Name)

@@ -89,9 +89,9 @@ func TestHostileInputs(t *testing.T) {
 	for i := range asciiNoise {
 		asciiNoise[i] = alphabet[rng.IntN(len(alphabet))]
 	}
-	long := 1 << 20
+	long, many := 1<<20, 20000
 	if testing.Short() {
-		long = 128 << 10
+		long, many = 32<<10, 2000
 	}
 	tests := []struct {
 		name string
@@ -108,7 +108,7 @@ func TestHostileInputs(t *testing.T) {
 		{"1 MB selector list", []byte("prune [" + strings.Repeat("fc1, ", long/5) + "fc2] level 0.5 at epoch 0")},
 		{"deep parens", []byte("let a = " + strings.Repeat("(", 100000) + "1" + strings.Repeat(")", 100000))},
 		{"deep lists", []byte("let a = " + strings.Repeat("[", 100000))},
-		{"many statements", []byte(strings.Repeat("prune fc1 level 0.5 at epoch 0\n", 20000))},
+		{"many statements", []byte(strings.Repeat("prune fc1 level 0.5 at epoch 0\n", many))},
 		{"unclosed block", []byte("quantize * linear {\n" + strings.Repeat("override fc1 float\n", 10000))},
 		{"long string", []byte("distill from \"" + strings.Repeat("s", long) + "\"")},
 		{"huge number", []byte("let a = 1" + strings.Repeat("0", 400) + "\nprune fc1 level a at epoch 0")},

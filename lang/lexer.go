@@ -210,7 +210,10 @@ func (s *scanner) run() {
 		case c == '(' || c == '[':
 			s.depth++
 			s.advance(1)
-			if s.depth > maxNesting {
+			if s.depth == maxNesting+1 {
+				// Only the first bracket past the limit is reported: the statement is
+				// already invalid, and one token per bracket would cost memory on hostile
+				// input.
 				s.invalid(start, "Nesting too deep", fmt.Sprintf("Brackets may be nested at most %d deep.", maxNesting))
 				continue
 			}

@@ -114,6 +114,16 @@ func TestManual(t *testing.T) {
 		}
 		return
 	}
+	// The opening example must check against simplenet_mnist.
+	if i := strings.Index(doc, "```\n# "); i >= 0 {
+		example := doc[i+4:]
+		example = example[:strings.Index(example, "```")]
+		if _, d := lang.CheckSource("manual.dst", []byte(example), lang.Env{Params: simplenetParams(), Builtins: testBuiltins()}); len(d) > 0 {
+			t.Errorf("the manual's opening example does not check: %v", d)
+		}
+	} else {
+		t.Error("the manual has no opening example")
+	}
 	if doc != want {
 		cmd := exec.Command("diff", "-u", manualPath, "-")
 		cmd.Stdin = strings.NewReader(want)

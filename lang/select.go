@@ -198,6 +198,10 @@ func (ix *selectorIndex) match(pattern string) []string {
 }
 
 func (c *checker) noMatch(a *SelectorAtom) {
+	if c.truncated {
+		c.nerr++ // past the cap: count it, skip the costly suggestions
+		return
+	}
 	ix := c.sel
 	name := a.Name
 	cands := append(append([]string(nil), ix.layers...), ix.names...)

@@ -1,7 +1,9 @@
 package kernels
 
 import (
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -75,7 +77,9 @@ func gemmCases(short bool) []gemmCase {
 }
 
 func TestSgemm(t *testing.T) {
-	for name, kern := range availableKernels() {
+	kernels := availableKernels()
+	for _, name := range slices.Sorted(maps.Keys(kernels)) {
+		kern := kernels[name]
 		t.Run(name, func(t *testing.T) {
 			testSgemm(t, func(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 				if name == Path() {

@@ -109,7 +109,7 @@ const bracketMin = 1 << 16
 func levelCut(w, scratch []float32, k int) (uint32, []float32) {
 	n := len(w)
 	if n >= bracketMin {
-		t, s, ok := bracketCut(w, scratch, k, 3)
+		t, s, ok := bracketCut(w, scratch, k, 6)
 		if ok {
 			return t, s
 		}
@@ -126,7 +126,8 @@ func levelCut(w, scratch []float32, k int) (uint32, []float32) {
 }
 
 // bracketCut is levelCut's sampling path; ok is false when the bracket missed. The
-// bracket spans widen standard deviations of the sample rank on each side.
+// bracket spans widen standard deviations of the sample rank on each side: at 6 a miss
+// takes a six-sigma deviation, about one call in 10⁹.
 func bracketCut(w, scratch []float32, k int, widen float64) (t uint32, _ []float32, ok bool) {
 	n := len(w)
 	fn := float64(n)
@@ -141,10 +142,11 @@ func bracketCut(w, scratch []float32, k int, widen float64) (t uint32, _ []float
 	for i := range sample {
 		sample[i] = math.Float32frombits(absBits(w[pcg.Uint64()%uint64(n)]))
 	}
-	// Ranks in the sample around k·m/n, widened by a multiple of the standard deviation
-	// of the sample rank of the true cut.
-	sd := widen * math.Sqrt(math.Log(fn)*float64(m)*(fn-float64(m))/fn) / 2
-	rank := float64(k-1) * float64(m) / fn
+	// The number of sample values below the true cut is binomial(m, p), p = (k−1)/n:
+	// take the ranks widen standard deviations (plus slack) either side of p·m.
+	pk := float64(k-1) / fn
+	sd := widen * (math.Sqrt(float64(m)*pk*(1-pk)) + 1.5)
+	rank := pk * float64(m)
 	loRank := max(int(rank-sd), 0)
 	hiRank := min(int(rank+sd), m-1)
 	lo := math.Float32bits(kernels.Select(sample, loRank))

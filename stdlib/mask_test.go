@@ -217,7 +217,7 @@ func TestLevelCutLarge(t *testing.T) {
 			if got, _ := levelCut(w, nil, k); got != want {
 				t.Errorf("%s s=%v: cut %#x, want %#x", name, s, got, want)
 			}
-			for _, widen := range []float64{3, 0} {
+			for _, widen := range []float64{6, 1, 0} {
 				got, _, ok := bracketCut(w, nil, k, widen)
 				if ok && got != want {
 					t.Errorf("%s s=%v widen=%v: bracketed cut %#x, want %#x", name, s, widen, got, want)
@@ -244,5 +244,28 @@ func TestLevelCutLarge(t *testing.T) {
 	LevelMask(dst, w, nil, k)
 	if want := refLevelMask(w, k); !slices.Equal(dst, want) {
 		t.Errorf("large mask differs from the sorted reference")
+	}
+}
+
+// TestBracketRarelyMisses checks that the default bracket holds the cut on random data,
+// so the sampling path is the one that runs.
+func TestBracketRarelyMisses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("large inputs")
+	}
+	r := newRand()
+	w := make([]float32, bracketMin+1234)
+	misses := 0
+	for trial := range 40 {
+		for i := range w {
+			w[i] = float32(r.NormFloat64())
+		}
+		k := 1 + trial*(len(w)-2)/39
+		if _, _, ok := bracketCut(w, nil, k, 6); !ok {
+			misses++
+		}
+	}
+	if misses > 0 {
+		t.Errorf("the bracket missed %d times in 40", misses)
 	}
 }

@@ -15,7 +15,8 @@ func checkLen(name string, got, want int) {
 //		dst[i] += alpha * v
 //	}
 //
-// It panics if len(dst) != len(x).
+// As in BLAS, alpha == 0 leaves dst unchanged without reading x. It panics
+// if len(dst) != len(x).
 func Axpy(dst []float32, alpha float32, x []float32) {
 	checkLen("Axpy", len(dst), len(x))
 	if alpha == 0 || len(x) == 0 {

@@ -17,8 +17,9 @@ import "math"
 //		dst[i], argmax[i] = best, arg
 //	}
 //
-// It panics on invalid geometry, if len(src) != c·h·w or if len(dst) or
-// len(argmax) differs from c·outH·outW.
+// It panics on invalid geometry, if len(src) != c·h·w, if len(dst) or
+// len(argmax) differs from c·outH·outW, or if c·h·w exceeds the int32
+// range of argmax.
 func MaxPool2d(dst []float32, argmax []int32, src []float32, c, h, w, kh, kw, padH, padW, strideH, strideW int) {
 	outH, outW := checkWindow("MaxPool2d", c, h, w, kh, kw, padH, padW, strideH, strideW)
 	checkLen("MaxPool2d", len(src), c*h*w)

@@ -97,7 +97,8 @@ type StructurePruner struct {
 	Granularity Granularity
 	// Block is the block shape for Blocks (see [Blocks]); ignored otherwise.
 	Block []int
-	// Ranking is the score; APoZ and MeanActivation need Filters and Activations.
+	// Ranking is the score; APoZ, MeanActivation and Gradient need Filters, and the first
+	// two need Activations.
 	Ranking Ranking
 	// Fraction is the fraction of structures to remove, in [0, 1); ignored when AGP or
 	// Range is set.
@@ -118,7 +119,7 @@ type StructurePruner struct {
 	Leader bool
 	// Activations supplies per-filter activation statistics for APoZ and MeanActivation.
 	Activations ActivationStats
-	// Seed seeds RandomRank; see [Rand].
+	// Seed seeds the random draws of RandomRank, Range and Noise; see [Rand].
 	Seed uint64
 
 	mask []float32

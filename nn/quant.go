@@ -1,0 +1,600 @@
+package nn
+
+// Quantization layers. This file holds the runtime side of quantization; the math that
+// chooses scales, zero points and clipping ranges, and the DoReFa/PACT/WRPN functions,
+// live in stdlib, which builds these layers.
+//
+//   - [ReplaceModules] swaps layers of a model's module tree (inside Sequential
+//     containers) and refreshes the model's parameter list.
+//   - [Tap] observes a layer's input and output (calibration statistics).
+//   - [RangeLinear] is a post-training range-linear quantized Conv2d or Linear layer:
+//     integer weights and biases, quantized inputs, integer accumulation, requantized
+//     outputs. It runs either on float32 GEMMs over integer-valued tensors (exact while
+//     the accumulators stay below 2²⁴) or on the int8 GEMM ([kernels.GemmS8S8S32]); both
+//     finish with the same float32 requantization, so they give the same outputs.
+//   - [ActQuant] replaces a ReLU by a quantized activation ([ActQuantizer]: DoReFa's
+//     clamp, PACT's learned clip, an EMA-ranged linear fake-quantizer) whose backward is
+//     a straight-through estimator.
+//   - [Groups] runs several optimizers as one (PACT's α has its own weight decay).
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/dst-dev/dst/kernels"
+	"github.com/dst-dev/dst/ops"
+	"gorgonia.org/tensor"
+)
+
+// ErrQuant is wrapped by errors about layers that cannot be quantized or replaced.
+var ErrQuant = errors.New("nn: quantization")
+
+// ReplaceModules calls f on every module of m below the root inside Sequential
+// containers (and BasicBlocks, which cannot take a replacement), parents before
+// children, and puts the module f returns in its place; f returns its argument (or nil)
+// to leave a module alone, and then ReplaceModules descends into the module's children. Afterwards m's
+// parameter and buffer lists are rebuilt from the tree, so parameters of new modules (a
+// PACT clipping value) appear in [Model.Params]. Optimizers built before the call do not
+// see new parameters. It returns f's first error, or an error wrapping [ErrQuant] when f
+// replaces a layer of a BasicBlock, leaving earlier replacements in place.
+func ReplaceModules(m *Model, f func(mod Module) (Module, error)) error {
+	err := replaceIn(m.root, f)
+	refreshParams(m)
+	return err
+}
+
+func replaceIn(mod Module, f func(Module) (Module, error)) error {
+	switch c := mod.(type) {
+	case *Sequential:
+		for i, ch := range c.mods {
+			nm, err := f(ch)
+			if err != nil {
+				return err
+			}
+			if nm != nil && nm != ch {
+				c.mods[i] = nm
+				continue
+			}
+			if err := replaceIn(ch, f); err != nil {
+				return err
+			}
+		}
+		return nil
+	case *BasicBlock:
+		for _, ch := range c.Children() {
+			nm, err := f(ch)
+			if err != nil {
+				return err
+			}
+			if nm != nil && nm != ch {
+				return fmt.Errorf("%w: cannot replace %s inside residual block %s", ErrQuant, ch.Info().Name, c.name)
+			}
+			if err := replaceIn(ch, f); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// refreshParams rebuilds m's parameter and buffer lists from its module tree.
+func refreshParams(m *Model) {
+	m.params, m.buffers = nil, nil
+	m.byName = map[string]*Param{}
+	walk(m.root, func(mod Module) {
+		for _, p := range mod.Params() {
+			m.params = append(m.params, p)
+			m.byName[p.Name] = p
+		}
+		m.buffers = append(m.buffers, mod.Buffers()...)
+	})
+}
+
+// Tap wraps a layer and reports its input and output after every Forward, for
+// calibration. It is transparent otherwise: Backward, Info and the parameters are the
+// inner layer's (the inner layer is its only child).
+type Tap struct {
+	// Inner is the observed layer.
+	Inner Module
+	// Observe receives the layer's name, its input and its output (read-only, valid
+	// until the next Forward).
+	Observe func(layer string, in, out *tensor.Dense)
+}
+
+// Forward implements [Module].
+func (t *Tap) Forward(x *tensor.Dense, train bool) *tensor.Dense {
+	y := t.Inner.Forward(x, train)
+	t.Observe(t.Inner.Info().Name, x, y)
+	return y
+}
+
+// Backward implements [Module].
+func (t *Tap) Backward(dy *tensor.Dense) *tensor.Dense { return t.Inner.Backward(dy) }
+
+// Info implements [Module]: the inner layer's, typed "Tap".
+func (t *Tap) Info() LayerInfo {
+	li := t.Inner.Info()
+	li.Type = "Tap"
+	return li
+}
+
+// Children implements [Module]: the inner layer.
+func (t *Tap) Children() []Module { return []Module{t.Inner} }
+
+// Params implements [Module]: none of its own.
+func (t *Tap) Params() []*Param { return nil }
+
+// Buffers implements [Module]: none of its own.
+func (t *Tap) Buffers() []*Buffer { return nil }
+
+// QuantParams are the range-linear parameters of one quantized tensor, Distiller's
+// convention: q = clamp(round(Scale·x − ZeroPoint), Min, Max) and x̂ = (q + ZeroPoint)/Scale,
+// with round-half-to-even as torch.round. Scale and ZeroPoint hold one value for a
+// per-tensor quantization or one per output channel (dim 0) of a per-channel weight.
+type QuantParams struct {
+	// Scale holds positive scales; ZeroPoint the matching integer-valued zero points.
+	Scale, ZeroPoint []float32
+	// Min and Max bound q.
+	Min, Max int32
+}
+
+// Check reports whether the parameters are usable for n channels (1 for per-tensor).
+func (qp *QuantParams) Check(what string, n int) error {
+	if len(qp.Scale) != len(qp.ZeroPoint) || (len(qp.Scale) != 1 && len(qp.Scale) != n) {
+		return fmt.Errorf("%w: %s: %d scales and %d zero points for %d channels", ErrQuant, what, len(qp.Scale), len(qp.ZeroPoint), n)
+	}
+	for i, s := range qp.Scale {
+		if !(s > 0) || math.IsInf(float64(s), 0) || qp.ZeroPoint[i] != float32(math.Round(float64(qp.ZeroPoint[i]))) {
+			return fmt.Errorf("%w: %s: scale %v, zero point %v", ErrQuant, what, s, qp.ZeroPoint[i])
+		}
+	}
+	if qp.Min >= qp.Max {
+		return fmt.Errorf("%w: %s: empty integer range [%d, %d]", ErrQuant, what, qp.Min, qp.Max)
+	}
+	return nil
+}
+
+// at returns channel c's scale and zero point.
+func (qp *QuantParams) at(c int) (float32, float32) {
+	if len(qp.Scale) == 1 {
+		return qp.Scale[0], qp.ZeroPoint[0]
+	}
+	return qp.Scale[c], qp.ZeroPoint[c]
+}
+
+// QuantizeValue returns q = clamp(round(s·x − zp), lo, hi) as a float32 (an integer).
+func QuantizeValue(x, s, zp float32, lo, hi int32) float32 {
+	q := float32(math.RoundToEven(float64(s*x - zp)))
+	return min(max(q, float32(lo)), float32(hi))
+}
+
+// RangeLinear is a post-training quantized Conv2d or Linear layer (Distiller's
+// RangeLinearQuantParamLayerWrapper). With v = q + zero point for inputs and weights,
+//
+//	acc[o] = Σ v_x·v_w[o] + BiasQ[o]             (integers; ReLU here when fused)
+//	y[o]   = acc[o]·Mult[o]                       (no output quantization)
+//	y[o]   = (clamp(round(acc[o]·Mult[o] − zp_y)) + zp_y)/s_y   (with Out)
+//
+// where Mult[o] = s_y/(s_x·s_w[o]) with Out and 1/(s_x·s_w[o]) without. It is
+// inference-only: Backward panics (a programming error: PTQ models are not trained).
+// Create it with [NewRangeLinear].
+type RangeLinear struct {
+	base
+	// Layer is the float layer it replaces (*Conv2d or *Linear); its geometry and fused
+	// ReLU are used, its parameters are not.
+	Layer Module
+	// In, W and Out are the input, weight and output quantization; Out may be nil.
+	In, W QuantParams
+	Out   *QuantParams
+	// Q holds the weight's integers q_w, in the weight's shape (Shape).
+	Q     []int8
+	Shape []int
+	// BiasQ holds the bias in the accumulator scale s_x·s_w[o] (zero point 0), or nil.
+	BiasQ []int32
+	// Mult is the per-output-channel requantization multiplier (see the type comment).
+	Mult []float32
+
+	conv   *ops.Conv2d
+	lin    ops.Linear
+	wv, bv *tensor.Dense
+	xv, y  ops.Buffer
+	relu   bool
+	stride [2]int
+	pad    [2]int
+	// int8 path scratch
+	ox       int32
+	rowSum   []int32
+	a8, col8 []int8
+	colF     []float32
+	acc      []int32
+	colSums  []int32
+	maxAcc   float64
+	int8     bool
+}
+
+// NewRangeLinear returns the quantized form of layer (a *Conv2d or *Linear): q holds
+// the weight's integers in its shape, biasQ the quantized bias (nil when the layer has
+// none). It checks the parameters and returns an error wrapping [ErrQuant] when they do
+// not fit the layer.
+func NewRangeLinear(layer Module, in, w QuantParams, out *QuantParams, q []int8, biasQ []int32) (*RangeLinear, error) {
+	rl := &RangeLinear{Layer: layer, In: in, W: w, Out: out, Q: q, BiasQ: biasQ}
+	var cout int
+	switch l := layer.(type) {
+	case *Conv2d:
+		rl.name, rl.Shape, rl.relu = l.name, l.Weight.Shape(), l.op.Relu
+		rl.stride = [2]int{l.op.StrideH, l.op.StrideW}
+		rl.pad = [2]int{l.op.PadH, l.op.PadW}
+		rl.conv = &ops.Conv2d{StrideH: l.op.StrideH, StrideW: l.op.StrideW, PadH: l.op.PadH, PadW: l.op.PadW, Relu: l.op.Relu, NoInputGrad: true}
+	case *Linear:
+		rl.name, rl.Shape, rl.relu = l.name, l.Weight.Shape(), l.op.Relu
+		rl.lin = ops.Linear{Relu: l.op.Relu, NoInputGrad: true}
+	default:
+		return nil, fmt.Errorf("%w: %s is a %s, not Conv2d or Linear", ErrQuant, layer.Info().Name, layer.Info().Type)
+	}
+	cout = rl.Shape[0]
+	if err := in.Check(rl.name+" input", 1); err != nil {
+		return nil, err
+	}
+	if err := w.Check(rl.name+" weight", cout); err != nil {
+		return nil, err
+	}
+	if out != nil {
+		if err := out.Check(rl.name+" output", 1); err != nil {
+			return nil, err
+		}
+	}
+	size := 1
+	for _, d := range rl.Shape {
+		size *= d
+	}
+	if len(q) != size || (biasQ != nil && len(biasQ) != cout) {
+		return nil, fmt.Errorf("%w: %s: %d weight integers and %d biases for shape %v", ErrQuant, rl.name, len(q), len(biasQ), rl.Shape)
+	}
+	// Integer-valued float weights v_w = q_w + zp_w[o] and bias for the float path.
+	wv := make([]float32, size)
+	per := size / cout
+	for o := 0; o < cout; o++ {
+		_, zp := w.at(o)
+		for i := o * per; i < (o+1)*per; i++ {
+			wv[i] = float32(q[i]) + zp
+		}
+	}
+	rl.wv = ops.FromSlice(wv, rl.Shape...)
+	if biasQ != nil {
+		bv := make([]float32, cout)
+		for o, b := range biasQ {
+			bv[o] = float32(b)
+		}
+		rl.bv = ops.FromSlice(bv, cout)
+	}
+	rl.Mult = make([]float32, cout)
+	sx, _ := in.at(0)
+	for o := range rl.Mult {
+		sw, _ := w.at(o)
+		if out != nil {
+			sy, _ := out.at(0)
+			rl.Mult[o] = float32(float64(sy) / (float64(sx) * float64(sw)))
+		} else {
+			rl.Mult[o] = float32(1 / (float64(sx) * float64(sw)))
+		}
+	}
+	return rl, nil
+}
+
+// SetMult replaces the requantization multipliers (for an integer multiplier and
+// shift approximation); mult must hold one positive value per output channel.
+func (rl *RangeLinear) SetMult(mult []float32) error {
+	if len(mult) != len(rl.Mult) {
+		return fmt.Errorf("%w: %s: %d multipliers for %d channels", ErrQuant, rl.name, len(mult), len(rl.Mult))
+	}
+	copy(rl.Mult, mult)
+	return nil
+}
+
+// SetInt8 selects the int8 GEMM (on) or float32 GEMMs over integer values (off). The
+// int8 path needs inputs of at most 8 bits (Max − Min ≤ 255) and int8 weights; it
+// returns an error wrapping [ErrQuant] otherwise.
+func (rl *RangeLinear) SetInt8(on bool) error {
+	if on && int64(rl.In.Max)-int64(rl.In.Min) > 255 {
+		return fmt.Errorf("%w: %s: the int8 path needs inputs of at most 8 bits, range [%d, %d]", ErrQuant, rl.name, rl.In.Min, rl.In.Max)
+	}
+	rl.int8 = on
+	return nil
+}
+
+// MaxAbsAccumulator returns the largest |acc| seen by the float path since the layer
+// was built; the float path is exact while it stays below 2²⁴ (16,777,216).
+func (rl *RangeLinear) MaxAbsAccumulator() float64 { return rl.maxAcc }
+
+// quantizeInput writes v = q + zp of x into the layer's input buffer.
+func (rl *RangeLinear) quantizeInput(x *tensor.Dense) *tensor.Dense {
+	xv := rl.xv.Get(x.Shape()...)
+	s, zp := rl.In.at(0)
+	src, dst := ops.F32(x), ops.F32(xv)
+	for i, v := range src {
+		dst[i] = QuantizeValue(v, s, zp, rl.In.Min, rl.In.Max) + zp
+	}
+	return xv
+}
+
+// Forward implements [Module].
+func (rl *RangeLinear) Forward(x *tensor.Dense, _ bool) *tensor.Dense {
+	xv := rl.quantizeInput(x)
+	var y *tensor.Dense
+	switch {
+	case rl.int8:
+		y = rl.forwardInt8(xv)
+	case rl.conv != nil:
+		y = rl.conv.Forward(xv, rl.wv, rl.bv)
+	default:
+		y = rl.lin.Forward(xv, rl.wv, rl.bv)
+	}
+	rl.requantize(y)
+	rl.record(x, y)
+	return y
+}
+
+// requantize turns accumulators into outputs in place.
+func (rl *RangeLinear) requantize(y *tensor.Dense) {
+	s := y.Shape()
+	cout := rl.Shape[0]
+	inner := 1
+	for _, d := range s[2:] {
+		inner *= d
+	}
+	yd := ops.F32(y)
+	var sy, zpy float32
+	if rl.Out != nil {
+		sy, zpy = rl.Out.at(0)
+	}
+	for i := 0; i < len(yd); i += inner {
+		o := (i / inner) % cout
+		mult := rl.Mult[o]
+		for j := i; j < i+inner; j++ {
+			a := yd[j]
+			if m := math.Abs(float64(a)); m > rl.maxAcc {
+				rl.maxAcc = m
+			}
+			if rl.Out == nil {
+				yd[j] = a * mult
+				continue
+			}
+			q := float32(math.RoundToEven(float64(a*mult - zpy)))
+			q = min(max(q, float32(rl.Out.Min)), float32(rl.Out.Max))
+			yd[j] = (q + zpy) / sy
+		}
+	}
+}
+
+// forwardInt8 computes the accumulators with the int8 GEMM.
+func (rl *RangeLinear) forwardInt8(xv *tensor.Dense) *tensor.Dense {
+	_, zpx := rl.In.at(0)
+	lo, hi := rl.In.Min+int32(zpx), rl.In.Max+int32(zpx)
+	rl.ox = 0
+	if lo < -128 || hi > 127 {
+		rl.ox = lo + 128
+	}
+	cout := rl.Shape[0]
+	k := len(rl.Q) / cout
+	if rl.rowSum == nil {
+		rl.rowSum = make([]int32, cout)
+		for o := range rl.rowSum {
+			var s int32
+			for _, q := range rl.Q[o*k : (o+1)*k] {
+				s += int32(q)
+			}
+			rl.rowSum[o] = s
+		}
+	}
+	xd := ops.F32(xv)
+	if rl.conv == nil {
+		n := len(xd) / k
+		y := rl.y.Get(n, cout)
+		rl.a8 = qGrowI8(rl.a8, n*k)
+		for i, v := range xd {
+			rl.a8[i] = int8(int32(v) - rl.ox)
+		}
+		rl.acc = qGrowI32(rl.acc, n*cout)
+		kernels.GemmS8S8S32(n, cout, k, rl.a8, k, rl.Q, k, rl.acc, cout)
+		yd := ops.F32(y)
+		for i := 0; i < n; i++ {
+			var colSum int32
+			for _, a := range rl.a8[i*k : (i+1)*k] {
+				colSum += int32(a)
+			}
+			for o := 0; o < cout; o++ {
+				yd[i*cout+o] = rl.finish(rl.acc[i*cout+o], o, colSum, k)
+			}
+		}
+		return y
+	}
+	s := xv.Shape()
+	n, c, h, w := s[0], s[1], s[2], s[3]
+	kh, kw := rl.Shape[2], rl.Shape[3]
+	oh := kernels.ConvOutSize(h, kh, rl.pad[0], rl.stride[0])
+	ow := kernels.ConvOutSize(w, kw, rl.pad[1], rl.stride[1])
+	p := oh * ow
+	y := rl.y.Get(n, cout, oh, ow)
+	yd := ops.F32(y)
+	rl.colF = qGrowF32(rl.colF, k*p)
+	rl.col8 = qGrowI8(rl.col8, p*k)
+	rl.acc = qGrowI32(rl.acc, cout*p)
+	rl.colSums = qGrowI32(rl.colSums, p)
+	colSums := rl.colSums
+	img := c * h * w
+	for i := 0; i < n; i++ {
+		kernels.Im2col(rl.colF, xd[i*img:(i+1)*img], c, h, w, kh, kw, rl.pad[0], rl.pad[1], rl.stride[0], rl.stride[1])
+		clear(colSums)
+		for r := 0; r < k; r++ {
+			row := rl.colF[r*p : (r+1)*p]
+			for j, v := range row {
+				a := int8(int32(v) - rl.ox)
+				rl.col8[j*k+r] = a
+				colSums[j] += int32(a)
+			}
+		}
+		kernels.GemmS8S8S32(cout, p, k, rl.Q, k, rl.col8, k, rl.acc, p)
+		for o := 0; o < cout; o++ {
+			for j := 0; j < p; j++ {
+				yd[(i*cout+o)*p+j] = rl.finish(rl.acc[o*p+j], o, colSums[j], k)
+			}
+		}
+	}
+	return y
+}
+
+// finish adds the zero-point corrections and the bias to Σ a·q_w and applies a fused
+// ReLU: Σ (a+ox)(q_w+zp_w) = Σ a·q_w + ox·Σq_w + zp_w·Σa + k·ox·zp_w.
+func (rl *RangeLinear) finish(dot int32, o int, colSum int32, k int) float32 {
+	_, zpw := rl.W.at(o)
+	z := int64(zpw)
+	acc := int64(dot) + int64(rl.ox)*int64(rl.rowSum[o]) + z*int64(colSum) + int64(k)*int64(rl.ox)*z
+	if rl.BiasQ != nil {
+		acc += int64(rl.BiasQ[o])
+	}
+	if rl.relu && acc < 0 {
+		acc = 0
+	}
+	return float32(acc)
+}
+
+func qGrowI8(s []int8, n int) []int8 {
+	if cap(s) < n {
+		return make([]int8, n)
+	}
+	return s[:n]
+}
+
+func qGrowI32(s []int32, n int) []int32 {
+	if cap(s) < n {
+		return make([]int32, n)
+	}
+	return s[:n]
+}
+
+func qGrowF32(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
+}
+
+// Backward implements [Module]; it panics, as a RangeLinear is inference-only.
+func (rl *RangeLinear) Backward(*tensor.Dense) *tensor.Dense {
+	panic("nn: RangeLinear " + rl.name + " is inference-only (post-training quantization)")
+}
+
+// Info implements [Module]: the replaced layer's description, with this layer's shapes.
+func (rl *RangeLinear) Info() LayerInfo {
+	li := rl.Layer.Info()
+	li.InShape, li.OutShape = clone(rl.in), clone(rl.out)
+	return li
+}
+
+// ActQuantizer is a quantized activation function with a straight-through backward,
+// used by [ActQuant]. Implementations live in stdlib (DoReFa, PACT, WRPN, linear QAT).
+type ActQuantizer interface {
+	// Forward writes the quantized activation of x into dst (same length); train tells
+	// whether statistics (an EMA range) may be updated.
+	Forward(dst, x []float32, train bool)
+	// Backward writes into dx the gradient with respect to x given dy and the x of the
+	// last Forward, and adds to the gradients of its own parameters.
+	Backward(dx, dy, x []float32)
+	// Params returns the quantizer's learned parameters (PACT's α), possibly none.
+	Params() []*Param
+}
+
+// ActQuant replaces a ReLU with a quantized activation: the ReLU runs first (it may be
+// fused into the previous layer), then Quant. Its parameters are Quant's.
+type ActQuant struct {
+	base
+	// ReLU is the replaced module; Quant the activation quantizer.
+	ReLU  *ReLU
+	Quant ActQuantizer
+
+	x     []float32
+	y, dx ops.Buffer
+}
+
+// NewActQuant returns q applied after r, under r's name.
+func NewActQuant(r *ReLU, q ActQuantizer) *ActQuant {
+	return &ActQuant{base: base{name: r.name}, ReLU: r, Quant: q}
+}
+
+// Forward implements [Module].
+func (a *ActQuant) Forward(x *tensor.Dense, train bool) *tensor.Dense {
+	h := a.ReLU.Forward(x, train)
+	a.x = qGrowF32(a.x, h.Shape().TotalSize())
+	copy(a.x, ops.F32(h))
+	y := a.y.Get(h.Shape()...)
+	a.Quant.Forward(ops.F32(y), a.x, train)
+	a.record(x, y)
+	return y
+}
+
+// Backward implements [Module].
+func (a *ActQuant) Backward(dy *tensor.Dense) *tensor.Dense {
+	dx := a.dx.Get(dy.Shape()...)
+	a.Quant.Backward(ops.F32(dx), ops.F32(dy), a.x)
+	return a.ReLU.Backward(dx)
+}
+
+// Info implements [Module]: typed "QuantReLU".
+func (a *ActQuant) Info() LayerInfo { return a.info("QuantReLU") }
+
+// Params implements [Module]: the quantizer's parameters.
+func (a *ActQuant) Params() []*Param { return a.Quant.Params() }
+
+// Groups runs several optimizers, each over its own parameters, as one (PyTorch's
+// parameter groups). LR and SetLR act on all of them; the state of every group is
+// merged by parameter name.
+type Groups []Optimizer
+
+// Step implements [Optimizer].
+func (g Groups) Step() {
+	for _, o := range g {
+		o.Step()
+	}
+}
+
+// LR implements [Optimizer]: the first group's rate.
+func (g Groups) LR() float64 { return g[0].LR() }
+
+// SetLR implements [Optimizer].
+func (g Groups) SetLR(lr float64) {
+	for _, o := range g {
+		o.SetLR(lr)
+	}
+}
+
+// StateNames implements [Optimizer]: the first group's slots.
+func (g Groups) StateNames() []string { return g[0].StateNames() }
+
+// State implements [Optimizer].
+func (g Groups) State() map[string][]*tensor.Dense {
+	st := map[string][]*tensor.Dense{}
+	for _, o := range g {
+		for k, v := range o.State() {
+			st[k] = v
+		}
+	}
+	return st
+}
+
+// SetState implements [Optimizer]: each group takes the entries of its parameters.
+func (g Groups) SetState(state map[string][]*tensor.Dense) error {
+	for _, o := range g {
+		own := map[string][]*tensor.Dense{}
+		mine := o.State()
+		for k, v := range state {
+			if _, ok := mine[k]; ok {
+				own[k] = v
+			}
+		}
+		if err := o.SetState(own); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,790 @@
+package stdlib
+
+// Quantization, with Distiller's semantics (catalog §1.5).
+//
+// Range-linear quantization maps x to q = clamp(round(scale·x − zp), qmin, qmax) and back
+// to x̂ = (q + zp)/scale. [LinearParams] chooses scale and zero point from a saturation
+// range and a [LinearMode]; [ClipRange] chooses the saturation range of an activation from
+// its calibration [Stats] and a [ClipMode] (absolute, averaged, n·σ, or ACIQ's Gaussian
+// and Laplace optima). [PTQ] applies all of it to a trained model: it collects statistics
+// ([Calibrate]), quantizes every Conv2d and Linear weight (per tensor or per output
+// channel), their biases to the accumulator scale, their inputs and their outputs, and
+// replaces the layers with [nn.RangeLinear] integer layers.
+//
+// Quantization-aware training keeps a float copy of each weight ([WeightQAT]): before a
+// forward pass the weights hold their quantized values, the gradient computed there is
+// carried back to the float copy (straight-through for the rounding; through the tanh
+// normalisation for DoReFa), and the optimizer updates the float copy. Activations are
+// quantized by [nn.ActQuant] modules that replace the ReLUs, with the functions of
+// [DorefaAct], [PACTAct] and [EMAAct].
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path"
+	"sort"
+
+	"github.com/dst-dev/dst/data"
+	"github.com/dst-dev/dst/lang"
+	"github.com/dst-dev/dst/nn"
+	"github.com/dst-dev/dst/ops"
+	"gorgonia.org/tensor"
+)
+
+// LinearMode is a range-linear quantization mode.
+type LinearMode int
+
+// The modes (language names sym, sym_restr, asym_u, asym_s).
+const (
+	// Symmetric: zero point 0, n = (2^b − 1)/2, range [−2^(b−1), 2^(b−1) − 1].
+	Symmetric LinearMode = iota
+	// SymmetricRestricted: zero point 0, n = 2^(b−1) − 1, range [−n, n].
+	SymmetricRestricted
+	// AsymmetricUnsigned: the range [min(lo, 0), max(hi, 0)] onto [0, 2^b − 1].
+	AsymmetricUnsigned
+	// AsymmetricSigned: as AsymmetricUnsigned, shifted to [−2^(b−1), 2^(b−1) − 1].
+	AsymmetricSigned
+)
+
+var modeNames = [...]string{Symmetric: "sym", SymmetricRestricted: "sym_restr", AsymmetricUnsigned: "asym_u", AsymmetricSigned: "asym_s"}
+
+// String returns the mode's name in the language.
+func (lm LinearMode) String() string {
+	if lm >= 0 && int(lm) < len(modeNames) {
+		return modeNames[lm]
+	}
+	return fmt.Sprintf("LinearMode(%d)", int(lm))
+}
+
+// ParseLinearMode returns the mode called name (sym, sym_restr, asym_u, asym_s).
+func ParseLinearMode(name string) (LinearMode, error) {
+	for i, n := range modeNames {
+		if n == name {
+			return LinearMode(i), nil
+		}
+	}
+	return 0, fmt.Errorf("stdlib: unknown quantization mode %q (want sym, sym_restr, asym_u or asym_s)", name)
+}
+
+// Symmetric reports whether the mode has a zero point of 0.
+func (lm LinearMode) Symmetric() bool { return lm == Symmetric || lm == SymmetricRestricted }
+
+// IntRange returns the integer range of b-bit values in mode lm.
+func IntRange(bits int, lm LinearMode) (lo, hi int32) {
+	h := int32(1) << (bits - 1)
+	switch lm {
+	case SymmetricRestricted:
+		return -(h - 1), h - 1
+	case AsymmetricUnsigned:
+		return 0, 2*h - 1
+	}
+	return -h, h - 1
+}
+
+// checkBits reports an error unless 1 ≤ bits ≤ 32.
+func checkBits(what string, bits int) error {
+	if bits < 1 || bits > 32 {
+		return fmt.Errorf("stdlib: %s bit width %d must lie in [1, 32]", what, bits)
+	}
+	return nil
+}
+
+// LinearParams returns the scale and zero point of b-bit quantization in mode lm of
+// values saturating at [lo, hi] (Distiller's symmetric_ and
+// asymmetric_linear_quantization_params):
+//
+//	symmetric:  sat = max(|lo|, |hi|), scale = n/sat (1 when sat = 0), zp = 0
+//	asymmetric: lo' = min(lo, 0), hi' = max(hi, 0), scale = (2^b − 1)/(hi' − lo')
+//	            (1 when hi' = lo'), zp = round(scale·lo') (+ 2^(b−1) when signed)
+func LinearParams(lo, hi float64, bits int, lm LinearMode) (scale, zp float64) {
+	if lm.Symmetric() {
+		n := (math.Exp2(float64(bits)) - 1) / 2
+		if lm == SymmetricRestricted {
+			n = math.Exp2(float64(bits-1)) - 1
+		}
+		sat := math.Max(math.Abs(lo), math.Abs(hi))
+		if sat == 0 {
+			return 1, 0
+		}
+		return n / sat, 0
+	}
+	lo, hi = math.Min(lo, 0), math.Max(hi, 0)
+	n := math.Exp2(float64(bits)) - 1
+	diff := hi - lo
+	if diff == 0 {
+		diff = n
+	}
+	scale = n / diff
+	zp = math.RoundToEven(scale * lo)
+	if lm == AsymmetricSigned {
+		zp += math.Exp2(float64(bits - 1))
+	}
+	return scale, zp
+}
+
+// Quantize returns clamp(round(scale·x − zp), lo, hi) with round-half-to-even.
+func Quantize(x, scale, zp float64, lo, hi int32) float64 {
+	return math.Min(math.Max(math.RoundToEven(scale*x-zp), float64(lo)), float64(hi))
+}
+
+// Dequantize returns (q + zp)/scale.
+func Dequantize(q, scale, zp float64) float64 { return (q + zp) / scale }
+
+// ClipMode is how an activation's saturation range is chosen from its statistics.
+type ClipMode int
+
+// The clip modes (language names none, avg, n_std, gauss, laplace).
+const (
+	// ClipNone uses the absolute min and max.
+	ClipNone ClipMode = iota
+	// ClipAvg uses the means over samples of the per-sample min and max.
+	ClipAvg
+	// ClipNStd uses [max(min, μ − N·σ), min(max, μ + N·σ)].
+	ClipNStd
+	// ClipGauss uses ACIQ's optimal clip for a Gaussian: α = c_G(b)·σ.
+	ClipGauss
+	// ClipLaplace uses ACIQ's optimal clip for a Laplace law: α = c_L(b)·β, β = E|x − μ|.
+	ClipLaplace
+)
+
+var clipNames = [...]string{ClipNone: "none", ClipAvg: "avg", ClipNStd: "n_std", ClipGauss: "gauss", ClipLaplace: "laplace"}
+
+// String returns the clip mode's name in the language.
+func (cm ClipMode) String() string {
+	if cm >= 0 && int(cm) < len(clipNames) {
+		return clipNames[cm]
+	}
+	return fmt.Sprintf("ClipMode(%d)", int(cm))
+}
+
+// ParseClipMode returns the clip mode called name.
+func ParseClipMode(name string) (ClipMode, error) {
+	for i, n := range clipNames {
+		if n == name {
+			return ClipMode(i), nil
+		}
+	}
+	return 0, fmt.Errorf("stdlib: unknown clip mode %q (want none, avg, n_std, gauss or laplace)", name)
+}
+
+// ACIQ coefficients (Banner et al.), by bit width, as in Distiller's AciqClipper.
+var (
+	aciqGauss       = map[int]float64{1: 1.24, 2: 1.71, 3: 2.15, 4: 2.55, 5: 2.93, 6: 3.28, 7: 3.61, 8: 3.92}
+	aciqGaussHalf   = map[int]float64{1: 1.71, 2: 2.15, 3: 2.55, 4: 2.93, 5: 3.28, 6: 3.61, 7: 3.92, 8: 4.2}
+	aciqLaplace     = map[int]float64{0: 1.05, 1: 1.86, 2: 2.83, 3: 3.89, 4: 5.03, 5: 6.2, 6: 7.41, 7: 8.64, 8: 9.89}
+	aciqLaplaceHalf = map[int]float64{0: 1.86, 1: 2.83, 2: 3.89, 3: 5.02, 4: 6.2, 5: 7.41, 6: 8.64, 7: 9.89, 8: 11.16}
+)
+
+// ACIQAlpha returns ACIQ's clipping value α for b bits: c_G(b)·σ for [ClipGauss],
+// c_L(b)·β for [ClipLaplace], from the half-range tables when halfRange is set.
+func ACIQAlpha(cm ClipMode, bits int, st Stats, halfRange bool) (float64, error) {
+	switch cm {
+	case ClipGauss:
+		tab := aciqGauss
+		if halfRange {
+			tab = aciqGaussHalf
+		}
+		c, ok := tab[bits]
+		if !ok {
+			return 0, fmt.Errorf("stdlib: ACIQ gauss clipping has coefficients for 1–8 bits, got %d", bits)
+		}
+		return c * st.Std, nil
+	case ClipLaplace:
+		tab := aciqLaplace
+		if halfRange {
+			tab = aciqLaplaceHalf
+		}
+		c, ok := tab[bits]
+		if !ok {
+			return 0, fmt.Errorf("stdlib: ACIQ laplace clipping has coefficients for 0–8 bits, got %d", bits)
+		}
+		return c * st.B, nil
+	}
+	return 0, fmt.Errorf("stdlib: %v is not an ACIQ clip mode", cm)
+}
+
+// ClipRange returns the saturation range [lo, hi] of a tensor with statistics st for
+// b-bit quantization in mode lm:
+//
+//	none     [min, max]
+//	avg      [avg_min, avg_max]
+//	n_std    [max(min, μ − N·σ), min(max, μ + N·σ)]
+//	gauss, laplace (ACIQ): symmetric ±(|μ| + α); asymmetric lo = max(min, μ − α),
+//	         hi = lo + 2α (lo + α with halfRange)
+func ClipRange(st Stats, cm ClipMode, bits int, nStd float64, halfRange bool, lm LinearMode) (lo, hi float64, err error) {
+	switch cm {
+	case ClipNone:
+		return st.Min, st.Max, nil
+	case ClipAvg:
+		return st.AvgMin, st.AvgMax, nil
+	case ClipNStd:
+		if !(nStd > 0) {
+			return 0, 0, fmt.Errorf("stdlib: clip n_std needs a positive n_std, got %v", nStd)
+		}
+		return math.Max(st.Min, st.Mean-nStd*st.Std), math.Min(st.Max, st.Mean+nStd*st.Std), nil
+	case ClipGauss, ClipLaplace:
+		alpha, err := ACIQAlpha(cm, bits, st, halfRange)
+		if err != nil {
+			return 0, 0, err
+		}
+		if lm.Symmetric() {
+			a := math.Abs(st.Mean) + alpha
+			return -a, a, nil
+		}
+		lo = math.Max(st.Min, st.Mean-alpha)
+		if halfRange {
+			return lo, lo + alpha, nil
+		}
+		return lo, lo + 2*alpha, nil
+	}
+	return 0, 0, fmt.Errorf("stdlib: unknown clip mode %v", cm)
+}
+
+// Stats are calibration statistics of one tensor over a calibration set (Distiller's
+// QuantCalibrationStatsCollector): absolute min and max, the means over samples of each
+// sample's min and max, mean, standard deviation and β = E|x − μ| (μ the batch mean).
+type Stats struct {
+	Min    float64 `json:"min"`
+	Max    float64 `json:"max"`
+	AvgMin float64 `json:"avg_min"`
+	AvgMax float64 `json:"avg_max"`
+	Mean   float64 `json:"mean"`
+	Std    float64 `json:"std"`
+	B      float64 `json:"b"`
+	// Samples is the number of samples and Count the number of values seen.
+	Samples int   `json:"samples"`
+	Count   int64 `json:"count"`
+
+	sum, sumSq, sumB, sumMin, sumMax float64
+}
+
+// Add accumulates a batch of n samples (x holds n·size values, sample-major).
+func (st *Stats) Add(x []float32, n int) {
+	if n == 0 || len(x) == 0 {
+		return
+	}
+	size := len(x) / n
+	if st.Samples == 0 {
+		st.Min, st.Max = math.Inf(1), math.Inf(-1)
+	}
+	var bs, bsq float64
+	for i := 0; i < n; i++ {
+		lo, hi := math.Inf(1), math.Inf(-1)
+		for _, v := range x[i*size : (i+1)*size] {
+			f := float64(v)
+			lo, hi = math.Min(lo, f), math.Max(hi, f)
+			bs += f
+			bsq += f * f
+		}
+		st.sumMin += lo
+		st.sumMax += hi
+		st.Min, st.Max = math.Min(st.Min, lo), math.Max(st.Max, hi)
+	}
+	mu := bs / float64(len(x))
+	var b float64
+	for _, v := range x {
+		b += math.Abs(float64(v) - mu)
+	}
+	st.sum += bs
+	st.sumSq += bsq
+	st.sumB += b
+	st.Samples += n
+	st.Count += int64(len(x))
+	c := float64(st.Count)
+	st.Mean = st.sum / c
+	st.Std = math.Sqrt(math.Max(st.sumSq/c-st.Mean*st.Mean, 0))
+	st.B = st.sumB / c
+	st.AvgMin = st.sumMin / float64(st.Samples)
+	st.AvgMax = st.sumMax / float64(st.Samples)
+}
+
+// LayerStats are the statistics of a Conv2d or Linear layer's input and output.
+type LayerStats struct {
+	Input  Stats `json:"input"`
+	Output Stats `json:"output"`
+}
+
+// Calibrate runs m in evaluation mode over the first batches minibatches of set
+// (batches ≤ 0: all of it) and returns the statistics of every Conv2d and Linear
+// layer's input and output (after a fused ReLU), by layer name.
+func Calibrate(ctx context.Context, m *nn.Model, set *data.Set, batch, batches int) (map[string]*LayerStats, error) {
+	if batch < 1 {
+		return nil, fmt.Errorf("stdlib: calibrate: batch size %d must be at least 1", batch)
+	}
+	if set == nil || set.N == 0 {
+		return nil, fmt.Errorf("stdlib: calibrate: empty data set")
+	}
+	if err := m.CheckInput(set.C, set.H, set.W, set.Classes); err != nil {
+		return nil, err
+	}
+	stats := map[string]*LayerStats{}
+	observe := func(layer string, in, out *tensor.Dense) {
+		ls := stats[layer]
+		if ls == nil {
+			ls = &LayerStats{}
+			stats[layer] = ls
+		}
+		n := in.Shape()[0]
+		ls.Input.Add(ops.F32(in), n)
+		ls.Output.Add(ops.F32(out), n)
+	}
+	err := nn.ReplaceModules(m, func(mod nn.Module) (nn.Module, error) {
+		switch mod.(type) {
+		case *nn.Conv2d, *nn.Linear:
+			return &nn.Tap{Inner: mod, Observe: observe}, nil
+		}
+		return nil, nil
+	})
+	defer nn.ReplaceModules(m, func(mod nn.Module) (nn.Module, error) {
+		if t, ok := mod.(*nn.Tap); ok {
+			return t.Inner, nil
+		}
+		return nil, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	loader := data.NewLoader(set, batch, false, 0)
+	steps := loader.Steps()
+	if batches > 0 {
+		steps = min(steps, batches)
+	}
+	for s := 0; s < steps; s++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		n := min(batch, set.N-s*batch)
+		x := ops.New(n, set.C, set.H, set.W)
+		y := make([]int32, n)
+		loader.Batch(s, ops.F32(x), y)
+		m.Forward(x, false)
+	}
+	return stats, nil
+}
+
+// SaveStats writes calibration statistics as JSON, so evaluation can be repeated without
+// recalibrating.
+func SaveStats(file string, stats map[string]*LayerStats) error {
+	b, err := json.MarshalIndent(stats, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(file, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("stdlib: save stats: %w", err)
+	}
+	return nil
+}
+
+// LoadStats reads statistics written by [SaveStats].
+func LoadStats(file string) (map[string]*LayerStats, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("stdlib: load stats: %w", err)
+	}
+	var stats map[string]*LayerStats
+	if err := json.Unmarshal(b, &stats); err != nil {
+		return nil, fmt.Errorf("stdlib: load stats %s: %w", file, err)
+	}
+	return stats, nil
+}
+
+// QuantSettings are the settings of one layer's post-training quantization.
+type QuantSettings struct {
+	// Float leaves the layer in floating point (Distiller's null bits).
+	Float bool
+	// WeightBits, ActBits and AccumBits are the bit widths of weights (1–8, stored as
+	// int8), of inputs and outputs (1–16), and of the accumulator and quantized bias.
+	WeightBits, ActBits, AccumBits int
+	// Mode is the range-linear mode of weights and activations.
+	Mode LinearMode
+	// PerChannel gives each output channel of the weight its own scale and zero point.
+	PerChannel bool
+	// Clip chooses activation ranges; NStd is N for ClipNStd; HalfRange uses ACIQ's
+	// half-range tables (set automatically for outputs of a layer with a fused ReLU).
+	Clip      ClipMode
+	NStd      float64
+	HalfRange bool
+	// ClipWeights applies Clip to weights too (statistics of the weight tensor).
+	ClipWeights bool
+	// ScaleBits, when > 0, approximates each requantization multiplier M by A/2^n with
+	// an integer A of ScaleBits bits (n = ⌊log2((2^m − 1)/M)⌋, A = ⌊M·2^n⌋).
+	ScaleBits int
+}
+
+// Check reports whether the settings are usable.
+func (qs *QuantSettings) Check() error {
+	if qs.Float {
+		return nil
+	}
+	for _, b := range []struct {
+		what string
+		bits int
+	}{{"weight", qs.WeightBits}, {"accumulator", qs.AccumBits}} {
+		if err := checkBits(b.what, b.bits); err != nil {
+			return err
+		}
+	}
+	if qs.ActBits < 1 || qs.ActBits > 16 {
+		return fmt.Errorf("stdlib: activation bit width %d must lie in [1, 16] for integer layers", qs.ActBits)
+	}
+	if qs.ScaleBits < 0 || qs.ScaleBits > 32 {
+		return fmt.Errorf("stdlib: scale_bits %d must lie in [0, 32]", qs.ScaleBits)
+	}
+	if qs.Clip == ClipNStd && !(qs.NStd > 0) {
+		return fmt.Errorf("stdlib: clip n_std needs n_std > 0")
+	}
+	if qs.Clip == ClipNStd && qs.PerChannel && qs.ClipWeights {
+		return fmt.Errorf("stdlib: clip n_std is not allowed with per-channel weights")
+	}
+	return nil
+}
+
+// Override changes the settings of the layers whose name matches Pattern (a glob as
+// path.Match reads it: "conv*", "fc2") or is one of Layers.
+type Override struct {
+	// Pattern selects layers by name; "" matches none (use Layers).
+	Pattern string
+	// Layers lists layer names selected exactly.
+	Layers []string
+	// Settings replace the defaults for those layers.
+	Settings QuantSettings
+}
+
+// PTQ is post-training range-linear quantization (Distiller's
+// PostTrainLinearQuantizer). The zero value is not usable: set Default.
+type PTQ struct {
+	// Default applies to every Conv2d and Linear layer no override matches.
+	Default QuantSettings
+	// Overrides are tried in order; the first whose pattern matches a layer wins. An
+	// override that matches no layer is an error.
+	Overrides []Override
+	// Only, when not nil, lists the layers to quantize (the policy's selector); the
+	// others stay in floating point.
+	Only []string
+}
+
+// Settings returns the settings of layer: the first matching override's, or Default.
+func (q *PTQ) Settings(layer string) QuantSettings {
+	if q.Only != nil && !containsLayer(q.Only, layer) {
+		return QuantSettings{Float: true}
+	}
+	for _, o := range q.Overrides {
+		if o.matches(layer) {
+			return o.Settings
+		}
+	}
+	return q.Default
+}
+
+func (o *Override) matches(layer string) bool {
+	for _, l := range o.Layers {
+		if l == layer {
+			return true
+		}
+	}
+	ok, _ := path.Match(o.Pattern, layer)
+	return o.Pattern != "" && ok
+}
+
+func (o *Override) String() string {
+	if o.Pattern != "" {
+		return fmt.Sprintf("%q", o.Pattern)
+	}
+	return fmt.Sprint(o.Layers)
+}
+
+// QuantizedLayer describes one layer [PTQ.Apply] quantized.
+type QuantizedLayer struct {
+	// Name is the layer's name; Settings the settings it was quantized with.
+	Name     string
+	Settings QuantSettings
+	// Layer is the integer layer now in the model.
+	Layer *nn.RangeLinear
+}
+
+// Apply quantizes m in place: every Conv2d and Linear layer (inside Sequential
+// containers) that its settings do not leave in float becomes an [nn.RangeLinear] built
+// from the layer's weights and the statistics of its input and output (from
+// [Calibrate] on the same model). It returns the quantized layers in model order.
+func (q *PTQ) Apply(m *nn.Model, stats map[string]*LayerStats) ([]QuantizedLayer, error) {
+	if err := q.Default.Check(); err != nil {
+		return nil, err
+	}
+	matched := make([]bool, len(q.Overrides))
+	for _, o := range q.Overrides {
+		if _, err := path.Match(o.Pattern, ""); err != nil {
+			return nil, fmt.Errorf("stdlib: override %s: %w", o.String(), err)
+		}
+		if err := o.Settings.Check(); err != nil {
+			return nil, fmt.Errorf("stdlib: override %s: %w", o.String(), err)
+		}
+	}
+	// Check before changing anything.
+	var layers []string
+	for _, li := range m.Layers() {
+		if li.Type != "Conv2d" && li.Type != "Linear" {
+			continue
+		}
+		layers = append(layers, li.Name)
+		for i, o := range q.Overrides {
+			if o.matches(li.Name) {
+				matched[i] = true
+				break
+			}
+		}
+		if q.Settings(li.Name).Float {
+			continue
+		}
+		if stats[li.Name] == nil {
+			return nil, fmt.Errorf("stdlib: quantize: no calibration statistics for layer %s", li.Name)
+		}
+	}
+	for i, ok := range matched {
+		if !ok {
+			return nil, fmt.Errorf("stdlib: quantize: override %s matches no Conv2d or Linear layer (layers: %v)", q.Overrides[i].String(), layers)
+		}
+	}
+	var out []QuantizedLayer
+	err := nn.ReplaceModules(m, func(mod nn.Module) (nn.Module, error) {
+		switch mod.(type) {
+		case *nn.Conv2d, *nn.Linear:
+		default:
+			return nil, nil
+		}
+		li := mod.Info()
+		qs := q.Settings(li.Name)
+		if qs.Float {
+			return nil, nil
+		}
+		rl, err := quantizeLayer(mod, qs, stats[li.Name], li.FusedReLU)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, QuantizedLayer{Name: li.Name, Settings: qs, Layer: rl})
+		return rl, nil
+	})
+	return out, err
+}
+
+// quantizeLayer builds the integer form of a Conv2d or Linear layer.
+func quantizeLayer(mod nn.Module, qs QuantSettings, ls *LayerStats, fusedReLU bool) (*nn.RangeLinear, error) {
+	var w, b *nn.Param
+	switch l := mod.(type) {
+	case *nn.Conv2d:
+		w, b = l.Weight, l.Bias
+	case *nn.Linear:
+		w, b = l.Weight, l.Bias
+	}
+	actBits := qs.ActBits
+	// Input.
+	lo, hi, err := ClipRange(ls.Input, qs.Clip, actBits, qs.NStd, false, qs.Mode)
+	if err != nil {
+		return nil, fmt.Errorf("stdlib: quantize %s input: %w", w.Layer, err)
+	}
+	sx, zpx := LinearParams(lo, hi, actBits, qs.Mode)
+	qlo, qhi := IntRange(actBits, qs.Mode)
+	in := nn.QuantParams{Scale: []float32{float32(sx)}, ZeroPoint: []float32{float32(zpx)}, Min: qlo, Max: qhi}
+	// Output.
+	var outQ *nn.QuantParams
+	{
+		half := qs.HalfRange || fusedReLU
+		lo, hi, err := ClipRange(ls.Output, qs.Clip, actBits, qs.NStd, half, qs.Mode)
+		if err != nil {
+			return nil, fmt.Errorf("stdlib: quantize %s output: %w", w.Layer, err)
+		}
+		sy, zpy := LinearParams(lo, hi, actBits, qs.Mode)
+		outQ = &nn.QuantParams{Scale: []float32{float32(sy)}, ZeroPoint: []float32{float32(zpy)}, Min: qlo, Max: qhi}
+	}
+	// Weights, per tensor or per output channel.
+	cout := w.Shape()[0]
+	groups := 1
+	if qs.PerChannel {
+		groups = cout
+	}
+	wlo, whi := IntRange(qs.WeightBits, qs.Mode)
+	// Unsigned 8-bit weights are stored shifted by 128 (q' = q − 128, zp' = zp + 128),
+	// which leaves v = q + zp unchanged and fits int8.
+	var shift int32
+	if wlo < -128 || whi > 127 {
+		shift = wlo + 128
+	}
+	wq := nn.QuantParams{Min: wlo - shift, Max: whi - shift}
+	q := make([]int8, w.Len())
+	if qs.WeightBits > 8 {
+		return nil, fmt.Errorf("stdlib: quantize %s: weights of %d bits do not fit the int8 layer", w.Layer, qs.WeightBits)
+	}
+	wd := w.Data()
+	gsize := w.Len() / groups
+	for g := 0; g < groups; g++ {
+		vals := wd[g*gsize : (g+1)*gsize]
+		var st Stats
+		st.Add(vals, 1)
+		lo, hi := st.Min, st.Max
+		if qs.ClipWeights {
+			if lo, hi, err = ClipRange(st, qs.Clip, qs.WeightBits, qs.NStd, false, qs.Mode); err != nil {
+				return nil, fmt.Errorf("stdlib: quantize %s weight: %w", w.Layer, err)
+			}
+		}
+		s, zp := LinearParams(lo, hi, qs.WeightBits, qs.Mode)
+		wq.Scale = append(wq.Scale, float32(s))
+		wq.ZeroPoint = append(wq.ZeroPoint, float32(zp)+float32(shift))
+		for i, v := range vals {
+			q[g*gsize+i] = int8(int32(nn.QuantizeValue(v, float32(s), float32(zp), wlo, whi)) - shift)
+		}
+	}
+	// Bias, in the accumulator scale s_x·s_w[o] with zero point 0.
+	var bq []int32
+	if b != nil {
+		alo, ahi := IntRange(qs.AccumBits, Symmetric)
+		bq = make([]int32, cout)
+		for o, v := range b.Data() {
+			sw := wq.Scale[0]
+			if groups > 1 {
+				sw = wq.Scale[o]
+			}
+			bq[o] = int32(Quantize(float64(v), float64(in.Scale[0])*float64(sw), 0, alo, ahi))
+		}
+	}
+	rl, err := nn.NewRangeLinear(mod, in, wq, outQ, q, bq)
+	if err != nil {
+		return nil, err
+	}
+	if qs.ScaleBits > 0 {
+		mult := make([]float32, len(rl.Mult))
+		for o, mv := range rl.Mult {
+			a, n := ApproxScale(float64(mv), qs.ScaleBits)
+			mult[o] = float32(float64(a) / math.Exp2(float64(n)))
+		}
+		if err := rl.SetMult(mult); err != nil {
+			return nil, err
+		}
+	}
+	return rl, nil
+}
+
+// ApproxScale returns the integer multiplier a and shift n with M ≈ a/2^n for an
+// m-bit multiplier: n = ⌊log2((2^m − 1)/M)⌋, a = ⌊M·2^n⌋ (Distiller's
+// approx_scale_as_mult_and_shift).
+func ApproxScale(mult float64, bits int) (a int64, n int) {
+	n = int(math.Floor(math.Log2((math.Exp2(float64(bits)) - 1) / mult)))
+	a = int64(math.Floor(mult * math.Exp2(float64(n))))
+	return a, n
+}
+
+// LayerNames returns the sorted names of the layers in stats.
+func LayerNames(stats map[string]*LayerStats) []string {
+	names := make([]string, 0, len(stats))
+	for k := range stats {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// NewPTQ returns the post-training quantization a checked `quantize linear` policy
+// describes, with its override lines in order. layerOf maps a parameter name to its
+// layer's name (nn.Param.Layer); override lines select parameters, PTQ acts on layers.
+// It also returns the policy's stats path ("" when absent).
+func NewPTQ(pol *lang.Policy, layerOf func(param string) string) (*PTQ, string, error) {
+	if pol.Kind != lang.KindQuantize || pol.Method != "linear" {
+		return nil, "", fmt.Errorf("stdlib: NewPTQ: policy is %s %s, not quantize linear", pol.Kind, pol.Method)
+	}
+	a := newArgs(pol)
+	def, err := quantSettings(QuantSettings{WeightBits: 8, ActBits: 8, AccumBits: 32}, a.get)
+	if err != nil {
+		return nil, "", err
+	}
+	stats := a.str("stats", "")
+	q := &PTQ{Default: def}
+	if pol.Params != nil {
+		q.Only = layersOf(pol.Params, layerOf)
+	}
+	for _, o := range pol.Overrides {
+		layers := layersOf(o.Params, layerOf)
+		get := func(name string) (lang.Value, bool) { v, ok := o.Args[name]; return v, ok }
+		qs, err := quantSettings(def, get)
+		if err != nil {
+			return nil, "", err
+		}
+		q.Overrides = append(q.Overrides, Override{Layers: layers, Settings: qs})
+	}
+	return q, stats, a.err
+}
+
+// quantSettings applies the quantize arguments get returns on top of base.
+func quantSettings(base QuantSettings, get func(string) (lang.Value, bool)) (QuantSettings, error) {
+	qs := base
+	if v, ok := get("bits"); ok {
+		qs.WeightBits, qs.ActBits = v.Int(), v.Int()
+	}
+	if v, ok := get("weights"); ok {
+		qs.WeightBits = v.Int()
+	}
+	if v, ok := get("activations"); ok {
+		qs.ActBits = v.Int()
+	}
+	if v, ok := get("accum"); ok {
+		qs.AccumBits = v.Int()
+	}
+	if v, ok := get("float"); ok {
+		qs.Float = v.Bool
+	}
+	if v, ok := get("mode"); ok {
+		m, err := ParseLinearMode(v.Str)
+		if err != nil {
+			return qs, err
+		}
+		qs.Mode = m
+	}
+	if v, ok := get("per_channel"); ok {
+		qs.PerChannel = v.Bool
+	}
+	if v, ok := get("clip"); ok {
+		c, err := ParseClipMode(v.Str)
+		if err != nil {
+			return qs, err
+		}
+		qs.Clip = c
+	}
+	if v, ok := get("n_std"); ok {
+		qs.NStd = v.Num
+	}
+	if v, ok := get("half_range"); ok {
+		qs.HalfRange = v.Bool
+	}
+	if v, ok := get("clip_weights"); ok {
+		qs.ClipWeights = v.Bool
+	}
+	if v, ok := get("scale_bits"); ok {
+		qs.ScaleBits = v.Int()
+	}
+	// bias: linear PTQ always quantizes biases to the accumulator scale (accum bits).
+	get("bias")
+	get("stats")
+	return qs, qs.Check()
+}
+
+// layersOf returns the distinct layers of params, in order.
+func layersOf(params []string, layerOf func(string) string) []string {
+	seen := map[string]bool{}
+	out := []string{}
+	for _, p := range params {
+		if l := layerOf(p); l != "" && !seen[l] {
+			seen[l] = true
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func containsLayer(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,350 @@
+package stdlib
+
+import (
+	"context"
+	"math"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/dst-dev/dst/data"
+	"github.com/dst-dev/dst/lang"
+	"github.com/dst-dev/dst/nn"
+	"github.com/dst-dev/dst/ops"
+)
+
+func near(a, b, tol float64) bool { return math.Abs(a-b) <= tol*(1+math.Abs(b)) }
+
+func TestLinearParams(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		lo, hi    float64
+		bits      int
+		mode      LinearMode
+		scale, zp float64
+	}{
+		{"sym", -2, 1, 8, Symmetric, 127.5 / 2, 0},
+		{"sym restricted", -2, 1, 8, SymmetricRestricted, 127.0 / 2, 0},
+		{"sym 4 bits", -0.5, 0.25, 4, Symmetric, 7.5 / 0.5, 0},
+		{"sym zero range", 0, 0, 8, Symmetric, 1, 0},
+		{"asym unsigned", -1, 3, 8, AsymmetricUnsigned, 255.0 / 4, -64},
+		{"asym signed", -1, 3, 8, AsymmetricSigned, 255.0 / 4, 64},
+		{"asym positive range includes 0", 1, 3, 8, AsymmetricUnsigned, 255.0 / 3, 0},
+		{"asym zero range", 0, 0, 8, AsymmetricUnsigned, 1, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, zp := LinearParams(tc.lo, tc.hi, tc.bits, tc.mode)
+			if !near(s, tc.scale, 1e-12) || zp != tc.zp {
+				t.Fatalf("LinearParams = %v, %v; want %v, %v", s, zp, tc.scale, tc.zp)
+			}
+		})
+	}
+}
+
+func TestIntRange(t *testing.T) {
+	for _, tc := range []struct {
+		bits   int
+		mode   LinearMode
+		lo, hi int32
+	}{
+		{8, Symmetric, -128, 127}, {8, SymmetricRestricted, -127, 127}, {8, AsymmetricUnsigned, 0, 255},
+		{8, AsymmetricSigned, -128, 127}, {4, Symmetric, -8, 7}, {32, Symmetric, math.MinInt32, math.MaxInt32},
+	} {
+		if lo, hi := IntRange(tc.bits, tc.mode); lo != tc.lo || hi != tc.hi {
+			t.Errorf("IntRange(%d, %v) = [%d, %d], want [%d, %d]", tc.bits, tc.mode, lo, hi, tc.lo, tc.hi)
+		}
+	}
+}
+
+func TestQuantizeRoundTrip(t *testing.T) {
+	r := newRand()
+	for _, mode := range []LinearMode{Symmetric, SymmetricRestricted, AsymmetricUnsigned, AsymmetricSigned} {
+		s, zp := LinearParams(-3, 5, 8, mode)
+		lo, hi := IntRange(8, mode)
+		for i := 0; i < 1000; i++ {
+			x := r.Float64()*8 - 3
+			if mode.Symmetric() && x < -5 {
+				continue
+			}
+			q := Quantize(x, s, zp, lo, hi)
+			if q < float64(lo) || q > float64(hi) || q != math.Trunc(q) {
+				t.Fatalf("%v: q = %v outside [%d, %d]", mode, q, lo, hi)
+			}
+			if d := math.Abs(Dequantize(q, s, zp) - x); d > 0.5/s+1e-9 {
+				t.Fatalf("%v: x = %v, x̂ = %v, error %v > half a step %v", mode, x, Dequantize(q, s, zp), d, 0.5/s)
+			}
+		}
+	}
+	// Half to even, as torch.round.
+	if Quantize(0.5, 1, 0, -8, 7) != 0 || Quantize(1.5, 1, 0, -8, 7) != 2 || Quantize(100, 1, 0, -8, 7) != 7 {
+		t.Fatal("rounding or clamping differs from torch")
+	}
+}
+
+func TestClipRange(t *testing.T) {
+	st := Stats{Min: -4, Max: 10, AvgMin: -2, AvgMax: 6, Mean: 1, Std: 2, B: 1.5}
+	for _, tc := range []struct {
+		name   string
+		clip   ClipMode
+		bits   int
+		nStd   float64
+		half   bool
+		mode   LinearMode
+		lo, hi float64
+	}{
+		{"none", ClipNone, 8, 0, false, Symmetric, -4, 10},
+		{"avg", ClipAvg, 8, 0, false, Symmetric, -2, 6},
+		{"n_std", ClipNStd, 8, 2, false, Symmetric, -3, 5},
+		{"n_std bounded", ClipNStd, 8, 10, false, Symmetric, -4, 10},
+		{"gauss sym", ClipGauss, 8, 0, false, Symmetric, -(1 + 3.92*2), 1 + 3.92*2},
+		{"gauss asym", ClipGauss, 4, 0, false, AsymmetricUnsigned, -4, -4 + 2*2.55*2},
+		{"gauss asym half", ClipGauss, 4, 0, true, AsymmetricUnsigned, -4, -4 + 2.93*2},
+		{"laplace sym", ClipLaplace, 2, 0, false, Symmetric, -(1 + 2.83*1.5), 1 + 2.83*1.5},
+		{"laplace asym", ClipLaplace, 8, 0, false, AsymmetricSigned, math.Max(-4, 1-9.89*1.5), math.Max(-4, 1-9.89*1.5) + 2*9.89*1.5},
+		{"laplace half", ClipLaplace, 8, 0, true, AsymmetricUnsigned, -4, -4 + 11.16*1.5},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			lo, hi, err := ClipRange(st, tc.clip, tc.bits, tc.nStd, tc.half, tc.mode)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !near(lo, tc.lo, 1e-12) || !near(hi, tc.hi, 1e-12) {
+				t.Fatalf("ClipRange = [%v, %v], want [%v, %v]", lo, hi, tc.lo, tc.hi)
+			}
+		})
+	}
+	if _, _, err := ClipRange(st, ClipGauss, 9, 0, false, Symmetric); err == nil {
+		t.Error("gauss clipping for 9 bits accepted")
+	}
+	if _, _, err := ClipRange(st, ClipNStd, 8, 0, false, Symmetric); err == nil {
+		t.Error("n_std without N accepted")
+	}
+}
+
+func TestStats(t *testing.T) {
+	r := newRand()
+	x := make([]float32, 6*10) // 6 samples of 10 values, in two batches of 3
+	for i := range x {
+		x[i] = float32(r.NormFloat64()*2 + 1)
+	}
+	var st Stats
+	st.Add(x[:30], 3)
+	st.Add(x[30:], 3)
+	var sum, sq, lo, hi, amin, amax float64 = 0, 0, math.Inf(1), math.Inf(-1), 0, 0
+	for s := 0; s < 6; s++ {
+		smin, smax := math.Inf(1), math.Inf(-1)
+		for _, v := range x[s*10 : (s+1)*10] {
+			f := float64(v)
+			sum, sq = sum+f, sq+f*f
+			smin, smax = math.Min(smin, f), math.Max(smax, f)
+		}
+		amin, amax = amin+smin/6, amax+smax/6
+		lo, hi = math.Min(lo, smin), math.Max(hi, smax)
+	}
+	mean := sum / 60
+	std := math.Sqrt(sq/60 - mean*mean)
+	var b float64
+	for k := 0; k < 2; k++ {
+		var bm float64
+		for _, v := range x[k*30 : (k+1)*30] {
+			bm += float64(v)
+		}
+		bm /= 30
+		for _, v := range x[k*30 : (k+1)*30] {
+			b += math.Abs(float64(v) - bm)
+		}
+	}
+	b /= 60
+	for _, c := range []struct {
+		name      string
+		got, want float64
+	}{{"min", st.Min, lo}, {"max", st.Max, hi}, {"avg_min", st.AvgMin, amin}, {"avg_max", st.AvgMax, amax},
+		{"mean", st.Mean, mean}, {"std", st.Std, std}, {"b", st.B, b}} {
+		if !near(c.got, c.want, 1e-9) {
+			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
+		}
+	}
+	if st.Samples != 6 || st.Count != 60 {
+		t.Errorf("counts %d, %d", st.Samples, st.Count)
+	}
+}
+
+func TestApproxScale(t *testing.T) {
+	for _, tc := range []struct {
+		m    float64
+		bits int
+		a    int64
+		n    int
+	}{{0.0123, 8, 201, 14}, {3.5, 8, 224, 6}, {1, 16, 32768, 15}} {
+		a, n := ApproxScale(tc.m, tc.bits)
+		if a != tc.a || n != tc.n {
+			t.Errorf("ApproxScale(%v, %d) = %d, %d; want %d, %d", tc.m, tc.bits, a, n, tc.a, tc.n)
+		}
+		if a >= 1<<tc.bits || math.Abs(float64(a)/math.Exp2(float64(n))-tc.m)/tc.m > 2/float64(a) {
+			t.Errorf("ApproxScale(%v, %d) = %d/2^%d is not an m-bit approximation", tc.m, tc.bits, a, n)
+		}
+	}
+}
+
+// ptqFixture returns a random simplenet_mnist and a small synthetic MNIST-shaped set.
+func ptqFixture(t *testing.T) (*nn.Model, *data.Set) {
+	t.Helper()
+	m, err := nn.New("simplenet_mnist", 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, data.Synthetic(64, 1, 28, 28, 10, 3)
+}
+
+func maxRelDiff(a, b []float32) float64 {
+	var num, den float64
+	for i := range a {
+		num = math.Max(num, math.Abs(float64(a[i]-b[i])))
+		den = math.Max(den, math.Abs(float64(b[i])))
+	}
+	return num / den
+}
+
+func TestPTQApply(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		qs   QuantSettings
+		tol  float64
+	}{
+		{"w8a8 sym", QuantSettings{WeightBits: 8, ActBits: 8, AccumBits: 32}, 0.05},
+		{"w8a8 per-channel asym_u", QuantSettings{WeightBits: 8, ActBits: 8, AccumBits: 32, Mode: AsymmetricUnsigned, PerChannel: true}, 0.05},
+		{"w8a8 asym_s avg", QuantSettings{WeightBits: 8, ActBits: 8, AccumBits: 32, Mode: AsymmetricSigned, Clip: ClipAvg}, 0.3},
+		{"w4a8 scale_bits", QuantSettings{WeightBits: 4, ActBits: 8, AccumBits: 32, ScaleBits: 8}, 0.3},
+		{"w8a12", QuantSettings{WeightBits: 8, ActBits: 12, AccumBits: 32}, 0.05},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, set := ptqFixture(t)
+			x := ops.New(16, 1, 28, 28)
+			copy(ops.F32(x), set.X[:16*784])
+			want := append([]float32(nil), ops.F32(m.Forward(x, false))...)
+			stats, err := Calibrate(ctx, m, set, 32, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(stats) != 4 || stats["conv1"].Input.Samples != 64 {
+				t.Fatalf("stats for %v", LayerNames(stats))
+			}
+			layers, err := (&PTQ{Default: tc.qs}).Apply(m, stats)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(layers) != 4 || len(m.Params()) != 0 {
+				t.Fatalf("%d layers quantized, %d float parameters left", len(layers), len(m.Params()))
+			}
+			got := ops.F32(m.Forward(x, false))
+			if d := maxRelDiff(got, want); d > tc.tol || d == 0 {
+				t.Fatalf("quantized logits differ from float by %v (tolerance %v)", d, tc.tol)
+			}
+		})
+	}
+}
+
+func TestPTQOverrides(t *testing.T) {
+	ctx := context.Background()
+	m, set := ptqFixture(t)
+	stats, err := Calibrate(ctx, m, set, 64, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := &PTQ{Default: QuantSettings{WeightBits: 8, ActBits: 8, AccumBits: 32}, Overrides: []Override{
+		{Pattern: "fc*", Settings: QuantSettings{Float: true}},
+		{Layers: []string{"conv2"}, Settings: QuantSettings{WeightBits: 4, ActBits: 8, AccumBits: 32, PerChannel: true}},
+	}}
+	if s := q.Settings("fc1"); !s.Float {
+		t.Fatalf("fc1 settings %+v: the first matching override wins", s)
+	}
+	layers, err := q.Apply(m, stats)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(layers) != 2 || layers[1].Name != "conv2" || layers[1].Settings.WeightBits != 4 || len(layers[1].Layer.W.Scale) != 50 {
+		t.Fatalf("quantized %+v", layers)
+	}
+	if m.Param("fc1.weight") == nil || m.Param("conv1.weight") != nil {
+		t.Fatal("fc layers should stay float and conv layers be quantized")
+	}
+	a8 := QuantSettings{WeightBits: 8, ActBits: 8, AccumBits: 32}
+	for _, tc := range []struct {
+		name string
+		q    PTQ
+		want string
+	}{
+		{"unmatched override", PTQ{Default: a8, Overrides: []Override{{Pattern: "bn*", Settings: a8}}}, "matches no"},
+		{"shadowed override", PTQ{Default: a8, Overrides: []Override{{Pattern: "fc*", Settings: a8}, {Pattern: "fc1", Settings: a8}}}, "\"fc1\" matches no"},
+		{"bad bits", PTQ{Default: QuantSettings{WeightBits: 0, ActBits: 8, AccumBits: 32}}, "bit width"},
+		{"no activation bits", PTQ{Default: QuantSettings{WeightBits: 8, AccumBits: 32}}, "activation"},
+		{"n_std without N", PTQ{Default: QuantSettings{WeightBits: 8, ActBits: 8, AccumBits: 32, Clip: ClipNStd}}, "n_std"},
+		{"wide weights", PTQ{Default: QuantSettings{WeightBits: 12, ActBits: 8, AccumBits: 32}}, "int8"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, _ := ptqFixture(t)
+			if _, err := tc.q.Apply(m, stats); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want one mentioning %q", err, tc.want)
+			}
+		})
+	}
+	// Missing statistics.
+	m2, _ := ptqFixture(t)
+	if _, err := (&PTQ{Default: a8}).Apply(m2, map[string]*LayerStats{}); err == nil {
+		t.Fatal("quantized without statistics")
+	}
+}
+
+func TestStatsFile(t *testing.T) {
+	m, set := ptqFixture(t)
+	stats, err := Calibrate(context.Background(), m, set, 32, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "stats.json")
+	if err := SaveStats(path, stats); err != nil {
+		t.Fatal(err)
+	}
+	back, err := LoadStats(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, ls := range stats {
+		b := back[name]
+		if b == nil || b.Output.Max != ls.Output.Max || b.Input.B != ls.Input.B || b.Output.Samples != 32 {
+			t.Fatalf("%s: %+v, want %+v", name, b, ls)
+		}
+	}
+	if _, err := LoadStats(filepath.Join(t.TempDir(), "none.json")); err == nil {
+		t.Fatal("missing stats file accepted")
+	}
+}
+
+func TestNewPTQ(t *testing.T) {
+	m, _ := ptqFixture(t)
+	var table []lang.ParamInfo
+	for _, p := range m.Params() {
+		table = append(table, lang.ParamInfo{Name: p.Name, Shape: p.Shape(), Kind: p.Kind.String(), Layer: p.Layer})
+	}
+	src := "quantize conv* linear 8 bits mode=asym_u per_channel clip=laplace after training {\n    override conv2 weights=4 bits\n}\n"
+	prog, diags := lang.CheckSource("q.dst", []byte(src), lang.Env{Params: table, Builtins: Signatures()})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	layerOf := func(name string) string { return m.Param(name).Layer }
+	q, stats, err := NewPTQ(prog.Policies[0], layerOf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := q.Default
+	if d.WeightBits != 8 || d.ActBits != 8 || d.AccumBits != 32 || d.Mode != AsymmetricUnsigned || !d.PerChannel || d.Clip != ClipLaplace || stats != "" {
+		t.Fatalf("default %+v", d)
+	}
+	if c2 := q.Settings("conv2"); c2.WeightBits != 4 || c2.ActBits != 8 || c2.Mode != AsymmetricUnsigned {
+		t.Fatalf("conv2 %+v", c2)
+	}
+	if !q.Settings("fc1").Float || q.Settings("conv1").Float {
+		t.Fatal("the selector conv* must leave fc layers in float")
+	}
+}

@@ -1,7 +1,5 @@
 package kernels
 
-import "math"
-
 // checkLen panics with a kernels-prefixed message when two lengths differ.
 func checkLen(name string, got, want int) {
 	if got != want {
@@ -236,14 +234,5 @@ func SumSq(x []float32) float32 {
 // MaxAbs returns max |x[i]|, or 0 for an empty x. If x contains a NaN the
 // result is NaN.
 func MaxAbs(x []float32) float32 {
-	var m float32
-	for _, v := range x {
-		a := float32(math.Abs(float64(v)))
-		if a > m {
-			m = a
-		} else if v != v {
-			return v
-		}
-	}
-	return m
+	return maxAbsUnitary(x)
 }

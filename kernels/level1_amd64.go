@@ -36,6 +36,9 @@ func dotAVX2(x, y *float32, n int) float32
 //go:noescape
 func sumAbsAVX2(x *float32, n int) float32
 
+//go:noescape
+func maxAbsAVX2(x *float32, n int) float32
+
 // useAVX2 is set once at initialisation.
 var useAVX2, _ = cpuFeatures()
 
@@ -168,4 +171,20 @@ func addRows(dst, src []float32, rows, cols, ldd, lds int) {
 		return
 	}
 	addRowsAVX2(&dst[0], &src[0], rows, cols, ldd, lds)
+}
+
+func maxAbsUnitary(x []float32) float32 {
+	v := vecLen(len(x))
+	var m float32
+	if v > 0 {
+		m = maxAbsAVX2(&x[0], v)
+		if m != m {
+			return m
+		}
+	}
+	t := maxAbsGo(x[v:])
+	if t != t || t > m {
+		return t
+	}
+	return m
 }

@@ -119,3 +119,16 @@ func addRowsGo(dst, src []float32, rows, cols, ldd, lds int) {
 		axpyGo(dst[r*ldd:r*ldd+cols], 1, src[r*lds:r*lds+cols])
 	}
 }
+
+func maxAbsGo(x []float32) float32 {
+	var m float32
+	for _, v := range x {
+		a := float32(math.Abs(float64(v)))
+		if a > m {
+			m = a
+		} else if v != v {
+			return v
+		}
+	}
+	return m
+}

@@ -22,3 +22,5 @@ func copyRows(dst, src []float32, rows, cols, ldd, lds int) {
 func addRows(dst, src []float32, rows, cols, ldd, lds int) {
 	addRowsGo(dst, src, rows, cols, ldd, lds)
 }
+
+func maxAbsUnitary(x []float32) float32 { return maxAbsGo(x) }

@@ -135,6 +135,26 @@ func TestMaxAbsNaN(t *testing.T) {
 	if v := MaxAbs([]float32{-5, 3}); v != 5 {
 		t.Errorf("MaxAbs = %v, want 5", v)
 	}
+	// Long enough for the vector loops: a NaN anywhere wins, -Inf counts
+	// as +Inf.
+	for _, at := range []int{0, 5, 31, 32, 39, 44} {
+		x := make([]float32, 45)
+		for i := range x {
+			x[i] = float32(i%7) - 3
+		}
+		x[at] = nan32
+		if v := MaxAbs(x); !math.IsNaN(float64(v)) {
+			t.Errorf("MaxAbs with NaN at %d = %v, want NaN", at, v)
+		}
+		x[at] = float32(math.Inf(-1))
+		if v := MaxAbs(x); !math.IsInf(float64(v), 1) {
+			t.Errorf("MaxAbs with -Inf at %d = %v, want +Inf", at, v)
+		}
+		x[at] = -100
+		if v := MaxAbs(x); v != 100 {
+			t.Errorf("MaxAbs with -100 at %d = %v, want 100", at, v)
+		}
+	}
 }
 
 func TestBroadcasts(t *testing.T) {

@@ -449,6 +449,50 @@ func level1(g *gen) {
 		g.p("\tRET")
 		g.p("")
 	}
+	maxAbs(g)
+}
+
+// maxAbs writes maxAbsAVX2: max |x[i]| over n (a multiple of 8) values
+// through four running maxima, and NaN if any x[i] is NaN (tracked apart,
+// because MAXPS does not propagate NaN from its first operand).
+func maxAbs(g *gen) {
+	name := "maxAbsAVX2"
+	g.p("// func %s(x *float32, n int) float32", name)
+	g.p("TEXT ·%s(SB), NOSPLIT, $0-20", name)
+	g.p("\tMOVQ x+0(FP), SI")
+	g.p("\tMOVQ n+8(FP), CX")
+	g.p("\tMOVL $0x7fffffff, AX")
+	g.p("\tMOVL AX, X15")
+	g.p("\tVPBROADCASTD X15, Y15")
+	for i := 0; i < 4; i++ {
+		g.p("\tVXORPS Y%d, Y%d, Y%d", i, i, i)
+	}
+	g.p("\tVXORPS Y14, Y14, Y14")
+	loop8(g, name, func(unroll, acc int, off string) {
+		g.p("\tVANDPS %s(SI), Y15, Y%d", off, 8+acc)
+		g.p("\tVCMPPS $3, Y%d, Y%d, Y%d", 8+acc, 8+acc, 4+acc) // unordered: NaN
+		g.p("\tVORPS Y%d, Y14, Y14", 4+acc)
+		g.p("\tVMAXPS Y%d, Y%d, Y%d", 8+acc, acc, acc)
+	}, []string{"SI"})
+	g.p("\tVMAXPS Y1, Y0, Y0")
+	g.p("\tVMAXPS Y3, Y2, Y2")
+	g.p("\tVMAXPS Y2, Y0, Y0")
+	g.p("\tVEXTRACTF128 $1, Y0, X1")
+	g.p("\tVMAXPS X1, X0, X0")
+	g.p("\tVMOVHLPS X0, X0, X1")
+	g.p("\tVMAXPS X1, X0, X0")
+	g.p("\tVMOVSHDUP X0, X1")
+	g.p("\tVMAXSS X1, X0, X0")
+	g.p("\tVMOVMSKPS Y14, AX")
+	g.p("\tTESTL AX, AX")
+	g.p("\tJZ %s_ret", name)
+	g.p("\tMOVL $0x7fc00000, AX")
+	g.p("\tMOVL AX, X0")
+	g.p("%s_ret:", name)
+	g.p("\tVMOVSS X0, ret+16(FP)")
+	g.p("\tVZEROUPPER")
+	g.p("\tRET")
+	g.p("")
 }
 
 // advanceMap returns the pointer registers a kernel with these arguments

@@ -90,7 +90,7 @@ func importFile(t *testing.T, dir, rel string) outcome {
 	params, ok := modelTable(res.Arch)
 	o.against = "model " + res.Arch
 	if !ok {
-		params = importer.SyntheticParams(res.Params, res.Layers)
+		params = res.Synthetic()
 		o.against = fmt.Sprintf("synthetic table (%d parameters)", len(params))
 	}
 	res, err = importer.Import(rel, src, importer.Options{Builtins: sigs, Params: params})

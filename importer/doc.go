@@ -5,8 +5,8 @@
 // and headed by a comment naming its source; [Import] returns the details as well (the
 // model the file names, the parameters it selects). Passing Options.Builtins (normally
 // stdlib.Signatures()) checks the script, against Options.Params when given (a zoo
-// model's table, or [SyntheticParams] of a first import's names when dst lacks the
-// model). The package imports lang only; it knows nothing of tensors.
+// model's table, or [Result.Synthetic] of a first import when dst lacks the model).
+// The package imports lang only; it knows nothing of tensors.
 //
 // # What becomes what
 //

@@ -23,7 +23,7 @@ type Options struct {
 	Builtins *lang.Builtins
 	// Params is the parameter table of the model the script is checked against. Nil
 	// checks without a model (selectors are parsed, not resolved); pass
-	// [SyntheticParams] of a first import's names to check against a stand-in model.
+	// [Result.Synthetic] of a first import to check against a stand-in model.
 	Params []lang.ParamInfo
 	// Source is the name written in the header comment; empty means the filename.
 	Source string
@@ -41,10 +41,25 @@ type Result struct {
 	// Params lists the parameter names the script selects, as written in the script
 	// (DataParallel's module. component removed), in order of first mention.
 	Params []string
-	// Layers lists the layer (module) names the quantizer override lines select.
+	// Layers lists the layer (module) names the quantizer override lines select; for an
+	// override written as a regex, one name the regex matches.
 	Layers []string
 	// Statements is the number of statements written.
 	Statements int
+	// Others reports that a statement selects every parameter not named elsewhere
+	// (Distiller's '*' default), so the model has parameters beyond Params.
+	Others bool
+}
+
+// Synthetic returns a stand-in parameter table for checking the script when dst does
+// not have the model: [SyntheticParams] of r's names, plus one more convolution weight,
+// other.weight, when a '*' default selects parameters the file does not name.
+func (r *Result) Synthetic() []lang.ParamInfo {
+	names := r.Params
+	if r.Others {
+		names = append(append([]string(nil), names...), "other.weight")
+	}
+	return SyntheticParams(names, r.Layers)
 }
 
 // Convert imports a Distiller YAML schedule and returns the equivalent .dst source,
@@ -201,7 +216,7 @@ func Import(filename string, src []byte, opts Options) (*Result, error) {
 			return nil, c.sorted()
 		}
 	}
-	return &Result{Source: out, Arch: c.arch, ArchFrom: c.archFrom, Params: c.params, Layers: c.layers, Statements: len(c.stmts)}, nil
+	return &Result{Source: out, Arch: c.arch, ArchFrom: c.archFrom, Params: c.params, Layers: c.layers, Statements: len(c.stmts), Others: c.others}, nil
 }
 
 func oneLine(s string) string {
@@ -278,6 +293,7 @@ type converter struct {
 	arch      string
 	archFrom  string
 	version   string
+	others    bool // a '*' default selects unnamed parameters
 }
 
 var sectionKind = map[string]string{

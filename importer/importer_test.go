@@ -231,6 +231,14 @@ policies:
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got := convert(t, "t.yaml", []byte(tc.yaml))
+			// The synthetic table of the names the script selects checks it too.
+			res, err := importer.Import("t.yaml", []byte(tc.yaml), importer.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := importer.Import("t.yaml", []byte(tc.yaml), importer.Options{Builtins: stdlib.Signatures(), Params: res.Synthetic()}); err != nil {
+				t.Errorf("check against the synthetic table: %v", err)
+			}
 			for _, w := range tc.want {
 				if !strings.Contains(got, w+"\n") {
 					t.Errorf("output lacks %q:\n%s", w, got)
@@ -263,7 +271,7 @@ func TestNames(t *testing.T) {
 				t.Errorf("output lacks %q:\n%s", want, res.Source)
 			}
 			// The synthetic table built from the names makes the script check clean.
-			if _, err := importer.Import("t.yaml", []byte(src), importer.Options{Builtins: stdlib.Signatures(), Params: importer.SyntheticParams(res.Params, res.Layers)}); err != nil {
+			if _, err := importer.Import("t.yaml", []byte(src), importer.Options{Builtins: stdlib.Signatures(), Params: res.Synthetic()}); err != nil {
 				t.Errorf("check against the synthetic table: %v", err)
 			}
 		})

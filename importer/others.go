@@ -629,6 +629,11 @@ func (c *converter) overrideSelector(key *yaml.Node, what string) (string, bool)
 		return "", false
 	}
 	body := strings.TrimPrefix(strings.TrimSuffix(s, "$"), "^")
+	// A name the regex matches, for synthetic parameter tables.
+	sample := strings.NewReplacer(".*", "", ".+", "x", `\.`, ".").Replace(body)
+	if re, err := regexp.Compile("^(?:" + body + ")$"); err == nil && pathRe.MatchString(sample) && re.MatchString(sample) {
+		c.mentionLayer(sample)
+	}
 	body = strings.ReplaceAll(body, "/", `\/`)
 	return "/(?:" + body + `)\.weight/`, true
 }

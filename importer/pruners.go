@@ -70,11 +70,12 @@ var pruneFlags = map[string]string{
 
 // valued is a set of parameters sharing one setting.
 type valued struct {
-	names  []string
-	value  float64
-	extra  string // a second component of the setting (a granularity)
-	except string // for the '*' default: the `except [...]` clause of its selector
-	node   *yaml.Node
+	names    []string
+	value    float64
+	extra    string   // a second component of the setting (a granularity)
+	except   string   // for the '*' default: the `except [...]` clause of its selector
+	excepted []string // the names in except
+	node     *yaml.Node
 }
 
 // paramDict reads a {param: value} dictionary. The '*' key, when present, is returned
@@ -433,14 +434,12 @@ func (c *converter) pruner(k *component, p *policy) {
 			ok = false
 			break
 		}
-		for _, g := range gs {
-			c.mention(g.names...)
-		}
 		if star != nil {
 			star.names = nil
 			groups = append(gs, star)
 			if len(named) > 0 {
 				star.except = "except " + selector(named)
+				star.excepted = named
 			}
 			comments = append(comments, fmt.Sprintf("%s: Distiller's '*' default applies to every parameter of the model, biases and batch-norm included.", k.name))
 		} else {
@@ -511,9 +510,6 @@ func (c *converter) pruner(k *component, p *policy) {
 			c.errAt(star.node, "%s: '*' in reg_regims is not a default in Distiller (it matches no parameter); name the parameters", what)
 			ok = false
 			break
-		}
-		for _, g := range gs {
-			c.mention(g.names...)
 		}
 		groups = gs
 		terms = append(terms, "criterion="+crit)
@@ -634,8 +630,13 @@ func (c *converter) pruner(k *component, p *policy) {
 		sel := everyParam
 		if g.names != nil {
 			sel = selector(g.names)
-		} else if g.except != "" {
+			c.mention(g.names...)
+		} else {
+			c.others = true
+		}
+		if g.names == nil && g.except != "" {
 			sel += " " + g.except
+			c.mention(g.excepted...)
 		}
 		args := append([]string{}, terms...)
 		args = append([]string{fmtNum(g.value)}, args...)

@@ -81,7 +81,7 @@ func importParams(model string, res *importer.Result) ([]lang.ParamInfo, string,
 	if res.Arch != "" {
 		desc += " (dst has no model " + res.Arch + ")"
 	}
-	return importer.SyntheticParams(res.Params, res.Layers), desc, nil
+	return res.Synthetic(), desc, nil
 }
 
 // importFailure prints every positioned error of a failed import and exits with 1.

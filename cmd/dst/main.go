@@ -26,6 +26,7 @@ type Globals struct {
 // CLI is dst's command line.
 type CLI struct {
 	Train       TrainCmd       `cmd:"" help:"Train a model from the zoo (no compression schedule)."`
+	Run         RunCmd         `cmd:"" help:"Train under a .dst compression schedule (or an experiment .hcl); --resume DIR continues a run."`
 	Eval        EvalCmd        `cmd:"" help:"Evaluate a checkpoint on the test set."`
 	Models      ModelsCmd      `cmd:"" help:"List the model zoo with parameter counts."`
 	Version     VersionCmd     `cmd:"" help:"Print dst's version and the kernel path it runs."`

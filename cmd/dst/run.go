@@ -1,0 +1,379 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/alecthomas/kong"
+	"github.com/dst-dev/dst/internal/runlog"
+	"github.com/dst-dev/dst/internal/tfevents"
+	"github.com/dst-dev/dst/interp"
+	"github.com/dst-dev/dst/lang"
+	"github.com/dst-dev/dst/nn"
+)
+
+// Checkpoint metadata keys of a dst run.
+const (
+	metaRun       = "dst.run"       // the run's settings (runConfig as JSON)
+	metaScheduler = "dst.scheduler" // the Scheduler's state (interp.MarshalState)
+	metaFinished  = "dst.finished"  // "true" once training and after-training policies ran
+)
+
+// Files a run writes into its output folder.
+const (
+	runSchedule   = "schedule.dst"
+	runExperiment = "experiment.hcl"
+	runCheckpoint = "checkpoint.safetensors"
+)
+
+// RunCmd trains a model under a .dst compression schedule.
+type RunCmd struct {
+	File string `arg:"" optional:"" help:"The .dst schedule, or an experiment .hcl file naming it." placeholder:"FILE" type:"path"`
+	TrainFlags
+	DataFlags
+	Out        string `help:"Output folder (default runs/<model>-<time>)." type:"path" placeholder:"DIR"`
+	Force      bool   `help:"Allow writing into an --out folder that already holds a run."`
+	Resume     string `help:"Continue the run in DIR from its last checkpoint (its settings and schedule come from DIR)." type:"path" placeholder:"DIR"`
+	Verbose    bool   `help:"Log every mask, learning-rate and thinning change of the schedule."`
+	PrintSteps bool   `hidden:"" help:"Print 'step EPOCH STEP' after every minibatch (for tests)."`
+}
+
+// runConfig is a run's resolved settings, saved in every checkpoint so --resume needs
+// nothing else.
+type runConfig struct {
+	Model      string  `json:"model"`
+	Schedule   string  `json:"schedule"`
+	Dataset    string  `json:"dataset"`
+	Data       string  `json:"data"`
+	LimitTrain int     `json:"limit_train"`
+	LimitTest  int     `json:"limit_test"`
+	Epochs     int     `json:"epochs"`
+	Batch      int     `json:"batch"`
+	Optimizer  string  `json:"optimizer"`
+	LR         float64 `json:"lr"`
+	Momentum   float64 `json:"momentum"`
+	WD         float64 `json:"wd"`
+	Nesterov   bool    `json:"nesterov"`
+	Seed       uint64  `json:"seed"`
+}
+
+// setFlags returns a predicate reporting whether a flag was given on the command line.
+func setFlags(kctx *kong.Context) func(string) bool {
+	given := map[string]bool{}
+	if kctx != nil {
+		for _, f := range kctx.Flags() {
+			if f.Set {
+				given[f.Name] = true
+			}
+		}
+		for _, a := range kctx.Args {
+			if name, ok := strings.CutPrefix(a, "--"); ok {
+				name, _, _ = strings.Cut(name, "=")
+				given[name] = true
+			}
+		}
+	}
+	return func(name string) bool { return given[name] }
+}
+
+// Run runs the schedule: it checks it against the model (printing diagnostics; exit 1 on
+// errors, before any training), trains, and after every epoch prints the metrics and
+// the sparsity table and writes summary.json, run.csv, TensorBoard events and the
+// checkpoint into the output folder.
+func (c *RunCmd) Run(g *Globals, kctx *kong.Context) error {
+	set := setFlags(kctx)
+	if c.Resume != "" {
+		return c.resume(g, set)
+	}
+	if c.File == "" {
+		return usageError("give a .dst schedule or an experiment .hcl file, or --resume DIR")
+	}
+	var expSrc []byte
+	schedule := c.File
+	if strings.EqualFold(filepath.Ext(c.File), ".hcl") {
+		exp, err := loadExperiment(c.File, g.Stderr)
+		if err != nil {
+			return err
+		}
+		if expSrc, err = os.ReadFile(c.File); err != nil {
+			return usageError("%v", err)
+		}
+		exp.apply(c, set)
+		if exp.Schedule == nil {
+			return usageError("experiment %s names no schedule (schedule = \"FILE.dst\")", c.File)
+		}
+		schedule = *exp.Schedule
+	}
+	if c.LRDrop != 0 {
+		return usageError("--lr-drop does not apply to dst run; write an lr policy in the schedule")
+	}
+	if err := c.validate(); err != nil {
+		return err
+	}
+	src, err := os.ReadFile(schedule)
+	if err != nil {
+		return usageError("schedule: %v", err)
+	}
+	cfg := runConfig{Model: c.Model, Schedule: schedule, Dataset: c.Dataset, Data: c.Data, LimitTrain: c.LimitTrain,
+		LimitTest: c.LimitTest, Epochs: c.Epochs, Batch: c.Batch, Optimizer: c.Optimizer, LR: c.LR,
+		Momentum: c.Momentum, WD: c.WD, Nesterov: c.Nesterov, Seed: c.Seed}
+	out := c.Out
+	if out == "" {
+		out = defaultOut(c.Model)
+	}
+	return c.execute(g, cfg, src, expSrc, out, false)
+}
+
+// resume continues the run in c.Resume.
+func (c *RunCmd) resume(g *Globals, set func(string) bool) error {
+	for _, f := range []string{"model", "epochs", "batch", "lr", "momentum", "wd", "nesterov", "optimizer", "seed",
+		"dataset", "data", "limit-train", "limit-test", "out", "lr-drop"} {
+		if set(f) {
+			return usageError("--resume takes the run's settings from %s; --%s cannot be given with it", c.Resume, f)
+		}
+	}
+	if c.File != "" {
+		return usageError("--resume takes the schedule from %s; do not name %s", c.Resume, c.File)
+	}
+	if err := setThreads(c.Threads); err != nil {
+		return err
+	}
+	ckpt := filepath.Join(c.Resume, runCheckpoint)
+	ci, err := nn.ReadCheckpointInfo(ckpt)
+	if err != nil {
+		return usageError("--resume %s: %v", c.Resume, err)
+	}
+	var cfg runConfig
+	if err := json.Unmarshal([]byte(ci.Meta[metaRun]), &cfg); err != nil {
+		return usageError("--resume %s: the checkpoint was not written by dst run (%s: %v)", c.Resume, metaRun, err)
+	}
+	if ci.Meta[metaFinished] == "true" {
+		return usageError("--resume %s: the run already finished all %d epochs", c.Resume, cfg.Epochs)
+	}
+	src, err := os.ReadFile(filepath.Join(c.Resume, runSchedule))
+	if err != nil {
+		return usageError("--resume %s: %v", c.Resume, err)
+	}
+	return c.execute(g, cfg, src, nil, c.Resume, true)
+}
+
+// execute runs (or resumes) a run with settings cfg and schedule src in folder out.
+func (c *RunCmd) execute(g *Globals, cfg runConfig, src, expSrc []byte, out string, resume bool) error {
+	m, err := nn.New(cfg.Model, cfg.Seed)
+	if err != nil {
+		return usageError("%v", err)
+	}
+	tf := TrainFlags{Model: cfg.Model, Epochs: cfg.Epochs, Batch: cfg.Batch, LR: cfg.LR, Momentum: cfg.Momentum,
+		WD: cfg.WD, Nesterov: cfg.Nesterov, Optimizer: cfg.Optimizer, Seed: cfg.Seed}
+	opt, err := tf.newOptimizer(m)
+	if err != nil {
+		return usageError("%v", err)
+	}
+	ckpt := filepath.Join(out, runCheckpoint)
+	start := 0
+	var ci *nn.CheckpointInfo
+	if resume {
+		if ci, err = nn.LoadCheckpoint(ckpt, m, opt); err != nil {
+			return fmt.Errorf("resume: %w", err)
+		}
+		start = ci.Epoch + 1
+	}
+
+	// Check the schedule against the model before anything else runs.
+	name := cfg.Schedule
+	if resume {
+		name = filepath.Join(out, runSchedule)
+	}
+	logger := slog.New(slog.NewTextHandler(g.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if c.Verbose {
+		logger = slog.New(slog.NewTextHandler(g.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	iopt := interp.Options{Params: m.Params(), Optimizer: opt, Model: m, Epochs: cfg.Epochs, OptimizerMasks: true, Logger: logger}
+	prog, diags := interp.Check(name, src, iopt)
+	dw := lang.NewDiagnosticWriter(g.Stderr, map[string][]byte{name: src}, 0, isTerminal(g.Stderr))
+	if len(diags) > 0 {
+		_ = dw.WriteDiagnostics(diags)
+	}
+	if diags.HasErrors() {
+		return exitCode(1, fmt.Errorf("schedule %s has %d error(s); nothing was run", name, len(diags.Errs())))
+	}
+	sched, err := interp.Compile(prog, iopt)
+	if err != nil {
+		var ds lang.Diagnostics
+		if errors.As(err, &ds) {
+			_ = dw.WriteDiagnostics(ds)
+			return exitCode(1, fmt.Errorf("schedule %s cannot run on %s; nothing was run", name, cfg.Model))
+		}
+		return err
+	}
+	if resume {
+		if err := sched.RestoreState([]byte(ci.Meta[metaScheduler])); err != nil {
+			return fmt.Errorf("resume: %w", err)
+		}
+	}
+
+	df := DataFlags{Dataset: cfg.Dataset, Data: cfg.Data, LimitTrain: cfg.LimitTrain, LimitTest: cfg.LimitTest}
+	train, test, err := df.load(m)
+	if err != nil {
+		return err
+	}
+	if !resume {
+		if err := prepareOut(out, c.Force); err != nil {
+			return err
+		}
+		if err := writeFileAtomic(filepath.Join(out, runSchedule), src); err != nil {
+			return err
+		}
+		if expSrc != nil {
+			if err := writeFileAtomic(filepath.Join(out, runExperiment), expSrc); err != nil {
+				return err
+			}
+		}
+	}
+	w, err := openRunLogs(out, m.Params(), cfg, start, resume)
+	if err != nil {
+		return err
+	}
+	defer w.close()
+
+	cfgJSON, err := json.Marshal(cfg)
+	if err != nil {
+		return err
+	}
+	meta := func() (map[string]string, error) {
+		st, err := sched.MarshalState()
+		if err != nil {
+			return nil, err
+		}
+		return map[string]string{metaRun: string(cfgJSON), metaScheduler: string(st)}, nil
+	}
+	verb := "running"
+	if resume {
+		verb = fmt.Sprintf("resuming at epoch %d of", start)
+	}
+	fmt.Fprintf(g.Stdout, "%s %s on %s under %s (%d train / %d test samples), %d epochs, batch %d, %s lr %g; writing %s\n",
+		verb, cfg.Model, train.Name, name, train.N, test.N, cfg.Epochs, cfg.Batch, cfg.Optimizer, cfg.LR, out)
+	onStep := stepBar(g.Stderr)
+	if c.PrintSteps {
+		onStep = func(p nn.Progress) { fmt.Fprintf(g.Stdout, "step %d %d\n", p.Epoch, p.Step) }
+	}
+	var last nn.EpochMetrics
+	last.Top1 = -1
+	_, err = nn.Train(g.Ctx, m, opt, train, test, nn.TrainConfig{
+		Epochs: cfg.Epochs, StartEpoch: start, Batch: cfg.Batch, Seed: cfg.Seed, Hooks: sched, OnStep: onStep,
+		OnEpoch: func(em *nn.EpochMetrics) error {
+			last = *em
+			table := runlog.Sparsity(m.Params())
+			fmt.Fprintln(g.Stdout, runlog.MetricsLine(*em))
+			if err := table.WriteText(g.Stdout); err != nil {
+				return err
+			}
+			if err := w.epoch(*em, m.Params(), table); err != nil {
+				return err
+			}
+			md, err := meta()
+			if err != nil {
+				return err
+			}
+			return nn.SaveCheckpoint(ckpt, m, opt, em.Epoch, md)
+		},
+	})
+	if err != nil {
+		return err
+	}
+	// After-training policies may have changed the weights: save the final state.
+	md, err := meta()
+	if err != nil {
+		return err
+	}
+	md[metaFinished] = "true"
+	if err := nn.SaveCheckpoint(ckpt, m, opt, cfg.Epochs-1, md); err != nil {
+		return err
+	}
+	if last.Top1 >= 0 {
+		if err := w.summary.SetFinalTop1(last.Top1); err != nil {
+			return err
+		}
+	}
+	table := runlog.Sparsity(m.Params())
+	fmt.Fprintf(g.Stdout, "final top-1 %.2f%%, weight sparsity %.2f%%; wrote %s\n", last.Top1, table.Sparsity, out)
+	return nil
+}
+
+// runLogs are the per-epoch outputs of a run: summary.json, run.csv and the TensorBoard
+// event file.
+type runLogs struct {
+	summary *runlog.SummaryWriter
+	csv     *runlog.CSVWriter
+	tb      *tfevents.Writer
+}
+
+// openRunLogs creates the run's logs, or reopens them for a run resumed at epoch start
+// (dropping what the interrupted run wrote for later epochs).
+func openRunLogs(out string, params []*nn.Param, cfg runConfig, start int, resume bool) (*runLogs, error) {
+	w := &runLogs{}
+	var err error
+	sumPath, csvPath := filepath.Join(out, "summary.json"), filepath.Join(out, "run.csv")
+	if resume {
+		if w.summary, err = runlog.OpenSummaryWriter(sumPath); err != nil {
+			return nil, err
+		}
+		if w.csv, err = runlog.AppendCSV(csvPath, params, start); err != nil {
+			return nil, err
+		}
+	} else {
+		w.summary = runlog.NewSummaryWriter(sumPath, map[string]string{
+			"model": cfg.Model, "schedule": cfg.Schedule, "optimizer": cfg.Optimizer, "lr": fmt.Sprint(cfg.LR),
+			"momentum": fmt.Sprint(cfg.Momentum), "wd": fmt.Sprint(cfg.WD), "batch": strconv.Itoa(cfg.Batch),
+			"epochs": strconv.Itoa(cfg.Epochs), "seed": fmt.Sprint(cfg.Seed)})
+		if w.csv, err = runlog.CreateCSV(csvPath, params); err != nil {
+			return nil, err
+		}
+	}
+	if w.tb, err = tfevents.Create(out); err != nil {
+		w.csv.Close()
+		return nil, err
+	}
+	if resume {
+		if err := w.tb.Restart(int64(start)); err != nil {
+			w.close()
+			return nil, err
+		}
+	}
+	return w, nil
+}
+
+// epoch records one finished epoch in every log.
+func (w *runLogs) epoch(em nn.EpochMetrics, params []*nn.Param, table *runlog.SparsityTable) error {
+	if err := w.summary.AddEpoch(em, params); err != nil {
+		return err
+	}
+	if err := w.csv.Write(em, params); err != nil {
+		return err
+	}
+	step := int64(em.Epoch)
+	for _, s := range append(runlog.MetricScalars(em), table.Scalars()...) {
+		if err := w.tb.Scalar(s.Tag, step, s.Value); err != nil {
+			return err
+		}
+	}
+	for _, p := range params {
+		if runlog.InTable(p) {
+			if err := w.tb.Histogram("weights/"+p.Name, step, p.Data()); err != nil {
+				return err
+			}
+		}
+	}
+	return w.tb.Flush()
+}
+
+func (w *runLogs) close() {
+	w.csv.Close()
+	w.tb.Close()
+}

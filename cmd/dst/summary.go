@@ -64,10 +64,15 @@ func (c *SummaryCmd) Run(g *Globals) error {
 
 // writeSummary prints the summary as an aligned table followed by the totals.
 func writeSummary(g *Globals, s *analysis.Summary, zooMACs int64) error {
+	// Numbers align right; names and types are padded so that they read left-aligned.
+	nameW, typeW := len("NAME"), len("TYPE")
+	for _, l := range s.Layers {
+		nameW, typeW = max(nameW, len(l.Name)), max(typeW, len(l.Type))
+	}
 	tw := tabwriter.NewWriter(g.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "NAME\tTYPE\tATTRS\tIFM\tOFM\tPARAMS\tNNZ\tMACS\tSPARSE MACS\tDENSE\tSPARSE\t")
+	fmt.Fprintf(tw, "%-*s\t%-*s\tATTRS\tIFM\tOFM\tPARAMS\tNNZ\tMACS\tSPARSE MACS\tDENSE\tSPARSE\t\n", nameW, "NAME", typeW, "TYPE")
 	row := func(l analysis.LayerSummary) {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", l.Name, l.Type, l.Attrs,
+		fmt.Fprintf(tw, "%-*s\t%-*s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", nameW, l.Name, typeW, l.Type, l.Attrs,
 			shape(l.InShape), shape(l.OutShape), thousands(int64(l.Params)), thousands(int64(l.NNZ)),
 			thousands(l.MACs), thousands(l.SparseMACs), byteSize(l.DenseBytes), byteSize(l.SparseBytes))
 	}
@@ -85,7 +90,7 @@ func writeSummary(g *Globals, s *analysis.Summary, zooMACs int64) error {
 	if zooMACs > 0 && zooMACs != t.MACs {
 		fmt.Fprintf(g.Stdout, "MACs of the unthinned zoo model: %s (thinning left %s)\n", thousands(zooMACs), percent(t.MACs, zooMACs))
 	}
-	fmt.Fprintf(g.Stdout, "Weights (Conv2d and Linear): %s, %s non-zero (%s)\n", thousands(int64(t.Weights)), thousands(int64(t.WeightNNZ)), percent(int64(t.WeightNNZ), int64(t.Weights)))
+	fmt.Fprintf(g.Stdout, "Weights (no biases or BatchNorm): %s, %s non-zero (%s)\n", thousands(int64(t.Weights)), thousands(int64(t.WeightNNZ)), percent(int64(t.WeightNNZ), int64(t.Weights)))
 	fmt.Fprintf(g.Stdout, "All parameters: %s\n", thousands(int64(t.Params)))
 	_, err := fmt.Fprintf(g.Stdout, "Parameter memory: %s dense, %s with CSR weights\n", byteSize(t.DenseBytes), byteSize(t.SparseBytes))
 	return err

@@ -11,8 +11,8 @@ func TestSummaryCmd(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{[]string{"summary", "--model", "simplenet_mnist"}, []string{"Total MACs: 2,293,000", "conv2", "1×50×8×8", "Weights (Conv2d and Linear): 430,500"}},
-		{[]string{"summary", "--model", "resnet20_cifar"}, []string{"Total MACs: 40,813,184", "Weights (Conv2d and Linear): 270,896", "layer3.2.conv2"}},
+		{[]string{"summary", "--model", "simplenet_mnist"}, []string{"Total MACs: 2,293,000", "conv2", "1×50×8×8", "Weights (no biases or BatchNorm): 430,500"}},
+		{[]string{"summary", "--model", "resnet20_cifar"}, []string{"Total MACs: 40,813,184", "Weights (no biases or BatchNorm): 270,896", "layer3.2.conv2"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.args[2], func(t *testing.T) {

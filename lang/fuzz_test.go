@@ -74,6 +74,9 @@ func fuzzOne(t *testing.T, src []byte, params []lang.ParamInfo, builtins *lang.B
 	if !bytes.Equal(again, out) {
 		t.Fatalf("format is not idempotent:\n%q\n%q", out, again)
 	}
+	if n1, n2 := len(file.Comments), len(file2.Comments); n1 != n2 {
+		t.Fatalf("format lost comments (%d -> %d):\ninput:  %q\noutput: %q", n1, n2, src, out)
+	}
 }
 
 // TestHostileInputs feeds inputs no script should contain and checks that each returns

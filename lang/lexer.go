@@ -397,8 +397,10 @@ func regexBody(tok string) string {
 // time through sliceLexer; Lex serves participle's own entry points.
 type definition struct{}
 
+// Symbols returns the token types by name.
 func (definition) Symbols() map[string]lexer.TokenType { return tokenSymbols }
 
+// Lex reads r and returns its tokens; malformed input becomes Invalid tokens.
 func (definition) Lex(filename string, r io.Reader) (lexer.Lexer, error) {
 	src, err := io.ReadAll(r)
 	if err != nil {
@@ -413,6 +415,7 @@ type sliceLexer struct {
 	i    int
 }
 
+// Next returns the next token, and the final EOF token forever after.
 func (l *sliceLexer) Next() (lexer.Token, error) {
 	if l.i >= len(l.toks) {
 		return l.toks[len(l.toks)-1], nil

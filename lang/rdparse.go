@@ -25,6 +25,7 @@ type rdError struct {
 	expected string
 }
 
+// Error says what was expected.
 func (e *rdError) Error() string { return "expected " + e.expected }
 
 // rdBail is the panic value used to unwind on the first syntax error; it never escapes

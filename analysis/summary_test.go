@@ -98,3 +98,26 @@ func TestSummarizeSparse(t *testing.T) {
 		t.Errorf("total sparse MACs %d, want %d", s.Total.SparseMACs, want)
 	}
 }
+
+// TestSummarizeThinned counts a model at its thinned shapes: half of conv2's filters
+// removed halve conv2's MACs and fc1's inputs.
+func TestSummarizeThinned(t *testing.T) {
+	m := newModel(t, "simplenet_mnist")
+	w, b := m.Param("conv2.weight").Data(), m.Param("conv2.bias").Data()
+	per := len(w) / 50
+	for f := range 25 {
+		clear(w[f*per : (f+1)*per])
+		b[f] = 0
+	}
+	if _, err := nn.Thin(m, nil, nn.ThinFilters); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Summarize(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// conv1 288,000 + conv2 25·8·8·20·25 + fc1 400·500 + fc2 500·10.
+	if want := int64(288_000 + 800_000 + 200_000 + 5_000); s.Total.MACs != want {
+		t.Errorf("MACs %d, want %d", s.Total.MACs, want)
+	}
+}

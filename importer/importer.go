@@ -304,8 +304,8 @@ var sectionKind = map[string]string{
 var policyKinds = []string{"pruner", "regularizer", "quantizer", "lr_scheduler", "extension"}
 
 func (c *converter) document(root *yaml.Node) {
-	top, ok := c.mapOf(root, "the schedule", false)
-	if !ok && top == nil {
+	top, _ := c.mapOf(root, "the schedule", false)
+	if top == nil {
 		return
 	}
 	if v, has := top.get("version"); has {
@@ -327,16 +327,14 @@ func (c *converter) document(root *yaml.Node) {
 		pols, _ = c.seq(v, "policies")
 	}
 	c.unused(top, "the schedule", scheduleKeys)
-	if qs := c.comps["quantizers"]; len(qs) > 1 {
-		var second *component
-		for _, k := range c.order {
-			if k.section == "quantizers" {
-				if second == nil {
-					second = k
-					continue
-				}
-				c.errAt(k.nameNode, "quantizers: %s is a second quantizer; Distiller supports one (\"Multiple Quantizers not supported\")", k.name)
-			}
+	quantizers := 0
+	for _, k := range c.order {
+		if k.section != "quantizers" {
+			continue
+		}
+		if quantizers++; quantizers > 1 {
+			c.errAt(k.nameNode, "quantizers: %s is a second quantizer; Distiller supports one (\"Multiple Quantizers not supported\")", k.name)
+			k.bad = true
 		}
 	}
 	for i, p := range pols {
@@ -358,11 +356,10 @@ func (c *converter) document(root *yaml.Node) {
 }
 
 func (c *converter) section(sec string, v *yaml.Node) {
-	m, ok := c.mapOf(v, sec, true)
+	m, _ := c.mapOf(v, sec, true)
 	if m == nil {
 		return
 	}
-	_ = ok
 	if c.comps[sec] == nil {
 		c.comps[sec] = map[string]*component{}
 	}

@@ -229,9 +229,8 @@ func (c *converter) quantKeys(k *component, m *mapping, what string, top bool) (
 		}
 	}
 	for _, legacy := range []string{"acts", "wts", "bias"} {
-		if n, has := m.get(legacy); has {
+		if _, has := m.get(legacy); has {
 			c.errAt(m.keyNode(legacy), "%s: %q is Distiller's legacy key, which it rejects; use bits_activations, bits_weights, bits_bias", what, legacy)
-			_ = n
 			ok = false
 		}
 	}

@@ -120,11 +120,10 @@ func (m *mapping) keyNode(key string) *yaml.Node {
 // unused reports every key not read, as an unknown key of what; allowed lists the keys
 // that would have been accepted.
 func (c *converter) unused(m *mapping, what string, allowed []string) {
-	for i, k := range m.keys {
+	for _, k := range m.keys {
 		if m.used[k.Value] {
 			continue
 		}
-		_ = i
 		msg := fmt.Sprintf("%s: unknown key %q", what, k.Value)
 		if len(allowed) > 0 {
 			if s := nearest(k.Value, allowed); s != "" {

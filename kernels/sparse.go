@@ -1,6 +1,11 @@
 package kernels
 
-import "math"
+import (
+	"math"
+	"runtime"
+	"slices"
+	"sync"
+)
 
 // CSR is a sparse matrix in compressed sparse row form, the layout dst's
 // pruned Linear layers run on. The zero value is an empty 0×0 matrix.
@@ -104,7 +109,8 @@ func (a *CSR) checkCols(fn string) {
 // A Linear layer with a pruned weight W (out×in, in CSR form) computes
 // yᵀ = W·xᵀ with b = xᵀ (in×batch); at batch 1, b is just x.
 //
-// It panics if a is malformed (see [CSR]), n is negative,
+// Large products are split by rows across up to runtime.GOMAXPROCS(0)
+// goroutines. It panics if a is malformed (see [CSR]), n is negative,
 // len(b) != a.Cols·n or len(dst) != a.Rows·n.
 func SpMM(dst []float32, a *CSR, b []float32, n int) {
 	if n < 0 {
@@ -126,10 +132,33 @@ func SpMM(dst []float32, a *CSR, b []float32, n int) {
 		return
 	}
 	a.checkCols("SpMM")
-	for i := 0; i < a.Rows; i++ {
-		lo, hi := a.RowPtr[i], a.RowPtr[i+1]
-		spmmRow(dst[i*n:(i+1)*n], a.Val[lo:hi], a.ColIdx[lo:hi], b, n)
+	rows := func(r0, r1 int) {
+		for i := r0; i < r1; i++ {
+			lo, hi := a.RowPtr[i], a.RowPtr[i+1]
+			spmmRow(dst[i*n:(i+1)*n], a.Val[lo:hi], a.ColIdx[lo:hi], b, n)
+		}
 	}
+	workers := min(runtime.GOMAXPROCS(0), a.Rows, a.NNZ()*n/parallelMinWork)
+	if workers <= 1 {
+		rows(0, a.Rows)
+		return
+	}
+	// Split the rows so that every goroutine gets about the same number of
+	// non-zeros; the first share runs on this goroutine.
+	var wg sync.WaitGroup
+	bounds := make([]int, workers+1)
+	bounds[workers] = a.Rows
+	for w := 1; w < workers; w++ {
+		target := int32(a.NNZ() * w / workers)
+		r, _ := slices.BinarySearch(a.RowPtr, target)
+		bounds[w] = max(bounds[w-1], min(r, a.Rows))
+	}
+	for w := 1; w < workers; w++ {
+		r0, r1 := bounds[w], bounds[w+1]
+		wg.Go(func() { rows(r0, r1) })
+	}
+	rows(bounds[0], bounds[1])
+	wg.Wait()
 }
 
 // spmmRowGo sets drow[j] = Σ_e vals[e]·b[cols[e]*n+j].

@@ -78,15 +78,9 @@ func joinTokens(toks []lexer.Token) string {
 	return strings.Join(parts, " ")
 }
 
-// TestParserParity checks that the hand-written parser and the participle grammar agree
-// on the whole corpus.
-func TestParserParity(t *testing.T) {
-	for _, src := range paritySources(t) {
-		checkParity(t, src)
-	}
-}
-
-// FuzzParserParity looks for statements on which the two parsers disagree.
+// FuzzParserParity checks that the hand-written parser and the participle grammar agree:
+// a plain test run checks the whole corpus (the seeds), and -fuzz looks for statements
+// on which they disagree.
 func FuzzParserParity(f *testing.F) {
 	for _, src := range paritySources(f) {
 		f.Add(src)

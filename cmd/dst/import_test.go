@@ -1,10 +1,14 @@
 package main
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/dst-dev/dst/internal/runlog"
+	"github.com/google/go-cmp/cmp"
 )
 
 const importAGP = `# compress_classifier.py --arch simplenet_mnist ...
@@ -91,5 +95,80 @@ func TestImportCommand(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestImportedAGPRunsLikeHandWritten is issue 8's acceptance: a Distiller AGP schedule,
+// imported, run on simplenet_mnist gives exactly the same per-epoch NNZ as the same
+// policy written by hand in .dst, and both follow Distiller's AGP targets.
+func TestImportedAGPRunsLikeHandWritten(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains simplenet_mnist twice")
+	}
+	dir := t.TempDir()
+	yaml := writeRunFile(t, dir, "agp.yaml", `version: 1
+pruners:
+  conv_pruner:
+    class: AutomatedGradualPruner
+    initial_sparsity: 0.05
+    final_sparsity: 0.70
+    weights: [module.conv1.weight, module.conv2.weight]
+  fc_pruner:
+    class: AutomatedGradualPruner
+    initial_sparsity: 0.05
+    final_sparsity: 0.90
+    weights: [module.fc1.weight, module.fc2.weight]
+policies:
+  - pruner:
+      instance_name: conv_pruner
+    starting_epoch: 0
+    ending_epoch: 3
+    frequency: 1
+  - pruner:
+      instance_name: fc_pruner
+    starting_epoch: 0
+    ending_epoch: 3
+    frequency: 1
+`)
+	imported := filepath.Join(dir, "imported.dst")
+	if code, _, stderr := dst(t, "import", yaml, "--model", "simplenet_mnist", "-o", imported); code != 0 {
+		t.Fatalf("import: exit %d: %s", code, stderr)
+	}
+	hand := writeRunFile(t, dir, "hand.dst", "prune [conv1, conv2] agp 5% -> 70% from epoch 0 to 3\nprune [fc1, fc2] agp 5% -> 90% from epoch 0 to 3\n")
+	nnz := map[string][]map[string]int{}
+	for _, sched := range []string{imported, hand} {
+		out := filepath.Join(dir, "out-"+filepath.Base(sched))
+		code, _, stderr := dst(t, "run", sched, "--model", "simplenet_mnist", "--epochs", "3", "--limit-train", "512",
+			"--limit-test", "128", "--batch", "64", "--seed", "3", "--out", out)
+		if code != 0 {
+			t.Fatalf("run %s: exit %d: %s", sched, code, stderr)
+		}
+		s, err := runlog.ReadSummary(filepath.Join(out, "summary.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ep := range s.Epochs {
+			m := map[string]int{}
+			for _, p := range ep.Params {
+				m[p.Name] = p.NNZ
+			}
+			nnz[sched] = append(nnz[sched], m)
+		}
+	}
+	if len(nnz[imported]) != 3 {
+		t.Fatalf("imported run logged %d epochs, want 3", len(nnz[imported]))
+	}
+	if diff := cmp.Diff(nnz[hand], nnz[imported]); diff != "" {
+		t.Errorf("per-epoch NNZ differ (-hand-written +imported):\n%s", diff)
+	}
+	sizes := map[string]int{"conv1.weight": 20 * 25, "conv2.weight": 50 * 20 * 25, "fc1.weight": 500 * 800, "fc2.weight": 10 * 500}
+	finals := map[string]float64{"conv1.weight": 0.7, "conv2.weight": 0.7, "fc1.weight": 0.9, "fc2.weight": 0.9}
+	for e, m := range nnz[imported] {
+		for name, n := range sizes {
+			want := n - int(math.Floor(agpTarget(0.05, finals[name], 3, e)*float64(n)+1e-9))
+			if m[name] != want {
+				t.Errorf("epoch %d %s: nnz %d, want %d (Distiller's AGP target)", e, name, m[name], want)
+			}
+		}
 	}
 }

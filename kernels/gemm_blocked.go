@@ -156,7 +156,7 @@ func sgemmSerial(kern microKernel, transA, transB bool, m, n, k int, alpha float
 	mr, nr := kern.mr, kern.nr
 	large := m > blockM || n > blockN
 	packAll := large && k > 64
-	packBAll := large || transB || !kern.masked
+	packBAll := (large && k > 64) || transB || !kern.masked
 
 	kc0 := min(k, blockK)
 	mc0 := min(roundUp(m, mr), blockM)

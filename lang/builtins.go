@@ -231,6 +231,11 @@ func (b *Builtins) Add(s Signature) error {
 			}
 		}
 	}
+	if s.DefaultWindow != "" {
+		if _, err := parseWindowText(s.DefaultWindow); err != nil {
+			return fmt.Errorf("lang: signature %s %s: default window %q: %v", s.Statement, s.Method, s.DefaultWindow, err)
+		}
+	}
 	c := s
 	c.Args = append([]ArgSpec(nil), s.Args...)
 	b.sigs = append(b.sigs, &c)

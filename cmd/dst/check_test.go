@@ -140,3 +140,40 @@ func TestCheckHostileFiles(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckAndFmtViaCLI runs the commands through dst's command line, for the exit codes.
+func TestCheckAndFmtViaCLI(t *testing.T) {
+	good := writeScript(t, "good.dst", "prune fc1 level 0.5 at epoch 0\n")
+	bad := writeScript(t, "bad.dst", "prune fc1 levle 0.5 at epoch 0\n")
+	messy := writeScript(t, "messy.dst", "prune  fc1 level 0.5   at epoch 0\n")
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stdout string
+		errRE  string
+	}{
+		{"check clean", []string{"check", good, "--model", "simplenet_mnist", "--epochs", "5"}, 0, "", `^$`},
+		{"check errors", []string{"check", bad}, 1, "", `bad.dst:1:11: error: Unknown prune method`},
+		{"check no file", []string{"check"}, 2, "", `expected "<file> \.\.\."`},
+		{"check bad flag", []string{"check", good, "--epochs", "many"}, 2, "", `epochs`},
+		{"check unknown model", []string{"check", good, "--model", "nope"}, 2, "", `nope`},
+		{"fmt list", []string{"fmt", "-l", good, messy}, 0, messy + "\n", `^$`},
+		{"fmt errors", []string{"fmt", bad + "x"}, 2, "", `no such file`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			code := run(context.Background(), tt.args, &out, &errb)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d; stderr:\n%s", code, tt.code, errb.String())
+			}
+			if out.String() != tt.stdout {
+				t.Errorf("stdout %q, want %q", out.String(), tt.stdout)
+			}
+			if !regexp.MustCompile(tt.errRE).MatchString(errb.String()) {
+				t.Errorf("stderr does not match %q:\n%s", tt.errRE, errb.String())
+			}
+		})
+	}
+}

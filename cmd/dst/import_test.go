@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -169,6 +170,52 @@ policies:
 			if m[name] != want {
 				t.Errorf("epoch %d %s: nnz %d, want %d (Distiller's AGP target)", e, name, m[name], want)
 			}
+		}
+	}
+}
+
+// TestImportDistillerFullFlow imports Distiller's own system-test schedule
+// (tests/full_flow_tests/simplenet_mnist_pruning.yaml, from ../shared) and runs it:
+// Distiller's expectation is conv1 20 → 18 filters, conv2 50 → 40, fc1's inputs
+// 800 → 640 after thinning at epoch 2, and fc2 15% element-sparse.
+func TestImportDistillerFullFlow(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains simplenet_mnist")
+	}
+	yaml := filepath.Join("..", "..", "..", "shared", "compat", "distiller", "tests", "full_flow_tests", "simplenet_mnist_pruning.yaml")
+	if _, err := os.Stat(yaml); err != nil {
+		t.Skipf("Distiller's YAML files are not here (%v); they live in ../shared beside the repository, which a fresh clone does not have", err)
+	}
+	dir := t.TempDir()
+	script := filepath.Join(dir, "flow.dst")
+	if code, _, stderr := dst(t, "import", yaml, "-o", script); code != 0 || !strings.Contains(stderr, "checked against model simplenet_mnist") {
+		t.Fatalf("import: exit %d: %s", code, stderr)
+	}
+	out := filepath.Join(dir, "out")
+	if code, _, stderr := dst(t, "run", script, "--model", "simplenet_mnist", "--epochs", "3", "--limit-train", "1024",
+		"--limit-test", "256", "--batch", "64", "--out", out); code != 0 {
+		t.Fatalf("run: exit %d: %s", code, stderr)
+	}
+	s, err := runlog.ReadSummary(filepath.Join(out, "summary.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Epochs) != 3 {
+		t.Fatalf("%d epochs logged, want 3", len(s.Epochs))
+	}
+	got := map[string]string{}
+	for _, p := range s.Epochs[2].Params {
+		got[p.Name] = fmt.Sprint(p.Shape, " nnz ", p.NNZ)
+	}
+	want := map[string]string{
+		"conv1.weight": "[18 1 5 5] nnz 450",
+		"conv2.weight": "[40 18 5 5] nnz 18000",
+		"fc1.weight":   "[500 640] nnz 320000",
+		"fc2.weight":   "[10 500] nnz 4250",
+	}
+	for name, w := range want {
+		if got[name] != w {
+			t.Errorf("after epoch 2, %s is %s, want %s", name, got[name], w)
 		}
 	}
 }

@@ -51,7 +51,10 @@ type Policy struct {
 	Args map[string]Value
 	// Window says when the policy is active.
 	Window Window
-	// ThenThin reports `then thin`: thin the model after the policy's last active epoch.
+	// ThenThin reports `then thin`: at the first mini-batch of the window's last active
+	// epoch (Window.LastEpoch), right after that epoch's masks are applied, the model is
+	// thinned like `thin filters` (granularity filters) or `thin channels` (channels); for
+	// before/after training or a window without end, at OnTrainingBegin/OnTrainingEnd.
 	ThenThin bool
 	// Teacher is the distillation teacher (a model name or a path) for distill.
 	Teacher string

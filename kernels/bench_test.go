@@ -83,6 +83,7 @@ func BenchmarkSgemmLayers(b *testing.B) {
 		{"Linear1Fwd_1x300x784", false, true, 1, 300, 784},
 		{"Conv1FwdBatch16_20x9216x25", false, false, 20, 9216, 25},
 		{"Conv2FwdBatch16_50x1024x500", false, false, 50, 1024, 500},
+		{"Conv1dWBatch16_20x25x9216", false, true, 20, 25, 9216},
 		{"Conv2dWBatch16_50x500x1024", false, true, 50, 500, 1024},
 	} {
 		b.Run(c.name, func(b *testing.B) { benchSgemm(b, Sgemm, c.tA, c.tB, c.m, c.n, c.k) })

@@ -2,24 +2,28 @@ package kernels
 
 // Blocked SGEMM
 //
-// sgemm follows the BLIS/GotoBLAS layering. C is cut into column blocks
-// of nc columns; op(B) into kc×nc blocks that are packed into nr-wide
-// micro-panels (each kc rows of nr contiguous values, zero-padded); op(A)
-// into mc×kc blocks packed into mr-tall micro-panels (kc columns of mr
-// contiguous values, scaled by alpha, zero-padded). The micro-kernel then
-// multiplies one A micro-panel by one B micro-panel into an mr×nr tile of
-// C held entirely in registers. The packed B block stays in L2/L3, the A
-// block in L2 and one B micro-panel in L1 while the kernel sweeps the A
-// panels.
+// sgemm follows the BLIS/GotoBLAS layering. C is cut into column blocks of
+// blockN columns and op(B) into blockK×blockN blocks; the micro-kernel
+// multiplies an mr-row panel of op(A) by an nr-column panel of op(B) into
+// an mr×nr tile of C held in registers, scaling by alpha and adding beta·C
+// as it stores the tile (beta for the first k block, 1 for later ones).
 //
-// beta is applied by the micro-kernel when it writes the first kc block;
-// later kc blocks accumulate with beta = 1. Edge tiles (fewer than mr rows
-// or nr columns) are handled inside the kernel (row count, column masks) or,
-// for kernels without masks, through a scratch tile.
+// The kernels take strides for A and B, so small products read them in
+// place: A by rows (or by columns when transposed) and op(B) by rows when
+// B is not transposed. Panels are packed into contiguous buffers only
+// where it pays: op(B) when it is transposed (an AVX-512 16×16 register
+// transpose), when the kernel has no column masks, or for large products
+// with long k; op(A) for large products with long k and for the last,
+// partial row panel (so that the kernel may read all mr rows). Packed
+// panels keep their pad rows and columns unspecified: row r of a tile
+// depends only on row r of A, column j only on column j of B, and the
+// kernels never store pad rows or columns (column masks, or a scratch tile
+// for kernels without masks).
 //
-// Large products are split into column (or row) stripes of C, one per
-// goroutine, each running the serial algorithm with its own packing
-// buffers.
+// A narrow C (n < nr/2 and m > n) is computed through its transpose, whose
+// rows are the short side. Large products are split into column (or row)
+// stripes of C across goroutines, each running the serial algorithm with
+// its own pooled buffers.
 
 import (
 	"runtime"
@@ -257,8 +261,9 @@ func sgemmSerial(kern microKernel, transA, transB bool, m, n, k int, alpha float
 func roundUp(x, m int) int { return (x + m - 1) / m * m }
 
 // packA packs the mb×kb block of op(A) starting at (i0, p0) into mr-row
-// micro-panels: dst[ir*kb + p*mr + r] = op(A)[i0+ir+r][p0+p], with zero
-// rows past mb.
+// micro-panels: dst[ir*kb + p*mr + r] = op(A)[i0+ir+r][p0+p]. Rows past mb
+// are left as they are: row r of a tile of C depends on row r of A only,
+// and the kernels never store rows past mb.
 func packA(dst []float32, transA bool, a []float32, lda, i0, p0, mb, kb, mr int) {
 	for ir := 0; ir < mb; ir += mr {
 		rows := min(mr, mb-ir)
@@ -270,12 +275,8 @@ func packA(dst []float32, transA bool, a []float32, lda, i0, p0, mb, kb, mr int)
 				src = src[:rows]
 				d := pan[p*mr : p*mr+mr]
 				copy(d, src)
-				clear(d[rows:])
 			}
 			continue
-		}
-		if rows < mr {
-			clear(pan)
 		}
 		for r0 := 0; r0 < rows; r0 += 16 {
 			transposeInto(pan[r0:], mr, a[(i0+ir+r0)*lda+p0:], lda, min(16, rows-r0), kb)
@@ -295,8 +296,9 @@ func packStrided(dst, src []float32, stride int) {
 }
 
 // packB packs the kb×nb block of op(B) starting at (p0, j0) into nr-column
-// micro-panels: dst[jr*kb + p*nr + j] = op(B)[p0+p][j0+jr+j], with zero
-// columns past nb.
+// micro-panels: dst[jr*kb + p*nr + j] = op(B)[p0+p][j0+jr+j]. Columns past
+// nb are left as they are (the masked kernels do not load them; the others
+// compute them into a scratch tile that is not copied out).
 func packB(dst []float32, transB bool, b []float32, ldb, p0, j0, kb, nb, nr int) {
 	for jr := 0; jr < nb; jr += nr {
 		cols := min(nr, nb-jr)
@@ -307,15 +309,11 @@ func packB(dst []float32, transB bool, b []float32, ldb, p0, j0, kb, nb, nr int)
 				src = src[:cols]
 				d := pan[p*nr : p*nr+nr]
 				copy(d, src)
-				clear(d[cols:])
 			}
 			continue
 		}
 		// op(B)[p][j] = b[j*ldb+p]: column j of the panel is a contiguous
 		// run of b.
-		if cols < nr {
-			clear(pan)
-		}
 		for jb := 0; jb < cols; jb += 16 {
 			transposeInto(pan[jb:], nr, b[(j0+jr+jb)*ldb+p0:], ldb, min(16, cols-jb), kb)
 		}

@@ -23,6 +23,9 @@ func PartName(i, n int) string {
 	return fmt.Sprintf("sensitivity.part-%04d-of-%04d.json", i, n)
 }
 
+// maxShards bounds the shard count a part may claim.
+const maxShards = 1 << 16
+
 // partGlob matches every part file name in a folder.
 const partGlob = "sensitivity.part-*-of-*.json"
 
@@ -149,7 +152,10 @@ func Merge(parts []*Part, names []string) (*Result, error) {
 		return nil, fmt.Errorf("analysis: merge: %s describes an empty sweep", label(0))
 	}
 	total := len(first.Levels) * len(first.Params)
-	seen := make([]int, max(first.Shards, 1))
+	if first.Shards < 1 || first.Shards > maxShards {
+		return nil, fmt.Errorf("analysis: merge: %s claims %d shards (want 1 … %d)", label(0), first.Shards, maxShards)
+	}
+	seen := make([]int, first.Shards)
 	for i := range seen {
 		seen[i] = -1
 	}

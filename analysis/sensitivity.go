@@ -215,6 +215,9 @@ func Sweep(ctx context.Context, m *nn.Model, set *data.Set, cfg SweepConfig) (*P
 		}
 	}
 	shards := max(cfg.Shards, 1)
+	if shards > maxShards {
+		return nil, fmt.Errorf("analysis: sensitivity: %d shards; at most %d", shards, maxShards)
+	}
 	if cfg.Shard < 0 || cfg.Shard >= shards {
 		return nil, fmt.Errorf("analysis: sensitivity: shard %d of %d does not exist (shards are 0 … %d)", cfg.Shard, shards, shards-1)
 	}

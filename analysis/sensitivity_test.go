@@ -296,6 +296,8 @@ func TestMergeErrors(t *testing.T) {
 		{"meta", []*Part{mk(0, 2, 0, 2, 4), meta}, "different sweeps (checkpoint"},
 		{"shards", []*Part{mk(0, 2, 0, 2, 4), mk(1, 3, 1, 4)}, "2 vs 3 shards"},
 		{"bad shard", []*Part{mk(5, 2)}, "claims shard 5 of 2"},
+		{"too many shards", []*Part{mk(0, 1<<20)}, "claims 1048576 shards"},
+		{"more shards than points", []*Part{mk(0, 8, 0), mk(1, 8, 1), mk(2, 8, 2), mk(3, 8, 3), mk(4, 8, 4), mk(5, 8, 5), mk(6, 8), mk(7, 8)}, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -58,9 +58,15 @@ func checkMatrix(fn, name string, rows, cols int, s []float32, ld int) {
 	if ld < max(1, cols) {
 		panic("kernels: " + fn + ": stride of " + name + " smaller than its row width")
 	}
-	if rows > 0 && cols > 0 && len(s) < (rows-1)*ld+cols {
+	if rows > 0 && cols > 0 && !fits(len(s), rows, cols, ld) {
 		panic("kernels: " + fn + ": " + name + " too short for its shape")
 	}
+}
+
+// fits reports whether a slice of length n holds a rows×cols matrix with
+// row stride ld (rows, cols ≥ 1, ld ≥ cols), without overflowing int.
+func fits(n, rows, cols, ld int) bool {
+	return rows-1 <= (n-cols)/ld && (rows-1)*ld+cols <= n
 }
 
 // scaleC sets C = beta·C, overwriting (not multiplying) when beta is 0.

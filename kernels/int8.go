@@ -38,8 +38,8 @@ func GemmS8S8S32(m, n, k int, a []int8, lda int, b []int8, ldb int, c []int32, l
 	if lda < max(1, k) || ldb < max(1, k) || ldc < max(1, n) {
 		panic("kernels: GemmS8S8S32: stride smaller than row width")
 	}
-	if (m > 0 && k > 0 && len(a) < (m-1)*lda+k) || (n > 0 && k > 0 && len(b) < (n-1)*ldb+k) ||
-		(m > 0 && n > 0 && len(c) < (m-1)*ldc+n) {
+	if (m > 0 && k > 0 && !fits(len(a), m, k, lda)) || (n > 0 && k > 0 && !fits(len(b), n, k, ldb)) ||
+		(m > 0 && n > 0 && !fits(len(c), m, n, ldc)) {
 		panic("kernels: GemmS8S8S32: slice too short for its shape")
 	}
 	if m == 0 || n == 0 {

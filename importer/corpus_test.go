@@ -188,7 +188,7 @@ var goldenFiles = []string{
 	"examples/agp-pruning/resnet20_filters.schedule_agp_4.yaml",                       // leader, Rows, StepLR
 	"examples/agp-pruning/alexnet.schedule_agp.yaml",                                  // features.module names, ExponentialLR from epoch 24
 	"examples/agp-pruning/resnet50.schedule_agp.1x1x8-blocks.yaml",                    // blocks, weights as a string, unscheduled pruners
-	"examples/agp-pruning/prune_resnext101_fine75.yaml",                               // ReduceLROnPlateau
+	"examples/network_slimming/resnet20_slimming.yaml",                                // an unscheduled regularizer, noted
 	"examples/baidu-rnn-pruning/word_lang_model.schedule_baidu_rnn.yaml",              // BaiduRNNPruner
 	"examples/network_surgery/resnet20.network_surgery.yaml",                          // splicing every mini-batch, forward-only masks
 	"examples/drop_filter/resnet20_cifar_randomlevel_training.yaml",                   // random level, dropfilter flags

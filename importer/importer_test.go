@@ -62,8 +62,8 @@ func TestConvertFixtures(t *testing.T) {
 
 prune conv2.weight filters agp 0.05 -> 0.4 by l1 from epoch 0 to 4
 prune [fc1.weight, fc2.weight] agp 0.05 -> 0.8 from epoch 1 to 6 every 2
-# StepLR stepped by Distiller at the end of epochs 0 to 5 with absolute epochs; dst's window ends one epoch later because Distiller sets the rate of the following epoch.
-lr step 0.5 from epoch 0 to 7 every 2 epochs
+# StepLR(step_size=2, gamma=0.5) stepped by Distiller at the end of epochs 0 to 5, with the absolute epoch of the next one; the milestones are the epochs whose rate that changes, and multistep keeps the last rate after them, as Distiller does.
+lr multistep 0.5 at epochs [2, 4, 6]
 `},
 		{"quantize_overrides.yaml", `# Imported from the Distiller schedule quantize_overrides.yaml by dst import.
 # Parameter names are written without DataParallel's module. component.

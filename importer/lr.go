@@ -3,7 +3,6 @@ package importer
 import (
 	"fmt"
 	"math"
-	"sort"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -15,19 +14,18 @@ import (
 // with step(epoch=u+1), and PyTorch 1.3's schedulers compute the rate in closed form
 // from that absolute epoch: StepLR base·γ^⌊e/step⌋, MultiStepLR base·γ^(milestones <= e),
 // ExponentialLR base·γ^e, MultiStepMultiGammaLR base·Π(gammas of milestones <= e). So
-// the rate of epoch e is base·f(0) until the first active epoch u0 has ended, base·f(u+1)
-// after each active epoch u, and stays at the last value after the window. A window
+// the rate of epoch e is base·f(0) until the first active epoch has ended, base·f(u+1)
+// after each active epoch u, and it keeps its last value after the window. A window
 // that does not start at 0 therefore jumps straight to f(start+1) (the ResNet-50 AGP
-// schedules drop to 0.95^41 at epoch 41), which dst's lr statements, relative to their
-// window, cannot say directly.
+// schedules drop to 0.95^41 at epoch 41).
 //
-// The importer computes that multiplier m(e) for every epoch up to one past the last
-// step and writes the simplest dst statement that gives exactly the same m(e), trying
-// `lr step` and `lr exponential` over `from epoch 0 to E+1` (the rate at epoch E is the
-// one Distiller set at the end of epoch E-1), then `lr multistep` at the epochs where
-// m(e) changes, with one gamma or, when the ratios differ, a gammas list. dst's lr
-// statements set the rate at the start of each epoch of their window and leave it
-// unchanged after the window, like Distiller.
+// dst's lr step and lr exponential are relative to their window's start, and dst's
+// interpreter restores the base rate when their window ends; lr multistep counts
+// absolute milestones and governs the rate from its first milestone on. So the importer
+// computes the multiplier Distiller gives every epoch and writes `lr multistep` at the
+// epochs where it changes, with one gamma when every change is the same ratio and a
+// gammas list otherwise; each ratio comes from the schedule's own gammas, so a one-step
+// ratio is exactly gamma. The result is the same rate at every epoch of any run.
 
 // lrSched is a closed-form Distiller/PyTorch schedule: f(e) is the multiplier of the
 // base rate at absolute epoch e, and factor(a, b) = f(b)/f(a) computed from the
@@ -35,6 +33,7 @@ import (
 // two rounded powers). a = -1 stands for the base rate itself.
 type lrSched struct {
 	class  string
+	params string // the constructor arguments, for comments
 	f      func(e int) float64
 	factor func(a, b int) float64
 	gamma  float64
@@ -79,11 +78,13 @@ func (c *converter) lrScheduler(k *component, p *policy) {
 			s.step = v
 		}
 		s.gamma = num("gamma", 0.1, true)
+		s.params = fmt.Sprintf("step_size=%d, gamma=%s", s.step, fmtNum(s.gamma))
 		g, st := s.gamma, max(s.step, 1)
 		s.f = func(e int) float64 { return math.Pow(g, float64(floorDiv(e, st))) }
 		s.factor = func(a, b int) float64 { return math.Pow(g, float64(floorDiv(b, st)-floorDiv(max(a, 0), st))) }
 	case "ExponentialLR":
 		s.gamma = num("gamma", 0, false)
+		s.params = "gamma=" + fmtNum(s.gamma)
 		g := s.gamma
 		s.f = func(e int) float64 { return math.Pow(g, float64(e)) }
 		s.factor = func(a, b int) float64 { return math.Pow(g, float64(b-max(a, 0))) }
@@ -127,6 +128,10 @@ func (c *converter) lrScheduler(k *component, p *policy) {
 					ok = false
 				}
 			}
+		}
+		s.params = fmt.Sprintf("milestones=%s, gammas=%s", intList(ms), numList(gammas))
+		if k.class == "MultiStepLR" {
+			s.params = fmt.Sprintf("milestones=%s, gamma=%s", intList(ms), fmtNum(s.gamma))
 		}
 		s.factor = func(a, b int) float64 {
 			m := 1.0
@@ -191,43 +196,15 @@ func floorDiv(a, b int) int {
 	return q
 }
 
-// dstLR returns the multiplier a candidate dst statement gives for e in [0, n): g(e)
-// inside [start, end), 1 before, and the last value after.
-func dstLR(g func(e int) float64, start, end, n int) []float64 {
-	m := make([]float64, n)
-	cur := 1.0
-	for e := 0; e < n; e++ {
-		if e >= start && e < end {
-			cur = g(e)
-		}
-		m[e] = cur
-	}
-	return m
-}
-
-func sameLR(a, b []float64) bool {
-	for i := range a {
-		if math.Abs(a[i]-b[i]) > 1e-12*math.Abs(a[i]) {
-			return false
-		}
-	}
-	return true
-}
-
 // lrStatement writes the dst statement that reproduces s scheduled over w, and a
 // comment that says how. It returns "" when the rate never changes.
 func lrStatement(s lrSched, w window) (string, string) {
 	eps := w.epochs()
-	last := eps[len(eps)-1]
-	n := last + 3
-	want := distillerLR(s, w, n)
-	desc := fmt.Sprintf("%s stepped by Distiller at the end of epochs %s with absolute epochs", s.class, describeEpochs(w))
-	// Milestones where the multiplier changes, and the ratio at each, from the
-	// schedule's gammas.
+	n := eps[len(eps)-1] + 2
 	args := distillerArgs(w, n)
 	var miles []int
 	var ratios []float64
-	prev := -1 // f(-1) = 1: the base rate
+	prev := -1 // the base rate
 	for e := 0; e < n; e++ {
 		if r := s.factor(prev, args[e]); r != 1 {
 			miles = append(miles, e)
@@ -238,23 +215,11 @@ func lrStatement(s lrSched, w window) (string, string) {
 	if len(miles) == 0 {
 		return "", ""
 	}
-	same := desc + "; dst's window ends one epoch later because Distiller sets the rate of the following epoch."
-	if eps[0] > 0 {
-		same = desc + fmt.Sprintf("; the rate is the same from epoch 0, as it first changes at epoch %d, and dst's window ends one epoch later because Distiller sets the rate of the following epoch.", miles[0])
-	}
-	if s.class == "StepLR" {
-		g, st := s.gamma, s.step
-		cand := dstLR(func(e int) float64 { return math.Pow(g, float64(e/st)) }, 0, last+2, n)
-		if sameLR(want, cand) {
-			return fmt.Sprintf("lr step %s from epoch 0 to %d every %d epochs", fmtNum(g), last+2, st), same
-		}
-	}
-	if s.class == "ExponentialLR" {
-		g := s.gamma
-		cand := dstLR(func(e int) float64 { return math.Pow(g, float64(e)) }, 0, last+2, n)
-		if sameLR(want, cand) {
-			return fmt.Sprintf("lr exponential %s from epoch 0 to %d", fmtNum(g), last+2), same
-		}
+	desc := fmt.Sprintf("%s stepped by Distiller at the end of epochs %s, with the absolute epoch of the next one; "+
+		"the milestones are the epochs whose rate that changes, and multistep keeps the last rate after them, as Distiller does", s.describe(), describeEpochs(w))
+	win := fmt.Sprintf("at epochs %s", intList(miles))
+	if len(miles) == 1 {
+		win = fmt.Sprintf("at epoch %d", miles[0])
 	}
 	uniform := true
 	for _, r := range ratios[1:] {
@@ -262,19 +227,14 @@ func lrStatement(s lrSched, w window) (string, string) {
 			uniform = false
 		}
 	}
-	win := fmt.Sprintf("at epochs %s", intList(miles))
-	if len(miles) == 1 {
-		win = fmt.Sprintf("at epoch %d", miles[0])
-	}
 	if uniform {
-		return fmt.Sprintf("lr multistep %s %s", fmtNum(ratios[0]), win), desc + "; the milestones are the epochs whose rate it changes."
+		return fmt.Sprintf("lr multistep %s %s", fmtNum(ratios[0]), win), desc + "."
 	}
 	parts := make([]string, len(ratios))
 	for i, r := range ratios {
 		parts[i] = fmtNum(r)
 	}
-	return fmt.Sprintf("lr multistep gammas=[%s] %s", strings.Join(parts, ", "), win),
-		desc + "; the milestones are the epochs whose rate it changes, each gamma the ratio to the previous rate."
+	return fmt.Sprintf("lr multistep gammas=[%s] %s", strings.Join(parts, ", "), win), desc + "; each gamma is the ratio to the previous rate."
 }
 
 func describeEpochs(w window) string {
@@ -287,18 +247,16 @@ func describeEpochs(w window) string {
 	return fmt.Sprintf("%d to %d every %d", w.start, w.end-1, w.freq)
 }
 
-// plateau converts ReduceLROnPlateau. Distiller steps it at the end of each active epoch
-// u with the validation metric of u, which sets the rate of u+1; dst's plateau sets the
-// rate at the start of each window epoch from the previous epoch's metric, so the
-// window moves one epoch later.
+// plateau validates ReduceLROnPlateau. Distiller steps it at the end of each active
+// epoch with that epoch's validation metric, as dst's lr plateau does, but after
+// ending_epoch Distiller keeps the last rate, which no dst lr statement over a window
+// can say (dst restores the base rate when the window ends), so a scheduled plateau is
+// rejected with that reason.
 func (c *converter) plateau(k *component, p *policy) {
 	what := k.String()
 	ok := true
-	var terms []string
 	if n, has := k.m.get("mode"); has {
-		if s, good := c.str(n, k.name+".mode"); good && (s == "min" || s == "max") {
-			terms = append(terms, "mode="+s)
-		} else {
+		if s, good := c.str(n, k.name+".mode"); !good || (s != "min" && s != "max") {
 			if good {
 				c.errAt(n, "%s: mode %q is not min or max", what, s)
 			}
@@ -306,9 +264,7 @@ func (c *converter) plateau(k *component, p *policy) {
 		}
 	}
 	if n, has := k.m.get("factor"); has {
-		if v, good := c.number(n, k.name+".factor"); good && v > 0 && v < 1 {
-			terms = append(terms, "factor="+fmtNum(v))
-		} else {
+		if v, good := c.number(n, k.name+".factor"); !good || v <= 0 || v >= 1 {
 			if good {
 				c.errAt(n, "%s: factor must be in (0, 1)", what)
 			}
@@ -317,9 +273,7 @@ func (c *converter) plateau(k *component, p *policy) {
 	}
 	for _, key := range []string{"patience", "cooldown"} {
 		if n, has := k.m.get(key); has {
-			if v, good := c.integer(n, k.name+"."+key); good && v >= 0 {
-				terms = append(terms, fmt.Sprintf("%s=%d", key, v))
-			} else {
+			if v, good := c.integer(n, k.name+"."+key); !good || v < 0 {
 				if good {
 					c.errAt(n, "%s: %s must not be negative", what, key)
 				}
@@ -328,9 +282,7 @@ func (c *converter) plateau(k *component, p *policy) {
 		}
 	}
 	if n, has := k.m.get("min_lr"); has {
-		if v, good := c.number(n, k.name+".min_lr"); good && v >= 0 {
-			terms = append(terms, "min_lr="+fmtNum(v))
-		} else {
+		if v, good := c.number(n, k.name+".min_lr"); !good || v < 0 {
 			if good {
 				c.errAt(n, "%s: min_lr must be a non-negative number (one value for all parameter groups)", what)
 			}
@@ -353,11 +305,21 @@ func (c *converter) plateau(k *component, p *policy) {
 	if !ok || p == nil {
 		return
 	}
-	if p.win.isList() || p.win.freq != 1 {
-		c.errAt(p.node, "%s: ReduceLROnPlateau observes the metric of every epoch; with %s Distiller skips epochs, which dst's lr plateau cannot", p.what, describeWindow(p.win))
-		return
+	c.errAt(p.node, "%s: ReduceLROnPlateau stops at ending_epoch %d and Distiller keeps its last rate from then on; dst's lr plateau restores the base rate when its window ends, or without an end keeps reducing, so the language cannot hold the rate after the window", p.what, p.win.end)
+}
+
+// describe names the scheduler with its arguments.
+func (s lrSched) describe() string {
+	if s.params == "" {
+		return s.class
 	}
-	sort.Strings(terms)
-	text := fmt.Sprintf("lr plateau %s from epoch %d to %d", strings.Join(terms, " "), p.win.start+1, p.win.end+1)
-	c.add(p.node, p.what, text, fmt.Sprintf("%s stepped by Distiller at the end of epochs %s with that epoch's validation metric; dst's window starts one epoch later because the rate changes from the following epoch.", k.class, describeEpochs(p.win)))
+	return s.class + "(" + s.params + ")"
+}
+
+func numList(xs []float64) string {
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		parts[i] = fmtNum(x)
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
 }

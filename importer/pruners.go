@@ -554,7 +554,7 @@ func (c *converter) pruner(k *component, p *policy) {
 					continue
 				}
 				if info.method == "agp" {
-					c.errAt(key, "%s: mini_batch_pruning_frequency on an AGP pruner; with `every K steps` dst's AGP span floor((B-A-1)/K)·K would count K in steps, not Distiller's epoch frequency, so the language cannot express this schedule", p.what)
+					c.errAt(key, "%s: mini_batch_pruning_frequency on an AGP pruner: Distiller keeps the per-epoch AGP target and only recomputes the mask every K mini-batches, while dst's agp with `every K steps` ramps its target over mini-batches, so the language cannot express this schedule", p.what)
 					ok = false
 					continue
 				}

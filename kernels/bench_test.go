@@ -114,6 +114,20 @@ func BenchmarkGemmS8(b *testing.B) {
 		b.ReportMetric(2*float64(m)*n*k*float64(b.N)/b.Elapsed().Seconds()/1e9, "GOP/s")
 	})
 	b.Run("Float32_256x1024x1024", func(b *testing.B) { benchSgemm(b, Sgemm, false, true, m, n, k) })
+	impls := availableS8()
+	for _, name := range slices.Sorted(maps.Keys(impls)) {
+		if name == "purego" && testing.Short() {
+			continue
+		}
+		f := impls[name]
+		b.Run("Int8Path_"+name, func(b *testing.B) {
+			a8, b8, c := make([]int8, m*k), make([]int8, n*k), make([]int32, m*n)
+			for b.Loop() {
+				f(m, n, k, a8, k, b8, k, c, n)
+			}
+			b.ReportMetric(2*float64(m)*n*k*float64(b.N)/b.Elapsed().Seconds()/1e9, "GOP/s")
+		})
+	}
 }
 
 // benchSpMM runs a pruned 784→300 Linear layer (W is 300×784) at batch 1

@@ -99,16 +99,42 @@ func transposeAVX512(dst *float32, ldd int, src *float32, lds int, rows, blocks 
 //go:noescape
 func gemmS8KernelVNNI(kq int, a *int8, b *uint8, c *int32, ldc int, corr *int32, mr, nr int)
 
-// int8Kernel is the VNNI micro-kernel when the CPU has AVX-512 VNNI, else
-// nil (portable loops).
-var int8Kernel = selectInt8()
+// gemmS16KernelAVX2 is the 6×16 AVX2 int16 (VPMADDWD) micro-kernel; see
+// int16MicroKernel and gemmS8Wide.
+//
+//go:noescape
+func gemmS16KernelAVX2(kp int, a, b *int16, c *int32, ldc int, mr int)
 
-func selectInt8() int8MicroKernel {
-	_, hasAVX512 := cpuFeatures()
-	if _, _, ecx7, _ := cpuid(7, 0); hasAVX512 && ecx7&(1<<11) != 0 {
-		return gemmS8KernelVNNI
+// gemmS8Impl is the fastest GemmS8S8S32 body this CPU runs, chosen once
+// at initialisation.
+var gemmS8Impl = selectS8()
+
+func selectS8() gemmS8Func {
+	ks := availableS8()
+	for _, p := range []string{"vnni", "avx2"} {
+		if f, ok := ks[p]; ok {
+			return f
+		}
 	}
-	return nil
+	return gemmS8Go
+}
+
+// availableS8 lists every GemmS8S8S32 body this CPU can run, so tests can
+// check all of them.
+func availableS8() map[string]gemmS8Func {
+	ks := map[string]gemmS8Func{"purego": gemmS8Go}
+	hasAVX2, hasAVX512 := cpuFeatures()
+	if _, _, ecx7, _ := cpuid(7, 0); hasAVX512 && ecx7&(1<<11) != 0 {
+		ks["vnni"] = func(m, n, k int, a []int8, lda int, b []int8, ldb int, c []int32, ldc int) {
+			gemmS8Packed(gemmS8KernelVNNI, m, n, k, a, lda, b, ldb, c, ldc)
+		}
+	}
+	if hasAVX2 {
+		ks["avx2"] = func(m, n, k int, a []int8, lda int, b []int8, ldb int, c []int32, ldc int) {
+			gemmS8Wide(gemmS16KernelAVX2, m, n, k, a, lda, b, ldb, c, ldc)
+		}
+	}
+	return ks
 }
 
 // spmmRowAVX512 sets dst[j] = Σ_{e<nnz} vals[e]·b[cols[e]*ldb+j] for

@@ -14,8 +14,13 @@ func availableKernels() map[string]microKernel {
 	return map[string]microKernel{"purego": goKernel}
 }
 
-// int8Kernel is nil without assembly: GemmS8S8S32 runs portable loops.
-var int8Kernel int8MicroKernel
+// gemmS8Impl is the portable int8 product without assembly.
+var gemmS8Impl gemmS8Func = gemmS8Go
+
+// availableS8 lists every GemmS8S8S32 body this build can run.
+func availableS8() map[string]gemmS8Func {
+	return map[string]gemmS8Func{"purego": gemmS8Go}
+}
 
 func spmmRow(drow, vals []float32, cols []int32, b []float32, n int) {
 	spmmRowGo(drow, vals, cols, b, n)

@@ -27,7 +27,8 @@ import (
 //
 // On CPUs with AVX-512 VNNI it runs VPDPBUSD, which multiplies unsigned by
 // signed bytes: B is packed as b+128 and 128·Σ_p a[i][p] is subtracted
-// from row i afterwards. Elsewhere it runs portable Go loops.
+// from row i afterwards. With AVX2 only, it widens to int16 and runs
+// VPMADDWD (exact, no saturation). Elsewhere it runs portable Go loops.
 //
 // It panics if m, n or k is negative, a stride is smaller than k (or n
 // for ldc), or a slice is too short for its matrix.
@@ -51,12 +52,12 @@ func GemmS8S8S32(m, n, k int, a []int8, lda int, b []int8, ldb int, c []int32, l
 		}
 		return
 	}
-	if int8Kernel == nil {
-		gemmS8Go(m, n, k, a, lda, b, ldb, c, ldc)
-		return
-	}
-	gemmS8Packed(int8Kernel, m, n, k, a, lda, b, ldb, c, ldc)
+	gemmS8Impl(m, n, k, a, lda, b, ldb, c, ldc)
 }
+
+// gemmS8Func is the signature of the GemmS8S8S32 bodies (arguments
+// checked, m, n, k ≥ 1).
+type gemmS8Func func(m, n, k int, a []int8, lda int, b []int8, ldb int, c []int32, ldc int)
 
 // gemmS8Go is the portable int8 product.
 func gemmS8Go(m, n, k int, a []int8, lda int, b []int8, ldb int, c []int32, ldc int) {
@@ -195,6 +196,88 @@ func packS8Words(dst []uint8, panel int, src []int8, lds, rows, k int, flip uint
 			f := uint64(flip) * 0x0101010101010101
 			for i := range pw {
 				pw[i] ^= f
+			}
+		}
+	}
+}
+
+// Tile sizes of the int16 (AVX2) micro-kernel.
+const (
+	int16MR = 6
+	int16NR = 16
+)
+
+// int16MicroKernel computes mr rows of a 6×16 int32 tile of C from int16
+// panels; see gemmS16KernelAVX2.
+type int16MicroKernel func(kp int, a, b *int16, c *int32, ldc int, mr int)
+
+// gemmS8Wide runs the int8 product through an int16 micro-kernel: A and B
+// are sign-extended into pair-interleaved panels (B once, A per row panel),
+// column tails go through a scratch tile. Large products run in parallel
+// over row panels.
+func gemmS8Wide(kern int16MicroKernel, m, n, k int, a []int8, lda int, b []int8, ldb int, c []int32, ldc int) {
+	kp := (k + 1) / 2
+	np := roundUp(n, int16NR)
+	bbuf := getBytes(np * kp * 4)
+	defer bytePool.Put(bbuf)
+	bp := unsafe.Slice((*int16)(unsafe.Pointer(&(*bbuf)[0])), np*kp*2)
+	packS16Pairs(bp, int16NR, b, ldb, n, k)
+
+	panels := (m + int16MR - 1) / int16MR
+	workers := min(runtime.GOMAXPROCS(0), panels, max(1, m*n*k/(4*parallelMinWork)))
+	var wg sync.WaitGroup
+	run := func(lo, hi int) {
+		abuf := getBytes(int16MR * kp * 4)
+		defer bytePool.Put(abuf)
+		ap := unsafe.Slice((*int16)(unsafe.Pointer(&(*abuf)[0])), int16MR*kp*2)
+		var tile [int16MR * int16NR]int32
+		for pi := lo; pi < hi; pi++ {
+			i0 := pi * int16MR
+			rows := min(int16MR, m-i0)
+			packS16Pairs(ap, int16MR, a[i0*lda:], lda, rows, k)
+			for j0 := 0; j0 < n; j0 += int16NR {
+				cols := min(int16NR, n-j0)
+				if cols == int16NR {
+					kern(kp, &ap[0], &bp[j0*kp*2], &c[i0*ldc+j0], ldc, rows)
+					continue
+				}
+				kern(kp, &ap[0], &bp[j0*kp*2], &tile[0], int16NR, rows)
+				for r := 0; r < rows; r++ {
+					copy(c[(i0+r)*ldc+j0:(i0+r)*ldc+j0+cols], tile[r*int16NR:])
+				}
+			}
+		}
+	}
+	for w := 1; w < workers; w++ {
+		lo, hi := panels*w/workers, panels*(w+1)/workers
+		wg.Go(func() { run(lo, hi) })
+	}
+	run(0, panels/workers)
+	wg.Wait()
+}
+
+// packS16Pairs packs the rows×k int8 matrix src (stride lds) into panels of
+// width panel rows, sign-extended and pair-interleaved: for the panel
+// starting at row j0, pair q and row j,
+// dst[(j0*kp + q*panel + j)*2 + t] = int16(src[(j0+j)*lds + 2q+t]), with
+// zeros past k and past the last row.
+func packS16Pairs(dst []int16, panel int, src []int8, lds, rows, k int) {
+	kp := (k + 1) / 2
+	for j0 := 0; j0 < rows; j0 += panel {
+		pan := dst[j0*kp*2 : (j0+panel)*kp*2]
+		cnt := min(panel, rows-j0)
+		if cnt < panel || k%2 != 0 {
+			clear(pan)
+		}
+		for j := 0; j < cnt; j++ {
+			row := src[(j0+j)*lds : (j0+j)*lds+k]
+			q := 0
+			for ; 2*q+1 < len(row); q++ {
+				d := pan[(q*panel+j)*2 : (q*panel+j)*2+2]
+				d[0], d[1] = int16(row[2*q]), int16(row[2*q+1])
+			}
+			if 2*q < len(row) {
+				pan[(q*panel+j)*2] = int16(row[2*q])
 			}
 		}
 	}

@@ -1,12 +1,33 @@
 package kernels
 
 import (
+	"maps"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
 func TestGemmS8S8S32(t *testing.T) {
+	impls := availableS8()
+	for _, name := range slices.Sorted(maps.Keys(impls)) {
+		f := impls[name]
+		t.Run(name, func(t *testing.T) {
+			testGemmS8(t, func(m, n, k int, a []int8, lda int, b []int8, ldb int, c []int32, ldc int) {
+				if m == 0 || n == 0 || k == 0 {
+					GemmS8S8S32(m, n, k, a, lda, b, ldb, c, ldc)
+					return
+				}
+				f(m, n, k, a, lda, b, ldb, c, ldc)
+			})
+		})
+	}
+	mustPanic(t, "short c", func() { GemmS8S8S32(2, 2, 2, make([]int8, 4), 2, make([]int8, 4), 2, make([]int32, 3), 2) })
+	mustPanic(t, "short lda", func() { GemmS8S8S32(2, 2, 2, make([]int8, 4), 1, make([]int8, 4), 2, make([]int32, 4), 2) })
+}
+
+func testGemmS8(t *testing.T, gemm gemmS8Func) {
+	t.Helper()
 	rnd := rand.New(rand.NewPCG(1, 1))
 	const guard = math.MinInt32
 	cases := [][3]int{
@@ -37,7 +58,7 @@ func TestGemmS8S8S32(t *testing.T) {
 					all[i] = guard
 				}
 				c := all[guardLen : len(all)-guardLen]
-				GemmS8S8S32(m, n, k, a, lda, b, ldb, c, ldc)
+				gemm(m, n, k, a, lda, b, ldb, c, ldc)
 				for i := range all {
 					inC := i >= guardLen && i < len(all)-guardLen
 					if inC && (i-guardLen)%ldc < n {
@@ -61,6 +82,4 @@ func TestGemmS8S8S32(t *testing.T) {
 			})
 		}
 	}
-	mustPanic(t, "short c", func() { GemmS8S8S32(2, 2, 2, make([]int8, 4), 2, make([]int8, 4), 2, make([]int32, 3), 2) })
-	mustPanic(t, "short lda", func() { GemmS8S8S32(2, 2, 2, make([]int8, 4), 1, make([]int8, 4), 2, make([]int32, 4), 2) })
 }

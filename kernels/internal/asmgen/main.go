@@ -37,6 +37,7 @@ func main() {
 	transpose512(&g)
 	level1(&g)
 	int8VNNI(&g)
+	int8AVX2(&g)
 	spmmRow512(&g)
 	spmv512(&g)
 	rows2D(&g)
@@ -833,4 +834,53 @@ func rows2D(g *gen) {
 		g.p("\tRET")
 		g.p("")
 	}
+}
+
+// int8AVX2 writes a 6×16 int16 micro-kernel built on VPMADDWD for CPUs
+// without VNNI. A is packed as kp groups of [6 rows][2 int16] and B as kp
+// groups of [16 columns][2 int16] (int8 values sign-extended); each
+// VPMADDWD multiplies a broadcast pair of A by 8 column pairs of B and sums
+// each pair into an int32 lane, exactly. It stores mr rows of 16 columns.
+func int8AVX2(g *gen) {
+	const mr = 6
+	name := "gemmS16KernelAVX2"
+	g.p("// func %s(kp int, a, b *int16, c *int32, ldc int, mr int)", name)
+	g.p("TEXT ·%s(SB), NOSPLIT, $0-48", name)
+	g.p("\tMOVQ kp+0(FP), CX")
+	g.p("\tMOVQ a+8(FP), AX")
+	g.p("\tMOVQ b+16(FP), BX")
+	g.p("\tMOVQ c+24(FP), DI")
+	g.p("\tMOVQ ldc+32(FP), SI")
+	g.p("\tSHLQ $2, SI")
+	g.p("\tMOVQ mr+40(FP), DX")
+	for i := 0; i < 2*mr; i++ {
+		g.p("\tVPXOR Y%d, Y%d, Y%d", i, i, i)
+	}
+	g.p("s16_loop:")
+	g.p("\tVMOVDQU (BX), Y12")
+	g.p("\tVMOVDQU 32(BX), Y13")
+	for r := 0; r < mr; r++ {
+		g.p("\tVPBROADCASTD %d(AX), Y14", 4*r)
+		g.p("\tVPMADDWD Y12, Y14, Y15")
+		g.p("\tVPADDD Y15, Y%d, Y%d", 2*r, 2*r)
+		g.p("\tVPMADDWD Y13, Y14, Y15")
+		g.p("\tVPADDD Y15, Y%d, Y%d", 2*r+1, 2*r+1)
+	}
+	g.p("\tADDQ $%d, AX", 4*mr)
+	g.p("\tADDQ $64, BX")
+	g.p("\tDECQ CX")
+	g.p("\tJNZ s16_loop")
+	for r := 0; r < mr; r++ {
+		g.p("\tVMOVDQU Y%d, (DI)", 2*r)
+		g.p("\tVMOVDQU Y%d, 32(DI)", 2*r+1)
+		if r < mr-1 {
+			g.p("\tDECQ DX")
+			g.p("\tJZ s16_done")
+			g.p("\tADDQ SI, DI")
+		}
+	}
+	g.p("s16_done:")
+	g.p("\tVZEROUPPER")
+	g.p("\tRET")
+	g.p("")
 }

@@ -15,8 +15,8 @@
 // On amd64 the package chooses, once at initialisation and from CPUID, an
 // AVX-512 (12×32 tile) or AVX2+FMA (6×16 tile) SGEMM micro-kernel, AVX2
 // loops for the elementwise kernels and reductions, AVX-512 transposes for
-// GEMM packing, AVX-512 VNNI for [GemmS8S8S32] and AVX-512 gathers for
-// [SpMM]. [Path] names the GEMM path in use. Building with the purego tag,
+// GEMM packing, AVX-512 VNNI (or, without it, AVX2 int16 multiply-adds)
+// for [GemmS8S8S32] and AVX-512 kernels for [SpMM]. [Path] names the GEMM path in use. Building with the purego tag,
 // or for another architecture, selects portable Go loops everywhere; the
 // tests pass on every path. The assembly is written by internal/asmgen
 // (go generate).

@@ -67,12 +67,11 @@ type runConfig struct {
 func setFlags(kctx *kong.Context) func(string) bool {
 	given := map[string]bool{}
 	if kctx != nil {
-		for _, f := range kctx.Flags() {
-			if f.Set {
-				given[f.Name] = true
-			}
-		}
+		// kong marks defaulted flags as set too, so read the command line itself.
 		for _, a := range kctx.Args {
+			if a == "--" {
+				break
+			}
 			if name, ok := strings.CutPrefix(a, "--"); ok {
 				name, _, _ = strings.Cut(name, "=")
 				given[name] = true

@@ -1,0 +1,338 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/dst-dev/dst/internal/runlog"
+	"github.com/dst-dev/dst/internal/tfevents"
+	"github.com/dst-dev/dst/nn"
+)
+
+// agpTarget is the AGP sparsity at epoch e of a window [0, end) every 1 (Distiller's
+// span rule: span = end − 1).
+func agpTarget(si, sf float64, end, e int) float64 {
+	x := math.Min(float64(e)/float64(end-1), 1)
+	return sf + (si-sf)*math.Pow(1-x, 3)
+}
+
+// writeRunFile writes content to dir/name and returns the path.
+func writeRunFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestRunAGPExactNNZ is the short form of issue 4's AGP acceptance: simplenet_mnist on a
+// subset of MNIST, conv weights 5% → 70% and fc weights 5% → 90% over the first three
+// epochs; after every epoch summary.json must show exactly ⌊target·n⌋ zeros per layer.
+// It also checks the other outputs: run.csv, the schedule's copy, the checkpoint's
+// scheduler state and the TensorBoard file (with tools/tbread.py when available).
+func TestRunAGPExactNNZ(t *testing.T) {
+	dir := t.TempDir()
+	sched := writeRunFile(t, dir, "agp.dst", "prune [conv1, conv2] agp 5% -> 70% from epoch 0 to 3\nprune [fc1, fc2] agp 5% -> 90% from epoch 0 to 3\n")
+	out := filepath.Join(dir, "out")
+	code, stdout, stderr := dst(t, "run", sched, "--model", "simplenet_mnist", "--epochs", "3", "--limit-train", "512",
+		"--limit-test", "128", "--batch", "64", "--out", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"Epoch 2 ==> Top1:", "| conv2.weight", "Total sparsity:"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, stdout)
+		}
+	}
+	s, err := runlog.ReadSummary(filepath.Join(out, "summary.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Epochs) != 3 {
+		t.Fatalf("summary.json has %d epochs, want 3", len(s.Epochs))
+	}
+	finals := map[string]float64{"conv1.weight": 0.7, "conv2.weight": 0.7, "fc1.weight": 0.9, "fc2.weight": 0.9}
+	for _, ep := range s.Epochs {
+		for _, p := range ep.Params {
+			sf, pruned := finals[p.Name]
+			n := 1
+			for _, d := range p.Shape {
+				n *= d
+			}
+			want := n
+			if pruned {
+				want = n - int(math.Floor(agpTarget(0.05, sf, 3, ep.Metrics.Epoch)*float64(n)+1e-9))
+			}
+			if pruned && p.NNZ != want || !pruned && p.NNZ < n-2 {
+				t.Errorf("epoch %d %s: nnz %d, want %d", ep.Metrics.Epoch, p.Name, p.NNZ, want)
+			}
+		}
+	}
+	if ws := s.Epochs[2].WeightSparsity; ws < 0.88 {
+		t.Errorf("final weight sparsity %.4f, want >= 0.88", ws)
+	}
+	for _, f := range []string{"run.csv", runSchedule} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	ci, err := nn.ReadCheckpointInfo(filepath.Join(out, runCheckpoint))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ci.Epoch != 2 || ci.Meta[metaFinished] != "true" || !strings.Contains(ci.Meta[metaScheduler], `"version":1`) {
+		t.Errorf("checkpoint epoch %d, meta %v", ci.Epoch, ci.Meta)
+	}
+	// TensorBoard: the Go reader checks the CRCs; look for the tags a run must have.
+	evFiles, _ := filepath.Glob(filepath.Join(out, "events.out.tfevents.*"))
+	if len(evFiles) != 1 {
+		t.Fatalf("event files %v, want one", evFiles)
+	}
+	events, err := tfevents.ReadFile(evFiles[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	tags := map[string]int{}
+	for _, e := range events {
+		for _, v := range e.Values {
+			tags[v.Tag]++
+		}
+	}
+	for _, tag := range []string{"Performance/Validation/Top1", "Performance/Training/LR", "sparsity/weights/fc1.weight", "sparsity/weights/total", "weights/conv1.weight"} {
+		if tags[tag] != 3 {
+			t.Errorf("tag %s written %d times, want 3", tag, tags[tag])
+		}
+	}
+	checkTBRead(t, evFiles[0], "scalar 2 sparsity/weights/fc1.weight 90")
+}
+
+// checkTBRead decodes path with tools/tbread.py (skipped without python3-protobuf) and
+// requires a line starting with want.
+func checkTBRead(t *testing.T, path, want string) {
+	t.Helper()
+	const python = "/usr/bin/python3"
+	if out, err := exec.Command(python, "-c", "import google.protobuf").CombinedOutput(); err != nil {
+		t.Logf("tools/tbread.py not run: python3 with google.protobuf unavailable: %v %s", err, out)
+		return
+	}
+	script, err := filepath.Abs(filepath.Join("..", "..", "tools", "tbread.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	cmd := exec.Command(python, script, path)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("tbread.py: %v: %s", err, stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "\n"+want) {
+		t.Errorf("tbread.py output lacks %q:\n%s", want, stdout.String())
+	}
+}
+
+func TestRunErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := writeRunFile(t, dir, "bad.dst", "prune fc9 level 0.5 at epoch 0\n")
+	quant := writeRunFile(t, dir, "q.dst", "quantize * linear 8 bits after training\n")
+	good := writeRunFile(t, dir, "good.dst", "prune fc1 level 0.5 at epoch 0\n")
+	badHCL := writeRunFile(t, dir, "bad.hcl", "model = \"simplenet_mnist\"\noptimizer \"rmsprop\" {}\n")
+	noSched := writeRunFile(t, dir, "nosched.hcl", "model = \"simplenet_mnist\"\n")
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stderr string
+	}{
+		{"checker error", []string{"run", bad, "--model", "simplenet_mnist"}, 1, "bad.dst:1:7: error"},
+		{"not supported", []string{"run", quant, "--model", "simplenet_mnist"}, 1, "not supported yet: quantize (issue 5)"},
+		{"missing schedule", []string{"run", filepath.Join(dir, "none.dst")}, 2, "none.dst"},
+		{"no file", []string{"run"}, 2, "give a .dst schedule"},
+		{"unknown model", []string{"run", good, "--model", "nope"}, 2, `unknown model "nope"`},
+		{"lr-drop", []string{"run", good, "--lr-drop", "0.5"}, 2, "write an lr policy"},
+		{"bad hcl", []string{"run", badHCL}, 2, `want "sgd" or "adam"`},
+		{"hcl without schedule", []string{"run", noSched}, 2, "names no schedule"},
+		{"resume with flags", []string{"run", "--resume", dir, "--epochs", "3"}, 2, "--epochs cannot be given"},
+		{"resume without run", []string{"run", "--resume", dir}, 2, "--resume"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(dir, "out-"+strings.ReplaceAll(tc.name, " ", "-"))
+			code, _, stderr := dst(t, append(tc.args, "--out", out)...)
+			if code != tc.code || !strings.Contains(stderr, tc.stderr) {
+				t.Fatalf("exit %d, stderr:\n%s\nwant exit %d and %q", code, stderr, tc.code, tc.stderr)
+			}
+			if _, err := os.Stat(out); err == nil {
+				t.Errorf("a failed run created %s", out)
+			}
+		})
+	}
+}
+
+// TestRunExperimentHCL runs an experiment file and checks that its settings apply and
+// that a flag given on the command line overrides the file.
+func TestRunExperimentHCL(t *testing.T) {
+	dir := t.TempDir()
+	writeRunFile(t, dir, "s.dst", "prune fc1 level 50% at epoch 0\nlr step 0.5 from epoch 0 every 1 epochs\n")
+	exp := writeRunFile(t, dir, "exp.hcl", `
+model    = "lenet300_100"
+schedule = "s.dst"
+out      = "out"
+epochs   = 3
+batch    = 50
+seed     = 3
+data {
+  dataset     = "mnist"
+  limit_train = 300
+  limit_test  = 100
+}
+optimizer "sgd" {
+  lr       = 0.04
+  momentum = 0.5
+  wd       = 0
+}
+`)
+	code, _, stderr := dst(t, "run", exp, "--epochs", "2")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	out := filepath.Join(dir, "out")
+	s, err := runlog.ReadSummary(filepath.Join(out, "summary.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Epochs) != 2 {
+		t.Errorf("%d epochs, want 2 (the flag overrides the file)", len(s.Epochs))
+	}
+	for i, want := range []float64{0.04, 0.02} {
+		if got := s.Epochs[i].Metrics.LR; math.Abs(got-want) > 1e-12 {
+			t.Errorf("epoch %d lr %v, want %v", i, got, want)
+		}
+	}
+	if got := s.Epochs[0].Params[0]; got.Name != "fc1.weight" || got.Sparsity != 0.5 {
+		t.Errorf("fc1.weight after epoch 0: %+v", got)
+	}
+	if _, err := os.Stat(filepath.Join(out, runExperiment)); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestRunKillResume kills `dst run` with SIGKILL at random steps (fixed seed), resumes
+// it, and requires the final weights, masks and optimizer state to be bit-identical to
+// an uninterrupted run's; the checkpoint left by the killed process must always load.
+func TestRunKillResume(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds dst and trains four times")
+	}
+	bin := buildDst(t)
+	dir := t.TempDir()
+	sched := writeRunFile(t, dir, "s.dst", "prune conv* agp 10% -> 60% from epoch 0 to 3\nprune fc1 sensitivity 0.5 at epochs [1, 2]\n"+
+		"regularize fc2 l1 1e-4\nlr exponential 0.8 from epoch 1\n")
+	const epochs, steps = 3, 8
+	args := func(out string) []string {
+		return []string{"run", sched, "--model", "simplenet_mnist", "--epochs", fmt.Sprint(epochs), "--limit-train", fmt.Sprint(steps * 32),
+			"--limit-test", "32", "--batch", "32", "--seed", "5", "--threads", "1", "--out", out}
+	}
+	full := filepath.Join(dir, "full")
+	if out, err := exec.Command(bin, args(full)...).CombinedOutput(); err != nil {
+		t.Fatalf("uninterrupted run: %v\n%s", err, out)
+	}
+	want := loadRun(t, filepath.Join(full, runCheckpoint))
+	r := rand.New(rand.NewPCG(1, 1))
+	for trial := range 2 {
+		// Kill after a random global step of epochs 1..3: epoch 0's checkpoint exists.
+		kill := steps + r.IntN((epochs-1)*steps)
+		out := filepath.Join(dir, fmt.Sprintf("killed%d", trial))
+		cmd := exec.Command(bin, append(args(out), "--print-steps")...)
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(stdout)
+		n := 0
+		for sc.Scan() {
+			if strings.HasPrefix(sc.Text(), "step ") {
+				if n++; n == kill+1 {
+					cmd.Process.Signal(syscall.SIGKILL)
+					break
+				}
+			}
+		}
+		cmd.Wait()
+		ci, err := nn.ReadCheckpointInfo(filepath.Join(out, runCheckpoint))
+		if err != nil {
+			t.Fatalf("trial %d: checkpoint after SIGKILL at step %d: %v", trial, kill, err)
+		}
+		t.Logf("trial %d: killed after global step %d; last checkpoint epoch %d", trial, kill, ci.Epoch)
+		loadRun(t, filepath.Join(out, runCheckpoint)) // whole, not half-written
+		if res, err := exec.Command(bin, "run", "--resume", out, "--threads", "1").CombinedOutput(); err != nil {
+			t.Fatalf("resume: %v\n%s", err, res)
+		}
+		got := loadRun(t, filepath.Join(out, runCheckpoint))
+		for name, w := range want {
+			g := got[name]
+			if len(g) != len(w) {
+				t.Fatalf("trial %d: %s has %d values resumed, %d uninterrupted", trial, name, len(g), len(w))
+			}
+			for i := range w {
+				if math.Float32bits(g[i]) != math.Float32bits(w[i]) {
+					t.Fatalf("trial %d: %s[%d] = %v resumed, %v uninterrupted", trial, name, i, g[i], w[i])
+				}
+			}
+		}
+		s, err := runlog.ReadSummary(filepath.Join(out, "summary.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, e := range s.Epochs {
+			if e.Metrics.Epoch != i {
+				t.Errorf("trial %d: summary.json epochs out of order: %d at %d", trial, e.Metrics.Epoch, i)
+			}
+		}
+		if len(s.Epochs) != epochs {
+			t.Errorf("trial %d: summary.json has %d epochs, want %d", trial, len(s.Epochs), epochs)
+		}
+	}
+}
+
+// loadRun loads a run's checkpoint into a fresh model and SGD optimizer and returns
+// every value, mask and optimizer state tensor by name.
+func loadRun(t *testing.T, path string) map[string][]float32 {
+	t.Helper()
+	m, err := nn.New("simplenet_mnist", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt, err := nn.NewSGD(m.Params(), nn.SGDConfig{LR: 0.01, Momentum: 0.9, WeightDecay: 1e-4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := nn.LoadCheckpoint(path, m, opt); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]float32{}
+	for _, p := range m.Params() {
+		out[p.Name] = append([]float32(nil), p.Data()...)
+		if p.Mask != nil {
+			out[p.Name+"/mask"] = append([]float32(nil), p.MaskData()...)
+		}
+	}
+	for name, ts := range opt.State() {
+		for i, ts := range ts {
+			out[fmt.Sprintf("%s/state%d", name, i)] = append([]float32(nil), ts.Data().([]float32)...)
+		}
+	}
+	return out
+}

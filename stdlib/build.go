@@ -300,8 +300,10 @@ type LRPolicy struct {
 	Plateau *Plateau
 	// Start is the window's first epoch: the schedule's epoch 0.
 	Start int
-	// Steps makes the schedule count minibatches since the window's start (a per-step
-	// warmup); a WarmupLR's length is then its Epochs times the epoch length.
+	// Steps makes the schedule count minibatches since the window's start (`every K
+	// steps`): the window-derived lengths of WarmupLR, CosineLR (and its restart period)
+	// and PolynomialLR are then multiplied by the epoch length, and a StepLR decays every
+	// StepSize minibatches.
 	Steps bool
 }
 
@@ -317,9 +319,20 @@ func (lp *LRPolicy) LR(base float64, at Point) float64 {
 		return lp.Schedule.LR(base, max(at.Epoch-lp.Start, 0))
 	}
 	pos := max(at.GlobalStep()-lp.Start*at.StepsPerEpoch, 0)
-	if w, ok := lp.Schedule.(WarmupLR); ok {
-		w.Epochs *= max(at.StepsPerEpoch, 1)
-		return w.LR(base, pos)
+	spe := max(at.StepsPerEpoch, 1)
+	// Lengths that came from the window (or were written in epochs) become steps; a
+	// StepLR's step size came from `every K steps` and already counts steps.
+	switch s := lp.Schedule.(type) {
+	case WarmupLR:
+		s.Epochs *= spe
+		return s.LR(base, pos)
+	case CosineLR:
+		s.TMax *= spe
+		s.Restarts *= spe
+		return s.LR(base, pos)
+	case PolynomialLR:
+		s.TMax *= spe
+		return s.LR(base, pos)
 	}
 	return lp.Schedule.LR(base, pos)
 }

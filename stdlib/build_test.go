@@ -147,6 +147,12 @@ func TestBuildSemantics(t *testing.T) {
 			Args: map[string]lang.Value{"min_lr": {Num: 0}}}, Point{Epoch: 4}, 0.5},
 		{&lang.Policy{Kind: "lr", Method: "warmup", Window: lang.Window{Start: 1, End: 3, Every: 1, Unit: lang.Steps},
 			Args: map[string]lang.Value{"lr": {From: 0, To: 0.2}}}, Point{Epoch: 2, Step: 5, StepsPerEpoch: 10}, 0.15},
+		{&lang.Policy{Kind: "lr", Method: "cosine", Window: lang.Window{Start: 1, End: 3, Every: 1, Unit: lang.Steps},
+			Args: map[string]lang.Value{"min_lr": {Num: 0}}}, Point{Epoch: 2, Step: 0, StepsPerEpoch: 10}, 0.5},
+		{&lang.Policy{Kind: "lr", Method: "poly", Window: lang.Window{Start: 0, End: 2, Every: 1, Unit: lang.Steps},
+			Args: map[string]lang.Value{"power": {Num: 1}}}, Point{Epoch: 1, Step: 5, StepsPerEpoch: 10}, 0.25},
+		{&lang.Policy{Kind: "lr", Method: "step", Window: lang.Window{Start: 0, End: lang.NoEnd, Every: 4, Unit: lang.Steps},
+			Args: map[string]lang.Value{"gamma": {Num: 0.5}}}, Point{Epoch: 1, Step: 0, StepsPerEpoch: 10}, 0.25},
 		{&lang.Policy{Kind: "lr", Method: "multistep", Window: lang.Window{Epochs: []int{3, 6}},
 			Args: map[string]lang.Value{"gamma": {Num: 0.1}}}, Point{Epoch: 6}, 0.01},
 	}

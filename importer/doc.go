@@ -44,10 +44,11 @@
 // every F` unchanged: both ends are half-open, so the last active epoch is the last of
 // range(S, E, F). `epochs: [a, b]` is `at epochs [a, b]`. Learning-rate policies are the
 // exception, because Distiller steps a scheduler at the end of each active epoch with the
-// absolute epoch of the next one (lr.go explains it): the importer computes the rate
-// multiplier Distiller gives every epoch and writes the dst statement that gives exactly
-// the same, `lr step`/`lr exponential` over `from epoch 0 to E+1` when that fits, else
-// `lr multistep` at the epochs where the rate changes.
+// absolute epoch of the next one and keeps the last rate after the window (lr.go explains
+// it): the importer computes the rate multiplier Distiller gives every epoch and writes
+// `lr multistep` at the epochs where it changes, the one dst lr statement that counts
+// absolute epochs and keeps its last rate. ReduceLROnPlateau is rejected: after its
+// ending_epoch Distiller holds the rate, which dst's lr plateau cannot.
 //
 // # Names
 //
@@ -67,5 +68,6 @@
 // keep_mask without a threshold, a level of 0) are written as comments in the output.
 // Constructs the language cannot express are rejected with the reason: per-activation
 // quantizer overrides (ReLU modules), input_overrides, separate activation and weight
-// modes, null top-level bit widths, AGP driven every K mini-batches.
+// modes, null top-level bit widths, AGP driven every K mini-batches, a plateau schedule
+// that holds its rate after its window.
 package importer

@@ -121,11 +121,7 @@ func gemmS8Packed(kern int8MicroKernel, m, n, k int, a []int8, lda int, b []int8
 				for r := 0; r < int8MR; r++ {
 					corr[r] = 0
 					if r < rows {
-						var s int32
-						for _, v := range a[(i0+r)*lda : (i0+r)*lda+k] {
-							s += int32(v)
-						}
-						corr[r] = 128 * s
+						corr[r] = 128 * sumS8(a[(i0+r)*lda:(i0+r)*lda+k])
 					}
 				}
 				for j0 := 0; j0 < n; j0 += int8NR {

@@ -83,3 +83,27 @@ func testGemmS8(t *testing.T, gemm gemmS8Func) {
 		}
 	}
 }
+
+func TestSumS8(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 1))
+	for _, n := range []int{0, 1, 31, 32, 33, 64, 100, 1000} {
+		for _, fill := range []string{"random", "min", "max"} {
+			x := make([]int8, n)
+			var want int32
+			for i := range x {
+				switch fill {
+				case "random":
+					x[i] = int8(rnd.IntN(256) - 128)
+				case "min":
+					x[i] = -128
+				case "max":
+					x[i] = 127
+				}
+				want += int32(x[i])
+			}
+			if got := sumS8(x); got != want {
+				t.Errorf("sumS8(%s, n=%d) = %d, want %d", fill, n, got, want)
+			}
+		}
+	}
+}

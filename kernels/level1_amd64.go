@@ -188,3 +188,22 @@ func maxAbsUnitary(x []float32) float32 {
 	}
 	return m
 }
+
+//go:noescape
+func sumS8AVX2(x *int8, n int) int64
+
+// sumS8 returns Σ x[i].
+func sumS8(x []int8) int32 {
+	v := 0
+	var s int64
+	if useAVX2 {
+		v = len(x) &^ 31
+		if v > 0 {
+			s = sumS8AVX2(&x[0], v)
+		}
+	}
+	for _, e := range x[v:] {
+		s += int64(e)
+	}
+	return int32(s)
+}

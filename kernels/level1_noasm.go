@@ -24,3 +24,12 @@ func addRows(dst, src []float32, rows, cols, ldd, lds int) {
 }
 
 func maxAbsUnitary(x []float32) float32 { return maxAbsGo(x) }
+
+// sumS8 returns Σ x[i].
+func sumS8(x []int8) int32 {
+	var s int32
+	for _, e := range x {
+		s += int32(e)
+	}
+	return s
+}

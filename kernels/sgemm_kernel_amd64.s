@@ -1465,6 +1465,38 @@ s16_done:
 	VZEROUPPER
 	RET
 
+// func sumS8AVX2(x *int8, n int) int64
+TEXT ·sumS8AVX2(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	MOVQ CX, R8
+	MOVL $0x80808080, AX
+	MOVL AX, X15
+	VPBROADCASTD X15, Y15
+	VPXOR Y14, Y14, Y14
+	VPXOR Y0, Y0, Y0
+	VPXOR Y1, Y1, Y1
+	TESTQ CX, CX
+	JZ s8_done
+s8_loop:
+	VPXOR (SI), Y15, Y2
+	VPSADBW Y14, Y2, Y2
+	VPADDQ Y2, Y0, Y0
+	ADDQ $32, SI
+	SUBQ $32, CX
+	JNZ s8_loop
+s8_done:
+	VEXTRACTI128 $1, Y0, X1
+	VPADDQ X1, X0, X0
+	VPSHUFD $0x4e, X0, X1
+	VPADDQ X1, X0, X0
+	VMOVQ X0, AX
+	SHLQ $7, R8
+	SUBQ R8, AX
+	MOVQ AX, ret+16(FP)
+	VZEROUPPER
+	RET
+
 // func spmmRowAVX512(dst *float32, vals *float32, cols *int32, nnz int, b *float32, ldb, ncols int)
 TEXT ·spmmRowAVX512(SB), NOSPLIT, $0-56
 	MOVQ ncols+48(FP), CX

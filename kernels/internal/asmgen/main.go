@@ -38,6 +38,7 @@ func main() {
 	level1(&g)
 	int8VNNI(&g)
 	int8AVX2(&g)
+	sumS8(&g)
 	spmmRow512(&g)
 	spmv512(&g)
 	rows2D(&g)
@@ -880,6 +881,45 @@ func int8AVX2(g *gen) {
 		}
 	}
 	g.p("s16_done:")
+	g.p("\tVZEROUPPER")
+	g.p("\tRET")
+	g.p("")
+}
+
+// sumS8 writes sumS8AVX2, the sum of n (a multiple of 32) int8 values:
+// the bytes are flipped to unsigned (x+128), summed in groups of eight by
+// VPSADBW against zero into 64-bit lanes, and 128·n is subtracted.
+func sumS8(g *gen) {
+	name := "sumS8AVX2"
+	g.p("// func %s(x *int8, n int) int64", name)
+	g.p("TEXT ·%s(SB), NOSPLIT, $0-24", name)
+	g.p("\tMOVQ x+0(FP), SI")
+	g.p("\tMOVQ n+8(FP), CX")
+	g.p("\tMOVQ CX, R8")
+	g.p("\tMOVL $0x80808080, AX")
+	g.p("\tMOVL AX, X15")
+	g.p("\tVPBROADCASTD X15, Y15")
+	g.p("\tVPXOR Y14, Y14, Y14")
+	g.p("\tVPXOR Y0, Y0, Y0")
+	g.p("\tVPXOR Y1, Y1, Y1")
+	g.p("\tTESTQ CX, CX")
+	g.p("\tJZ s8_done")
+	g.p("s8_loop:")
+	g.p("\tVPXOR (SI), Y15, Y2")
+	g.p("\tVPSADBW Y14, Y2, Y2")
+	g.p("\tVPADDQ Y2, Y0, Y0")
+	g.p("\tADDQ $32, SI")
+	g.p("\tSUBQ $32, CX")
+	g.p("\tJNZ s8_loop")
+	g.p("s8_done:")
+	g.p("\tVEXTRACTI128 $1, Y0, X1")
+	g.p("\tVPADDQ X1, X0, X0")
+	g.p("\tVPSHUFD $0x4e, X0, X1")
+	g.p("\tVPADDQ X1, X0, X0")
+	g.p("\tVMOVQ X0, AX")
+	g.p("\tSHLQ $7, R8")
+	g.p("\tSUBQ R8, AX")
+	g.p("\tMOVQ AX, ret+16(FP)")
 	g.p("\tVZEROUPPER")
 	g.p("\tRET")
 	g.p("")

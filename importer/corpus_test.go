@@ -324,6 +324,9 @@ func compatReport(all []outcome) []byte {
 		"`--arch` in its comments) when dst has that model, otherwise against a synthetic parameter table built "+
 		"from the names it mentions (4-D for convolution-like names, 2-D for fc/linear/classifier/embedding/RNN "+
 		"weights, 1-D for biases and batch-norm).\n\n", len(all))
+	fmt.Fprintf(&b, "Use it as `dst import FILE.yaml [-o FILE.dst] [--model NAME]`; errors are reported as `file:line:col` "+
+		"in the YAML. How each Distiller class, key and window becomes a statement is described in the package "+
+		"documentation (`go doc github.com/dst-dev/dst/importer`).\n\n")
 	fmt.Fprintf(&b, "**%d of %d schedules import** (%d checked against a dst model, %d against a synthetic table); "+
 		"%d are rejected with the reason below; %d files are not schedules.\n\n",
 		imported, schedules, onModel, imported-onModel, rejected, len(all)-schedules)

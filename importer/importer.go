@@ -66,6 +66,7 @@ func (r *Result) Synthetic() []lang.ParamInfo {
 // formatted and, when opts.Builtins is set, checked. filename is used in messages and in
 // the header comment. Errors are an [ErrorList] of positioned errors (file:line:col in
 // the YAML), or a [*NotScheduleError] for AMC layer lists and activation statistics.
+// Convert keeps no state between calls and is safe for concurrent use.
 func Convert(filename string, src []byte, opts Options) ([]byte, error) {
 	res, err := Import(filename, src, opts)
 	if err != nil {

@@ -256,6 +256,82 @@ func (r *Result) WriteCSV(w io.Writer) error {
 	return bw.Flush()
 }
 
+// ReadCSV reads a sensitivity CSV as [Result.WriteCSV] or Distiller write it: a header
+// "parameter,sparsity,top1,top5,loss" (spaces allowed) and, for every parameter in turn,
+// one line per level, every parameter with the same levels in the same order. The
+// result has no model, granularity or metadata. Errors name the line.
+func ReadCSV(r io.Reader) (*Result, error) {
+	sc := bufio.NewScanner(r)
+	res := &Result{}
+	line := 0
+	header := false
+	for sc.Scan() {
+		line++
+		text := strings.TrimSpace(sc.Text())
+		if text == "" {
+			continue
+		}
+		f := strings.Split(text, ",")
+		for i := range f {
+			f[i] = strings.TrimSpace(f[i])
+		}
+		if !header {
+			if strings.Join(f, ",") != "parameter,sparsity,top1,top5,loss" {
+				return nil, fmt.Errorf("analysis: sensitivity CSV line %d: header %q, want parameter,sparsity,top1,top5,loss", line, text)
+			}
+			header = true
+			continue
+		}
+		if len(f) != 5 {
+			return nil, fmt.Errorf("analysis: sensitivity CSV line %d: %d fields, want 5", line, len(f))
+		}
+		var v [4]float64
+		for i := range v {
+			x, err := strconv.ParseFloat(f[i+1], 64)
+			if err != nil {
+				return nil, fmt.Errorf("analysis: sensitivity CSV line %d: %q is not a number", line, f[i+1])
+			}
+			v[i] = x
+		}
+		pt := Point{Param: f[0], Sparsity: v[0], Top1: v[1], Top5: v[2], Loss: v[3]}
+		if len(res.Params) == 0 || res.Params[len(res.Params)-1] != pt.Param {
+			if slices.Contains(res.Params, pt.Param) {
+				return nil, fmt.Errorf("analysis: sensitivity CSV line %d: the lines of %s are not together", line, pt.Param)
+			}
+			if len(res.Params) == 1 {
+				res.Levels = levelsOf(res.Points)
+			}
+			if len(res.Params) > 0 && !slices.Equal(levelsOf(res.Points[len(res.Points)-len(res.Levels):]), res.Levels) {
+				return nil, fmt.Errorf("analysis: sensitivity CSV line %d: %s has other levels than %s", line, res.Params[len(res.Params)-1], res.Params[0])
+			}
+			res.Params = append(res.Params, pt.Param)
+		}
+		res.Points = append(res.Points, pt)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("analysis: sensitivity CSV: %w", err)
+	}
+	if len(res.Points) == 0 {
+		return nil, fmt.Errorf("analysis: sensitivity CSV: no data")
+	}
+	if len(res.Params) == 1 {
+		res.Levels = levelsOf(res.Points)
+	}
+	if n := len(res.Levels); len(res.Points) != n*len(res.Params) || !slices.Equal(levelsOf(res.Points[len(res.Points)-n:]), res.Levels) {
+		return nil, fmt.Errorf("analysis: sensitivity CSV: %s has other levels than %s", res.Params[len(res.Params)-1], res.Params[0])
+	}
+	return res, nil
+}
+
+// levelsOf returns the sparsity of each point.
+func levelsOf(pts []Point) []float64 {
+	out := make([]float64, len(pts))
+	for i, p := range pts {
+		out[i] = p.Sparsity
+	}
+	return out
+}
+
 // WriteCSVFile writes the CSV to path atomically.
 func (r *Result) WriteCSVFile(path string) error {
 	var sb strings.Builder

@@ -46,7 +46,14 @@ func addCurve(p *plot.Plot, i int, name string, xys plotter.XYs) error {
 // sensitivityPlot draws top-1 accuracy against sparsity, one curve per parameter.
 func sensitivityPlot(r *Result) (*plot.Plot, error) {
 	p := plot.New()
-	p.Title.Text = fmt.Sprintf("Sensitivity of %s (%s pruning)", r.Model, r.Granularity)
+	switch {
+	case r.Model != "" && r.Granularity != "":
+		p.Title.Text = fmt.Sprintf("Sensitivity of %s (%s pruning)", r.Model, r.Granularity)
+	case r.Model != "":
+		p.Title.Text = "Sensitivity of " + r.Model
+	default:
+		p.Title.Text = "Sensitivity analysis"
+	}
 	p.X.Label.Text = "sparsity (%)"
 	p.Y.Label.Text = "top-1 accuracy (%)"
 	p.Add(plotter.NewGrid())

@@ -317,3 +317,43 @@ func TestMergeErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestReadCSV(t *testing.T) {
+	r := testResult()
+	var b bytes.Buffer
+	if err := r.WriteCSV(&b); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadCSV(bytes.NewReader(b.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b2 bytes.Buffer
+	if err := got.WriteCSV(&b2); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(b.Bytes(), b2.Bytes()) {
+		t.Errorf("round trip:\n%s\nvs\n%s", b.String(), b2.String())
+	}
+	if diff := cmp.Diff(r.Levels, got.Levels); diff != "" {
+		t.Errorf("levels (-want +got):\n%s", diff)
+	}
+	// Distiller's spelling: Python floats, spaces after commas.
+	distiller := "parameter, sparsity, top1, top5, loss\nmodule.conv1.weight, 0.0, 70.36, 89.58, 1.24\nmodule.conv1.weight, 0.05, 70.1, 89.5, 1.25\n"
+	if d, err := ReadCSV(strings.NewReader(distiller)); err != nil || len(d.Points) != 2 || d.Params[0] != "module.conv1.weight" {
+		t.Errorf("Distiller CSV: %+v, %v", d, err)
+	}
+	for _, tc := range []struct{ in, err string }{
+		{"", "no data"},
+		{"a,b\n", "header"},
+		{"parameter,sparsity,top1,top5,loss\nx,0,1,2\n", "line 2: 4 fields"},
+		{"parameter,sparsity,top1,top5,loss\nx,0,1,2,z\n", `line 2: "z" is not a number`},
+		{"parameter,sparsity,top1,top5,loss\nx,0,1,2,3\ny,0,1,2,3\nx,0.5,1,2,3\n", "not together"},
+		{"parameter,sparsity,top1,top5,loss\nx,0,1,2,3\nx,0.5,1,2,3\ny,0,1,2,3\n", "y has other levels than x"},
+		{"parameter,sparsity,top1,top5,loss\nx,0,1,2,3\nx,0.5,1,2,3\ny,0,1,2,3\ny,0.6,1,2,3\nz,0,1,2,3\n", "y has other levels"},
+	} {
+		if _, err := ReadCSV(strings.NewReader(tc.in)); err == nil || !strings.Contains(err.Error(), tc.err) {
+			t.Errorf("%q: err %v, want %q", tc.in, err, tc.err)
+		}
+	}
+}

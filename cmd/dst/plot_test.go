@@ -46,3 +46,35 @@ func TestPlotCmd(t *testing.T) {
 		t.Errorf("empty folder: exit %d, %s", code, stderr)
 	}
 }
+
+func TestPlotSensitivityCSV(t *testing.T) {
+	dir := t.TempDir()
+	csv := filepath.Join(dir, "resnet20.csv")
+	body := "parameter,sparsity,top1,top5,loss\n" +
+		"conv1.weight,0.0,91.5,99.7,0.35\nconv1.weight,0.5,85.1,99.1,0.6\n" +
+		"fc.weight,0.0,91.5,99.7,0.35\nfc.weight,0.5,90.9,99.6,0.37\n"
+	if err := os.WriteFile(csv, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr := dst(t, "plot", csv)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(out, "2 parameters × 2 levels") {
+		t.Errorf("output %q", out)
+	}
+	f, err := os.Open(filepath.Join(dir, "resnet20.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := png.Decode(f); err != nil {
+		t.Error(err)
+	}
+	bad := filepath.Join(dir, "bad.csv")
+	os.WriteFile(bad, []byte("parameter,sparsity,top1,top5,loss\nx,0,1,2\n"), 0o644)
+	code, _, stderr = dst(t, "plot", bad)
+	if code != 2 || !strings.Contains(stderr, "bad.csv") || !strings.Contains(stderr, "line 2") {
+		t.Errorf("bad CSV: exit %d, %s", code, stderr)
+	}
+}

@@ -149,6 +149,17 @@ func benchSpMM(b *testing.B, sparsity float64) {
 			b.ReportMetric(float64(a.NNZ())/float64(out*in), "density")
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(out*in), "ns/param")
 		})
+		if batch > 1 {
+			xr := make([]float32, batch*in) // inputs in rows, as a Linear layer holds them
+			fillRand(rnd, xr)
+			b.Run("Batch"+sizeName(batch)+"/SparseT", func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					SpMMT(y, a, xr, batch)
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(out*in), "ns/param")
+			})
+		}
 		b.Run("Batch"+sizeName(batch)+"/Dense", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {

@@ -183,3 +183,48 @@ func spmvRowGo(vals []float32, cols []int32, x []float32) float32 {
 	}
 	return s0 + s1
 }
+
+// SpMMT computes dst = x·aᵀ, where x is an n×a.Cols row-major matrix and
+// dst an n×a.Rows one; dst is overwritten. It is a Linear layer's forward
+// pass y = x·Wᵀ with the pruned weight W (out×in) in CSR form and a batch
+// of n inputs in rows:
+//
+//	for i := 0; i < n; i++ {
+//		for r := 0; r < a.Rows; r++ {
+//			var s float32
+//			for e := a.RowPtr[r]; e < a.RowPtr[r+1]; e++ {
+//				s += a.Val[e] * x[i*a.Cols+int(a.ColIdx[e])]
+//			}
+//			dst[i*a.Rows+r] = s
+//		}
+//	}
+//
+// It runs [SpMM] on transposed copies (pooled buffers), so it panics in
+// the same cases, with len(x) != n·a.Cols or len(dst) != n·a.Rows.
+func SpMMT(dst []float32, a *CSR, x []float32, n int) {
+	if n < 0 {
+		panic("kernels: SpMMT: negative dimension")
+	}
+	a.check("SpMMT")
+	checkLen("SpMMT", len(x), n*a.Cols)
+	checkLen("SpMMT", len(dst), n*a.Rows)
+	if n <= 1 {
+		SpMM(dst, a, x, n)
+		return
+	}
+	xt := getBuf(len(x))
+	defer packPool.Put(xt)
+	yt := getBuf(len(dst))
+	defer packPool.Put(yt)
+	transposeMatrix(*xt, x, n, a.Cols)
+	SpMM(*yt, a, *xt, n)
+	transposeMatrix(dst, *yt, a.Rows, n)
+}
+
+// transposeMatrix stores the transpose of the rows×cols matrix src in dst
+// (cols×rows).
+func transposeMatrix(dst, src []float32, rows, cols int) {
+	for r0 := 0; r0 < rows; r0 += 16 {
+		transposeInto(dst[r0:], rows, src[r0*cols:], cols, min(16, rows-r0), cols)
+	}
+}

@@ -61,6 +61,25 @@ func TestSpMM(t *testing.T) {
 			checkClose(t, "SpMM", dst, want, 1e-5)
 			checkGuards(t, "dst", dall)
 			checkGuards(t, "b", ball)
+
+			// SpMMT with x = bᵀ gives dst = (a·b)ᵀ.
+			x, xall := guarded(c.n * c.cols)
+			for i := 0; i < c.cols; i++ {
+				for j := 0; j < c.n; j++ {
+					x[j*c.cols+i] = b[i*c.n+j]
+				}
+			}
+			yt, yall := guardedRand(rnd, c.n*c.rows)
+			SpMMT(yt, a, x, c.n)
+			wantT := make([]float32, len(want))
+			for i := 0; i < c.rows; i++ {
+				for j := 0; j < c.n; j++ {
+					wantT[j*c.rows+i] = want[i*c.n+j]
+				}
+			}
+			checkClose(t, "SpMMT", yt, wantT, 1e-5)
+			checkGuards(t, "SpMMT dst", yall)
+			checkGuards(t, "SpMMT x", xall)
 		})
 	}
 	bad := &CSR{Rows: 1, Cols: 2, RowPtr: []int32{0, 1}, ColIdx: []int32{2}, Val: []float32{1}}
@@ -79,4 +98,6 @@ func TestSpMM(t *testing.T) {
 	mustPanic(t, "short ColIdx", func() { SpMM(make([]float32, 2), bad, make([]float32, 4), 2) })
 	ok := CSRFromDense([]float32{1, 2}, 1, 2)
 	mustPanic(t, "short b", func() { SpMM(make([]float32, 2), ok, make([]float32, 3), 2) })
+	mustPanic(t, "SpMMT short x", func() { SpMMT(make([]float32, 2), ok, make([]float32, 3), 2) })
+	mustPanic(t, "SpMMT short dst", func() { SpMMT(make([]float32, 1), ok, make([]float32, 4), 2) })
 }

@@ -392,12 +392,15 @@ func BenchmarkStructurePrune256x256x3x3(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(4 * p.Len()))
 			sp := &StructurePruner{Granularity: g, Ranking: L1, Fraction: 0.5}
+			cpu := cpuTime()
 			for b.Loop() {
 				copy(p.Data(), orig)
 				if err := sp.Prune([]*nn.Param{p}, Point{}); err != nil {
 					b.Fatal(err)
 				}
 			}
+			cpu = cpuTime() - cpu
+			b.ReportMetric(float64(cpu.Microseconds())/1e3/float64(b.N), "cpu-ms/op")
 		})
 	}
 }

@@ -8,20 +8,22 @@ import (
 	"text/tabwriter"
 
 	"github.com/dst-dev/dst/analysis"
+	"github.com/dst-dev/dst/stdlib"
 )
 
 // StatsCmd collects activation statistics of a checkpoint.
 type StatsCmd struct {
 	Model      string `help:"Model from the zoo (default: the one the checkpoint names)." placeholder:"NAME"`
 	Checkpoint string `help:"Checkpoint file (.safetensors)." required:"" type:"existingfile" placeholder:"FILE"`
-	Out        string `help:"Output folder for activations.json and activations.csv." required:"" type:"path" placeholder:"DIR"`
+	Out        string `help:"Output folder for activations.json, activations.csv and calibration.json (the range statistics 'quantize linear' reads)." required:"" type:"path" placeholder:"DIR"`
 	Batches    int    `help:"Number of test minibatches to observe (0 = the whole test set)." default:"10" placeholder:"N"`
 	Batch      int    `help:"Minibatch size." default:"256" placeholder:"N"`
 	Threads    int    `help:"Worker threads (0 = all cores)." default:"0" placeholder:"N"`
 	DataFlags
 }
 
-// Run observes every layer's output over the test minibatches and writes the statistics.
+// Run observes every layer's output over the test minibatches and writes the statistics,
+// and the calibration statistics of every Conv2d and Linear layer's input and output.
 func (c *StatsCmd) Run(g *Globals) error {
 	if err := setThreads(c.Threads); err != nil {
 		return err
@@ -54,6 +56,16 @@ func (c *StatsCmd) Run(g *Globals) error {
 	if err := st.WriteCSV(&csv); err != nil {
 		return err
 	}
+	// The range statistics post-training quantization reads ('quantize linear … stats
+	// "DIR/calibration.json"'), over the same minibatches.
+	calib, err := stdlib.Calibrate(g.Ctx, m, test, c.Batch, st.Batches)
+	if err != nil {
+		return err
+	}
+	calibPath := filepath.Join(c.Out, "calibration.json")
+	if err := stdlib.SaveStats(calibPath, calib); err != nil {
+		return err
+	}
 	jsPath, csvPath := filepath.Join(c.Out, "activations.json"), filepath.Join(c.Out, "activations.csv")
 	if err := os.WriteFile(jsPath, js.Bytes(), 0o644); err != nil {
 		return err
@@ -81,6 +93,6 @@ func (c *StatsCmd) Run(g *Globals) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(g.Stdout, "%d samples in %d batches; wrote %s and %s\n", st.Samples, st.Batches, jsPath, csvPath)
+	_, err = fmt.Fprintf(g.Stdout, "%d samples in %d batches; wrote %s, %s and %s\n", st.Samples, st.Batches, jsPath, csvPath, calibPath)
 	return err
 }

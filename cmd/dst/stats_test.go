@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/dst-dev/dst/analysis"
+	"github.com/dst-dev/dst/stdlib"
 )
 
 func TestStatsCmd(t *testing.T) {
@@ -37,6 +38,14 @@ func TestStatsCmd(t *testing.T) {
 	}
 	if !strings.HasPrefix(string(csv), analysis.StatsCSVHeader+"\n") {
 		t.Errorf("CSV:\n%s", csv)
+	}
+	calib, err := stdlib.LoadStats(filepath.Join(out, "calibration.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The calibration's output statistics of a layer are the activation statistics.
+	if c, a := calib["conv2"], st.Layer("conv2"); c == nil || c.Output.Samples != 32 || c.Output.Max != a.Max || c.Output.Min != a.Min {
+		t.Errorf("calibration of conv2: %+v; activations min %v max %v", c, a.Min, a.Max)
 	}
 	code, _, stderr = dst(t, "stats", "--checkpoint", ckpt, "--out", out, "--batches=-1")
 	if code != 2 || !strings.Contains(stderr, "--batches >= 0") {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/dst-dev/dst/internal/runlog"
 	"github.com/dst-dev/dst/internal/tfevents"
+	"github.com/dst-dev/dst/interp"
 	"github.com/dst-dev/dst/nn"
 )
 
@@ -335,4 +336,44 @@ func loadRun(t *testing.T, path string) map[string][]float32 {
 		}
 	}
 	return out
+}
+
+// TestExampleExperiments decodes every examples/*.hcl and checks the schedule it names
+// against its model.
+func TestExampleExperiments(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "..", "examples", "*.hcl"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no example experiments: %v", err)
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			var stderr bytes.Buffer
+			exp, err := loadExperiment(f, &stderr)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, stderr.String())
+			}
+			if exp.Model == nil || exp.Schedule == nil || exp.Epochs == nil {
+				t.Fatal("an example must name model, schedule and epochs")
+			}
+			m, err := nn.New(*exp.Model, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			src, err := os.ReadFile(*exp.Schedule)
+			if err != nil {
+				t.Fatal(err)
+			}
+			prog, diags := interp.Check(*exp.Schedule, src, interp.Options{Params: m.Params(), Epochs: *exp.Epochs})
+			if diags.HasErrors() {
+				t.Fatal(diags)
+			}
+			opt, err := nn.NewSGD(m.Params(), nn.SGDConfig{LR: 0.01})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := interp.Compile(prog, interp.Options{Params: m.Params(), Optimizer: opt, Model: m, Epochs: *exp.Epochs}); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
 }

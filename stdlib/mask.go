@@ -154,6 +154,12 @@ func bracketCut(w, scratch []float32, k int, widen float64) (t uint32, _ []float
 	if loRank == 0 {
 		lo = 0
 	}
+	if lo == 0 && hi > 0 {
+		// Typical of re-pruning a masked layer: the bracket starts in the zeros. Count
+		// the zeros as below rather than copying them; if the cut is in fact 0, the
+		// count exceeds k−1 and the fallback runs.
+		lo = 1
+	}
 	if hiRank == m-1 {
 		hi = math.MaxUint32
 	}

@@ -143,6 +143,23 @@ func BenchmarkLevelMask10MSparsity90(b *testing.B) {
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/param")
 		b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/op")
 	})
+	b.Run("repruneFrom70", func(b *testing.B) {
+		// AGP's common case: a layer already 70% zero pruned to 90%.
+		v := slices.Clone(w)
+		LevelMask(dst, v, nil, LevelCount(0.7, n))
+		for i, m := range dst {
+			v[i] *= m
+		}
+		b.ReportAllocs()
+		b.SetBytes(4 * n)
+		scratch := make([]float32, n)
+		cpu := cpuTime()
+		for b.Loop() {
+			scratch = LevelMask(dst, v, scratch, k)
+		}
+		cpu = cpuTime() - cpu
+		b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/op")
+	})
 	b.Run("sort", func(b *testing.B) {
 		b.ReportAllocs()
 		b.SetBytes(4 * n)
@@ -196,8 +213,14 @@ func TestLevelCutLarge(t *testing.T) {
 		"normal":      func(int) float32 { return float32(r.NormFloat64()) },
 		"ties":        func(int) float32 { return float32(r.IntN(5)) * 0.25 },
 		"prunedFirst": func(i int) float32 { return float32(max(i-n*6/10, 0)) }, // 60% zeros, ascending
-		"descending":  func(i int) float32 { return float32(n - i) },
-		"constant":    func(int) float32 { return -1.5 },
+		"prunedRandom": func(int) float32 { // 60% zeros scattered, as a masked layer
+			if r.Float64() < 0.6 {
+				return 0
+			}
+			return float32(r.NormFloat64())
+		},
+		"descending": func(i int) float32 { return float32(n - i) },
+		"constant":   func(int) float32 { return -1.5 },
 	}
 	full := func(w []float32, k int) uint32 {
 		s := make([]float32, len(w))

@@ -121,6 +121,8 @@ type GroupLasso struct {
 	// Threshold, when non-nil, enables the group threshold mask
 	// ([GroupLasso.ThresholdMask]) with this criterion and threshold λ.
 	Threshold *Criterion
+
+	tmp []float32 // ThresholdMask's per-group-type mask
 }
 
 // ParseGroups returns the group list for a group-lasso group type: a language name
@@ -214,7 +216,10 @@ func (r *GroupLasso) ThresholdMask(dst []float32, p *nn.Param) (bool, error) {
 		return false, nil
 	}
 	fill(dst, 1)
-	tmp := make([]float32, len(dst))
+	if cap(r.tmp) < len(dst) {
+		r.tmp = make([]float32, len(dst))
+	}
+	tmp := r.tmp[:len(dst)]
 	for _, g := range r.Groups {
 		if err := GroupThresholdMask(tmp, p.Data(), p.Shape(), g, r.Block, *r.Threshold, r.Strength); err != nil {
 			return false, fmt.Errorf("%s: %w", p.Name, err)

@@ -43,7 +43,7 @@ func TestDeps(t *testing.T) {
 	}
 }
 
-// TestGeneratedAssembly fails if sgemm_kernel_amd64.s differs from what
+// TestGeneratedAssembly fails if kernels_amd64.s differs from what
 // internal/asmgen writes now (run go generate to fix).
 func TestGeneratedAssembly(t *testing.T) {
 	if testing.Short() {
@@ -61,11 +61,11 @@ func TestGeneratedAssembly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := os.ReadFile("sgemm_kernel_amd64.s")
+	got, err := os.ReadFile("kernels_amd64.s")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if string(got) != string(want) {
-		t.Error("sgemm_kernel_amd64.s is stale; run go generate ./kernels")
+		t.Error("kernels_amd64.s is stale; run go generate ./kernels")
 	}
 }

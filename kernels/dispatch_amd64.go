@@ -2,7 +2,7 @@
 
 package kernels
 
-//go:generate go run ./internal/asmgen sgemm_kernel_amd64.s
+//go:generate go run ./internal/asmgen kernels_amd64.s
 
 // cpuid executes the CPUID instruction with the given leaf and subleaf.
 func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)

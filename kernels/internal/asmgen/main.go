@@ -1,7 +1,7 @@
-// Command asmgen writes the amd64 SGEMM micro-kernels of package kernels.
+// Command asmgen writes the amd64 assembly of package kernels.
 //
 // Run it from the kernels directory with go generate; it writes
-// sgemm_kernel_amd64.s. The kernels are unrolled register-blocked loops
+// kernels_amd64.s. The kernels are unrolled register-blocked loops
 // whose shape (rows × vector columns) is easier to get right from a
 // generator than by hand.
 package main
@@ -21,7 +21,7 @@ func (g *gen) p(format string, args ...any) {
 }
 
 func main() {
-	out := "sgemm_kernel_amd64.s"
+	out := "kernels_amd64.s"
 	if len(os.Args) > 1 {
 		out = os.Args[1]
 	}

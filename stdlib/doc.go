@@ -4,7 +4,9 @@
 // Go value — a config struct with exported fields whose contracts are documented —
 // acting on [nn.Param] values. The interpreter builds these values from checked policies
 // with [NewPruner], [NewRegularizer] and [NewLRPolicy] and calls them from its hook
-// closures; a Go host may also use them directly in its own training loop.
+// closures; a Go host may also use them directly in its own training loop. Quantization
+// and knowledge distillation live here too; their overviews head quant.go and
+// distill.go.
 //
 // # Semantics
 //

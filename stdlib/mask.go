@@ -54,7 +54,8 @@ func LevelCount(s float64, n int) int {
 // ranks above every number.
 //
 // scratch is a work buffer of any length (nil is fine): LevelMask uses its capacity,
-// grows it when needed and returns it for the next call. k is clamped to [0, len(w)]. It panics if
+// grows it when needed and returns it for the next call. dst must not overlap w or
+// scratch. k is clamped to [0, len(w)]. It panics if
 // len(dst) != len(w).
 func LevelMask(dst, w, scratch []float32, k int) []float32 {
 	n := len(w)

@@ -226,6 +226,13 @@ func (c *RunCmd) execute(g *Globals, cfg runConfig, src, expSrc []byte, out stri
 		if err := prepareOut(out, c.Force); err != nil {
 			return err
 		}
+		// A forced rerun replaces the old run's TensorBoard files rather than adding to them.
+		old, _ := filepath.Glob(filepath.Join(out, "events.out.tfevents.*"))
+		for _, f := range old {
+			if err := os.Remove(f); err != nil {
+				return err
+			}
+		}
 		if err := writeFileAtomic(filepath.Join(out, runSchedule), src); err != nil {
 			return err
 		}

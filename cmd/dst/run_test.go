@@ -305,6 +305,9 @@ func TestRunKillResume(t *testing.T) {
 		if len(s.Epochs) != epochs {
 			t.Errorf("trial %d: summary.json has %d epochs, want %d", trial, len(s.Epochs), epochs)
 		}
+		// Two event files now: the killed process's and the resumed one's, which starts
+		// with a restart marker at the first epoch it redoes.
+		checkTBRead(t, out, fmt.Sprintf("session_start %d", ci.Epoch+1))
 	}
 }
 

@@ -139,6 +139,10 @@ func AvgPool2d(dst, src []float32, c, h, w, kh, kw, padH, padW, strideH, strideW
 	checkLen("AvgPool2d", len(src), c*h*w)
 	checkLen("AvgPool2d", len(dst), c*outH*outW)
 	inv := 1 / float32(kh*kw)
+	if kh == 2 && kw == 2 && strideH == 2 && strideW == 2 && padH == 0 && padW == 0 {
+		avgPool2x2(dst, src, c, h, w, outH, outW)
+		return
+	}
 	i := 0
 	for ch := 0; ch < c; ch++ {
 		base := ch * h * w
@@ -157,6 +161,24 @@ func AvgPool2d(dst, src []float32, c, h, w, kh, kw, padH, padW, strideH, strideW
 				}
 				dst[i] = s * inv
 				i++
+			}
+		}
+	}
+}
+
+// avgPool2x2 is AvgPool2d for 2×2 windows with stride 2 and no padding.
+func avgPool2x2(dst, src []float32, c, h, w, outH, outW int) {
+	i := 0
+	for ch := 0; ch < c; ch++ {
+		for oy := 0; oy < outH; oy++ {
+			r0 := (ch*h + 2*oy) * w
+			row0 := src[r0 : r0+2*outW]
+			row1 := src[r0+w : r0+w+2*outW]
+			d := dst[i : i+outW]
+			i += outW
+			for ox := range d {
+				x := 2 * ox
+				d[ox] = ((row0[x] + row0[x+1]) + (row1[x] + row1[x+1])) * 0.25
 			}
 		}
 	}

@@ -629,6 +629,34 @@ type window struct {
 
 func (w window) isList() bool { return w.list != nil }
 
+// maxEpoch is the largest epoch number dst's checker accepts in a window.
+const maxEpoch = 1_000_000
+
+// active reports whether the window holds epoch e.
+func (w window) active(e int) bool {
+	if w.list != nil {
+		i := sort.SearchInts(w.list, e)
+		return i < len(w.list) && w.list[i] == e
+	}
+	return e >= w.start && e < w.end && (e-w.start)%w.freq == 0
+}
+
+// last returns the window's last active epoch.
+func (w window) last() int {
+	if w.list != nil {
+		return w.list[len(w.list)-1]
+	}
+	return w.start + (w.end-1-w.start)/w.freq*w.freq
+}
+
+// count returns how many epochs the window holds.
+func (w window) count() int {
+	if w.list != nil {
+		return len(w.list)
+	}
+	return (w.end-1-w.start)/w.freq + 1
+}
+
 // epochs returns every epoch the window is active in.
 func (w window) epochs() []int {
 	if w.list != nil {
@@ -687,8 +715,8 @@ func (c *converter) window(m *mapping, what string) (window, bool) {
 		}
 		seen := map[int]bool{}
 		for _, e := range list {
-			if e < 0 {
-				c.errAt(en, "%s.epochs: epoch %d is negative", what, e)
+			if e < 0 || e > maxEpoch {
+				c.errAt(en, "%s.epochs: epoch %d is outside 0..%d", what, e, maxEpoch)
 				return w, false
 			}
 			if seen[e] {
@@ -724,6 +752,9 @@ func (c *converter) window(m *mapping, what string) (window, bool) {
 	switch {
 	case w.start < 0:
 		c.errAt(m.keyNode("starting_epoch"), "%s: starting_epoch %d is negative", what, w.start)
+		return w, false
+	case w.end > maxEpoch+1:
+		c.errAt(m.keyNode("ending_epoch"), "%s: ending_epoch %d is beyond dst's limit of epoch %d", what, w.end, maxEpoch)
 		return w, false
 	case w.end <= w.start:
 		c.errAt(m.keyNode("ending_epoch"), "%s: ending_epoch %d must be greater than starting_epoch %d (the end is exclusive)", what, w.end, w.start)

@@ -302,6 +302,8 @@ func TestErrors(t *testing.T) {
 		{"half-null override", "quantizers:\n  q:\n    class: DorefaQuantizer\n    overrides:\n      fc: {bits_activations: null}\n", "5:7: quantizer q (DorefaQuantizer): override fc sets bits_activations to null"},
 		{"two quantizers", "quantizers:\n  a: {class: DorefaQuantizer}\n  b: {class: WRPNQuantizer}\n", "3:3: quantizers: b is a second quantizer"},
 		{"AGP every K steps", agpPruner + "policies:\n  - pruner:\n      instance_name: p\n      args: {mini_batch_pruning_frequency: 16}\n    starting_epoch: 0\n    ending_epoch: 4\n    frequency: 1\n", "10:14: pruner policy p: mini_batch_pruning_frequency on an AGP pruner"},
+		{"epoch beyond the limit", agpPruner + "policies:\n  - pruner: {instance_name: p}\n    starting_epoch: 0\n    ending_epoch: 2000000000\n    frequency: 1\n", "10:5: policies[0]: ending_epoch 2000000000 is beyond dst's limit of epoch 1000000"},
+		{"too many milestones", "lr_schedulers:\n  l: {class: ExponentialLR, gamma: 0.999}\npolicies:\n  - lr_scheduler: {instance_name: l}\n    starting_epoch: 0\n    ending_epoch: 9000\n    frequency: 1\n", "4:5: lr_scheduler policy l: ExponentialLR(gamma=0.999) changes the rate at 9000 epochs"},
 		{"bad YAML", "pruners:\n  p: [\n", "2:1: invalid YAML"},
 		{"not YAML of Distiller", "- 1\n- 2\n", "1:1: not a Distiller schedule"},
 		{"selector matches nothing", agpPruner + "policies:\n  - pruner: {instance_name: p}\n    starting_epoch: 0\n    ending_epoch: 4\n    frequency: 1\n", ""},

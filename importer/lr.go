@@ -152,6 +152,10 @@ func (c *converter) lrScheduler(k *component, p *policy) {
 		return
 	}
 	text, comment := lrStatement(s, p.win)
+	if text == "" && comment != "" {
+		c.errAt(p.node, "%s: %s", p.what, comment)
+		return
+	}
 	if text == "" {
 		c.notes = append(c.notes, fmt.Sprintf("%s never changes the learning rate in its window, so nothing is imported for it.", p.what))
 		return
@@ -165,13 +169,9 @@ func (c *converter) lrScheduler(k *component, p *policy) {
 func distillerArgs(w window, n int) []int {
 	a := make([]int, n)
 	cur := 0
-	active := map[int]bool{}
-	for _, u := range w.epochs() {
-		active[u] = true
-	}
 	for e := 0; e < n; e++ {
 		a[e] = cur
-		if active[e] {
+		if w.active(e) {
 			cur = e + 1
 		}
 	}
@@ -196,11 +196,13 @@ func floorDiv(a, b int) int {
 	return q
 }
 
+// maxMilestones bounds the lr multistep the importer writes.
+const maxMilestones = 5000
+
 // lrStatement writes the dst statement that reproduces s scheduled over w, and a
 // comment that says how. It returns "" when the rate never changes.
 func lrStatement(s lrSched, w window) (string, string) {
-	eps := w.epochs()
-	n := eps[len(eps)-1] + 2
+	n := w.last() + 2
 	args := distillerArgs(w, n)
 	var miles []int
 	var ratios []float64
@@ -214,6 +216,9 @@ func lrStatement(s lrSched, w window) (string, string) {
 	}
 	if len(miles) == 0 {
 		return "", ""
+	}
+	if len(miles) > maxMilestones {
+		return "", fmt.Sprintf("%s changes the rate at %d epochs; an lr multistep of more than %d milestones is not written", s.describe(), len(miles), maxMilestones)
 	}
 	desc := fmt.Sprintf("%s stepped by Distiller at the end of epochs %s, with the absolute epoch of the next one; "+
 		"the milestones are the epochs whose rate that changes, and multistep keeps the last rate after them, as Distiller does", s.describe(), describeEpochs(w))

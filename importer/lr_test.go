@@ -159,8 +159,7 @@ func TestLRStatementExact(t *testing.T) {
 			if !strings.HasPrefix(text, tc.want) {
 				t.Errorf("got  %s\nwant %s", text, tc.want)
 			}
-			eps := tc.w.epochs()
-			n := eps[len(eps)-1] + 50
+			n := tc.w.last() + 50
 			want := distillerLR(tc.s, tc.w, n)
 			got := dstLRFromPolicy(t, p, n)
 			for e := range want {

@@ -166,10 +166,17 @@ func (c *converter) extension(k *component, p *policy) {
 	}
 	w := p.win
 	if !w.isList() {
+		if n := w.count(); n > maxThinEpochs {
+			c.errAt(p.node, "%s: thinning at %d epochs; dst's thin takes an epoch list, and the importer writes at most %d", p.what, n, maxThinEpochs)
+			return
+		}
 		w = window{list: w.epochs(), node: w.node}
 	}
 	c.add(p.node, p.what, "thin "+method+" "+w.text())
 }
+
+// maxThinEpochs bounds the epoch list of a thin statement.
+const maxThinEpochs = 5000
 
 // quantModes maps Distiller's LinearQuantMode names (and the CLI's short names) onto
 // dst's modes.

@@ -165,7 +165,11 @@ func (c *converter) integer(n *yaml.Node, what string) (int, bool) {
 	if !ok {
 		return 0, false
 	}
-	if v != float64(int(v)) || v < -1e9 || v > 1e9 {
+	if v < -1e12 || v > 1e12 {
+		c.errAt(n, "%s is %s, out of range", what, deref(n).Value)
+		return 0, false
+	}
+	if v != float64(int(v)) {
 		c.errAt(n, "%s must be a whole number; found %s", what, deref(n).Value)
 		return 0, false
 	}

@@ -267,6 +267,30 @@ func TestLRSchedules(t *testing.T) {
 	}
 }
 
+func TestPerStepWarmup(t *testing.T) {
+	ps := testParams(t)
+	o := &fakeOpt{lr: 1}
+	s := compile(t, "lr warmup 0 -> 0.8 from epoch 0 to 2 every 1 steps\n", Options{Params: ps, Optimizer: o, Epochs: 3})
+	var got []float64
+	for e := range 3 {
+		if err := s.OnEpochBegin(e); err != nil {
+			t.Fatal(err)
+		}
+		for st := range 4 {
+			if err := s.OnMinibatchBegin(e, st, 4); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, o.lr)
+		}
+	}
+	want := []float64{0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 1, 1, 1, 1}
+	for i := range want {
+		if math.Abs(got[i]-want[i]) > 1e-12 {
+			t.Fatalf("rates %v, want %v", got, want)
+		}
+	}
+}
+
 func TestPlateauStateRoundTrip(t *testing.T) {
 	ps := testParams(t)
 	o := &fakeOpt{lr: 1}

@@ -207,9 +207,11 @@ func (s *Scheduler) OnEpochBegin(epoch int) error {
 				continue
 			}
 			inLR = true
-			if w.Unit == lang.Steps || (cp.lr != nil && cp.lr.Schedule == nil) {
-				continue
+			if cp.lr != nil && cp.lr.Schedule == nil {
+				continue // plateau acts at OnEpochEnd
 			}
+			// A per-step schedule also sets the rate of the epoch's first step here, so
+			// the epoch's metrics report the rate it starts with.
 			if err := s.guard(cp, OnEpochBegin, func() error { return s.setLR(cp, OnEpochBegin) }); err != nil {
 				return err
 			}

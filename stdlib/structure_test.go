@@ -2,6 +2,7 @@ package stdlib
 
 import (
 	"math"
+	"math/rand/v2"
 	"slices"
 	"testing"
 
@@ -403,4 +404,50 @@ func BenchmarkStructurePrune256x256x3x3(b *testing.B) {
 			b.ReportMetric(float64(cpu.Microseconds())/1e3/float64(b.N), "cpu-ms/op")
 		})
 	}
+}
+
+// FuzzStructurePruner checks on arbitrary shapes, granularities and fractions that a
+// ranked structure pruner zeroes whole structures, exactly StructureCount of them, and
+// never all.
+func FuzzStructurePruner(f *testing.F) {
+	f.Add(uint8(4), uint8(3), uint8(2), uint8(2), uint8(0), uint8(128), uint64(1))
+	f.Add(uint8(7), uint8(5), uint8(0), uint8(0), uint8(3), uint8(250), uint64(2))
+	f.Fuzz(func(t *testing.T, d0, d1, d2, d3, gsel, frac uint8, seed uint64) {
+		shape := []int{int(d0%9) + 1, int(d1%9) + 1}
+		if d2%4 != 0 {
+			shape = append(shape, int(d2%4), int(d3%4)+1)
+		}
+		grans := []Granularity{Filters, Channels, Rows, Cols, Kernels}
+		g := grans[int(gsel)%len(grans)]
+		n, err := NumGroups(shape, g, nil)
+		if err != nil {
+			return // the granularity does not apply to this rank
+		}
+		r := rand.New(rand.NewPCG(seed, 7))
+		p := nn.NewParam("w", "layer", nn.KindWeight, shape...)
+		for i := range p.Data() {
+			p.Data()[i] = float32(r.IntN(5)) // many ties
+		}
+		f := float64(frac) / 256
+		sp := &StructurePruner{Granularity: g, Ranking: []Ranking{L1, L2, RandomRank}[seed%3], Fraction: f, Seed: seed}
+		if err := sp.Check([]*nn.Param{p}); err != nil {
+			t.Fatalf("Check: %v", err)
+		}
+		if err := sp.Prune([]*nn.Param{p}, Point{}); err != nil {
+			t.Fatalf("Prune: %v", err)
+		}
+		k := StructureCount(f, n, 1)
+		if k == 0 {
+			if p.MaskData() != nil {
+				t.Fatalf("a mask was set although nothing is pruned")
+			}
+			return
+		}
+		if k >= n {
+			t.Fatalf("StructureCount(%v, %d) = %d prunes every structure", f, n, k)
+		}
+		if got := count(prunedGroups(t, p, g, nil)); got != k {
+			t.Fatalf("%v of %v at %v: %d pruned, want %d", g, shape, f, got, k)
+		}
+	})
 }

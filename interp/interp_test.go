@@ -546,3 +546,95 @@ func TestThin(t *testing.T) {
 		t.Errorf("conv1 has %d filters after thinning, want 10", got)
 	}
 }
+
+func TestHostRegularizeAndLR(t *testing.T) {
+	ps := testParams(t)
+	o := &fakeOpt{lr: 1}
+	reg := Builtin{Signature: lang.Signature{Statement: "regularize", Method: "count", Doc: "test", DefaultWindow: "from epoch 0",
+		Args: []lang.ArgSpec{{Name: "w", Type: lang.TypeNumber, Required: true, Positional: true, Doc: "weight"}}},
+		Func: func(c *Call) error {
+			c.Train.Loss += c.Policy.Args["w"].Num * float64(len(c.Params))
+			return nil
+		}}
+	lr := Builtin{Signature: lang.Signature{Statement: "lr", Method: "halving", Doc: "test"},
+		Func: func(c *Call) error {
+			c.Optimizer.SetLR(c.Optimizer.LR() / 2)
+			return nil
+		}}
+	s := compile(t, "regularize [conv1, fc1] count 0.5 from epoch 1\nlr halving at epochs [1, 2]\n",
+		Options{Params: ps, Optimizer: o, Epochs: 4, Builtins: []Builtin{reg, lr}})
+	var losses, rates []float64
+	for e := range 4 {
+		if err := s.OnEpochBegin(e); err != nil {
+			t.Fatal(err)
+		}
+		st := &nn.Step{Epoch: e}
+		if err := s.BeforeBackward(st); err != nil {
+			t.Fatal(err)
+		}
+		losses, rates = append(losses, st.Loss), append(rates, o.lr)
+	}
+	if want := []float64{0, 1, 1, 1}; !equal(losses, want) {
+		t.Errorf("losses %v, want %v", losses, want)
+	}
+	if want := []float64{1, 0.5, 0.25, 0.25}; !equal(rates, want) {
+		t.Errorf("rates %v, want %v", rates, want)
+	}
+	// A host builtin for a statement hosts cannot extend, or one clashing with stdlib,
+	// is refused.
+	for _, b := range []Builtin{
+		{Signature: lang.Signature{Statement: "thin", Method: "mine"}, Func: reg.Func},
+		{Signature: lang.Signature{Statement: "prune", Method: "level"}, Func: reg.Func},
+		{Signature: lang.Signature{Statement: "prune", Method: "nofunc"}},
+	} {
+		if _, err := CompileSource("t.dst", []byte(""), Options{Builtins: []Builtin{b}}); err == nil {
+			t.Errorf("host builtin %s %s accepted", b.Signature.Statement, b.Signature.Method)
+		}
+	}
+}
+
+func equal(a, b []float64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if math.Abs(a[i]-b[i]) > 1e-12 {
+			return false
+		}
+	}
+	return true
+}
+
+func TestThinStatement(t *testing.T) {
+	m, err := nn.New("simplenet_mnist", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt, err := nn.NewSGD(m.Params(), nn.SGDConfig{LR: 0.1, Momentum: 0.9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := "prune conv2 filters 40% by l2 at epoch 0\nthin filters at epoch 1\n"
+	s := compile(t, src, Options{Params: m.Params(), Model: m, Optimizer: opt, Epochs: 2})
+	if err := s.OnEpochBegin(0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.OnMinibatchBegin(0, 0, 2); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Param("conv2.weight").Shape()[0]; got != 50 {
+		t.Fatalf("thinned before its epoch: %d filters", got)
+	}
+	if err := s.OnEpochBegin(1); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.OnMinibatchBegin(1, 0, 2); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Param("conv2.weight").Shape()[0]; got != 30 {
+		t.Errorf("conv2 has %d filters after thinning, want 30", got)
+	}
+	if err := s.OnMinibatchEnd(1, 0, 2); err != nil { // masks of the new shape
+		t.Fatal(err)
+	}
+}

@@ -210,6 +210,9 @@ func (s *Scheduler) OnEpochBegin(epoch int) error {
 			if cp.lr != nil && cp.lr.Schedule == nil {
 				continue // plateau acts at OnEpochEnd
 			}
+			if cp.host != nil && (w.Unit == lang.Steps || !w.ActiveAt(epoch)) {
+				continue // host schedules run on their active epochs only
+			}
 			// A per-step schedule also sets the rate of the epoch's first step here, so
 			// the epoch's metrics report the rate it starts with.
 			if err := s.guard(cp, OnEpochBegin, func() error { return s.setLR(cp, OnEpochBegin) }); err != nil {
@@ -225,13 +228,13 @@ func (s *Scheduler) OnEpochBegin(epoch int) error {
 }
 
 // lrInWindow reports whether an lr policy governs the rate at epoch: from the first
-// milestone on for multistep, inside [Start, End) for the others.
+// milestone on for multistep and for epoch lists, inside [Start, End) for the others.
 func lrInWindow(cp *policy, epoch int) bool {
 	w := cp.pol.Window
 	if w.Kind != lang.WindowEpochs {
 		return false
 	}
-	if cp.pol.Method == "multistep" {
+	if cp.pol.Method == "multistep" || w.Epochs != nil {
 		first := w.Start
 		if w.Epochs != nil {
 			first = w.Epochs[0]
@@ -244,7 +247,7 @@ func lrInWindow(cp *policy, epoch int) bool {
 // lrEnded reports whether epoch is the first epoch after an lr policy's window.
 func lrEnded(cp *policy, epoch int) bool {
 	w := cp.pol.Window
-	return cp.pol.Method != "multistep" && w.Kind == lang.WindowEpochs && w.End != lang.NoEnd && epoch == w.End
+	return cp.pol.Method != "multistep" && w.Epochs == nil && w.Kind == lang.WindowEpochs && w.End != lang.NoEnd && epoch == w.End
 }
 
 // setLR applies an lr policy's rate for the current position.
@@ -333,7 +336,7 @@ func (s *Scheduler) OnMinibatchBegin(epoch, step, stepsPerEpoch int) error {
 				cp.soft.apply(cp.params, cp.flags.doubleCopies)
 			}
 		case lang.KindLR:
-			if w.Unit == lang.Steps && lrInWindow(cp, epoch) {
+			if w.Unit == lang.Steps && lrInWindow(cp, epoch) && (cp.host == nil || w.ActiveAtStep(epoch, step, stepsPerEpoch)) {
 				if err := s.guard(cp, OnMinibatchBegin, func() error { return s.setLR(cp, OnMinibatchBegin) }); err != nil {
 					return err
 				}

@@ -92,6 +92,15 @@ func (a AGP) Span(stepsPerEpoch int) int {
 	return (end - start - 1) / a.Freq * a.Freq
 }
 
+// spanAt reports an error when the schedule's span is not positive for the epoch length
+// of at (a step-granular window too short for two firings).
+func (a AGP) spanAt(at Point) error {
+	if a.Span(at.StepsPerEpoch) < 1 {
+		return fmt.Errorf("stdlib: AGP window [%d, %d) every %d steps with %d steps per epoch is too short: it must fire at least twice", a.Start, a.End, a.Freq, at.StepsPerEpoch)
+	}
+	return nil
+}
+
 // Target returns the sparsity the schedule asks for at position at: its epoch, or its
 // global step when Steps. Positions before the window give Initial, positions after the
 // last firing give Final, and so does a schedule whose span is not positive.

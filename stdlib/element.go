@@ -179,6 +179,9 @@ func (ap *AGPPruner) Check(params []*nn.Param) error {
 
 // Prune implements [Pruner].
 func (ap *AGPPruner) Prune(params []*nn.Param, at Point) error {
+	if err := ap.Schedule.spanAt(at); err != nil {
+		return err
+	}
 	target := ap.Schedule.Target(at)
 	for _, p := range params {
 		if k := LevelCount(target, p.Len()); k > 0 {

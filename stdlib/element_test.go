@@ -102,6 +102,20 @@ func TestAGPPrunerSteps(t *testing.T) {
 	}
 }
 
+func TestAGPStepWindowTooShort(t *testing.T) {
+	p := randParam(t, newRand(), "w", 100)
+	ap := &AGPPruner{Schedule: AGP{Initial: 0, Final: 0.5, Start: 0, End: 1, Freq: 10, Steps: true}}
+	if err := ap.Check([]*nn.Param{p}); err != nil {
+		t.Fatalf("Check: %v", err) // the epoch length is unknown before training
+	}
+	if err := ap.Prune([]*nn.Param{p}, Point{StepsPerEpoch: 5}); err == nil {
+		t.Errorf("a step window of 5 steps firing every 10 was accepted")
+	}
+	if p.MaskData() != nil {
+		t.Errorf("a failed Prune set a mask")
+	}
+}
+
 func TestThresholdPruner(t *testing.T) {
 	p := paramOf(t, []float32{0.1, -0.5, 0.25, -0.25, 1, 0}, 2, 3)
 	mustPrune(t, &ThresholdPruner{Threshold: 0.25}, Point{}, p)

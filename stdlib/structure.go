@@ -188,6 +188,11 @@ func (sp *StructurePruner) Check(params []*nn.Param) error {
 // Prune implements [Pruner]. It returns an error if the activation statistics cannot be
 // had or do not match the layer.
 func (sp *StructurePruner) Prune(params []*nn.Param, at Point) error {
+	if sp.AGP != nil {
+		if err := sp.AGP.spanAt(at); err != nil {
+			return err
+		}
+	}
 	var keep []bool
 	for i, p := range params {
 		gs, err := paramGroups(p, sp.Granularity, sp.Block)
@@ -347,6 +352,11 @@ func (bp *BernoulliFilterPruner) Check(params []*nn.Param) error {
 
 // Prune implements [Pruner].
 func (bp *BernoulliFilterPruner) Prune(params []*nn.Param, at Point) error {
+	if bp.AGP != nil {
+		if err := bp.AGP.spanAt(at); err != nil {
+			return err
+		}
+	}
 	for i, p := range params {
 		gs, err := paramGroups(p, bp.Granularity, bp.Block)
 		if err != nil {

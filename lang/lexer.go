@@ -74,6 +74,7 @@ type lexResult struct {
 type scanner struct {
 	filename string
 	src      []byte
+	text     string // src as a string, sliced for token values without copying
 	off      int
 	line     int
 	col      int // 1-based byte column
@@ -83,8 +84,9 @@ type scanner struct {
 
 // lex splits src into tokens. It never fails: malformed input becomes Invalid tokens.
 func lex(filename string, src []byte) *lexResult {
-	s := &scanner{filename: filename, src: src, line: 1, col: 1}
+	s := &scanner{filename: filename, src: src, text: string(src), line: 1, col: 1}
 	s.res.errs = map[int]*Diagnostic{}
+	s.res.tokens = make([]lexer.Token, 0, len(src)/5+16)
 	s.run()
 	return &s.res
 }
@@ -106,7 +108,7 @@ func (s *scanner) advance(n int) {
 }
 
 func (s *scanner) emit(typ lexer.TokenType, start lexer.Position) {
-	s.res.tokens = append(s.res.tokens, lexer.Token{Type: typ, Value: string(s.src[start.Offset:s.off]), Pos: start})
+	s.res.tokens = append(s.res.tokens, lexer.Token{Type: typ, Value: s.text[start.Offset:s.off], Pos: start})
 }
 
 func (s *scanner) invalid(start lexer.Position, summary, detail string) {
@@ -252,7 +254,7 @@ func (s *scanner) word(start lexer.Position) {
 		end++
 	}
 	s.advance(end - s.off)
-	text := string(s.src[start.Offset:s.off])
+	text := s.text[start.Offset:s.off]
 	switch {
 	case path:
 		s.emit(tokPath, start)

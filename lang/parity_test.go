@@ -56,7 +56,7 @@ func checkParity(t *testing.T, src []byte) {
 			continue
 		}
 		stream := append(append([]lexer.Token(nil), toks...), lexer.Token{Type: tokEOF, Pos: tokenEnd(toks[len(toks)-1])})
-		rd, rdErr := parseStmtRD(stream)
+		rd, rdErr := parseStmtRD(toks[:len(toks):len(toks)], stream[len(stream)-1])
 		pp, ppErr := parseStmtParticiple(stream)
 		if (rdErr == nil) != (ppErr == nil) {
 			t.Fatalf("parsers disagree on %q: hand-written error %v, participle error %v", joinTokens(toks), rdErr, ppErr)

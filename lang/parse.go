@@ -129,14 +129,11 @@ func parseStatement(filename string, toks []lexer.Token, offset int, res *lexRes
 		d.Context = &bad.Range
 		return bad, Diagnostics{d}
 	}
-	stream := make([]lexer.Token, len(toks)+1)
-	copy(stream, toks)
-	stream[len(toks)] = lexer.Token{Type: tokEOF, Pos: tokenEnd(last)}
-	stmt, perr := parseStmtRD(stream)
+	stmt, perr := parseStmtRD(toks[:len(toks):len(toks)], lexer.Token{Type: tokEOF, Pos: tokenEnd(last)})
 	if perr == nil {
 		return stmt, normalize(stmt)
 	}
-	d := syntaxError(perr.tok, perr.expected, stream)
+	d := syntaxError(perr.tok, perr.expected, toks)
 	d.Context = &bad.Range
 	return bad, Diagnostics{d}
 }

@@ -15,7 +15,8 @@ import (
 )
 
 type rdParser struct {
-	toks []lexer.Token // the statement's tokens, ending with EOF
+	toks []lexer.Token // the statement's tokens
+	eof  lexer.Token   // the EOF token that follows them
 	i    int
 	err  *rdError
 }
@@ -32,18 +33,18 @@ func (e *rdError) Error() string { return "expected " + e.expected }
 // parseStmtRD.
 type rdBail struct{}
 
-func (p *rdParser) peek() lexer.Token { return p.toks[p.i] }
+func (p *rdParser) peek() lexer.Token { return p.peekAt(0) }
 
 func (p *rdParser) peekAt(n int) lexer.Token {
 	if p.i+n < len(p.toks) {
 		return p.toks[p.i+n]
 	}
-	return p.toks[len(p.toks)-1]
+	return p.eof
 }
 
 func (p *rdParser) next() lexer.Token {
-	t := p.toks[p.i]
-	if p.i < len(p.toks)-1 {
+	t := p.peek()
+	if p.i < len(p.toks) {
 		p.i++
 	}
 	return t
@@ -67,12 +68,20 @@ func (p *rdParser) expect(value string) {
 }
 
 func (p *rdParser) node(start int) Node {
-	return Node{Pos: p.toks[start].Pos, EndPos: p.toks[p.i].Pos, Tokens: p.toks[start:p.i:p.i]}
+	return Node{Pos: p.peekAtIndex(start).Pos, EndPos: p.peek().Pos, Tokens: p.toks[start:p.i:p.i]}
 }
 
-// parseStmtRD parses one statement's tokens (ending with EOF).
-func parseStmtRD(toks []lexer.Token) (stmt Stmt, err *rdError) {
-	p := &rdParser{toks: toks}
+func (p *rdParser) peekAtIndex(i int) lexer.Token {
+	if i < len(p.toks) {
+		return p.toks[i]
+	}
+	return p.eof
+}
+
+// parseStmtRD parses one statement's tokens, followed by eof. The AST's Tokens slices
+// share toks' memory.
+func parseStmtRD(toks []lexer.Token, eof lexer.Token) (stmt Stmt, err *rdError) {
+	p := &rdParser{toks: toks, eof: eof}
 	defer func() {
 		if r := recover(); r != nil {
 			if _, ok := r.(rdBail); !ok {
@@ -241,7 +250,7 @@ func (p *rdParser) window() *WindowClause {
 			w.Every = p.every()
 		}
 	case "every":
-		p.i--
+		p.i = start
 		w.Bare = p.every()
 	case "before", "after":
 		w.Before = p.toks[p.i-1].Value == "before"

@@ -87,7 +87,10 @@ func (c *checker) resolve(sel *Selector) []string {
 }
 
 func (c *checker) resolveSet(set *SelectorSet) ([]string, bool) {
-	picked := map[string]bool{}
+	if len(set.Atoms) == 1 {
+		return c.resolveAtom(set.Atoms[0])
+	}
+	picked := make([]bool, len(c.sel.params))
 	ok := true
 	for i, a := range set.Atoms {
 		if !ok && i > 0 && c.truncated {
@@ -99,15 +102,15 @@ func (c *checker) resolveSet(set *SelectorSet) ([]string, bool) {
 			continue
 		}
 		for _, n := range names {
-			picked[n] = true
+			picked[c.sel.order[n]] = true
 		}
 	}
 	if !ok {
 		return nil, false
 	}
-	out := make([]string, 0, len(picked))
-	for _, p := range c.sel.params {
-		if picked[p.Name] {
+	var out []string
+	for i, p := range c.sel.params {
+		if picked[i] {
 			out = append(out, p.Name)
 		}
 	}
@@ -174,23 +177,13 @@ func (ix *selectorIndex) match(pattern string) []string {
 	}
 	last := pattern[strings.LastIndexByte(pattern, '.')+1:]
 	explicit := !strings.ContainsAny(last, "*?")
-	picked := map[string]bool{}
-	for _, l := range ix.layers {
-		if globMatch(pattern, l) {
-			w := ix.weightOf[l]
-			if explicit || ix.byName[w].Kind == "weight" {
-				picked[w] = true
-			}
-		}
-	}
-	for _, p := range ix.params {
-		if (explicit || p.Kind == "weight") && globMatch(pattern, p.Name) {
-			picked[p.Name] = true
-		}
-	}
 	var out []string
 	for _, p := range ix.params {
-		if picked[p.Name] {
+		if !explicit && p.Kind != "weight" {
+			continue
+		}
+		l := p.layer()
+		if globMatch(pattern, p.Name) || (ix.weightOf[l] == p.Name && globMatch(pattern, l)) {
 			out = append(out, p.Name)
 		}
 	}

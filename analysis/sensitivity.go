@@ -87,9 +87,10 @@ func SweepParams(m *nn.Model, g stdlib.Granularity) ([]string, error) {
 }
 
 // SelectParams returns the names among eligible that match the comma-separated glob
-// patterns of sel (path.Match syntax), in eligible's order. A pattern naming a layer
-// ("conv1") selects that layer's weight. A pattern that matches nothing is an error
-// listing the eligible names.
+// patterns of sel (path.Match syntax: `*` matches across dots), in eligible's order. A
+// pattern naming a layer ("conv1") selects that layer's weight, and a leading "module."
+// (Distiller's DataParallel prefix) is dropped when the pattern matches nothing with it.
+// A pattern that matches nothing is an error listing the eligible names.
 func SelectParams(eligible []string, sel string) ([]string, error) {
 	var pats []string
 	for _, p := range strings.Split(sel, ",") {
@@ -101,12 +102,12 @@ func SelectParams(eligible []string, sel string) ([]string, error) {
 		return nil, fmt.Errorf("analysis: empty parameter selector %q", sel)
 	}
 	picked := make([]bool, len(eligible))
-	for _, pat := range pats {
+	match := func(pat string) (bool, error) {
 		hit := false
 		for i, name := range eligible {
 			ok, err := path.Match(pat, name)
 			if err != nil {
-				return nil, fmt.Errorf("analysis: parameter selector %q: %w", pat, err)
+				return false, fmt.Errorf("analysis: parameter selector %q: %w", pat, err)
 			}
 			if !ok {
 				ok, _ = path.Match(pat+".weight", name)
@@ -114,6 +115,16 @@ func SelectParams(eligible []string, sel string) ([]string, error) {
 			if ok {
 				picked[i], hit = true, true
 			}
+		}
+		return hit, nil
+	}
+	for _, pat := range pats {
+		hit, err := match(pat)
+		if err != nil {
+			return nil, err
+		}
+		if rest, ok := strings.CutPrefix(pat, "module."); !hit && ok {
+			hit, _ = match(rest) // Distiller's DataParallel prefix
 		}
 		if !hit {
 			return nil, fmt.Errorf("analysis: parameter selector %q matches none of %s", pat, strings.Join(eligible, ", "))

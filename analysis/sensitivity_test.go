@@ -98,6 +98,7 @@ func TestSelectParams(t *testing.T) {
 		{"conv*", []string{"conv1.weight", "conv2.weight"}, ""},
 		{"fc2, conv1", []string{"conv1.weight", "fc2.weight"}, ""},
 		{"*.weight", eligible, ""},
+		{"module.fc1.weight,module.conv?", []string{"conv1.weight", "conv2.weight", "fc1.weight"}, ""},
 		{"fc3", nil, `"fc3" matches none of conv1.weight`},
 		{"[", nil, "syntax error"},
 		{" , ", nil, "empty parameter selector"},

@@ -602,7 +602,7 @@ func (c *converter) pruner(k *component, p *policy) {
 		}
 	}
 	tail := strings.Join(flags, " ")
-	build := func(sel string, args []string) string {
+	build := func(sel, gran string, args []string) string {
 		parts := []string{"prune", sel}
 		if gran != "" {
 			parts = append(parts, gran)
@@ -623,7 +623,7 @@ func (c *converter) pruner(k *component, p *policy) {
 	}
 	if weights != nil {
 		c.mention(weights...)
-		c.add(p.node, p.what, build(selector(weights), terms), comments...)
+		c.add(p.node, p.what, build(selector(weights), gran, terms), comments...)
 		return
 	}
 	for i, g := range groups {
@@ -638,24 +638,20 @@ func (c *converter) pruner(k *component, p *policy) {
 			sel += " " + g.except
 			c.mention(g.excepted...)
 		}
-		args := append([]string{}, terms...)
-		args = append([]string{fmtNum(g.value)}, args...)
-		localGran := gran
-		if k.class == "StructureParameterPruner" {
-			gran = g.extra
+		args := append([]string{fmtNum(g.value)}, terms...)
+		gr := gran
+		if g.extra != "" { // StructureParameterPruner: each parameter's own group type
+			gr = g.extra
 		}
 		var cm []string
 		if i == 0 {
 			cm = comments
 		}
-		c.add(p.node, p.what, build(sel, args), cm...)
-		gran = localGran
+		c.add(p.node, p.what, build(sel, gr, args), cm...)
 	}
 	if len(groups) == 0 {
 		c.notes = append(c.notes, fmt.Sprintf("%s selects no parameter with a non-zero setting, so it prunes nothing.", p.what))
-		for _, cm := range comments {
-			c.notes = append(c.notes, cm)
-		}
+		c.notes = append(c.notes, comments...)
 	}
 }
 

@@ -292,3 +292,29 @@ func TestBracketRarelyMisses(t *testing.T) {
 		t.Errorf("the bracket missed %d times in 40", misses)
 	}
 }
+
+// TestLevelMaskGuards writes masks into the middle of NaN-filled buffers, at lengths on
+// both sides of the sampling threshold, and checks nothing outside dst was written.
+func TestLevelMaskGuards(t *testing.T) {
+	r := newRand()
+	for _, n := range []int{1, 5, 63, bracketMin - 1, bracketMin + 17} {
+		w := make([]float32, n)
+		for i := range w {
+			w[i] = float32(r.NormFloat64())
+		}
+		const guard = 8
+		buf := make([]float32, n+2*guard)
+		fill(buf, float32(math.NaN()))
+		dst := buf[guard : guard+n]
+		k := LevelCount(0.75, n)
+		LevelMask(dst, w, nil, k)
+		for i, v := range buf {
+			if (i < guard || i >= guard+n) && v == v {
+				t.Fatalf("n=%d: LevelMask wrote %v outside dst at %d", n, v, i-guard)
+			}
+		}
+		if z := countZeros(dst); z != k {
+			t.Fatalf("n=%d: %d zeros, want %d", n, z, k)
+		}
+	}
+}

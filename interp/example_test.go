@@ -106,3 +106,67 @@ func ExampleBuiltin() {
 	// 1 [0 -0.2 0.4 1 0 0.3 -0.1 0.8]
 	// host.dst:1:19: Unknown argument; prune negative has no argument or value "belw". Did you mean "below"?
 }
+
+// ExampleRuntimeError shows how a failure inside a policy is reported: the policy's
+// file:line:col, its statement and method, the event, the epoch and the step. A panic in
+// a builtin is recovered at the hook boundary and reported the same way; the Scheduler
+// stays usable.
+func ExampleRuntimeError() {
+	w := nn.NewParam("fc.weight", "fc", nn.KindWeight, 4, 4)
+	flaky := interp.Builtin{
+		Signature: lang.Signature{Statement: "prune", Method: "flaky", Masks: true, Doc: "Fails at step 2."},
+		Func: func(c *interp.Call) error {
+			if c.Step == 2 {
+				var mask []float32
+				mask[3] = 1 // a bug: index out of range
+			}
+			return nil
+		},
+	}
+	sched, err := interp.CompileSource("flaky.dst", []byte("# a host method\nprune fc flaky from epoch 0 every 1 steps\n"),
+		interp.Options{Params: []*nn.Param{w}, Builtins: []interp.Builtin{flaky}, Epochs: 2})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for step := range 4 {
+		if err := sched.OnMinibatchBegin(1, step, 4); err != nil {
+			fmt.Println(err)
+		}
+	}
+	// Output:
+	// flaky.dst:2:1: prune flaky: OnMinibatchBegin (epoch 1, step 2): panic: runtime error: index out of range [3] with length 0
+}
+
+// ExampleScheduler_MarshalState saves a Scheduler's state with a checkpoint and restores
+// it into the Scheduler of a resumed run: here the σ a sensitivity pruner cached when it
+// first ran, which a resumed run must reuse rather than recompute from pruned weights.
+func ExampleScheduler_MarshalState() {
+	newParam := func() *nn.Param {
+		w := nn.NewParam("fc.weight", "fc", nn.KindWeight, 2, 4)
+		copy(w.Data(), []float32{-0.9, -0.2, 0.4, 1, -0.6, 0.3, -0.1, 0.8})
+		return w
+	}
+	src := []byte("prune fc sensitivity 0.9 at epochs [0, 1]\n")
+	w := newParam()
+	sched, err := interp.CompileSource("s.dst", src, interp.Options{Params: []*nn.Param{w}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := sched.OnEpochBegin(0); err != nil {
+		log.Fatal(err)
+	}
+	state, err := sched.MarshalState()
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(string(state))
+
+	resumed, err := interp.CompileSource("s.dst", src, interp.Options{Params: []*nn.Param{newParam()}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(resumed.RestoreState(state))
+	// Output:
+	// {"version":1,"began":false,"steps_per_epoch":0,"base_lr":0,"policies":[{"policy":"prune sensitivity","range":"s.dst:1:1","cache":{"fc.weight":[0.6599512983921425]}}]}
+	// <nil>
+}

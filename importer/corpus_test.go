@@ -92,6 +92,9 @@ func importFile(t *testing.T, dir, rel string) outcome {
 	if !ok {
 		params = res.Synthetic()
 		o.against = fmt.Sprintf("synthetic table (%d parameters)", len(params))
+		if res.Arch != "" {
+			o.against = fmt.Sprintf("synthetic table (%d parameters; dst has no %s)", len(params), res.Arch)
+		}
 	}
 	res, err = importer.Import(rel, src, importer.Options{Builtins: sigs, Params: params})
 	if err != nil {

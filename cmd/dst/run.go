@@ -215,6 +215,14 @@ func (c *RunCmd) execute(g *Globals, cfg runConfig, src, expSrc []byte, out stri
 		if err := sched.RestoreState([]byte(ci.Meta[metaScheduler])); err != nil {
 			return fmt.Errorf("resume: %w", err)
 		}
+		// Dropout draws from a stream the checkpoint does not hold: say so rather than
+		// let a resumed run silently differ from an uninterrupted one.
+		for _, l := range m.Modules() {
+			if l.Type == "Dropout" && l.P > 0 {
+				fmt.Fprintf(g.Stderr, "dst: warning: %s has dropout (%s); the resumed run's dropout masks differ from an uninterrupted run's\n", cfg.Model, l.Name)
+				break
+			}
+		}
 	}
 
 	df := DataFlags{Dataset: cfg.Dataset, Data: cfg.Data, LimitTrain: cfg.LimitTrain, LimitTest: cfg.LimitTest}

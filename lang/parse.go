@@ -17,6 +17,10 @@ import (
 // maxSyntaxErrors caps the syntax errors reported for one file.
 const maxSyntaxErrors = 20
 
+// maxStatementTokens caps the length of one statement, so that hostile input (a 1 MB
+// line) costs no more than a proportionate error.
+const maxStatementTokens = 10000
+
 type stmtRoot struct {
 	Stmt Stmt `parser:"@@"`
 }
@@ -115,6 +119,12 @@ func parseStatement(filename string, toks []lexer.Token, offset int, res *lexRes
 			d.Context = &bad.Range
 			return bad, Diagnostics{d}
 		}
+	}
+	if len(toks) > maxStatementTokens {
+		d := errorAt(rangeOf(first.Pos, tokenEnd(first)), "Statement too long",
+			"This statement has %d tokens; a statement may have at most %d. Is a newline missing?", len(toks), maxStatementTokens)
+		d.Context = &bad.Range
+		return bad, Diagnostics{d}
 	}
 	if first.Type != tokKeyword || !contains(statementStarts, first.Value) {
 		r := rangeOf(first.Pos, tokenEnd(first))

@@ -65,6 +65,7 @@ func TestImportCommand(t *testing.T) {
 			stderrHas: "checked against a synthetic table of the 2 parameters the file names"},
 		{name: "model without the parameters", args: []string{"import", agp, "--model", "resnet20_cifar"}, code: 1,
 			stderrHas: `agp.yaml:9:5: pruner policy fc_pruner: dst check of ` + "`prune [fc1.weight, fc2.weight] agp 0.05 -> 0.8 from epoch 0 to 4`" + `: Selector matches nothing`},
+		{name: "no check", args: []string{"import", agp, "--no-check", "--model", "resnet20_cifar"}, code: 0, stdout: importAGPWant},
 		{name: "duplicate key", args: []string{"import", dup}, code: 1, stderrHas: `dup.yaml:3:1: the schedule: duplicate key "pruners" (first at line 1, column 1)`},
 		{name: "not a schedule", args: []string{"import", amc}, code: 1, stderrHas: "not a compression schedule: AMC layer-list configuration"},
 		{name: "existing output", args: []string{"import", agp, "-o", existing}, code: 2, stderrHas: "exists; pass --force"},

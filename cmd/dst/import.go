@@ -27,6 +27,9 @@ func (c *ImportCmd) Run(g *Globals) error {
 	if c.Out != "" && !c.Force && outExists(c.Out) {
 		return usageError("-o %s exists; pass --force to overwrite it", c.Out)
 	}
+	if c.NoCheck && c.Model != "" {
+		return usageError("--model names the model to check against; it cannot be combined with --no-check")
+	}
 	src, err := os.ReadFile(c.File)
 	if err != nil {
 		return usageError("%v", err)

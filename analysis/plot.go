@@ -14,6 +14,7 @@ import (
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
 )
 
 // Plot sizes. The images are rendered at vgimg's default 96 dpi.
@@ -29,8 +30,8 @@ func curveStyle(i int) (color.Color, []vg.Length, draw.GlyphDrawer) {
 	return plotutil.Color(i), plotutil.Dashes(i / nc), plotutil.Shape(i / nc)
 }
 
-// addCurve adds a line with point markers to p and its legend entry.
-func addCurve(p *plot.Plot, i int, name string, xys plotter.XYs) error {
+// addCurve adds a line with point markers to p and its entry to legend.
+func addCurve(p *plot.Plot, legend *plot.Legend, i int, name string, xys plotter.XYs) error {
 	line, points, err := plotter.NewLinePoints(xys)
 	if err != nil {
 		return fmt.Errorf("analysis: plot %s: %w", name, err)
@@ -39,13 +40,58 @@ func addCurve(p *plot.Plot, i int, name string, xys plotter.XYs) error {
 	line.Color, line.Dashes, line.Width = c, dashes, vg.Points(1.5)
 	points.Color, points.Shape, points.Radius = c, shape, vg.Points(2.5)
 	p.Add(line, points)
-	p.Legend.Add(name, line, points)
+	legend.Add(name, line, points)
 	return nil
 }
 
+// insideLegendMax is the number of curves whose legend fits inside the plot area; more
+// get a legend column to the right of it.
+const insideLegendMax = 6
+
+// figure is a plot with an optional legend column to its right.
+type figure struct {
+	p *plot.Plot
+	// side, when non-nil, is drawn right of the plot area; names are its entries.
+	side  *plot.Legend
+	names []string
+}
+
+// render draws the figure as a PNG image whose plot area (axes included) is w×h; a
+// side legend widens the image, and lengthens it when its entries need more room.
+func (f *figure) render(w, h vg.Length) ([]byte, error) {
+	if f.side == nil {
+		return renderPNG(f.p, w, h)
+	}
+	sty := f.side.TextStyle
+	margin := vg.Points(10)
+	lw := vg.Length(0)
+	for _, n := range f.names {
+		lw = max(lw, sty.Width(" "+n))
+	}
+	lw += f.side.ThumbnailWidth + 2*margin
+	entry := sty.Rectangle("Mg").Max.Y
+	h = max(h, vg.Length(len(f.names))*entry+4*margin)
+	c := vgimg.New(w+lw, h)
+	dc := draw.New(c)
+	f.p.Draw(draw.Crop(dc, 0, -lw, 0, 0))
+	f.side.Top, f.side.Left = true, true
+	f.side.Draw(draw.Crop(dc, w+margin, -margin, margin, -2*margin))
+	var buf bytes.Buffer
+	if _, err := (vgimg.PngCanvas{Canvas: c}).WriteTo(&buf); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
 // sensitivityPlot draws top-1 accuracy against sparsity, one curve per parameter.
-func sensitivityPlot(r *Result) (*plot.Plot, error) {
+func sensitivityPlot(r *Result) (*figure, error) {
 	p := plot.New()
+	f := &figure{p: p}
+	legend := &p.Legend
+	if len(r.Params) > insideLegendMax {
+		side := plot.NewLegend()
+		f.side, f.names, legend = &side, r.Params, &side
+	}
 	switch {
 	case r.Model != "" && r.Granularity != "":
 		p.Title.Text = fmt.Sprintf("Sensitivity of %s (%s pruning)", r.Model, r.Granularity)
@@ -66,12 +112,12 @@ func sensitivityPlot(r *Result) (*plot.Plot, error) {
 			pt := r.Points[i*n+j]
 			xys[j] = plotter.XY{X: 100 * pt.Sparsity, Y: finite(pt.Top1)}
 		}
-		if err := addCurve(p, i, name, xys); err != nil {
+		if err := addCurve(p, legend, i, name, xys); err != nil {
 			return nil, err
 		}
 	}
 	p.X.Min = math.Min(p.X.Min, 0)
-	return p, nil
+	return f, nil
 }
 
 // finite maps NaN and ±Inf to 0 so a broken point shows as a drop, not a gap gonum
@@ -85,11 +131,15 @@ func finite(v float64) float64 {
 
 // PlotSensitivity writes the sensitivity plot of r to path as a PNG image.
 func PlotSensitivity(r *Result, path string) error {
-	p, err := sensitivityPlot(r)
+	f, err := sensitivityPlot(r)
 	if err != nil {
 		return err
 	}
-	return savePNG(p, path, plotWidth, plotHeight)
+	b, err := f.render(plotWidth, plotHeight)
+	if err != nil {
+		return fmt.Errorf("analysis: plot %s: %w", path, err)
+	}
+	return writeFileAtomic(path, b)
 }
 
 // savePNG renders p at the given size and writes it to path atomically.
@@ -201,7 +251,7 @@ func runPlots(s *runlog.Summary) ([]*plot.Plot, error) {
 			if len(xys[i]) == 0 {
 				continue // e.g. test figures of a run without a test set
 			}
-			if err := addCurve(p, i, name, xys[i]); err != nil {
+			if err := addCurve(p, &p.Legend, i, name, xys[i]); err != nil {
 				return nil, err
 			}
 			drawn++

@@ -22,7 +22,7 @@ func checkPNG(t *testing.T, b []byte, wantW, wantH, n int) image.Image {
 		t.Fatalf("decode: %v", err)
 	}
 	r := img.Bounds()
-	if r.Dx() != wantW || (wantH > 0 && r.Dy() != wantH) {
+	if (wantW > 0 && r.Dx() != wantW) || (wantH > 0 && r.Dy() != wantH) {
 		t.Fatalf("size %dx%d, want %dx%d", r.Dx(), r.Dy(), wantW, wantH)
 	}
 	colours := map[color.RGBA]int{}
@@ -69,10 +69,11 @@ func testResult() *Result {
 
 func TestPlotSensitivity(t *testing.T) {
 	r := testResult()
-	p, err := sensitivityPlot(r)
+	f, err := sensitivityPlot(r)
 	if err != nil {
 		t.Fatal(err)
 	}
+	p := f.p
 	if p.Title.Text == "" || p.X.Label.Text != "sparsity (%)" || p.Y.Label.Text != "top-1 accuracy (%)" {
 		t.Errorf("title %q, x %q, y %q", p.Title.Text, p.X.Label.Text, p.Y.Label.Text)
 	}
@@ -86,7 +87,7 @@ func TestPlotSensitivity(t *testing.T) {
 	}
 	checkPNG(t, b, 768, 480, len(r.Params))
 	// Rendering is deterministic: the merged and the unsharded sweep give the same file.
-	b2, err := renderPNG(p, plotWidth, plotHeight)
+	b2, err := f.render(plotWidth, plotHeight)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,5 +121,45 @@ func TestPlotRun(t *testing.T) {
 	}
 	if _, err := PlotRun(&runlog.Summary{}, dir); err == nil {
 		t.Error("empty summary: no error")
+	}
+}
+
+// TestPlotSensitivitySideLegend checks that many curves get a legend column right of the
+// plot, which widens the image, and that every colour is drawn.
+func TestPlotSensitivitySideLegend(t *testing.T) {
+	r := &Result{Model: "resnet20_cifar", Granularity: "elements", Levels: []float64{0, 0.5, 0.9}}
+	for i := range 12 {
+		name := "layer1." + string(rune('a'+i)) + ".conv1.weight"
+		r.Params = append(r.Params, name)
+		for j, l := range r.Levels {
+			r.Points = append(r.Points, Point{Param: name, Sparsity: l, Top1: 90 - float64(i*j*3)})
+		}
+	}
+	f, err := sensitivityPlot(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.side == nil {
+		t.Fatal("12 curves: no side legend")
+	}
+	b, err := f.render(plotWidth, plotHeight)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := checkPNG(t, b, 0, 480, len(r.Params))
+	if w := img.Bounds().Dx(); w <= 768 {
+		t.Errorf("width %d: the legend column did not widen the image", w)
+	}
+	// The legend column holds text and the thumbnails' colours.
+	dark := 0
+	for y := 0; y < 480; y++ {
+		for x := 780; x < img.Bounds().Dx(); x++ {
+			if c := color.GrayModel.Convert(img.At(x, y)).(color.Gray); c.Y < 80 {
+				dark++
+			}
+		}
+	}
+	if dark < 200 {
+		t.Errorf("legend column: %d dark pixels", dark)
 	}
 }

@@ -126,6 +126,7 @@ func (c *checker) warnf(r Range, summary, format string, args ...any) {
 }
 
 func (c *checker) stmt(s Stmt) {
+	c.markUses(s)
 	switch s := s.(type) {
 	case *LetStmt:
 		c.let(s)
@@ -137,6 +138,31 @@ func (c *checker) stmt(s Stmt) {
 		c.policy(KindDistill, s, nil, s.Clauses, nil, s.Teacher)
 	case *ThinStmt:
 		c.policy(KindThin, s, nil, s.Clauses, nil, nil)
+	}
+}
+
+// markUses marks every binding a statement mentions as used, so a statement that stops
+// at its first error does not make its bindings look unused.
+func (c *checker) markUses(s Stmt) {
+	var n *Node
+	switch s := s.(type) {
+	case *PolicyStmt:
+		n = &s.Node
+	case *LRStmt:
+		n = &s.Node
+	case *DistillStmt:
+		n = &s.Node
+	case *ThinStmt:
+		n = &s.Node
+	default:
+		return // a let marks its uses as it evaluates; a BadStmt has no tokens
+	}
+	for _, t := range n.Tokens {
+		if t.Type == tokIdent {
+			if b, ok := c.lets[t.Value]; ok {
+				b.used = true
+			}
+		}
 	}
 }
 

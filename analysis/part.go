@@ -52,10 +52,13 @@ type Part struct {
 // PartPoint is one evaluation of a shard: Index is the point's position in the whole
 // sweep (parameter-major: Params[Index / len(Levels)] at Levels[Index % len(Levels)]).
 type PartPoint struct {
-	Index int    `json:"index"`
-	Top1  jfloat `json:"top1"`
-	Top5  jfloat `json:"top5"`
-	Loss  jfloat `json:"loss"`
+	// Index is the point's position in the whole sweep.
+	Index int `json:"index"`
+	// Top1 and Top5 are the accuracies in percent and Loss the mean cross-entropy of
+	// the model with the point's parameter pruned to the point's level.
+	Top1 jfloat `json:"top1"`
+	Top5 jfloat `json:"top5"`
+	Loss jfloat `json:"loss"`
 }
 
 // jfloat is a float64 that JSON carries as a string of its shortest exact decimal form,

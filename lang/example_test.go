@@ -108,3 +108,35 @@ func TestDiagnosticsError(t *testing.T) {
 		t.Errorf("Error() = %q", got)
 	}
 }
+
+// ExampleFormat shows the canonical layout: spacing normalised, comments kept.
+func ExampleFormat() {
+	src := []byte("let t=90%   # target\nprune   fc1 agp 5%->t from epoch 0 to 8\n\n\n\nquantize * linear 8 bits{override fc1 float}\n")
+	out, diags := lang.Format("a.dst", src)
+	if diags.HasErrors() {
+		fmt.Println(diags)
+		return
+	}
+	fmt.Print(string(out))
+	// Output:
+	// let t = 90% # target
+	// prune fc1 agp 5% -> t from epoch 0 to 8
+	//
+	// quantize * linear 8 bits {
+	//     override fc1 float
+	// }
+}
+
+// ExampleParse shows that a file with a syntax error still yields the other statements.
+func ExampleParse() {
+	f, diags := lang.Parse("a.dst", []byte("let a = 1\nprune\nlr step 0.1 every 2 epochs\n"))
+	for _, s := range f.Stmts {
+		fmt.Printf("%T at %s\n", s, s.Span())
+	}
+	fmt.Println(diags)
+	// Output:
+	// *lang.LetStmt at a.dst:1:1
+	// *lang.BadStmt at a.dst:2:1
+	// *lang.LRStmt at a.dst:3:1
+	// a.dst:2:6: Syntax error; Found the end of the statement where a selector was expected.
+}

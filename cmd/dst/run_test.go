@@ -45,8 +45,8 @@ func TestRunAGPExactNNZ(t *testing.T) {
 	dir := t.TempDir()
 	sched := writeRunFile(t, dir, "agp.dst", "prune [conv1, conv2] agp 5% -> 70% from epoch 0 to 3\nprune [fc1, fc2] agp 5% -> 90% from epoch 0 to 3\n")
 	out := filepath.Join(dir, "out")
-	code, stdout, stderr := dst(t, "run", sched, "--model", "simplenet_mnist", "--epochs", "3", "--limit-train", "512",
-		"--limit-test", "128", "--batch", "64", "--out", out)
+	code, stdout, stderr := dst(t, "run", sched, "--model", "simplenet_mnist", "--epochs", "3", "--limit-train", "256",
+		"--limit-test", "64", "--batch", "64", "--out", out)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}

@@ -310,10 +310,11 @@ func (c *RunCmd) execute(g *Globals, cfg runConfig, src, expSrc []byte, out stri
 	if err := nn.SaveCheckpoint(ckpt, m, opt, cfg.Epochs-1, md); err != nil {
 		return err
 	}
-	if last.Top1 >= 0 {
-		if err := w.summary.SetFinalTop1(last.Top1); err != nil {
-			return err
-		}
+	if eps := w.summary.Summary().Epochs; last.Top1 < 0 && len(eps) > 0 {
+		last = eps[len(eps)-1].Metrics // resumed after the last epoch's checkpoint
+	}
+	if err := w.summary.SetFinalTop1(last.Top1); err != nil {
+		return err
 	}
 	table := runlog.Sparsity(m.Params())
 	fmt.Fprintf(g.Stdout, "final top-1 %.2f%%, weight sparsity %.2f%%; wrote %s\n", last.Top1, table.Sparsity, out)

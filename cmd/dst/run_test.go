@@ -46,7 +46,7 @@ func TestRunAGPExactNNZ(t *testing.T) {
 	sched := writeRunFile(t, dir, "agp.dst", "prune [conv1, conv2] agp 5% -> 70% from epoch 0 to 3\nprune [fc1, fc2] agp 5% -> 90% from epoch 0 to 3\n")
 	out := filepath.Join(dir, "out")
 	code, stdout, stderr := dst(t, "run", sched, "--model", "simplenet_mnist", "--epochs", "3", "--limit-train", "256",
-		"--limit-test", "64", "--batch", "64", "--out", out)
+		"--limit-test", "64", "--batch", "64", "--verbose", "--out", out)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -54,6 +54,9 @@ func TestRunAGPExactNNZ(t *testing.T) {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, stdout)
 		}
+	}
+	if !strings.Contains(stderr, "msg=pruned policy=") || !strings.Contains(stderr, "param=fc1.weight epoch=2") {
+		t.Errorf("--verbose logged no pruning:\n%s", stderr)
 	}
 	s, err := runlog.ReadSummary(filepath.Join(out, "summary.json"))
 	if err != nil {

@@ -73,6 +73,31 @@ func (p *Policy) Arg(name string) (Value, bool) {
 	return v, ok
 }
 
+// String renders the policy on one line for logs and listings: kind, method,
+// granularity, ranking, teacher, parameters and window, as in
+// "prune level filters by l1 [conv2.weight] at epoch 3 then thin".
+func (p *Policy) String() string {
+	var b strings.Builder
+	b.WriteString(p.Kind + " " + p.Method)
+	if p.Granularity != "" && p.Granularity != "elements" {
+		b.WriteString(" " + p.Granularity)
+	}
+	if p.Ranking != "" {
+		b.WriteString(" by " + p.Ranking)
+	}
+	if p.Teacher != "" {
+		b.WriteString(" from " + p.Teacher)
+	}
+	if p.Params != nil {
+		b.WriteString(" [" + strings.Join(p.Params, " ") + "]")
+	}
+	b.WriteString(" " + p.Window.String())
+	if p.ThenThin {
+		b.WriteString(" then thin")
+	}
+	return b.String()
+}
+
 // Override is one checked `override SELECTOR ARGS` line of a quantize statement.
 type Override struct {
 	// Params are the parameters this line applies to: those its selector matched that no

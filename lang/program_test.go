@@ -220,3 +220,17 @@ func TestCheckDoesNotMutateAST(t *testing.T) {
 		t.Fatal("Check modified the AST")
 	}
 }
+
+func TestPolicyString(t *testing.T) {
+	src := "prune conv2 filters 40% by l2 at epoch 3 then thin\ndistill from resnet20_cifar 2\n"
+	prog := mustCheck(t, src, simplenetParams(), 10)
+	want := []string{
+		"prune level filters by l2 [conv2.weight] at epoch 3 then thin",
+		"distill kd from resnet20_cifar from epoch 0 to 10",
+	}
+	for i, p := range prog.Policies {
+		if got := p.String(); got != want[i] {
+			t.Errorf("String() = %q, want %q", got, want[i])
+		}
+	}
+}

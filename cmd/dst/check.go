@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"strings"
 
 	"golang.org/x/term"
 
@@ -96,24 +95,6 @@ func diagWidth(g *Globals) uint {
 func printProgram(g *Globals, name string, prog *lang.Program) {
 	fmt.Fprintf(g.Stdout, "%s: %d policies\n", name, len(prog.Policies))
 	for _, p := range prog.Policies {
-		var b strings.Builder
-		fmt.Fprintf(&b, "  %s:%d: %s %s", name, p.Range.Start.Line, p.Kind, p.Method)
-		if p.Granularity != "" && p.Granularity != "elements" {
-			b.WriteString(" " + p.Granularity)
-		}
-		if p.Ranking != "" {
-			b.WriteString(" by " + p.Ranking)
-		}
-		if p.Teacher != "" {
-			b.WriteString(" from " + p.Teacher)
-		}
-		if p.Params != nil {
-			b.WriteString(" [" + strings.Join(p.Params, " ") + "]")
-		}
-		b.WriteString(" " + p.Window.String())
-		if p.ThenThin {
-			b.WriteString(" then thin")
-		}
-		fmt.Fprintln(g.Stdout, b.String())
+		fmt.Fprintf(g.Stdout, "  %s:%d: %s\n", name, p.Range.Start.Line, p)
 	}
 }

@@ -788,3 +788,512 @@ func containsLayer(s []string, v string) bool {
 	}
 	return false
 }
+
+// WeightFunc is a weight quantizer for quantization-aware training. Forward writes the
+// quantized weights of w (a tensor of filters output channels) into wq; Backward turns g,
+// the gradient with respect to wq, into the gradient with respect to w in place
+// (straight-through for the rounding, exact for the other steps).
+type WeightFunc interface {
+	Forward(wq, w []float32, filters int)
+	Backward(g, w []float32, filters int)
+}
+
+// DorefaWeights is DoReFa's weight quantizer (Zhou et al.; Distiller's
+// dorefa_quantize_param). For b > 1: w' = tanh(w)/(2·max|tanh(w)|) + 0.5 and
+// w_q = 2·round((2^b − 1)·w')/(2^b − 1) − 1, whose gradient flows through tanh and the
+// max (autograd's, with the rounding straight-through). For b = 1: w_q = sign(w)·mean|w|
+// (sign(0) = +1) with a straight-through gradient.
+//
+// With Scale set (a dst extension, off in Distiller's DoReFa) the quantized weights are
+// multiplied by S = max|w| of the float weights, so they keep the float layer's scale:
+// DoReFa's [−1, 1] weights suit networks with BatchNorm after every layer, and blow up
+// or saturate the activations of networks without (simplenet_mnist). The gradient then
+// includes S and the dependence of S on the largest weight.
+type DorefaWeights struct {
+	// Bits is the weight bit width (≥ 1).
+	Bits int
+	// Scale multiplies the quantized weights by max|w| (b > 1 only).
+	Scale bool
+}
+
+// Forward implements [WeightFunc].
+func (d DorefaWeights) Forward(wq, w []float32, _ int) {
+	if d.Bits == 1 {
+		var s float64
+		for _, v := range w {
+			s += math.Abs(float64(v))
+		}
+		m := float32(s / float64(len(w)))
+		for i, v := range w {
+			if v >= 0 {
+				wq[i] = m
+			} else {
+				wq[i] = -m
+			}
+		}
+		return
+	}
+	n := math.Exp2(float64(d.Bits)) - 1
+	mx := tanhMax(w)
+	scale, _ := d.scale(w)
+	for i, v := range w {
+		t := math.Tanh(float64(v))
+		u := t/(2*mx) + 0.5
+		wq[i] = float32((2*math.RoundToEven(n*u)/n - 1) * scale)
+	}
+}
+
+// scale returns S = max|w| (1 without Scale or for a zero tensor) and its argmax.
+func (d DorefaWeights) scale(w []float32) (float64, int) {
+	if !d.Scale {
+		return 1, -1
+	}
+	s, arg := 0.0, 0
+	for i, v := range w {
+		if a := math.Abs(float64(v)); a > s {
+			s, arg = a, i
+		}
+	}
+	if s == 0 {
+		return 1, -1
+	}
+	return s, arg
+}
+
+// tanhMax returns max|tanh(w)| (1 when it is 0, so that w' is defined).
+func tanhMax(w []float32) float64 {
+	var mx float64
+	for _, v := range w {
+		mx = math.Max(mx, math.Abs(math.Tanh(float64(v))))
+	}
+	if mx == 0 {
+		return 1
+	}
+	return mx
+}
+
+// Backward implements [WeightFunc].
+func (d DorefaWeights) Backward(g, w []float32, _ int) {
+	if d.Bits == 1 {
+		return
+	}
+	// With Scale, w_s = S·w_q: dL/dw_q = S·g, plus dL/dS = Σ g·w_q flowing to the
+	// largest |w|.
+	scale, sarg := d.scale(w)
+	var gs float64
+	if sarg >= 0 {
+		n := math.Exp2(float64(d.Bits)) - 1
+		mx := tanhMax(w)
+		for i, v := range w {
+			u := math.Tanh(float64(v))/(2*mx) + 0.5
+			gs += float64(g[i]) * (2*math.RoundToEven(n*u)/n - 1)
+			g[i] *= float32(scale)
+		}
+	}
+	defer func() {
+		if sarg >= 0 {
+			g[sarg] += float32(gs * math.Copysign(1, float64(w[sarg])))
+		}
+	}()
+	// w_q = 2·u − 1 (rounding straight-through), u = t/(2M) + 0.5, M = max|t|:
+	// dL/dt_i = 2·(g_i/(2M) − [i = argmax]·sign(t_i)·Σ_j g_j·t_j/(2M²)).
+	mx, arg := 0.0, 0
+	var sgt float64
+	for i, v := range w {
+		t := math.Tanh(float64(v))
+		if a := math.Abs(t); a > mx {
+			mx, arg = a, i
+		}
+		sgt += float64(g[i]) * t
+	}
+	if mx == 0 {
+		mx = 1
+	}
+	targ := math.Tanh(float64(w[arg]))
+	for i, v := range w {
+		t := math.Tanh(float64(v))
+		dt := float64(g[i]) / mx
+		if i == arg {
+			dt -= math.Copysign(1, targ) * sgt / (mx * mx)
+		}
+		g[i] = float32(dt * (1 - t*t))
+	}
+}
+
+// WRPNWeights is WRPN's weight quantizer (Mishra et al.; Distiller's
+// wrpn_quantize_param): clamp to [−1, 1], then round(s·w)/s with s = (2^b − 1)/2. The
+// gradient passes where |w| ≤ 1.
+type WRPNWeights struct {
+	// Bits is the weight bit width (≥ 2).
+	Bits int
+}
+
+// Forward implements [WeightFunc].
+func (q WRPNWeights) Forward(wq, w []float32, _ int) {
+	s := (math.Exp2(float64(q.Bits)) - 1) / 2
+	for i, v := range w {
+		c := math.Min(math.Max(float64(v), -1), 1)
+		wq[i] = float32(math.RoundToEven(s*c) / s)
+	}
+}
+
+// Backward implements [WeightFunc].
+func (q WRPNWeights) Backward(g, w []float32, _ int) {
+	for i, v := range w {
+		if v < -1 || v > 1 {
+			g[i] = 0
+		}
+	}
+}
+
+// LinearWeights is range-linear fake quantization of weights for linear QAT
+// (Distiller's QuantAwareTrainRangeLinearQuantizer): the range is the weight's (or each
+// output channel's) min and max, re-read at every call; the gradient passes straight
+// through.
+type LinearWeights struct {
+	// Bits, Mode and PerChannel are as in [QuantSettings].
+	Bits       int
+	Mode       LinearMode
+	PerChannel bool
+}
+
+// Forward implements [WeightFunc].
+func (q LinearWeights) Forward(wq, w []float32, filters int) {
+	groups := 1
+	if q.PerChannel && filters > 0 {
+		groups = filters
+	}
+	lo, hi := IntRange(q.Bits, q.Mode)
+	size := len(w) / groups
+	for g := 0; g < groups; g++ {
+		vals := w[g*size : (g+1)*size]
+		mn, mx := math.Inf(1), math.Inf(-1)
+		for _, v := range vals {
+			mn, mx = math.Min(mn, float64(v)), math.Max(mx, float64(v))
+		}
+		s, zp := LinearParams(mn, mx, q.Bits, q.Mode)
+		for i, v := range vals {
+			wq[g*size+i] = float32(Dequantize(Quantize(float64(v), s, zp, lo, hi), s, zp))
+		}
+	}
+}
+
+// Backward implements [WeightFunc]: straight-through.
+func (q LinearWeights) Backward([]float32, []float32, int) {}
+
+// WeightQAT keeps the float copies of quantized weights during quantization-aware
+// training (Distiller's train_with_fp_copy). Between [WeightQAT.Begin] and the end of
+// training a parameter's Value holds its quantized weights, except from
+// [WeightQAT.BeforeStep] to [WeightQAT.AfterStep], when it holds the float copy the
+// optimizer updates. Evaluation therefore sees quantized weights.
+type WeightQAT struct {
+	// Params are the quantized weights and Funcs their quantizers (same length).
+	Params []*nn.Param
+	Funcs  []WeightFunc
+
+	fp [][]float32
+}
+
+// Begin saves the float copies and quantizes the weights.
+func (q *WeightQAT) Begin() {
+	q.fp = make([][]float32, len(q.Params))
+	for i, p := range q.Params {
+		q.fp[i] = append([]float32(nil), p.Data()...)
+		q.Funcs[i].Forward(p.Data(), q.fp[i], p.Shape()[0])
+	}
+}
+
+// BeforeStep turns each gradient (with respect to the quantized weights) into the
+// gradient with respect to the float copy and puts the float copy back into Value.
+func (q *WeightQAT) BeforeStep() {
+	for i, p := range q.Params {
+		q.Funcs[i].Backward(p.GradData(), q.fp[i], p.Shape()[0])
+		if m := p.MaskData(); m != nil {
+			maskZero(p.GradData(), m)
+		}
+		copy(p.Data(), q.fp[i])
+	}
+}
+
+// AfterStep saves the updated float copies and quantizes the weights again.
+func (q *WeightQAT) AfterStep() {
+	for i, p := range q.Params {
+		if len(q.fp[i]) != p.Len() { // thinned since Begin
+			q.fp[i] = make([]float32, p.Len())
+		}
+		copy(q.fp[i], p.Data())
+		q.Funcs[i].Forward(p.Data(), q.fp[i], p.Shape()[0])
+	}
+}
+
+// Float returns the float copy of the i-th parameter (nil before Begin).
+func (q *WeightQAT) Float(i int) []float32 {
+	if q.fp == nil {
+		return nil
+	}
+	return q.fp[i]
+}
+
+func maskZero(x, mask []float32) {
+	for i, k := range mask {
+		if k == 0 {
+			x[i] = 0
+		}
+	}
+}
+
+// DorefaAct is DoReFa's (and WRPN's) activation: clamp(x, 0, 1) quantized to 2^b − 1
+// steps; the gradient passes where 0 ≤ x ≤ 1. It implements [nn.ActQuantizer].
+type DorefaAct struct {
+	// Bits is the activation bit width.
+	Bits int
+}
+
+// Forward implements [nn.ActQuantizer].
+func (d *DorefaAct) Forward(dst, x []float32, _ bool) {
+	n := float32(math.Exp2(float64(d.Bits)) - 1)
+	for i, v := range x {
+		c := min(max(v, 0), 1)
+		dst[i] = float32(math.RoundToEven(float64(c*n))) / n
+	}
+}
+
+// Backward implements [nn.ActQuantizer].
+func (d *DorefaAct) Backward(dx, dy, x []float32) {
+	for i, v := range x {
+		if v >= 0 && v <= 1 {
+			dx[i] = dy[i]
+		} else {
+			dx[i] = 0
+		}
+	}
+}
+
+// Params implements [nn.ActQuantizer]: none.
+func (d *DorefaAct) Params() []*nn.Param { return nil }
+
+// PACTAct is PACT's activation (Choi et al.; Distiller's
+// LearnedClippedLinearQuantization): y = min(relu(x), α) quantized on [0, α] to 2^b − 1
+// steps, α learned. The input gradient passes where 0 < x < α; dL/dα = Σ dy where
+// x ≥ α. It implements [nn.ActQuantizer].
+type PACTAct struct {
+	// Bits is the activation bit width; Alpha the learned clipping value (one value).
+	Bits  int
+	Alpha *nn.Param
+}
+
+// NewPACTAct returns a PACT activation whose α, named layer+".clip_val", starts at alpha.
+func NewPACTAct(layer string, bits int, alpha float64) *PACTAct {
+	a := nn.NewParam(layer+".clip_val", layer, nn.KindOther, 1)
+	a.Data()[0] = float32(alpha)
+	return &PACTAct{Bits: bits, Alpha: a}
+}
+
+// Forward implements [nn.ActQuantizer].
+func (p *PACTAct) Forward(dst, x []float32, _ bool) {
+	a := p.Alpha.Data()[0]
+	s := float32(math.Exp2(float64(p.Bits))-1) / a
+	for i, v := range x {
+		c := min(max(v, 0), a)
+		dst[i] = float32(math.RoundToEven(float64(c*s))) / s
+	}
+}
+
+// Backward implements [nn.ActQuantizer].
+func (p *PACTAct) Backward(dx, dy, x []float32) {
+	a := p.Alpha.Data()[0]
+	var ga float64
+	for i, v := range x {
+		switch {
+		case v >= a:
+			dx[i] = 0
+			ga += float64(dy[i])
+		case v <= 0:
+			dx[i] = 0
+		default:
+			dx[i] = dy[i]
+		}
+	}
+	p.Alpha.GradData()[0] += float32(ga)
+}
+
+// Params implements [nn.ActQuantizer]: α.
+func (p *PACTAct) Params() []*nn.Param { return []*nn.Param{p.Alpha} }
+
+// EMAAct is linear QAT's activation fake-quantizer: in training the batch min and max
+// feed exponential moving averages with bias correction (m_b ← d·m_b + (1 − d)·x,
+// m = m_b/(1 − d^t)); x is clamped to the averaged range and fake-quantized in Mode
+// with Bits. The gradient passes inside the range. It implements [nn.ActQuantizer].
+type EMAAct struct {
+	// Bits, Mode and Decay configure the quantizer.
+	Bits  int
+	Mode  LinearMode
+	Decay float64
+
+	minB, maxB float64
+	steps      int
+}
+
+// Range returns the current bias-corrected range (0, 0 before the first training batch).
+func (e *EMAAct) Range() (lo, hi float64) {
+	if e.steps == 0 {
+		return 0, 0
+	}
+	c := 1 - math.Pow(e.Decay, float64(e.steps))
+	return e.minB / c, e.maxB / c
+}
+
+// Forward implements [nn.ActQuantizer].
+func (e *EMAAct) Forward(dst, x []float32, train bool) {
+	if train || e.steps == 0 {
+		mn, mx := math.Inf(1), math.Inf(-1)
+		for _, v := range x {
+			mn, mx = math.Min(mn, float64(v)), math.Max(mx, float64(v))
+		}
+		e.minB = e.Decay*e.minB + (1-e.Decay)*mn
+		e.maxB = e.Decay*e.maxB + (1-e.Decay)*mx
+		e.steps++
+	}
+	lo, hi := e.Range()
+	s, zp := LinearParams(lo, hi, e.Bits, e.Mode)
+	qlo, qhi := IntRange(e.Bits, e.Mode)
+	for i, v := range x {
+		c := math.Min(math.Max(float64(v), lo), hi)
+		dst[i] = float32(Dequantize(Quantize(c, s, zp, qlo, qhi), s, zp))
+	}
+}
+
+// Backward implements [nn.ActQuantizer].
+func (e *EMAAct) Backward(dx, dy, x []float32) {
+	lo, hi := e.Range()
+	for i, v := range x {
+		if f := float64(v); f >= lo && f <= hi {
+			dx[i] = dy[i]
+		} else {
+			dx[i] = 0
+		}
+	}
+}
+
+// Params implements [nn.ActQuantizer]: none.
+func (e *EMAAct) Params() []*nn.Param { return nil }
+
+// QAT is a quantization-aware training configuration: a method (dorefa, pact, wrpn or
+// qat), bit widths for the weights of Conv2d and Linear layers and for the activations
+// that follow them (the ReLUs), and per-layer overrides.
+type QAT struct {
+	// Method is "dorefa", "pact", "wrpn" or "qat" (linear with EMA ranges).
+	Method string
+	// WeightBits and ActBits are the default bit widths; 0 leaves them in float.
+	WeightBits, ActBits int
+	// Mode and PerChannel configure linear QAT; EMADecay its activation EMA.
+	Mode       LinearMode
+	PerChannel bool
+	EMADecay   float64
+	// Alpha is PACT's initial clipping value.
+	Alpha float64
+	// ScaleWeights sets [DorefaWeights.Scale] for dorefa and pact (a dst extension).
+	ScaleWeights bool
+	// Float lists layers (Conv2d, Linear or ReLU names) left in floating point.
+	Float []string
+}
+
+// QATRun is a [QAT] installed in a model: the weight quantizer and the activation
+// quantizers' parameters (PACT's α, which the host should give their own optimizer).
+// Its hook methods are meant for nn.Hooks: Begin at OnTrainingBegin, BeforeStep at
+// BeforeOptimizerStep, AfterStep at OnMinibatchEnd.
+type QATRun struct {
+	*WeightQAT
+	// Alphas are PACT's clipping parameters (nil for other methods).
+	Alphas []*nn.Param
+}
+
+// Install replaces m's ReLUs by quantized activations and sets up the weight quantizer;
+// call it before building the optimizer, so that new parameters (α) are in m.Params().
+func (q *QAT) Install(m *nn.Model) (*QATRun, error) {
+	var wf func() WeightFunc
+	var af func(name string) nn.ActQuantizer
+	for _, b := range []int{q.WeightBits, q.ActBits} {
+		if b != 0 {
+			if err := checkBits("QAT", b); err != nil {
+				return nil, err
+			}
+		}
+	}
+	switch q.Method {
+	case "dorefa", "wrpn":
+		wf = func() WeightFunc { return DorefaWeights{Bits: q.WeightBits, Scale: q.ScaleWeights} }
+		if q.Method == "wrpn" {
+			wf = func() WeightFunc { return WRPNWeights{Bits: q.WeightBits} }
+		}
+		af = func(string) nn.ActQuantizer { return &DorefaAct{Bits: q.ActBits} }
+	case "pact":
+		if !(q.Alpha > 0) {
+			return nil, fmt.Errorf("stdlib: pact: initial alpha %v must be positive", q.Alpha)
+		}
+		wf = func() WeightFunc { return DorefaWeights{Bits: q.WeightBits, Scale: q.ScaleWeights} }
+		af = func(name string) nn.ActQuantizer { return NewPACTAct(name, q.ActBits, q.Alpha) }
+	case "qat":
+		if !(q.EMADecay > 0 && q.EMADecay < 1) {
+			return nil, fmt.Errorf("stdlib: qat: ema_decay %v must lie in (0, 1)", q.EMADecay)
+		}
+		wf = func() WeightFunc { return LinearWeights{Bits: q.WeightBits, Mode: q.Mode, PerChannel: q.PerChannel} }
+		af = func(string) nn.ActQuantizer { return &EMAAct{Bits: q.ActBits, Mode: q.Mode, Decay: q.EMADecay} }
+	default:
+		return nil, fmt.Errorf("stdlib: unknown quantization-aware method %q (want dorefa, pact, wrpn or qat)", q.Method)
+	}
+	float := map[string]bool{}
+	for _, l := range q.Float {
+		float[l] = true
+	}
+	run := &QATRun{WeightQAT: &WeightQAT{}}
+	known := map[string]bool{}
+	err := nn.ReplaceModules(m, func(mod nn.Module) (nn.Module, error) {
+		name := mod.Info().Name
+		known[name] = true
+		switch l := mod.(type) {
+		case *nn.ReLU:
+			if q.ActBits == 0 || float[name] {
+				return nil, nil
+			}
+			aq := af(name)
+			if p, ok := aq.(*PACTAct); ok {
+				run.Alphas = append(run.Alphas, p.Alpha)
+			}
+			return nn.NewActQuant(l, aq), nil
+		case *nn.Conv2d, *nn.Linear:
+			if q.WeightBits == 0 || float[name] {
+				return nil, nil
+			}
+			w := mod.Params()[0]
+			run.Params = append(run.Params, w)
+			run.Funcs = append(run.Funcs, wf())
+		}
+		return nil, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range q.Float {
+		if !known[l] {
+			return nil, fmt.Errorf("stdlib: %s: float layer %q is not a layer of %s", q.Method, l, m.Name)
+		}
+	}
+	return run, nil
+}
+
+// QATHooks drives a [QATRun] from nn.Train; embed or wrap it to add other callbacks.
+type QATHooks struct {
+	nn.NopHooks
+	// Run is the installed quantizer.
+	Run *QATRun
+}
+
+// OnTrainingBegin implements nn.Hooks: quantize the weights, keeping float copies.
+func (h *QATHooks) OnTrainingBegin() error { h.Run.Begin(); return nil }
+
+// BeforeOptimizerStep implements nn.Hooks: hand the optimizer the float copies.
+func (h *QATHooks) BeforeOptimizerStep(*nn.Step) error { h.Run.BeforeStep(); return nil }
+
+// OnMinibatchEnd implements nn.Hooks: re-quantize the updated weights.
+func (h *QATHooks) OnMinibatchEnd(int, int, int) error { h.Run.AfterStep(); return nil }

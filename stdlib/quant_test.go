@@ -2,6 +2,7 @@ package stdlib
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"path/filepath"
 	"strings"
@@ -346,5 +347,196 @@ func TestNewPTQ(t *testing.T) {
 	}
 	if !q.Settings("fc1").Float || q.Settings("conv1").Float {
 		t.Fatal("the selector conv* must leave fc layers in float")
+	}
+}
+
+// numGrad checks analytic against central differences of f at w.
+func numGrad(t *testing.T, what string, f func([]float32) float64, w []float32, analytic []float32, h float32, tol float64) {
+	t.Helper()
+	for i := range w {
+		wp := append([]float32(nil), w...)
+		wm := append([]float32(nil), w...)
+		wp[i] += h
+		wm[i] -= h
+		num := (f(wp) - f(wm)) / float64(wp[i]-wm[i])
+		if math.Abs(num-float64(analytic[i])) > tol*(1+math.Abs(num)) {
+			t.Fatalf("%s: d/dw[%d] analytic %v, numeric %v", what, i, analytic[i], num)
+		}
+	}
+}
+
+func TestDorefaWeights(t *testing.T) {
+	r := newRand()
+	w := make([]float32, 40)
+	for i := range w {
+		w[i] = float32(r.NormFloat64() * 0.3)
+	}
+	// 4 bits: 16 levels 2k/15 − 1, the extremes ±1 reached.
+	wq := make([]float32, len(w))
+	DorefaWeights{Bits: 4}.Forward(wq, w, 4)
+	levels := map[float32]bool{}
+	for _, v := range wq {
+		k := (float64(v) + 1) * 15 / 2
+		if math.Abs(k-math.Round(k)) > 1e-5 {
+			t.Fatalf("%v is not a 4-bit DoReFa level", v)
+		}
+		levels[v] = true
+	}
+	if len(levels) > 16 || !levels[1] && !levels[-1] {
+		t.Fatalf("levels %v", levels)
+	}
+	// 1 bit: sign(w)·mean|w|, sign(0) = +1.
+	DorefaWeights{Bits: 1}.Forward(wq[:3], []float32{-2, 0, 4}, 1)
+	if wq[0] != -2 || wq[1] != 2 || wq[2] != 2 {
+		t.Fatalf("binarized %v", wq[:3])
+	}
+	// Gradients, checked at 22 bits where the rounding is negligible.
+	c := make([]float32, len(w))
+	for i := range c {
+		c[i] = float32(r.NormFloat64())
+	}
+	for _, scale := range []bool{false, true} {
+		d := DorefaWeights{Bits: 22, Scale: scale}
+		loss := func(w []float32) float64 {
+			q := make([]float32, len(w))
+			d.Forward(q, w, 1)
+			var l float64
+			for i, v := range q {
+				l += float64(c[i]) * float64(v)
+			}
+			return l
+		}
+		g := append([]float32(nil), c...)
+		d.Backward(g, w, 1)
+		numGrad(t, fmt.Sprintf("dorefa scale=%v", scale), loss, w, g, 1e-2, 3e-3)
+	}
+}
+
+func TestWRPNAndLinearWeights(t *testing.T) {
+	w := []float32{-1.5, -0.5, 0, 0.26, 2}
+	wq := make([]float32, len(w))
+	WRPNWeights{Bits: 3}.Forward(wq, w, 1) // s = 3.5; round(±3.5) = ±4, unclamped as in Distiller
+	want := []float32{-4 / 3.5, float32(math.RoundToEven(-1.75) / 3.5), 0, float32(1 / 3.5), 4 / 3.5}
+	for i := range want {
+		if math.Abs(float64(wq[i]-want[i])) > 1e-6 {
+			t.Fatalf("wrpn %v, want %v", wq, want)
+		}
+	}
+	g := []float32{1, 1, 1, 1, 1}
+	WRPNWeights{Bits: 3}.Backward(g, w, 1)
+	if g[0] != 0 || g[4] != 0 || g[1] != 1 {
+		t.Fatalf("wrpn gradient %v", g)
+	}
+	r := newRand()
+	x := make([]float32, 60)
+	for i := range x {
+		x[i] = float32(r.NormFloat64())
+	}
+	q := make([]float32, 60)
+	LinearWeights{Bits: 3, Mode: AsymmetricUnsigned, PerChannel: true}.Forward(q, x, 3)
+	for ch := 0; ch < 3; ch++ {
+		lv := map[float32]bool{}
+		for _, v := range q[ch*20 : (ch+1)*20] {
+			lv[v] = true
+		}
+		if len(lv) > 8 || len(lv) < 3 {
+			t.Fatalf("channel %d has %d levels", ch, len(lv))
+		}
+	}
+}
+
+func TestActQuantizers(t *testing.T) {
+	x := []float32{-0.5, 0.1, 0.5, 0.9, 1.2, 3}
+	dy := []float32{1, 1, 1, 1, 1, 1}
+	dx := make([]float32, len(x))
+	y := make([]float32, len(x))
+	d := &DorefaAct{Bits: 2} // 3 steps
+	d.Forward(y, x, true)
+	want := []float32{0, 0, float32(math.RoundToEven(1.5)) / 3, 1, 1, 1}
+	for i := range want {
+		if math.Abs(float64(y[i]-want[i])) > 1e-6 {
+			t.Fatalf("dorefa act %v, want %v", y, want)
+		}
+	}
+	d.Backward(dx, dy, x)
+	if fmt.Sprint(dx) != "[0 1 1 1 0 0]" {
+		t.Fatalf("dorefa act gradient %v", dx)
+	}
+	p := NewPACTAct("relu1", 2, 1.0)
+	p.Forward(y, x, true)
+	for i := range want {
+		if math.Abs(float64(y[i]-want[i])) > 1e-6 {
+			t.Fatalf("pact %v, want %v", y, want)
+		}
+	}
+	p.Backward(dx, dy, x)
+	if fmt.Sprint(dx) != "[0 1 1 1 0 0]" || p.Alpha.GradData()[0] != 2 || p.Alpha.Name != "relu1.clip_val" {
+		t.Fatalf("pact gradient %v, dα %v", dx, p.Alpha.GradData()[0])
+	}
+	e := &EMAAct{Bits: 8, Mode: AsymmetricUnsigned, Decay: 0.9}
+	e.Forward(y, x, true)
+	if lo, hi := e.Range(); math.Abs(lo+0.5) > 1e-9 || math.Abs(hi-3) > 1e-9 {
+		t.Fatalf("EMA range after one batch [%v, %v], want the batch's [-0.5, 3]", lo, hi)
+	}
+	e.Forward(y, []float32{0, 1}, true) // m = (0.9·0.1·(−0.5) + 0.1·0)/(1 − 0.81) for the min
+	if lo, hi := e.Range(); math.Abs(lo-(-0.045/0.19)) > 1e-9 || math.Abs(hi-(0.27+0.1)/0.19) > 1e-9 {
+		t.Fatalf("EMA range [%v, %v]", lo, hi)
+	}
+	e.Forward(y, []float32{100}, false) // evaluation does not move the range
+	if _, hi := e.Range(); math.Abs(hi-(0.37/0.19)) > 1e-9 || math.Abs(float64(y[0])-0.37/0.19) > 0.01 {
+		t.Fatalf("evaluation changed the range or did not clamp: %v", y[0])
+	}
+}
+
+func TestQATInstallAndTrain(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		q      QAT
+		alphas int
+		wrong  string
+	}{
+		{"dorefa", QAT{Method: "dorefa", WeightBits: 4, ActBits: 8, ScaleWeights: true}, 0, ""},
+		{"pact", QAT{Method: "pact", WeightBits: 4, ActBits: 8, Alpha: 4, ScaleWeights: true}, 2, ""},
+		{"wrpn", QAT{Method: "wrpn", WeightBits: 4, ActBits: 4}, 0, ""},
+		{"qat", QAT{Method: "qat", WeightBits: 8, ActBits: 8, EMADecay: 0.99, Float: []string{"fc3"}}, 0, ""},
+		{"unknown method", QAT{Method: "fancy", WeightBits: 4}, 0, "fancy"},
+		{"unknown float layer", QAT{Method: "dorefa", WeightBits: 4, Float: []string{"fc9"}}, 0, "fc9"},
+		{"pact alpha", QAT{Method: "pact", WeightBits: 4, ActBits: 4}, 0, "alpha"},
+		{"bits", QAT{Method: "dorefa", WeightBits: 40}, 0, "bit width"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, _ := nn.New("lenet300_100", 1)
+			run, err := tc.q.Install(m)
+			if tc.wrong != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wrong) {
+					t.Fatalf("error %v, want one mentioning %q", err, tc.wrong)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(run.Alphas) != tc.alphas || len(m.Params()) != 6+tc.alphas {
+				t.Fatalf("%d alphas, %d parameters", len(run.Alphas), len(m.Params()))
+			}
+			set := data.Synthetic(256, 1, 28, 28, 10, 4)
+			opt, _ := nn.NewSGD(m.Params(), nn.SGDConfig{LR: 0.05, Momentum: 0.9})
+			res, err := nn.Train(context.Background(), m, opt, set, nil, nn.TrainConfig{Epochs: 3, Batch: 32, Seed: 1, Hooks: &QATHooks{Run: run}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !(res[2].TrainLoss < res[0].TrainLoss) {
+				t.Fatalf("loss did not fall: %v → %v", res[0].TrainLoss, res[2].TrainLoss)
+			}
+			// The weights hold quantized values, the float copies differ.
+			w := run.Params[0]
+			levels := map[float32]bool{}
+			for _, v := range w.Data() {
+				levels[v] = true
+			}
+			if len(levels) > 1<<tc.q.WeightBits || run.Float(0)[0] == w.Data()[0] && run.Float(0)[1] == w.Data()[1] {
+				t.Fatalf("%s holds %d distinct values", w.Name, len(levels))
+			}
+		})
 	}
 }

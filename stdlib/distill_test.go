@@ -1,0 +1,132 @@
+package stdlib
+
+import (
+	"context"
+	"math"
+	"testing"
+
+	"github.com/dst-dev/dst/data"
+	"github.com/dst-dev/dst/lang"
+	"github.com/dst-dev/dst/nn"
+	"github.com/dst-dev/dst/ops"
+)
+
+func kdBatch(n, k int, seed uint64) (zs, zt []float32, y []int32) {
+	r := newRand()
+	for i := uint64(0); i < seed; i++ {
+		r.Float64()
+	}
+	zs, zt, y = make([]float32, n*k), make([]float32, n*k), make([]int32, n)
+	for i := range zs {
+		zs[i] = float32(r.NormFloat64() * 2)
+		zt[i] = float32(r.NormFloat64() * 3)
+	}
+	for i := range y {
+		y[i] = int32(r.IntN(k))
+	}
+	return zs, zt, y
+}
+
+func TestKDGradient(t *testing.T) {
+	const n, k = 4, 5
+	for _, kd := range []KD{{T: 1, Student: 0.5, Distill: 0.5}, {T: 4, Student: 0.3, Distill: 0.7}, {T: 2.5, Student: 0, Distill: 1}} {
+		zs, zt, y := kdBatch(n, k, 1)
+		g := make([]float32, n*k)
+		kd.Loss(g, zs, zt, y, k)
+		f := func(z []float32) float64 {
+			l, _ := kd.Loss(make([]float32, n*k), z, zt, y, k)
+			return l
+		}
+		numGrad(t, "kd", f, zs, g, 1e-2, 2e-3)
+	}
+}
+
+func TestKDValues(t *testing.T) {
+	const n, k = 3, 4
+	zs, zt, y := kdBatch(n, k, 2)
+	g := make([]float32, n*k)
+	// Student only: the mean cross-entropy and its gradient, as ops.CrossEntropy.
+	var ce ops.CrossEntropy
+	want := ce.Forward(ops.FromSlice(append([]float32(nil), zs...), n, k), y)
+	wantG := ops.F32(ce.Backward())
+	l, _ := (&KD{T: 3, Student: 1}).Loss(g, zs, zt, y, k)
+	if !near(l, want, 1e-6) {
+		t.Fatalf("student-only loss %v, cross-entropy %v", l, want)
+	}
+	for i := range g {
+		if math.Abs(float64(g[i]-wantG[i])) > 1e-6 {
+			t.Fatalf("gradient %v, cross-entropy's %v", g, wantG)
+		}
+	}
+	// A student equal to its teacher has no KL term.
+	if _, kl := (&KD{T: 2, Distill: 1}).Loss(g, zt, zt, y, k); math.Abs(kl) > 1e-12 {
+		t.Fatalf("KL(p ‖ p) = %v", kl)
+	}
+	// Distill-only with T: T²·KL, KL by hand for one row.
+	one := &KD{T: 2, Distill: 1}
+	l, kl := one.Loss(g[:k], zs[:k], zt[:k], y[:1], k)
+	ps, pt := make([]float64, k), make([]float64, k)
+	softmax(ps, zs[:k], 2)
+	softmax(pt, zt[:k], 2)
+	var byHand float64
+	for c := range ps {
+		byHand += pt[c] * math.Log(pt[c]/ps[c])
+	}
+	if !near(kl, byHand, 1e-9) || !near(l, 4*byHand, 1e-9) {
+		t.Fatalf("kl %v, loss %v; by hand %v", kl, l, byHand)
+	}
+	if err := (&KD{T: 0}).Check(); err == nil {
+		t.Fatal("temperature 0 accepted")
+	}
+	if err := (&KD{T: 1, Student: -1}).Check(); err == nil {
+		t.Fatal("negative weight accepted")
+	}
+}
+
+func TestKDHooksTrain(t *testing.T) {
+	set := data.Synthetic(128, 1, 28, 28, 10, 6)
+	teacher, _ := nn.New("lenet300_100", 1)
+	topt, _ := nn.NewSGD(teacher.Params(), nn.SGDConfig{LR: 0.05, Momentum: 0.9})
+	if _, err := nn.Train(context.Background(), teacher, topt, set, nil, nn.TrainConfig{Epochs: 2, Batch: 32, Seed: 1}); err != nil {
+		t.Fatal(err)
+	}
+	before := append([]float32(nil), teacher.Params()[0].Data()...)
+	student, _ := nn.New("simplenet_v2_mnist", 2)
+	opt, _ := nn.NewSGD(student.Params(), nn.SGDConfig{LR: 0.05, Momentum: 0.9})
+	h := &KDHooks{KD: &KD{T: 4, Student: 0.3, Distill: 0.7}, Teacher: teacher, Start: 1}
+	var losses []float64
+	_, err := nn.Train(context.Background(), student, opt, set, nil, nn.TrainConfig{Epochs: 2, Batch: 32, Seed: 1, Hooks: h,
+		OnStep: func(p nn.Progress) { losses = append(losses, p.Loss) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !(h.LastKL > 0) {
+		t.Fatalf("KL %v after distilling", h.LastKL)
+	}
+	for i, v := range teacher.Params()[0].Data() {
+		if v != before[i] {
+			t.Fatal("the teacher changed")
+		}
+	}
+	// Mismatched classes are an error, not a panic.
+	bad, _ := nn.New("lenet300_100", 1)
+	h2 := &KDHooks{KD: h.KD, Teacher: bad}
+	s := &nn.Step{Input: ops.New(2, 1, 28, 28), Logits: ops.New(2, 7), DLogits: ops.New(2, 7), Labels: []int32{0, 1}}
+	if err := h2.BeforeBackward(s); err == nil {
+		t.Fatal("teacher with 10 classes accepted for a 7-class student")
+	}
+}
+
+func TestNewKD(t *testing.T) {
+	prog, diags := lang.CheckSource("kd.dst", []byte("distill from resnet20_cifar temperature 4 student=0.25\n"), lang.Env{Builtins: Signatures()})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	kd, err := NewKD(prog.Policies[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kd.T != 4 || kd.Student != 0.25 || kd.Distill != 0.5 || prog.Policies[0].Teacher != "resnet20_cifar" {
+		t.Fatalf("%+v teacher %q", kd, prog.Policies[0].Teacher)
+	}
+}

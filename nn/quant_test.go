@@ -263,7 +263,9 @@ func TestActQuantAndReplace(t *testing.T) {
 func TestTap(t *testing.T) {
 	m, _ := New("lenet300_100", 1)
 	seen := map[string][2][]int{}
-	obs := func(layer string, in, out *tensor.Dense) { seen[layer] = [2][]int{in.Shape().Clone(), out.Shape().Clone()} }
+	obs := func(layer string, in, out *tensor.Dense) {
+		seen[layer] = [2][]int{in.Shape().Clone(), out.Shape().Clone()}
+	}
 	if err := ReplaceModules(m, func(mod Module) (Module, error) {
 		if l, ok := mod.(*Linear); ok {
 			return &Tap{Inner: l, Observe: obs}, nil

@@ -991,8 +991,12 @@ func (c *checker) window(sig *Signature, wc *WindowClause, stmtRange Range) Wind
 			c.errorf(wc.AtList.Span(), "Type mismatch", "`at epochs` takes a list of epochs such as [10, 20]; found %s.", lv.describe())
 			return w
 		}
+		listRange := wc.AtList.Span()
 		prev := -1
 		for _, e := range lv.list {
+			if e.rng.Start.Offset < listRange.Start.Offset || e.rng.End.Offset > listRange.End.Offset {
+				e.rng = listRange // the list came from a let: point at its use
+			}
 			if e.kind != valNum || e.num != math.Trunc(e.num) || e.num < 0 || e.num > 1e6 {
 				c.errorf(e.rng, "Invalid epoch", "The epoch must be a whole number >= 0; found %s.", describeNum(e))
 				return w

@@ -253,8 +253,13 @@ func TestRunKillResume(t *testing.T) {
 	want := loadRun(t, filepath.Join(full, runCheckpoint))
 	r := rand.New(rand.NewPCG(1, 1))
 	for trial := range 2 {
-		// Kill after a random global step of epochs 1..3: epoch 0's checkpoint exists.
+		// Trial 0 kills after a random global step of epochs 1 and 2 (epoch 0's checkpoint
+		// exists); trial 1 kills as soon as epoch 1's metrics are printed, while its logs
+		// and checkpoint are being written.
 		kill := steps + r.IntN((epochs-1)*steps)
+		if trial == 1 {
+			kill = -1
+		}
 		out := filepath.Join(dir, fmt.Sprintf("killed%d", trial))
 		cmd := exec.Command(bin, append(args(out), "--print-steps")...)
 		stdout, err := cmd.StdoutPipe()
@@ -267,6 +272,10 @@ func TestRunKillResume(t *testing.T) {
 		sc := bufio.NewScanner(stdout)
 		n := 0
 		for sc.Scan() {
+			if kill < 0 && strings.HasPrefix(sc.Text(), "Epoch 1 ==>") {
+				cmd.Process.Signal(syscall.SIGKILL)
+				break
+			}
 			if strings.HasPrefix(sc.Text(), "step ") {
 				if n++; n == kill+1 {
 					cmd.Process.Signal(syscall.SIGKILL)
@@ -279,7 +288,7 @@ func TestRunKillResume(t *testing.T) {
 		if err != nil {
 			t.Fatalf("trial %d: checkpoint after SIGKILL at step %d: %v", trial, kill, err)
 		}
-		t.Logf("trial %d: killed after global step %d; last checkpoint epoch %d", trial, kill, ci.Epoch)
+		t.Logf("trial %d: killed after global step %d (-1: at epoch 1's end); last checkpoint epoch %d", trial, kill, ci.Epoch)
 		loadRun(t, filepath.Join(out, runCheckpoint)) // whole, not half-written
 		if res, err := exec.Command(bin, "run", "--resume", out, "--threads", "1").CombinedOutput(); err != nil {
 			t.Fatalf("resume: %v\n%s", err, res)

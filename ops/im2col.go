@@ -41,6 +41,17 @@ func im2colBatch(dst, src []float32, s0, cn, c, h, w, kh, kw, ph, pw, sh, sw, oh
 					for i := 0; i < cn; i++ {
 						win := src[(s0+i)*img+ch*hw+ki*w+kj:]
 						rs := row[i*p:][:p]
+						if ow == 8 {
+							// The rows of MNIST's second convolution: moved inline,
+							// element by element (a call to memmove, or an [8]float32
+							// assignment, which becomes one, costs more than the move).
+							for oy, si := 0, 0; oy < oh; oy, si = oy+1, si+w {
+								d, s := rs[oy*8:oy*8+8:oy*8+8], win[si:si+8:si+8]
+								d[0], d[1], d[2], d[3] = s[0], s[1], s[2], s[3]
+								d[4], d[5], d[6], d[7] = s[4], s[5], s[6], s[7]
+							}
+							continue
+						}
 						for oy := 0; oy < oh; oy++ {
 							copyRow(rs[oy*ow:][:ow], win[oy*w:][:ow])
 						}
@@ -104,6 +115,20 @@ func col2imBatch(dst, src []float32, s0, cn, c, h, w, kh, kw, ph, pw, sh, sw, oh
 					for i := 0; i < cn; i++ {
 						win := dst[(s0+i)*img+ch*hw+ki*w+kj:]
 						rs := row[i*p:][:p]
+						if ow == 8 {
+							for oy, di := 0, 0; oy < oh; oy, di = oy+1, di+w {
+								d, s := win[di:di+8:di+8], rs[oy*8:oy*8+8:oy*8+8]
+								d[0] += s[0]
+								d[1] += s[1]
+								d[2] += s[2]
+								d[3] += s[3]
+								d[4] += s[4]
+								d[5] += s[5]
+								d[6] += s[6]
+								d[7] += s[7]
+							}
+							continue
+						}
 						for oy := 0; oy < oh; oy++ {
 							addRow(win[oy*w:][:ow], rs[oy*ow:][:ow])
 						}
@@ -156,8 +181,8 @@ func zero(s []float32) {
 }
 
 // copyRow is copy(dst, src) for len(src) ≥ len(dst), tuned for the short rows of small
-// images, where a call to memmove costs more than the move: runs of 8 and 4 values move
-// as arrays, long rows go to copy.
+// images, where a call to memmove costs more than the move: runs of 8 values move
+// element by element without bounds checks, long rows go to copy.
 func copyRow(dst, src []float32) {
 	if len(dst) >= 16 {
 		copy(dst, src)
@@ -165,12 +190,12 @@ func copyRow(dst, src []float32) {
 	}
 	src = src[:len(dst)]
 	for len(dst) >= 8 {
-		*(*[8]float32)(dst) = *(*[8]float32)(src)
+		// Explicit element moves: an [8]float32 array assignment compiles to a call to
+		// memmove.
+		d, s := (*[8]float32)(dst), (*[8]float32)(src)
+		d[0], d[1], d[2], d[3] = s[0], s[1], s[2], s[3]
+		d[4], d[5], d[6], d[7] = s[4], s[5], s[6], s[7]
 		dst, src = dst[8:], src[8:]
-	}
-	if len(dst) >= 4 {
-		*(*[4]float32)(dst) = *(*[4]float32)(src)
-		dst, src = dst[4:], src[4:]
 	}
 	for i := range dst {
 		dst[i] = src[i]

@@ -194,7 +194,17 @@ func Import(filename string, src []byte, opts Options) (*Result, error) {
 	dstName := strings.TrimSuffix(filename, filepath.Ext(filename)) + ".dst"
 	out, diags := lang.Format(dstName, raw)
 	if diags.HasErrors() {
-		return nil, fmt.Errorf("importer: internal error: the generated script for %s does not parse: %v\n%s", filename, diags, raw)
+		// A statement dst's parser refuses (one beyond its size limits): report it at
+		// the policy it comes from.
+		for _, d := range diags.Errs() {
+			if st := c.stmtAt(lines, d); st != nil {
+				c.errAt(st.node, "%s: dst cannot parse the statement it becomes: %s: %s", st.what, d.Summary, d.Detail)
+			}
+		}
+		if len(c.errs) > 0 {
+			return nil, c.sorted()
+		}
+		return nil, fmt.Errorf("importer: internal error: the generated script for %s does not parse: %v", filename, diags)
 	}
 	if opts.Builtins != nil {
 		_, diags := lang.CheckSource(dstName, raw, lang.Env{Params: opts.Params, Builtins: opts.Builtins})

@@ -388,3 +388,19 @@ func TestSyntheticParams(t *testing.T) {
 		}
 	}
 }
+
+// TestStatementTooLong: a policy whose statement exceeds dst's parser limits is a
+// positioned error at the policy, not an internal error.
+func TestStatementTooLong(t *testing.T) {
+	var names []string
+	for i := range 6000 {
+		names = append(names, fmt.Sprintf("module.l%d.weight", i))
+	}
+	src := agpPruner[:strings.Index(agpPruner, "weights:")] + "weights: [" + strings.Join(names, ", ") + "]\n" +
+		"policies:\n  - pruner: {instance_name: p}\n    starting_epoch: 0\n    ending_epoch: 4\n    frequency: 1\n"
+	_, err := importer.Convert("t.yaml", []byte(src), importer.Options{})
+	want := "t.yaml:8:5: pruner policy p: dst cannot parse the statement it becomes: Statement too long"
+	if err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("err = %v\nwant %s...", err, want)
+	}
+}

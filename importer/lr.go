@@ -197,7 +197,7 @@ func floorDiv(a, b int) int {
 }
 
 // maxMilestones bounds the lr multistep the importer writes.
-const maxMilestones = 5000
+const maxMilestones = 2000
 
 // lrStatement writes the dst statement that reproduces s scheduled over w, and a
 // comment that says how. It returns "" when the rate never changes.

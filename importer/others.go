@@ -176,7 +176,7 @@ func (c *converter) extension(k *component, p *policy) {
 }
 
 // maxThinEpochs bounds the epoch list of a thin statement.
-const maxThinEpochs = 5000
+const maxThinEpochs = 2000
 
 // quantModes maps Distiller's LinearQuantMode names (and the CLI's short names) onto
 // dst's modes.

@@ -17,13 +17,21 @@ type Event int
 
 // The events, in the order the training loop fires them.
 const (
+	// OnTrainingBegin fires once before the first epoch.
 	OnTrainingBegin Event = iota
+	// OnEpochBegin fires at the start of every epoch.
 	OnEpochBegin
+	// OnMinibatchBegin fires before every minibatch's forward pass.
 	OnMinibatchBegin
+	// BeforeBackward fires after the loss and before the backward pass.
 	BeforeBackward
+	// BeforeOptimizerStep fires after the backward pass and before the optimizer step.
 	BeforeOptimizerStep
+	// OnMinibatchEnd fires after every optimizer step.
 	OnMinibatchEnd
+	// OnEpochEnd fires after every epoch's evaluation.
 	OnEpochEnd
+	// OnTrainingEnd fires once after the last epoch.
 	OnTrainingEnd
 )
 

@@ -1,0 +1,158 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/dst-dev/dst/data"
+	"github.com/dst-dev/dst/internal/int8model"
+	"github.com/dst-dev/dst/nn"
+	"github.com/dst-dev/dst/ops"
+	"github.com/dst-dev/dst/stdlib"
+)
+
+// ExportCmd writes an integer model: post-training quantization of a checkpoint, saved
+// with int8 weights, scales and zero points.
+type ExportCmd struct {
+	Int8   string `name:"int8" help:"Checkpoint to quantize and export as an int8 model." required:"" type:"existingfile" placeholder:"CHECKPOINT"`
+	Out    string `short:"o" help:"Output file (.safetensors)." required:"" type:"path" placeholder:"FILE"`
+	Model  string `help:"Model from the zoo (default: the one the checkpoint names)." placeholder:"NAME"`
+	Bits   int    `help:"Bit width of weights and activations (without --quantize)." default:"8" placeholder:"N"`
+	Mode   string `help:"Range-linear mode (without --quantize): sym, sym_restr, asym_u or asym_s." default:"sym" enum:"sym,sym_restr,asym_u,asym_s" placeholder:"MODE"`
+	PerCh  bool   `name:"per-channel" help:"Per-output-channel weight scales (without --quantize)."`
+	Verify bool   `help:"Evaluate the quantized model and the reloaded int8 file on the test set and compare their predictions."`
+	Force  bool   `help:"Overwrite --out if it exists."`
+	Batch  int    `help:"Minibatch size for --verify." default:"500" placeholder:"N"`
+	QuantizeFlags
+	DataFlags
+}
+
+// Run quantizes, writes the file and, with --verify, reloads and compares.
+func (c *ExportCmd) Run(g *Globals) error {
+	if absPath(c.Out) == absPath(c.Int8) {
+		return usageError("-o %s would overwrite the checkpoint", c.Out)
+	}
+	if !c.Force && outExists(c.Out) {
+		return usageError("-o %s exists; pass --force to overwrite it", c.Out)
+	}
+	if c.Bits < 2 || c.Bits > 8 {
+		return usageError("--bits must lie in [2, 8] for an int8 export, got %d", c.Bits)
+	}
+	if c.Batch < 1 {
+		return usageError("--batch must be >= 1, got %d", c.Batch)
+	}
+	m, err := loadModel(c.Model, c.Int8)
+	if err != nil {
+		return err
+	}
+	train, test, err := c.load(m)
+	if err != nil {
+		return err
+	}
+	var fp nn.Metrics
+	if c.Verify {
+		if fp, err = nn.Evaluate(g.Ctx, m, test, c.Batch); err != nil {
+			return err
+		}
+	}
+	var ql []stdlib.QuantizedLayer
+	if c.Quantize == "" {
+		mode, err := stdlib.ParseLinearMode(c.Mode)
+		if err != nil {
+			return usageError("%v", err)
+		}
+		if c.CalibBatches < 1 {
+			return usageError("--calib-batches must be >= 1, got %d", c.CalibBatches)
+		}
+		ptq := &stdlib.PTQ{Default: stdlib.QuantSettings{WeightBits: c.Bits, ActBits: c.Bits, AccumBits: 32, Mode: mode, PerChannel: c.PerCh}}
+		ql, err = runPTQ(g.Ctx, m, ptq, "", train, c.CalibBatches, g.Stdout)
+	} else {
+		ql, err = c.apply(g.Ctx, m, train, g.Stdout)
+	}
+	if err != nil {
+		return err
+	}
+	layers := len(ql)
+	for _, l := range quantLayers(m) {
+		if l.In.Max-l.In.Min > 255 {
+			return usageError("layer %s has activations wider than 8 bits; an int8 export needs at most 8", l.Info().Name)
+		}
+	}
+	if err := int8model.Save(c.Out, m, map[string]string{"dst.source": c.Int8}); err != nil {
+		return err
+	}
+	fmt.Fprintf(g.Stdout, "wrote %s (%d int8 layers)\n", c.Out, layers)
+	if !c.Verify {
+		return nil
+	}
+	fq, fqPred, err := predict(g, m, test, c.Batch)
+	if err != nil {
+		return err
+	}
+	im, _, err := int8model.Load(c.Out, func(name string) (*nn.Model, error) { return nn.New(name, 0) })
+	if err != nil {
+		return err
+	}
+	iq, iqPred, err := predict(g, im, test, c.Batch)
+	if err != nil {
+		return err
+	}
+	diff := 0
+	for i := range fqPred {
+		if fqPred[i] != iqPred[i] {
+			diff++
+		}
+	}
+	fmt.Fprintf(g.Stdout, "%s on %s (%d samples): float %.2f%%, fake-quant %.2f%%, int8 file %.2f%%; predictions differing: %d\n",
+		m.Name, test.Name, test.N, fp.Top1, fq, iq, diff)
+	if diff != 0 {
+		return exitCode(1, fmt.Errorf("the int8 file predicts differently from the quantized model on %d samples", diff))
+	}
+	return nil
+}
+
+// quantLayers returns m's RangeLinear layers.
+func quantLayers(m *nn.Model) []*nn.RangeLinear {
+	var out []*nn.RangeLinear
+	var walk func(nn.Module)
+	walk = func(mod nn.Module) {
+		if rl, ok := mod.(*nn.RangeLinear); ok {
+			out = append(out, rl)
+		}
+		for _, ch := range mod.Children() {
+			walk(ch)
+		}
+	}
+	walk(m.Root())
+	return out
+}
+
+// predict returns the top-1 accuracy and the predicted class of every sample.
+func predict(g *Globals, m *nn.Model, set *data.Set, batch int) (float64, []int, error) {
+	loader := data.NewLoader(set, batch, false, 0)
+	pred := make([]int, 0, set.N)
+	correct := 0
+	for s := 0; s < loader.Steps(); s++ {
+		if err := g.Ctx.Err(); err != nil {
+			return 0, nil, err
+		}
+		n := min(batch, set.N-s*batch)
+		x := ops.New(n, set.C, set.H, set.W)
+		y := make([]int32, n)
+		loader.Batch(s, ops.F32(x), y)
+		logits := ops.F32(m.Forward(x, false))
+		for i := 0; i < n; i++ {
+			row := logits[i*m.Classes : (i+1)*m.Classes]
+			best := 0
+			for j := range row {
+				if nn.Rank(row, j) == 0 {
+					best = j
+				}
+			}
+			pred = append(pred, best)
+			if best == int(y[i]) {
+				correct++
+			}
+		}
+	}
+	return 100 * float64(correct) / float64(set.N), pred, nil
+}

@@ -16,6 +16,15 @@ func xgetbv() (eax, edx uint32)
 //go:noescape
 func sgemmKernelAVX512(k int, a *float32, rsA, csA int, b *float32, csB int, c *float32, ldc int, alpha, beta float32, mr, nr int, accumulate bool)
 
+// sgemmKernelAVX512x8 and sgemmKernelAVX512x4 are the 8×32 and 4×32
+// variants for partial row panels.
+//
+//go:noescape
+func sgemmKernelAVX512x8(k int, a *float32, rsA, csA int, b *float32, csB int, c *float32, ldc int, alpha, beta float32, mr, nr int, accumulate bool)
+
+//go:noescape
+func sgemmKernelAVX512x4(k int, a *float32, rsA, csA int, b *float32, csB int, c *float32, ldc int, alpha, beta float32, mr, nr int, accumulate bool)
+
 // sgemmKernelAVX2 is the 6×16 AVX2+FMA micro-kernel; see microKernel.
 //
 //go:noescape
@@ -79,7 +88,10 @@ func availableKernels() map[string]microKernel {
 	hasAVX2, hasAVX512 := cpuFeatures()
 	ks := map[string]microKernel{"purego": goKernel}
 	if hasAVX512 {
-		ks["avx512"] = microKernel{mr: 12, nr: 32, masked: true, fn: sgemmKernelAVX512}
+		ks["avx512"] = microKernel{mr: 12, nr: 32, masked: true, fn: sgemmKernelAVX512, small: []microKernel{
+			{mr: 4, nr: 32, masked: true, fn: sgemmKernelAVX512x4},
+			{mr: 8, nr: 32, masked: true, fn: sgemmKernelAVX512x8},
+		}}
 	}
 	if hasAVX2 {
 		ks["avx2"] = microKernel{mr: 6, nr: 16, fn: sgemmKernelAVX2}

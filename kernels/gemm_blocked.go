@@ -41,10 +41,29 @@ import (
 // with k ≥ 1 and 1 ≤ mr ≤ MR. All MR rows of a are read, whatever mr is.
 // A kernel with masked set reads and writes only the nr ≤ NR columns of b
 // and c; other kernels require nr == NR and read NR columns of b.
+//
+// small lists variants with fewer rows (ascending mr, same nr and
+// masking) for the last, partial row panel, so that a panel of a few rows
+// does not pay for a full tile.
 type microKernel struct {
 	mr, nr int
 	masked bool
-	fn     func(k int, a *float32, rsA, csA int, b *float32, csB int, c *float32, ldc int, alpha, beta float32, mr, nr int, accumulate bool)
+	fn     kernelFunc
+	small  []microKernel
+}
+
+// kernelFunc is the signature of the SGEMM micro-kernels.
+type kernelFunc func(k int, a *float32, rsA, csA int, b *float32, csB int, c *float32, ldc int, alpha, beta float32, mr, nr int, accumulate bool)
+
+// forRows returns the kernel function with the fewest rows that still
+// covers rows.
+func (mk microKernel) forRows(rows int) kernelFunc {
+	for _, s := range mk.small {
+		if s.mr >= rows {
+			return s.fn
+		}
+	}
+	return mk.fn
 }
 
 // Cache blocking parameters (in elements).
@@ -235,11 +254,15 @@ func sgemmSerial(kern microKernel, transA, transB bool, m, n, k int, alpha float
 							apan, rsA, csA = &a[(ic+ir)*lda+pc], lda, 1
 						}
 						ci := (ic+ir)*ldc + jc + jr
+						fn := kern.fn
+						if nrows < mr {
+							fn = kern.forRows(nrows)
+						}
 						if ncols == nr || kern.masked {
-							kern.fn(kb, apan, rsA, csA, bpan, csB, &c[ci], ldc, alpha, betaEff, nrows, ncols, accumulate)
+							fn(kb, apan, rsA, csA, bpan, csB, &c[ci], ldc, alpha, betaEff, nrows, ncols, accumulate)
 							continue
 						}
-						kern.fn(kb, apan, rsA, csA, bpan, csB, &tile[0], nr, alpha, 0, nrows, nr, false)
+						fn(kb, apan, rsA, csA, bpan, csB, &tile[0], nr, alpha, 0, nrows, nr, false)
 						for r := 0; r < nrows; r++ {
 							crow := c[ci+r*ldc : ci+r*ldc+ncols]
 							trow := tile[r*nr : r*nr+ncols]

@@ -115,8 +115,15 @@ func advance(g *gen, rows int) {
 // Z26..Z29, alpha in Z31, beta in Z30. Column tails use the masks K1/K2
 // (masked loads of B and C, masked stores).
 func avx512(g *gen) {
-	const mr, nr = 12, 32
-	name := "sgemmKernelAVX512"
+	avx512Rows(g, 12, "sgemmKernelAVX512")
+	avx512Rows(g, 8, "sgemmKernelAVX512x8")
+	avx512Rows(g, 4, "sgemmKernelAVX512x4")
+}
+
+// avx512Rows writes the AVX-512 kernel for an mr×32 tile (mr ≤ 12); the
+// 8- and 4-row variants serve the last, partial row panel.
+func avx512Rows(g *gen, mr int, name string) {
+	const nr = 32
 	g.p("// %s computes a %d×%d tile of C; see microKernel.", name, mr, nr)
 	prologue(g, name, mr)
 	// Column masks: low 16 bits in K1, high 16 in K2.

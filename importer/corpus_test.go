@@ -62,6 +62,7 @@ type outcome struct {
 	statements int
 	source     []byte
 	reasons    []string // why it was rejected, "line:col: message"
+	gaps       []string // the language gaps among the reasons
 }
 
 // importFile imports one file the way `dst import` does: checked against the zoo model
@@ -75,7 +76,7 @@ func importFile(t *testing.T, dir, rel string) outcome {
 	o := outcome{path: rel}
 	o.kind, err = importer.Classify(rel, src)
 	if err != nil {
-		o.reasons = reasons(rel, err)
+		o.reasons, o.gaps = reasons(rel, err)
 		return o
 	}
 	if o.kind != importer.KindSchedule {
@@ -84,7 +85,7 @@ func importFile(t *testing.T, dir, rel string) outcome {
 	sigs := stdlib.Signatures()
 	res, err := importer.Import(rel, src, importer.Options{Builtins: sigs})
 	if err != nil {
-		o.reasons = reasons(rel, err)
+		o.reasons, o.gaps = reasons(rel, err)
 		return o
 	}
 	params, ok := modelTable(res.Arch)
@@ -98,24 +99,29 @@ func importFile(t *testing.T, dir, rel string) outcome {
 	}
 	res, err = importer.Import(rel, src, importer.Options{Builtins: sigs, Params: params})
 	if err != nil {
-		o.reasons = reasons(rel, err)
+		o.reasons, o.gaps = reasons(rel, err)
 		return o
 	}
 	o.imported, o.statements, o.source = true, res.Statements, res.Source
 	return o
 }
 
-// reasons lists an import error's messages without the file name.
-func reasons(rel string, err error) []string {
+// reasons lists an import error's messages without the file name, and the language
+// gaps among them.
+func reasons(rel string, err error) (msgs, gaps []string) {
 	var list importer.ErrorList
 	if errors.As(err, &list) {
-		out := make([]string, len(list))
-		for i, e := range list {
-			out[i] = strings.TrimPrefix(e.Error(), rel+":")
+		seen := map[string]bool{}
+		for _, e := range list {
+			msgs = append(msgs, strings.TrimPrefix(e.Error(), rel+":"))
+			if e.Gap != "" && !seen[e.Gap] {
+				seen[e.Gap] = true
+				gaps = append(gaps, e.Gap)
+			}
 		}
-		return out
+		return msgs, gaps
 	}
-	return []string{strings.TrimPrefix(err.Error(), rel+": ")}
+	return []string{strings.TrimPrefix(err.Error(), rel+": ")}, nil
 }
 
 func corpus(t *testing.T) []outcome {
@@ -345,6 +351,22 @@ func compatReport(all []outcome) []byte {
 			status, against, stmts = "**rejected** (see below)", "", ""
 		}
 		fmt.Fprintf(&b, "| %d | `%s` | %s | %s | %s |\n", i+1, o.path, cell(status), cell(against), stmts)
+	}
+	fmt.Fprintf(&b, "\n## Constructs dst's language cannot express\n\n")
+	fmt.Fprintf(&b, "The rejections below that are limits of the language rather than mistakes in the file, with the files they stop:\n\n")
+	byGap := map[string][]string{}
+	var gapOrder []string
+	for _, o := range all {
+		for _, g := range o.gaps {
+			if byGap[g] == nil {
+				gapOrder = append(gapOrder, g)
+			}
+			byGap[g] = append(byGap[g], "`"+o.path+"`")
+		}
+	}
+	sort.Strings(gapOrder)
+	for _, g := range gapOrder {
+		fmt.Fprintf(&b, "- %s: %s\n", g, strings.Join(byGap[g], ", "))
 	}
 	fmt.Fprintf(&b, "\n## Rejected schedules\n\n")
 	for _, o := range all {

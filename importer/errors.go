@@ -15,6 +15,10 @@ type Error struct {
 	// Msg says what is wrong and names the construct: the section, the component or
 	// policy, the key.
 	Msg string
+	// Gap names the Distiller construct dst's language cannot express when that is the
+	// reason for the error ("per-activation quantizer override"); it is empty when the
+	// file itself is wrong (an unknown key, a duplicate key, a bad value).
+	Gap string
 }
 
 // Error formats e as file:line:col: message.

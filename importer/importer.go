@@ -198,7 +198,7 @@ func Import(filename string, src []byte, opts Options) (*Result, error) {
 		// the policy it comes from.
 		for _, d := range diags.Errs() {
 			if st := c.stmtAt(lines, d); st != nil {
-				c.errAt(st.node, "%s: dst cannot parse the statement it becomes: %s: %s", st.what, d.Summary, d.Detail)
+				c.gapAt(st.node, "a statement beyond dst's parser limits", "%s: dst cannot parse the statement it becomes: %s: %s", st.what, d.Summary, d.Detail)
 			}
 		}
 		if len(c.errs) > 0 {
@@ -407,7 +407,7 @@ func (c *converter) knownClass(k *component) bool {
 		return true
 	}
 	if reason, ok := unsupported[k.class]; ok {
-		c.errAt(k.classNode, "%s: class %s cannot be imported: %s", k.section+"."+k.name, k.class, reason)
+		c.gapAt(k.classNode, "class "+k.class, "%s: class %s cannot be imported: %s", k.section+"."+k.name, k.class, reason)
 		return false
 	}
 	for sec, t := range classTable {
@@ -730,7 +730,7 @@ func (c *converter) window(m *mapping, what string) (window, bool) {
 				return w, false
 			}
 			if seen[e] {
-				c.errAt(en, "%s.epochs lists epoch %d twice; Distiller would run the policy twice in that epoch, which dst cannot express", what, e)
+				c.gapAt(en, "a policy running twice in one epoch", "%s.epochs lists epoch %d twice; Distiller would run the policy twice in that epoch, which dst cannot express", what, e)
 				return w, false
 			}
 			seen[e] = true

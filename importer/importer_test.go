@@ -404,3 +404,28 @@ func TestStatementTooLong(t *testing.T) {
 		t.Errorf("err = %v\nwant %s...", err, want)
 	}
 }
+
+// TestGap: errors caused by a limit of the language name the construct; errors in the
+// file do not.
+func TestGap(t *testing.T) {
+	tests := []struct {
+		name, yaml, gap string
+	}{
+		{"activation override", "quantizers:\n  q:\n    class: PACTQuantizer\n    overrides:\n      relu1: {bits_activations: null, bits_weights: null}\n", "per-activation quantizer override"},
+		{"dead class", "pruners:\n  p: {class: FMReconstructionChannelPruner}\n", "class FMReconstructionChannelPruner"},
+		{"duplicate key", "pruners: {}\npruners: {}\n", ""},
+		{"unknown key", "pruners:\n  p: {class: AutomatedGradualPruner, final: 0.5}\n", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := importer.Convert("t.yaml", []byte(tc.yaml), importer.Options{})
+			var list importer.ErrorList
+			if !errors.As(err, &list) {
+				t.Fatalf("err = %v", err)
+			}
+			if list[0].Gap != tc.gap {
+				t.Errorf("Gap = %q, want %q (%v)", list[0].Gap, tc.gap, list[0])
+			}
+		})
+	}
+}

@@ -153,7 +153,7 @@ func (c *converter) lrScheduler(k *component, p *policy) {
 	}
 	text, comment := lrStatement(s, p.win)
 	if text == "" && comment != "" {
-		c.errAt(p.node, "%s: %s", p.what, comment)
+		c.gapAt(p.node, "an lr schedule changing the rate more than 2000 times", "%s: %s", p.what, comment)
 		return
 	}
 	if text == "" {
@@ -302,7 +302,7 @@ func (c *converter) plateau(k *component, p *policy) {
 	}
 	for _, key := range sortedKeys(defaults) {
 		if n, has := k.m.get(key); has && !defaults[key](n) {
-			c.errAt(k.m.keyNode(key), "%s: %s other than PyTorch's default cannot be imported: dst's lr plateau uses threshold 1e-4 (relative) and eps 1e-8", what, key)
+			c.gapAt(k.m.keyNode(key), "ReduceLROnPlateau "+key, "%s: %s other than PyTorch's default cannot be imported: dst's lr plateau uses threshold 1e-4 (relative) and eps 1e-8", what, key)
 			ok = false
 		}
 	}
@@ -310,7 +310,7 @@ func (c *converter) plateau(k *component, p *policy) {
 	if !ok || p == nil {
 		return
 	}
-	c.errAt(p.node, "%s: ReduceLROnPlateau stops at ending_epoch %d and Distiller keeps its last rate from then on; dst's lr plateau restores the base rate when its window ends, or without an end keeps reducing, so the language cannot hold the rate after the window", p.what, p.win.end)
+	c.gapAt(p.node, "ReduceLROnPlateau holding its rate after ending_epoch", "%s: ReduceLROnPlateau stops at ending_epoch %d and Distiller keeps its last rate from then on; dst's lr plateau restores the base rate when its window ends, or without an end keeps reducing, so the language cannot hold the rate after the window", p.what, p.win.end)
 }
 
 // describe names the scheduler with its arguments.

@@ -167,7 +167,7 @@ func (c *converter) extension(k *component, p *policy) {
 	w := p.win
 	if !w.isList() {
 		if n := w.count(); n > maxThinEpochs {
-			c.errAt(p.node, "%s: thinning at %d epochs; dst's thin takes an epoch list, and the importer writes at most %d", p.what, n, maxThinEpochs)
+			c.gapAt(p.node, "thinning at more than 2000 epochs", "%s: thinning at %d epochs; dst's thin takes an epoch list, and the importer writes at most %d", p.what, n, maxThinEpochs)
 			return
 		}
 		w = window{list: w.epochs(), node: w.node}
@@ -292,7 +292,7 @@ func (c *converter) quantKeys(k *component, m *mapping, what string, top bool) (
 				}
 			}
 		}
-		c.errAt(m.keyNode(key), "%s: %s cannot be imported: %s", what, key, reason)
+		c.gapAt(m.keyNode(key), "quantizer "+key, "%s: %s cannot be imported: %s", what, key, reason)
 		ok = false
 	}
 	switch k.class {
@@ -309,7 +309,7 @@ func (c *converter) quantKeys(k *component, m *mapping, what string, top bool) (
 		}
 		if n, has := m.get("mode"); has {
 			if d := deref(n); d != nil && d.Kind == yaml.MappingNode {
-				c.errAt(n, "%s: mode with separate activations and weights modes cannot be imported: dst's quantize linear has one mode for both", what)
+				c.gapAt(n, "separate activation and weight modes", "%s: mode with separate activations and weights modes cannot be imported: dst's quantize linear has one mode for both", what)
 				ok = false
 			} else if s, good := c.str(n, what+".mode"); good {
 				if md, known := quantModes[strings.ToUpper(s)]; known {
@@ -358,7 +358,7 @@ func (c *converter) quantKeys(k *component, m *mapping, what string, top bool) (
 			if d := deref(n); d != nil && d.Kind == yaml.ScalarNode {
 				q.terms = append(q.terms, "stats="+quote(d.Value))
 			} else {
-				c.errAt(n, "%s: model_activation_stats must be the path of a statistics file; inline statistics cannot be imported", what)
+				c.gapAt(n, "inline activation statistics", "%s: model_activation_stats must be the path of a statistics file; inline statistics cannot be imported", what)
 				ok = false
 			}
 		}
@@ -366,7 +366,7 @@ func (c *converter) quantKeys(k *component, m *mapping, what string, top bool) (
 			if b, good := c.boolean(n, what+".inputs_quant_auto_fallback"); !good {
 				ok = false
 			} else if !b {
-				c.errAt(m.keyNode("inputs_quant_auto_fallback"), "%s: inputs_quant_auto_fallback false cannot be imported: dst's quantize linear always falls back to the layer's own settings for inputs without quantization metadata", what)
+				c.gapAt(m.keyNode("inputs_quant_auto_fallback"), "inputs_quant_auto_fallback: false", "%s: inputs_quant_auto_fallback false cannot be imported: dst's quantize linear always falls back to the layer's own settings for inputs without quantization metadata", what)
 				ok = false
 			}
 		}
@@ -495,7 +495,7 @@ func (c *converter) quantizer(k *component, p *policy) {
 					if oq.wtsNull {
 						which = "bits_weights"
 					}
-					c.errAt(key, "%s: override %s sets %s to null and quantizes the rest; dst's override lines keep a layer in floating point only as a whole (float)", what, key.Value, which)
+					c.gapAt(key, "an override keeping only weights or only activations in floating point", "%s: override %s sets %s to null and quantizes the rest; dst's override lines keep a layer in floating point only as a whole (float)", what, key.Value, which)
 					ok = false
 					continue
 				default:
@@ -504,7 +504,7 @@ func (c *converter) quantizer(k *component, p *policy) {
 				if oq.hasBias {
 					if oq.biasNull {
 						if !(oq.actsNull && oq.wtsNull) {
-							c.errAt(key, "%s: override %s sets bits_bias to null; dst's override lines cannot keep only biases in floating point", what, key.Value)
+							c.gapAt(key, "an override keeping only biases in floating point", "%s: override %s sets bits_bias to null; dst's override lines cannot keep only biases in floating point", what, key.Value)
 							ok = false
 							continue
 						}
@@ -527,7 +527,7 @@ func (c *converter) quantizer(k *component, p *policy) {
 		return
 	}
 	if q.actsNull || q.wtsNull {
-		c.errAt(k.nameNode, "%s sets bits_activations or bits_weights to null at the top level, quantizing only what its overrides name; dst's quantize statement quantizes every weight it selects and cannot leave the default in floating point", what)
+		c.gapAt(k.nameNode, "null bit widths at the quantizer's top level", "%s sets bits_activations or bits_weights to null at the top level, quantizing only what its overrides name; dst's quantize statement quantizes every weight it selects and cannot leave the default in floating point", what)
 		return
 	}
 	if q.hasBias && q.biasNull {
@@ -543,10 +543,10 @@ func (c *converter) quantizer(k *component, p *policy) {
 		c.errAt(p.node, "%s: a PostTrainLinearQuantizer under a quantizer policy; Distiller applies post-training quantization from the command line (--quantize-eval), not from a policy", p.what)
 		return
 	case p.win.isList():
-		c.errAt(p.node, "%s: quantization-aware training runs over a range; give starting_epoch, ending_epoch and frequency 1", p.what)
+		c.gapAt(p.node, "quantization-aware training over an epoch list", "%s: quantization-aware training runs over a range; give starting_epoch, ending_epoch and frequency 1", p.what)
 		return
 	case p.win.freq != 1:
-		c.errAt(p.node, "%s: frequency %d; a quantization-aware training policy re-quantizes after every mini-batch of every epoch of its range, so dst has no way to skip epochs", p.what, p.win.freq)
+		c.gapAt(p.node, "quantization-aware training skipping epochs", "%s: frequency %d; a quantization-aware training policy re-quantizes after every mini-batch of every epoch of its range, so dst has no way to skip epochs", p.what, p.win.freq)
 		return
 	default:
 		win = p.win.text()
@@ -618,7 +618,7 @@ var pythonOnlyRe = regexp.MustCompile(`\(\?[=!<P]|\\[0-9]`)
 func (c *converter) overrideSelector(key *yaml.Node, what string) (string, bool) {
 	s := key.Value
 	if activationRe.MatchString(s) {
-		c.errAt(key, "%s: override %s names an activation or other weightless module; Distiller quantizes its output, but dst's override lines select parameters, so per-activation settings cannot be written", what, s)
+		c.gapAt(key, "per-activation quantizer override", "%s: override %s names an activation or other weightless module; Distiller quantizes its output, but dst's override lines select parameters, so per-activation settings cannot be written", what, s)
 		return "", false
 	}
 	if pathRe.MatchString(s) && !reserved[s] {
@@ -627,7 +627,7 @@ func (c *converter) overrideSelector(key *yaml.Node, what string) (string, bool)
 		return name, true
 	}
 	if pythonOnlyRe.MatchString(s) {
-		c.errAt(key, "%s: override %s uses regex syntax Go's RE2 does not have", what, s)
+		c.gapAt(key, "Python-only regex syntax", "%s: override %s uses regex syntax Go's RE2 does not have", what, s)
 		return "", false
 	}
 	if _, err := regexp.Compile(s); err != nil {

@@ -533,7 +533,7 @@ func (c *converter) pruner(k *component, p *policy) {
 					c.errAt(key, "%s: args.levels replaces a SparsityLevelParameterPruner's levels; %s has none", p.what, k.class)
 					ok = false
 				} else if k.policies > 1 {
-					c.errAt(key, "%s: args.levels replaces the levels of %s, which several policies share; Distiller mutates the shared pruner, so the other policies' levels depend on the order they run in, which dst cannot express", p.what, k.name)
+					c.gapAt(key, "args.levels on a pruner several policies share", "%s: args.levels replaces the levels of %s, which several policies share; Distiller mutates the shared pruner, so the other policies' levels depend on the order they run in, which dst cannot express", p.what, k.name)
 					ok = false
 				}
 			case kv == "mini_batch_pruning_frequency":
@@ -549,12 +549,12 @@ func (c *converter) pruner(k *component, p *policy) {
 					continue
 				}
 				if win.isList() || win.freq != 1 {
-					c.errAt(key, "%s: mini_batch_pruning_frequency with %s; dst's `every K steps` window runs in every epoch of its range, so the epoch frequency must be 1", p.what, describeWindow(win))
+					c.gapAt(key, "mini_batch_pruning_frequency with an epoch list or frequency > 1", "%s: mini_batch_pruning_frequency with %s; dst's `every K steps` window runs in every epoch of its range, so the epoch frequency must be 1", p.what, describeWindow(win))
 					ok = false
 					continue
 				}
 				if info.method == "agp" {
-					c.errAt(key, "%s: mini_batch_pruning_frequency on an AGP pruner: Distiller keeps the per-epoch AGP target and only recomputes the mask every K mini-batches, while dst's agp with `every K steps` ramps its target over mini-batches, so the language cannot express this schedule", p.what)
+					c.gapAt(key, "AGP recomputed every K mini-batches", "%s: mini_batch_pruning_frequency on an AGP pruner: Distiller keeps the per-epoch AGP target and only recomputes the mask every K mini-batches, while dst's agp with `every K steps` ramps its target over mini-batches, so the language cannot express this schedule", p.what)
 					ok = false
 					continue
 				}

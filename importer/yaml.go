@@ -37,6 +37,12 @@ func (c *converter) errAt(n *yaml.Node, format string, args ...any) {
 	c.errs = append(c.errs, e)
 }
 
+// gapAt records an error at n caused by a construct the language cannot express.
+func (c *converter) gapAt(n *yaml.Node, gap, format string, args ...any) {
+	c.errAt(n, format, args...)
+	c.errs[len(c.errs)-1].Gap = gap
+}
+
 // kindName describes a node's kind for messages.
 func kindName(n *yaml.Node) string {
 	n = deref(n)

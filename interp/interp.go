@@ -259,6 +259,9 @@ func (s *Scheduler) build(cp *policy, hostFn func(*Call) error) error {
 			}
 		}
 	case lang.KindRegularize:
+		if pol.Window.Kind != lang.WindowEpochs {
+			return fmt.Errorf("a regularizer acts on the minibatches of its epochs; %s never runs it", pol.Window)
+		}
 		cp.flags.keepMask = boolArg(pol, "keep_mask")
 		if cp.host == nil {
 			r, err := stdlib.NewRegularizer(pol)
@@ -286,6 +289,9 @@ func (s *Scheduler) build(cp *policy, hostFn func(*Call) error) error {
 			}
 		}
 	case lang.KindLR:
+		if pol.Window.Kind != lang.WindowEpochs {
+			return fmt.Errorf("a learning-rate schedule acts on epochs; %s never runs it", pol.Window)
+		}
 		if s.opt.Optimizer == nil {
 			return fmt.Errorf("an lr policy needs an optimizer (Options.Optimizer)")
 		}

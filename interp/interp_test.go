@@ -105,6 +105,7 @@ func TestCompileErrors(t *testing.T) {
 		{"then thin without model", "prune conv1 filters 50% by l1 at epoch 1 then thin\n", nil, "needs the model"},
 		{"fold_bn", "prune fc1 level 0.5 fold_bn at epoch 0\n", nil, "not supported yet: fold_bn"},
 		{"mask_gradients alone", "prune fc1 level 0.5 mask_gradients at epoch 0\n", nil, "mask_gradients needs forward_only"},
+		{"regularize before training", "regularize fc1 l2 0.1 before training\n", nil, "before training never runs it"},
 		{"checker error", "prune fc9 level 0.5 at epoch 0\n", nil, "t.dst:1:7"},
 		{"missing param", "prune fc1 level 0.5 at epoch 0\n", func(o *Options) { o.Params = o.Params[:2] }, "fc1"},
 	}

@@ -24,6 +24,9 @@ type ImportCmd struct {
 // printed as file:line:col lines and exit with status 1; files that are not schedules
 // (AMC layer lists, activation statistics) are reported as such, also with status 1.
 func (c *ImportCmd) Run(g *Globals) error {
+	if c.Out != "" && absPath(c.Out) == absPath(c.File) {
+		return usageError("-o %s would overwrite the YAML file being imported", c.Out)
+	}
 	if c.Out != "" && !c.Force && outExists(c.Out) {
 		return usageError("-o %s exists; pass --force to overwrite it", c.Out)
 	}

@@ -69,6 +69,7 @@ func TestImportCommand(t *testing.T) {
 		{name: "no check with a model", args: []string{"import", agp, "--no-check", "--model", "resnet20_cifar"}, code: 2, stderrHas: "cannot be combined with --no-check"},
 		{name: "duplicate key", args: []string{"import", dup}, code: 1, stderrHas: `dup.yaml:3:1: the schedule: duplicate key "pruners" (first at line 1, column 1)`},
 		{name: "not a schedule", args: []string{"import", amc}, code: 1, stderrHas: "not a compression schedule: AMC layer-list configuration"},
+		{name: "output over the input", args: []string{"import", agp, "-o", agp, "--force"}, code: 2, stderrHas: "would overwrite the YAML file"},
 		{name: "existing output", args: []string{"import", agp, "-o", existing}, code: 2, stderrHas: "exists; pass --force"},
 		{name: "unknown model", args: []string{"import", agp, "--model", "resnet21"}, code: 2, stderrHas: "resnet21"},
 		{name: "missing file", args: []string{"import", filepath.Join(t.TempDir(), "nope.yaml")}, code: 2, stderrHas: "nope.yaml"},

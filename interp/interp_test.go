@@ -639,3 +639,37 @@ func TestThinStatement(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestRestoreStateErrors(t *testing.T) {
+	src := "prune fc1 splicing 0.5 forward_only from epoch 0 to 3\nlr plateau 0.5\n"
+	opt := func() Options { return Options{Params: testParams(t), Optimizer: &fakeOpt{lr: 1}, Epochs: 3} }
+	s := compile(t, src, opt())
+	runEpochs(t, s, s.opt.Params, 0, 1, 2, nil)
+	good, err := s.MarshalState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := compile(t, src, opt()).RestoreState(good); err != nil {
+		t.Fatalf("round trip: %v", err)
+	}
+	tests := []struct{ name, from, to, want string }{
+		{"version", `"version":1`, `"version":7`, "version 7"},
+		{"policy", `"prune splicing"`, `"prune level"`, "is \"prune level\""},
+		{"mask length", `"soft_masks":{"fc1.weight":"`, `"soft_masks":{"fc1.weight":"AAAA`, "bytes for 200 elements"},
+		{"mask encoding", `"soft_masks":{"fc1.weight":"`, `"soft_masks":{"fc1.weight":"!`, "illegal base64"},
+		{"cache", `"cache":{"fc1.weight":[`, `"cache":{"fc1.weight":[1,`, "want 2 values"},
+		{"not json", `{`, `[`, "restore state"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			bad := strings.Replace(string(good), tc.from, tc.to, 1)
+			if bad == string(good) {
+				t.Fatalf("state %s has no %s", good, tc.from)
+			}
+			err := compile(t, src, opt()).RestoreState([]byte(bad))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want %q", err, tc.want)
+			}
+		})
+	}
+}

@@ -119,14 +119,30 @@ func (s *Scheduler) RestoreState(data []byte) error {
 			return fmt.Errorf("interp: restore state: %s (%s) has plateau state but is not a plateau schedule", cp.name, cp.pol.Range)
 		}
 	}
-	// Everything is valid up to the pruners' own checks: apply.
+	// The pruners validate their own caches: set them all, putting the old ones back if
+	// one is refused.
+	old := make([]map[string][]float64, len(s.pols))
+	for i, cp := range s.pols {
+		if sf, ok := cp.pruner.(stdlib.Stateful); ok {
+			old[i] = sf.State()
+		}
+	}
+	for i, cp := range s.pols {
+		sf, ok := cp.pruner.(stdlib.Stateful)
+		if !ok {
+			continue
+		}
+		if err := sf.SetState(st.Policies[i].Cache); err != nil {
+			for j := range i {
+				if sf, ok := s.pols[j].pruner.(stdlib.Stateful); ok {
+					_ = sf.SetState(old[j])
+				}
+			}
+			return fmt.Errorf("interp: restore state: %s: %w", cp.pol.Range, err)
+		}
+	}
 	for i, cp := range s.pols {
 		ps := st.Policies[i]
-		if sf, ok := cp.pruner.(stdlib.Stateful); ok {
-			if err := sf.SetState(ps.Cache); err != nil {
-				return fmt.Errorf("interp: restore state: %s: %w", cp.pol.Range, err)
-			}
-		}
 		if ps.Plateau != nil {
 			pl := cp.lr.Plateau
 			pl.Best, pl.Seen, pl.BadEpochs, pl.CooldownLeft = ps.Plateau.Best, ps.Plateau.Seen, ps.Plateau.BadEpochs, ps.Plateau.CooldownLeft

@@ -303,7 +303,6 @@ type converter struct {
 	seenLayer map[string]bool
 	arch      string
 	archFrom  string
-	version   string
 	others    bool // a '*' default selects unnamed parameters
 }
 
@@ -324,7 +323,6 @@ func (c *converter) document(root *yaml.Node) {
 		if ok && n != 1 {
 			c.errAt(v, "version %d: Distiller's schedule format has only version 1", n)
 		}
-		c.version = fmt.Sprint(n)
 	}
 	for _, sec := range []string{"pruners", "regularizers", "quantizers", "lr_schedulers", "extensions"} {
 		v, has := top.get(sec)

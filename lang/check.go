@@ -1141,6 +1141,7 @@ func (c *checker) checkShapes(p *Policy, sel *Selector) {
 		}
 	}
 	if len(bad) == 0 {
+		c.checkLeader(p, sel)
 		return
 	}
 	want := map[string]string{"4d": "4-D (convolution) weights", "2d": "2-D (linear) weights", "2d4d": "2-D or 4-D weights"}[need]
@@ -1150,6 +1151,27 @@ func (c *checker) checkShapes(p *Policy, sel *Selector) {
 		bad = bad[:4]
 	}
 	c.errorf(sel.Span(), "Granularity does not fit", "The %s granularity needs %s, but %s%s.", p.Granularity, want, strings.Join(bad, "; "), more)
+}
+
+// checkLeader checks that a `leader` policy's parameters have as many structures as
+// the leader (the first one), since the leader's keep/drop map is reused for all.
+func (c *checker) checkLeader(p *Policy, sel *Selector) {
+	if v, ok := p.Args["leader"]; !ok || !v.Bool || len(p.Params) < 2 {
+		return
+	}
+	dim := map[string]int{"filters": 0, "channels": 1}
+	d, ok := dim[p.Granularity]
+	if !ok {
+		return
+	}
+	lead := c.sel.byName[p.Params[0]]
+	for _, name := range p.Params[1:] {
+		info := c.sel.byName[name]
+		if len(info.Shape) <= d || len(lead.Shape) <= d || info.Shape[d] != lead.Shape[d] {
+			c.errorf(sel.Span(), "Leader shapes differ", "With leader, the %s map of %s %v is reused for every selected parameter, but %s %v has a different number of %s.", p.Granularity, lead.Name, lead.Shape, name, info.Shape, p.Granularity)
+			return
+		}
+	}
 }
 
 func (c *checker) overrides(p *Policy, sig *Signature, block *Block) {

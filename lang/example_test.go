@@ -140,3 +140,14 @@ func ExampleParse() {
 	// *lang.LRStmt at a.dst:3:1
 	// a.dst:2:6: Syntax error; Found the end of the statement where a selector was expected.
 }
+
+func TestDiagnosticWriterByteOrderMark(t *testing.T) {
+	src := []byte("\ufeffprune fc1 levle 0.5 at epoch 0\n")
+	_, diags := lang.CheckSource("b.dst", src, lang.Env{Builtins: stdlib.Signatures()})
+	var buf bytes.Buffer
+	_ = lang.NewDiagnosticWriter(&buf, map[string][]byte{"b.dst": src}, 80, false).WriteDiagnostics(diags)
+	want := "b.dst:1:11: error: Unknown prune method\n    1 | prune fc1 levle 0.5 at epoch 0\n      |           ^^^^^\n"
+	if !strings.HasPrefix(buf.String(), want) {
+		t.Errorf("got:\n%s\nwant prefix:\n%s", buf.String(), want)
+	}
+}

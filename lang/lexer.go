@@ -162,6 +162,10 @@ func (s *scanner) run() {
 		s.res.tokens = append(s.res.tokens, lexer.Token{Type: tokInvalid, Pos: start}, lexer.Token{Type: tokEOF, Pos: start})
 		return
 	}
+	if len(s.src) >= 3 && s.src[0] == 0xef && s.src[1] == 0xbb && s.src[2] == 0xbf {
+		s.off = 3 // a UTF-8 byte-order mark, as some editors write: skipped, and not a column
+		s.col = 1
+	}
 	for s.off < len(s.src) {
 		c := s.src[s.off]
 		start := s.pos()

@@ -63,6 +63,7 @@ func TestParseTrees(t *testing.T) {
 		{"thin", "thin filters at epoch 3", "(thin filters (at 3))"},
 		{"thin bare", "thin after training", "(thin (after-training))"},
 		{"multi-line list", "lr multistep 0.1 at epochs [\n  30,\n  60,\n]", "(lr multistep 0.1 (at-epochs [30 60]))"},
+		{"byte-order mark", "\ufefflet a = 1", "(let a 1)"},
 		{"comments and blank lines", "# head\n\nlet a = 1 # one\n\n\nlet b = 2\n", "(let a 1)\n(let b 2)"},
 		{"module prefix path", "prune module.fc1.weight level 0.5 at epoch 0",
 			"(prune module.fc1.weight level 0.5 (at 0))"},

@@ -162,6 +162,10 @@ func sanitizeLine(line []byte, startByte, endByte int) (string, int, int) {
 			caretEnd = col
 		}
 		r, size := utf8.DecodeRune(line[i:])
+		if r == '\ufeff' { // a byte-order mark takes no column
+			i += size
+			continue
+		}
 		switch {
 		case r == utf8.RuneError && size <= 1:
 			out.WriteByte('?')

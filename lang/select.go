@@ -128,8 +128,16 @@ func (c *checker) resolveAtom(a *SelectorAtom) ([]string, bool) {
 		}
 		var out []string
 		for _, p := range ix.params {
-			if re.MatchString(p.Name) || (strings.HasPrefix(p.Name, "module.") == false && re.MatchString("module."+p.Name) && strings.HasPrefix(body, "module")) {
+			if re.MatchString(p.Name) {
 				out = append(out, p.Name)
+			}
+		}
+		if len(out) == 0 && strings.HasPrefix(body, `module\.`) {
+			// A Distiller name with the DataParallel prefix: match without it.
+			for _, p := range ix.params {
+				if re.MatchString("module." + p.Name) {
+					out = append(out, p.Name)
+				}
 			}
 		}
 		if len(out) == 0 {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -299,6 +300,11 @@ func (c *RunCmd) execute(g *Globals, cfg runConfig, src, expSrc []byte, out stri
 		},
 	})
 	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			if _, serr := os.Stat(ckpt); serr == nil {
+				fmt.Fprintf(g.Stderr, "dst: continue the run with: dst run --resume %s\n", out)
+			}
+		}
 		return err
 	}
 	// After-training policies may have changed the weights: save the final state.

@@ -151,3 +151,30 @@ func TestDiagnosticWriterByteOrderMark(t *testing.T) {
 		t.Errorf("got:\n%s\nwant prefix:\n%s", buf.String(), want)
 	}
 }
+
+// ExampleWriteJSON shows the JSON form of diagnostics, for editors and CI.
+func ExampleWriteJSON() {
+	_, diags := lang.CheckSource("a.dst", []byte("lr stpe 0.1 every 2 epochs\n"), lang.Env{Builtins: stdlib.Signatures()})
+	_ = lang.WriteJSON(os.Stdout, diags)
+	// Output:
+	// [
+	//   {
+	//     "severity": "error",
+	//     "summary": "Unknown lr method",
+	//     "detail": "There is no lr method called \"stpe\". Did you mean \"step\"?",
+	//     "range": {
+	//       "file": "a.dst",
+	//       "start": {
+	//         "line": 1,
+	//         "column": 4,
+	//         "offset": 3
+	//       },
+	//       "end": {
+	//         "line": 1,
+	//         "column": 8,
+	//         "offset": 7
+	//       }
+	//     }
+	//   }
+	// ]
+}

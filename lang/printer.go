@@ -2,6 +2,7 @@ package lang
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -213,4 +214,61 @@ func wrap(text string, width int) []string {
 		lines = append(lines, line)
 	}
 	return lines
+}
+
+// jsonPos and the types below are the JSON form of diagnostics.
+type jsonPos struct {
+	Line   int `json:"line"`
+	Column int `json:"column"`
+	Offset int `json:"offset"`
+}
+
+type jsonRange struct {
+	File  string  `json:"file"`
+	Start jsonPos `json:"start"`
+	End   jsonPos `json:"end"`
+}
+
+type jsonRelated struct {
+	Message string    `json:"message"`
+	Range   jsonRange `json:"range"`
+}
+
+type jsonDiagnostic struct {
+	Severity string        `json:"severity"`
+	Summary  string        `json:"summary"`
+	Detail   string        `json:"detail,omitempty"`
+	Range    *jsonRange    `json:"range,omitempty"`
+	Related  []jsonRelated `json:"related,omitempty"`
+}
+
+func toJSONRange(r Range) jsonRange {
+	return jsonRange{
+		File:  r.Filename,
+		Start: jsonPos{Line: r.Start.Line, Column: r.Start.Column, Offset: r.Start.Offset},
+		End:   jsonPos{Line: r.End.Line, Column: r.End.Column, Offset: r.End.Offset},
+	}
+}
+
+// WriteJSON writes ds, sorted and without duplicates, as one JSON array for editors and
+// CI: each element has severity, summary, detail, range {file, start, end} with 1-based
+// line and byte column and 0-based offset (end exclusive), and related locations. An
+// empty list is written as [].
+func WriteJSON(w io.Writer, ds Diagnostics) error {
+	sorted := append(Diagnostics(nil), ds...).Sort()
+	out := make([]jsonDiagnostic, 0, len(sorted))
+	for _, d := range sorted {
+		jd := jsonDiagnostic{Severity: d.Severity.String(), Summary: d.Summary, Detail: d.Detail}
+		if d.Subject != nil {
+			r := toJSONRange(*d.Subject)
+			jd.Range = &r
+		}
+		for _, rel := range d.Related {
+			jd.Related = append(jd.Related, jsonRelated{Message: rel.Message, Range: toJSONRange(rel.Range)})
+		}
+		out = append(out, jd)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
 }

@@ -17,6 +17,7 @@ type CheckCmd struct {
 	Epochs  int      `help:"Run length in epochs: open windows end there, and windows past it are warned about (0 = unknown)." placeholder:"N"`
 	Color   string   `help:"Colour diagnostics: auto (only on a terminal), always or never." enum:"auto,always,never" default:"auto"`
 	Verbose bool     `short:"v" help:"List each checked policy: method, parameters and window."`
+	Format  string   `help:"Diagnostics as text (on stderr) or as one JSON array on stdout, for editors and CI." enum:"text,json" default:"text"`
 }
 
 // Run checks every file and prints all diagnostics to stderr as file:line:col lines
@@ -45,12 +46,14 @@ func (c *CheckCmd) Run(g *Globals) error {
 	}
 	dw := lang.NewDiagnosticWriter(g.Stderr, sources, diagWidth(g), c.useColor(g))
 	failed := 0
+	var all lang.Diagnostics
 	for _, name := range c.Files {
 		if err := g.Ctx.Err(); err != nil {
 			return err
 		}
 		prog, diags := lang.CheckSource(name, sources[name], env)
-		if len(diags) > 0 {
+		all = append(all, diags...)
+		if len(diags) > 0 && c.Format != "json" {
 			if err := dw.WriteDiagnostics(diags); err != nil {
 				return err
 			}
@@ -59,12 +62,17 @@ func (c *CheckCmd) Run(g *Globals) error {
 			failed++
 			continue
 		}
-		if c.Verbose {
+		if c.Verbose && c.Format != "json" {
 			printProgram(g, name, prog)
 		}
 	}
+	if c.Format == "json" {
+		if err := lang.WriteJSON(g.Stdout, all); err != nil {
+			return err
+		}
+	}
 	if failed > 0 {
-		if len(c.Files) > 1 {
+		if len(c.Files) > 1 && c.Format != "json" {
 			fmt.Fprintf(g.Stderr, "%d of %d files have errors\n", failed, len(c.Files))
 		}
 		return exitCode(1, nil)

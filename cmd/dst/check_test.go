@@ -69,6 +69,9 @@ func TestCheckCmd(t *testing.T) {
 		{"unknown model", CheckCmd{Files: []string{good}, Model: "lenet9000"}, 2, `lenet9000`, `^$`},
 		{"negative epochs", CheckCmd{Files: []string{good}, Epochs: -1}, 2, `--epochs`, `^$`},
 		{"colour on request", CheckCmd{Files: []string{syntax}, Color: "always"}, 1, "\x1b\\[", `^$`},
+		{"json", CheckCmd{Files: []string{good, bad}, Model: "simplenet_mnist", Format: "json"}, 1, `^$`,
+			`(?s)^\[\n  \{\n    "severity": "error",\n    "summary": "Selector matches nothing",.*"file": ".*bad.dst",.*"summary": "Unknown prune method".*\]\n$`},
+		{"json clean", CheckCmd{Files: []string{good}, Format: "json"}, 0, `^$`, `^\[\]\n$`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

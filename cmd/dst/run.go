@@ -274,6 +274,17 @@ func (c *RunCmd) execute(g *Globals, cfg runConfig, src, expSrc []byte, out stri
 	}
 	fmt.Fprintf(g.Stdout, "%s %s on %s under %s (%d train / %d test samples), %d epochs, batch %d, %s lr %g; writing %s\n",
 		verb, cfg.Model, train.Name, name, train.N, test.N, cfg.Epochs, cfg.Batch, cfg.Optimizer, cfg.LR, out)
+	for _, p := range sched.Policies() {
+		what := p.Kind + " " + p.Method
+		if p.Granularity != "" && p.Granularity != "elements" {
+			what += " " + p.Granularity
+		}
+		line := fmt.Sprintf("  %s  %s %s", p.Range, what, p.Window)
+		if len(p.Params) > 0 {
+			line += "  on " + strings.Join(p.Params, ", ")
+		}
+		fmt.Fprintln(g.Stdout, line)
+	}
 	onStep := stepBar(g.Stderr)
 	if c.PrintSteps {
 		onStep = func(p nn.Progress) { fmt.Fprintf(g.Stdout, "step %d %d\n", p.Epoch, p.Step) }

@@ -1,12 +1,14 @@
 package interp
 
 import (
+	"context"
 	"errors"
 	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
 
+	"github.com/dst-dev/dst/data"
 	"github.com/dst-dev/dst/lang"
 	"github.com/dst-dev/dst/nn"
 )
@@ -671,5 +673,41 @@ func TestRestoreStateErrors(t *testing.T) {
 				t.Errorf("error %v, want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestTrainOptimizerMasksEquivalent trains with nn.Train twice, once with the Scheduler
+// re-applying masks at OnMinibatchEnd and once trusting nn's optimizer to
+// (Options.OptimizerMasks): the weights must be bit-identical, and pruned weights zero.
+func TestTrainOptimizerMasksEquivalent(t *testing.T) {
+	set := data.Synthetic(640, 1, 28, 28, 10, 1)
+	var runs [2][]*nn.Param
+	for i, optMasks := range []bool{false, true} {
+		m, err := nn.New("lenet300_100", 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opt, err := nn.NewSGD(m.Params(), nn.SGDConfig{LR: 0.05, Momentum: 0.9, WeightDecay: 1e-4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := compile(t, "prune fc1 agp 10% -> 80% from epoch 0 to 2 every 5 steps\nprune fc2 level 50% at epoch 0\nregularize fc3 l1 1e-4\n",
+			Options{Params: m.Params(), Optimizer: opt, Epochs: 3, OptimizerMasks: optMasks})
+		if _, err := nn.Train(context.Background(), m, opt, set, nil, nn.TrainConfig{Epochs: 3, Batch: 64, Seed: 1, Hooks: s}); err != nil {
+			t.Fatal(err)
+		}
+		runs[i] = m.Params()
+		fc1 := m.Param("fc1.weight")
+		if want := fc1.Len() - int(0.8*float64(fc1.Len())); fc1.NNZ() != want {
+			t.Errorf("fc1: %d non-zeros, want %d", fc1.NNZ(), want)
+		}
+	}
+	for j, p := range runs[0] {
+		q := runs[1][j]
+		for k, v := range p.Data() {
+			if math.Float32bits(v) != math.Float32bits(q.Data()[k]) {
+				t.Fatalf("%s[%d]: %v with re-application, %v without", p.Name, k, v, q.Data()[k])
+			}
+		}
 	}
 }

@@ -68,7 +68,7 @@ func (mk microKernel) forRows(rows int) kernelFunc {
 
 // Cache blocking parameters (in elements).
 const (
-	blockK = 256
+	blockK = 192
 	blockM = 192 // multiple of every kernel's mr
 	blockN = 2048
 )

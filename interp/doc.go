@@ -23,8 +23,13 @@
 //     minibatch with skip_first_minibatch), or every K global steps at OnMinibatchBegin
 //     for `every K steps` windows; policies `before training` and `after training` run at
 //     OnTrainingBegin and OnTrainingEnd. Masks outlive their policy's window;
-//   - masks are re-applied at OnMinibatchEnd (nn's optimizers already mask values and
-//     momentum after every step; re-applying makes host loops without them safe);
+//   - masks are re-applied at OnMinibatchEnd, so host loops whose optimizer knows
+//     nothing of masks are safe; nn's optimizers already mask values and momentum after
+//     every step, and a host using them sets Options.OptimizerMasks to skip that pass;
+//   - forward_only masks (with double_copies, mask_gradients, keep_mask) are held by
+//     the Scheduler, applied at OnMinibatchBegin for the forward pass only and, with
+//     keep_mask, made permanent after the window's last epoch; discard_masks drops a
+//     policy's masks at OnMinibatchEnd. fold_bn is not supported yet (compile error);
 //   - regularizers add their loss to [nn.Step.Loss] and their gradient to the parameters
 //     in BeforeBackward on every minibatch of an active epoch; regularizers with a
 //     threshold zero the small weights or groups at OnMinibatchEnd, and with keep_mask the

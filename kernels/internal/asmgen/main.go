@@ -149,6 +149,11 @@ func avx512Rows(g *gen, mr int, name string) {
 	}
 	g.p("avx512_loop:")
 	g.p("\tPREFETCHT0 512(AX)")
+	// Prefetch B eight k steps ahead: in-place B rows may be a page
+	// apart, where the hardware prefetchers do not follow.
+	g.p("\tLEAQ (BX)(R11*8), DX")
+	g.p("\tPREFETCHT0 (DX)")
+	g.p("\tPREFETCHT0 64(DX)")
 	g.p("\tVMOVUPS.Z (BX), K1, Z24")
 	g.p("\tVMOVUPS.Z 64(BX), K2, Z25")
 	for r := 0; r < mr; r++ {
@@ -160,6 +165,7 @@ func avx512Rows(g *gen, mr int, name string) {
 	advance(g, mr)
 	g.p("\tDECQ CX")
 	g.p("\tJNZ avx512_loop")
+	g.p("\tMOVQ mr+%d(FP), DX", offMr)
 	g.p("\tVBROADCASTSS alpha+%d(FP), Z31", offAlpha)
 	g.p("\tVBROADCASTSS beta+%d(FP), Z30", offBeta)
 	g.p("\tMOVBQZX accumulate+%d(FP), R10", offAcc)

@@ -56,9 +56,9 @@ func (c *ExportCmd) Run(g *Globals) error {
 	}
 	var ql []stdlib.QuantizedLayer
 	if c.Quantize == "" {
-		mode, err := stdlib.ParseLinearMode(c.Mode)
-		if err != nil {
-			return usageError("%v", err)
+		mode, perr := stdlib.ParseLinearMode(c.Mode)
+		if perr != nil {
+			return usageError("%v", perr)
 		}
 		if c.CalibBatches < 1 {
 			return usageError("--calib-batches must be >= 1, got %d", c.CalibBatches)

@@ -415,3 +415,44 @@ func thinEqualF32(a, b []float32) bool {
 	}
 	return true
 }
+
+func TestThinAdamState(t *testing.T) {
+	m, _ := New("lenet300_100", 2)
+	opt, _ := NewAdam(m.Params(), AdamConfig{LR: 1e-3})
+	x := thinBatch(m, 4, 5)
+	m.Forward(x, true)
+	dl := ops.New(4, 10)
+	for i := range ops.F32(dl) {
+		ops.F32(dl)[i] = float32(i%3) - 1
+	}
+	m.Backward(dl)
+	opt.Step()
+	// Prune 100 of fc1's 300 rows: their outputs are constants relu(b) folded into fc2.
+	fc1 := m.Param("fc1.weight")
+	mask := make([]float32, fc1.Len())
+	for i := 100 * 784; i < len(mask); i++ {
+		mask[i] = 1
+	}
+	fc1.SetMask(mask)
+	before := thinLogits(m, x)
+	avg := append([]float32(nil), ops.F32(opt.State()["fc1.weight"][0])[100*784:101*784]...)
+	rep, err := Thin(m, opt, ThinContract)
+	if err != nil || len(rep.Removed) != 1 || len(rep.Removed[0].Channels) != 100 {
+		t.Fatalf("report %v, error %v", rep, err)
+	}
+	thinClose(t, "logits", thinLogits(m, x), before, 1e-4)
+	st := opt.State()
+	if got := st["fc1.weight"][0].Shape(); !thinEqualInts(got, []int{200, 784}) || st["fc1.weight"][2].Shape().TotalSize() != 1 {
+		t.Fatalf("Adam state shapes %v", got)
+	}
+	if !thinEqualF32(ops.F32(st["fc1.weight"][0])[:784], avg) {
+		t.Fatal("exp_avg of the first kept row was not carried over")
+	}
+	if ops.F32(st["fc1.weight"][2])[0] != 1 {
+		t.Fatal("Adam's step count was reset")
+	}
+	m.ZeroGrad()
+	m.Forward(x, true)
+	m.Backward(dl)
+	opt.Step()
+}

@@ -52,7 +52,9 @@ func NewModel(name string, input []int, classes int, root Module) *Model {
 			fuseReLUs(s)
 		}
 	})
-	if first := firstLeaf(root); first != nil {
+	// Nothing before the first layer with parameters needs a gradient, so that layer
+	// skips its input gradient and backward stops there.
+	if first := firstParamLeaf(root); first != nil {
 		switch l := first.(type) {
 		case *Conv2d:
 			l.op.NoInputGrad = true
@@ -72,17 +74,27 @@ func walk(m Module, f func(Module)) {
 	}
 }
 
-func firstLeaf(m Module) Module {
-	for {
-		ch := m.Children()
-		if len(ch) == 0 {
+// firstParamLeaf returns the first leaf with parameters when the input reaches it
+// through a straight chain of Sequentials and parameter-free leaves (Flatten, pooling,
+// ReLU …), or nil when a branching block comes first.
+func firstParamLeaf(m Module) Module {
+	ch := m.Children()
+	if len(ch) == 0 {
+		if len(m.Params()) > 0 {
 			return m
 		}
-		if _, ok := m.(*Sequential); !ok {
-			return nil // a block with branches: its input feeds more than one path
-		}
-		m = ch[0]
+		return nil
 	}
+	if _, ok := m.(*Sequential); !ok {
+		return nil // a block with branches: its input feeds more than one path
+	}
+	for _, c := range ch {
+		if len(c.Children()) == 0 && len(c.Params()) == 0 {
+			continue
+		}
+		return firstParamLeaf(c)
+	}
+	return nil
 }
 
 func fuseReLUs(s *Sequential) {

@@ -244,6 +244,40 @@ func TestLayers(t *testing.T) {
 	}
 }
 
+// TestFirstLayerSkipsInputGradient checks that the first layer with parameters skips
+// its input gradient, also behind parameter-free layers such as Flatten.
+func TestFirstLayerSkipsInputGradient(t *testing.T) {
+	for _, tc := range []struct {
+		model string
+		index int
+	}{{"lenet300_100", 1}, {"simplenet_mnist", 0}, {"resnet20_cifar", 0}} {
+		m := mustNew(t, tc.model, 1)
+		mods := m.Root().Children()
+		var skip bool
+		switch l := mods[tc.index].(type) {
+		case *Linear:
+			skip = l.op.NoInputGrad
+		case *Conv2d:
+			skip = l.op.NoInputGrad
+		}
+		if !skip {
+			t.Errorf("%s: %s computes an input gradient nobody needs", tc.model, mods[tc.index].Info().Name)
+		}
+		n := 0
+		for _, mod := range mods {
+			if l, ok := mod.(*Linear); ok && l.op.NoInputGrad {
+				n++
+			}
+			if l, ok := mod.(*Conv2d); ok && l.op.NoInputGrad {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("%s: %d layers skip their input gradient, want 1", tc.model, n)
+		}
+	}
+}
+
 // TestThinnedLayer shrinks conv2's filters and fc1's inputs, as thinning does, and checks
 // that the model keeps working with the new shapes.
 func TestThinnedLayer(t *testing.T) {

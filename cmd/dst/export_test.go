@@ -44,6 +44,17 @@ func TestExportCommand(t *testing.T) {
 			}
 		})
 	}
+	// A stats file is written by the first run and read by the next.
+	stats := filepath.Join(dir, "stats.json")
+	qs := filepath.Join(dir, "qs.dst")
+	os.WriteFile(qs, []byte("quantize * linear 8 bits stats=\""+stats+"\" after training\n"), 0o644)
+	for i, want := range []string{"wrote calibration statistics", "calibration statistics from"} {
+		out := filepath.Join(dir, "s"+string(rune('0'+i)))
+		code, stdout, stderr := dst(t, append([]string{"export", "--int8", ckpt, "-o", out, "--quantize", qs}, small...)...)
+		if code != 0 || !strings.Contains(stdout, want) {
+			t.Fatalf("run %d: exit %d, stdout %q, stderr %q", i, code, stdout, stderr)
+		}
+	}
 	// A residual network cannot be quantized layer by layer yet: a clear error.
 	rn, _ := nn.New("resnet20_cifar", 0)
 	rnPath := filepath.Join(dir, "rn.safetensors")

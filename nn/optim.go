@@ -107,44 +107,64 @@ func (o *SGD) StateNames() []string {
 	return []string{"momentum_buffer"}
 }
 
-// Step implements [Optimizer]. The update runs as a few vectorised passes over each
-// parameter (kernels.Scale and kernels.Axpy) instead of one scalar loop.
+// sgdBlock is the number of values of a parameter that Step updates at a time: small
+// enough for the vectorised passes over one block to stay in the L1 cache.
+const sgdBlock = 2048
+
+// Step implements [Optimizer]. The update runs as a few vectorised passes
+// (kernels.Scale and kernels.Axpy) over cache-sized blocks of each parameter.
 func (o *SGD) Step() {
-	lr, mu, wd := float32(o.cfg.LR), float32(o.cfg.Momentum), float32(o.cfg.WeightDecay)
 	for i, p := range o.params {
 		w, g := p.Data(), p.GradData()
-		if o.cfg.Momentum == 0 {
-			// w = w − lr·(g + wd·w)
-			if wd != 0 {
-				kernels.Scale(w, 1-lr*wd)
+		var v []float32
+		if o.cfg.Momentum != 0 {
+			v = ops.F32(fitState(&o.vel[i], p))
+		}
+		for lo := 0; lo < len(w); lo += sgdBlock {
+			hi := min(lo+sgdBlock, len(w))
+			var vb []float32
+			if v != nil {
+				vb = v[lo:hi]
 			}
-			kernels.Axpy(w, -lr, g)
-		} else {
-			// v = μ·v + g + wd·w
-			v := ops.F32(fitState(&o.vel[i], p))
-			kernels.Scale(v, mu)
-			kernels.Axpy(v, 1, g)
-			if wd != 0 {
-				kernels.Axpy(v, wd, w)
-			}
-			if o.cfg.Nesterov {
-				// w = w − lr·(g + wd·w + μ·v)
-				if wd != 0 {
-					kernels.Scale(w, 1-lr*wd)
-				}
-				kernels.Axpy(w, -lr, g)
-				kernels.Axpy(w, -lr*mu, v)
-			} else {
-				kernels.Axpy(w, -lr, v)
-			}
+			o.update(w[lo:hi], g[lo:hi], vb)
 		}
 		if m := p.MaskData(); m != nil {
 			maskInto(w, m)
-			if o.vel[i] != nil {
-				maskInto(ops.F32(o.vel[i]), m)
+			if v != nil {
+				maskInto(v, m)
 			}
 		}
 	}
+}
+
+// update applies one SGD step to a block of weights w with gradients g and velocity v
+// (nil without momentum).
+func (o *SGD) update(w, g, v []float32) {
+	lr, mu, wd := float32(o.cfg.LR), float32(o.cfg.Momentum), float32(o.cfg.WeightDecay)
+	if v == nil {
+		// w = w − lr·(g + wd·w)
+		if wd != 0 {
+			kernels.Scale(w, 1-lr*wd)
+		}
+		kernels.Axpy(w, -lr, g)
+		return
+	}
+	// v = μ·v + g + wd·w
+	kernels.Scale(v, mu)
+	kernels.Axpy(v, 1, g)
+	if wd != 0 {
+		kernels.Axpy(v, wd, w)
+	}
+	if o.cfg.Nesterov {
+		// w = w − lr·(g + wd·w + μ·v)
+		if wd != 0 {
+			kernels.Scale(w, 1-lr*wd)
+		}
+		kernels.Axpy(w, -lr, g)
+		kernels.Axpy(w, -lr*mu, v)
+		return
+	}
+	kernels.Axpy(w, -lr, v)
 }
 
 // State implements [Optimizer].

@@ -2,6 +2,7 @@ package stdlib
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"testing"
 
@@ -129,4 +130,12 @@ func TestNewKD(t *testing.T) {
 	if kd.T != 4 || kd.Student != 0.25 || kd.Distill != 0.5 || prog.Policies[0].Teacher != "resnet20_cifar" {
 		t.Fatalf("%+v teacher %q", kd, prog.Policies[0].Teacher)
 	}
+}
+
+func ExampleKD_Loss() {
+	kd := &KD{T: 2, Student: 0.5, Distill: 0.5}
+	grad := make([]float32, 3)
+	loss, kl := kd.Loss(grad, []float32{2, 0, -1}, []float32{3, 1, -2}, []int32{0}, 3)
+	fmt.Printf("loss %.4f, KL %.4f, dL/dz %.4f\n", loss, kl, grad)
+	// Output: loss 0.1574, KL 0.0362, dL/dz [-0.1392 0.0346 0.1046]
 }

@@ -540,3 +540,33 @@ func TestQATInstallAndTrain(t *testing.T) {
 		})
 	}
 }
+
+func ExampleLinearParams() {
+	// 8-bit asymmetric unsigned quantization of values saturating at [-1, 3].
+	s, zp := LinearParams(-1, 3, 8, AsymmetricUnsigned)
+	q := Quantize(0.5, s, zp, 0, 255)
+	fmt.Println(s, zp, q, Dequantize(q, s, zp))
+	// Output: 63.75 -64 96 0.5019607843137255
+}
+
+func ExamplePTQ() {
+	m, _ := nn.New("simplenet_mnist", 1)
+	set := data.Synthetic(64, 1, 28, 28, 10, 1)
+	stats, _ := Calibrate(context.Background(), m, set, 32, 0)
+	q := &PTQ{
+		Default:   QuantSettings{WeightBits: 8, ActBits: 8, AccumBits: 32, PerChannel: true},
+		Overrides: []Override{{Pattern: "fc2", Settings: QuantSettings{Float: true}}},
+	}
+	layers, err := q.Apply(m, stats)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, l := range layers {
+		fmt.Println(l.Name, l.Settings.WeightBits, len(l.Layer.W.Scale))
+	}
+	// Output:
+	// conv1 8 20
+	// conv2 8 50
+	// fc1 8 500
+}

@@ -1,0 +1,320 @@
+package repl
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/dst-dev/dst/data"
+	"github.com/dst-dev/dst/lang"
+	"github.com/dst-dev/dst/nn"
+)
+
+// newSession returns a session on simplenet_mnist (seed 1) with a small MNIST subset,
+// writing everything to the returned buffer.
+func newSession(t *testing.T) (*Session, *bytes.Buffer) {
+	t.Helper()
+	m, err := nn.New("simplenet_mnist", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	s, err := New(Config{Model: m, Out: &buf, Batch: 64, Seed: 1, Data: func() (*data.Set, *data.Set, error) {
+		train, test, err := data.Load("mnist", "")
+		if err != nil {
+			return nil, nil, err
+		}
+		return train.Subset(512), test.Subset(256), nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, &buf
+}
+
+// paramRow returns the params table row of name from out (the last one printed).
+func paramRow(t *testing.T, out, name string) []string {
+	t.Helper()
+	var row []string
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) > 0 && f[0] == name && row == nil {
+			row = f
+		}
+	}
+	if row == nil {
+		t.Fatalf("no row for %s in\n%s", name, out)
+	}
+	return row
+}
+
+// TestScriptedSession is the issue's scripted session: params, prune fc1 to 50%, report
+// exactly 50.00%, evaluate two batches, undo, fc1 dense again; bad lines in the middle
+// print diagnostics and the session carries on.
+func TestScriptedSession(t *testing.T) {
+	s, buf := newSession(t)
+	script := `params
+prune fc1 level 50%
+prune fc9 level 50%
+prune fc1 level 150%
+this is garbage )
+params
+eval 2 batches
+undo
+params
+`
+	failed, err := RunScript(context.Background(), s, strings.NewReader(script))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if failed != 3 {
+		t.Errorf("failed inputs = %d, want 3 (the three bad lines)\n%s", failed, buf)
+	}
+	out := buf.String()
+	blocks := strings.Split(out, "NAME ")
+	if len(blocks) != 4 {
+		t.Fatalf("want three params tables, got %d\n%s", len(blocks)-1, out)
+	}
+	dense := paramRow(t, blocks[1], "fc1.weight")
+	pruned := paramRow(t, blocks[2], "fc1.weight")
+	undone := paramRow(t, blocks[3], "fc1.weight")
+	if dense[4] != "0.00%" || pruned[4] != "50.00%" || undone[4] != "0.00%" {
+		t.Errorf("fc1.weight sparsity: before %s, pruned %s, after undo %s; want 0.00%%, 50.00%%, 0.00%%\n%s", dense[4], pruned[4], undone[4], out)
+	}
+	if undone[5] != "-" {
+		t.Errorf("after undo fc1.weight still has a mask: %v", undone)
+	}
+	for _, want := range []string{
+		"<repl>:3:7: error: ",    // fc9: unknown parameter, positioned
+		"<repl>:4:", "<repl>:5:", // type error and garbage
+		"fc1.weight               50.00% sparse", // the prune's own report
+		"samples  loss",                          // eval ran
+		"undid prune fc1 level 50%",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if !regexp.MustCompile(`mnist/test\S*: 128 samples`).MatchString(out) {
+		t.Errorf("eval 2 batches should evaluate 128 samples:\n%s", out)
+	}
+}
+
+// TestBadInputs checks that every kind of bad input is a positioned diagnostic, never a
+// panic, and that the session works afterwards.
+func TestBadInputs(t *testing.T) {
+	tests := []struct {
+		name, input, want string
+	}{
+		{"unknown parameter", "prune fc9 level 50%", "<repl>:1:7"},
+		{"type error", "prune fc1 level \"half\"", "<repl>:1:"},
+		{"fraction out of range", "prune fc1 level 150%", "<repl>:1:"},
+		{"garbage", "%%% )", "<repl>:1:"},
+		{"unknown command", ":frob", "Unknown command"},
+		{"show unknown", "show fc9", "Did you mean fc1?"},
+		{"show usage", "show", "show NAME"},
+		{"eval bad count", "eval -3 batches", "Invalid count"},
+		{"train bad unit", "train 3 hours", "expected epochs or steps"},
+		{"undo empty", "undo", "Nothing to undo"},
+		{"load missing", "load /nonexistent/x.safetensors", "Cannot load"},
+		{"help unknown", "help prnue", "Did you mean prune?"},
+		{"type unbound", ":type nosuch", "<repl>:1:7"},
+		{"params args", "params fc1", "takes no arguments"},
+		{"two statements", "prune fc1 level 50% prune fc2 level 10%", "<repl>:1:"},
+		{"agp needs a window end", "prune fc1 agp 0 -> 50%", "<repl>:1:"},
+		{"help bad method", "help prune nosuch", "has no method"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, buf := newSession(t)
+			err := s.Exec(context.Background(), tc.input)
+			if err == nil {
+				t.Fatalf("%q succeeded:\n%s", tc.input, buf)
+			}
+			var ds lang.Diagnostics
+			if !errors.As(err, &ds) {
+				t.Errorf("error %v is not a diagnostic", err)
+			}
+			if !strings.Contains(buf.String(), tc.want) {
+				t.Errorf("output lacks %q:\n%s", tc.want, buf)
+			}
+			buf.Reset()
+			if err := s.Exec(context.Background(), "prune fc1 level 10%"); err != nil {
+				t.Errorf("session unusable after the bad input: %v\n%s", err, buf)
+			}
+		})
+	}
+}
+
+// TestType checks :type on each kind of expression and through let bindings.
+func TestType(t *testing.T) {
+	tests := []struct{ expr, want string }{
+		{"5", "integer = 5"},
+		{"70%", "fraction = 0.7 (70%)"},
+		{"1.5", "number = 1.5"},
+		{"-2", "number = -2"},
+		{"10% -> 80%", "fraction range = 0.1 -> 0.8 (10% -> 80%)"},
+		{"2 -> 5", "number range = 2 -> 5"},
+		{"[1, 2, 3]", "integer list = [1, 2, 3]"},
+		{"[0.5, 2]", "number list = [0.5, 2]"},
+		{"\"hi\"", "string = \"hi\""},
+		{"target / 2", "fraction = 0.4 (40%)"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.expr, func(t *testing.T) {
+			s, buf := newSession(t)
+			if err := s.Exec(context.Background(), "let target = 80%"); err != nil {
+				t.Fatalf("let: %v\n%s", err, buf)
+			}
+			if !strings.Contains(buf.String(), "target = 0.8 (80%) (fraction)") {
+				t.Errorf("let did not echo its value: %s", buf)
+			}
+			buf.Reset()
+			if err := s.Exec(context.Background(), ":type "+tc.expr); err != nil {
+				t.Fatalf(":type %s: %v\n%s", tc.expr, err, buf)
+			}
+			if got := strings.TrimSpace(buf.String()); got != tc.want {
+				t.Errorf(":type %s = %q, want %q", tc.expr, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestScheduleTrainUndo adds windowed statements, trains, checks the epoch position and
+// that undo restores weights, position and schedule.
+func TestScheduleTrainUndo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains two epochs")
+	}
+	s, buf := newSession(t)
+	ctx := context.Background()
+	fc2 := s.Model().Param("fc2.weight")
+	before := append([]float32(nil), fc2.Data()...)
+	for _, in := range []string{
+		"let goal = 60%",
+		"prune fc2 agp 0 -> goal from epoch 0 to 2",
+		"prune fc2 level 10% at epoch 1", // fights with agp over fc2: an error
+		"schedule",
+		"train 2 epochs",
+	} {
+		err := s.Exec(ctx, in)
+		if (err != nil) != strings.Contains(in, "level 10%") {
+			t.Fatalf("%s: %v\n%s", in, err, buf)
+		}
+	}
+	out := buf.String()
+	if !strings.Contains(out, "scheduled prune agp [fc2.weight] from epoch 0 to 2") || !strings.Contains(out, "<repl>:2  prune fc2 agp") {
+		t.Errorf("schedule not listed:\n%s", out)
+	}
+	if s.Epoch() != 2 {
+		t.Errorf("epoch position %d after train 2 epochs, want 2", s.Epoch())
+	}
+	if fc2.NNZ() == fc2.Len() {
+		t.Errorf("fc2 is still dense after AGP to 60%%")
+	}
+	buf.Reset()
+	if err := s.Exec(ctx, "undo"); err != nil {
+		t.Fatal(err)
+	}
+	if s.Epoch() != 0 || fc2.Mask != nil {
+		t.Errorf("after undo: epoch %d, mask %v", s.Epoch(), fc2.Mask != nil)
+	}
+	for i, v := range fc2.Data() {
+		if v != before[i] {
+			t.Fatalf("fc2.weight[%d] = %g after undo, want %g", i, v, before[i])
+		}
+	}
+	if err := s.Exec(ctx, "undo"); err != nil { // the agp statement leaves the schedule
+		t.Fatal(err)
+	}
+	buf.Reset()
+	s.Exec(ctx, "schedule")
+	if !strings.Contains(buf.String(), "the schedule is empty") {
+		t.Errorf("schedule after undoing the statement:\n%s", buf)
+	}
+}
+
+// TestSaveLoad saves a pruned model, undoes, loads it back.
+func TestSaveLoad(t *testing.T) {
+	s, buf := newSession(t)
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "p.safetensors")
+	for _, in := range []string{"prune fc1 level 30%", "save " + path, "undo", "load " + path} {
+		if err := s.Exec(ctx, in); err != nil {
+			t.Fatalf("%s: %v\n%s", in, err, buf)
+		}
+	}
+	p := s.Model().Param("fc1.weight")
+	if got := 100 * float64(p.Len()-p.NNZ()) / float64(p.Len()); got < 29.99 || got > 30.01 || p.Mask == nil {
+		t.Errorf("after load fc1 is %.2f%% sparse (mask %v), want 30%%", got, p.Mask != nil)
+	}
+}
+
+// TestNeedsMore covers bracket continuation.
+func TestNeedsMore(t *testing.T) {
+	tests := []struct {
+		text string
+		want bool
+	}{
+		{"prune fc1 level 50%", false},
+		{"lr multistep 0.1 at epochs [1,", true},
+		{"lr multistep 0.1 at epochs [1,\n 2]", false},
+		{"quantize * linear {", true},
+		{"quantize * linear {\n override fc1 4 bits\n}", false},
+		{`let s = "[("`, false},
+		{"prune /fc[0-9/ level 50%", false},
+		{"let x = 4 / (2", true},
+		{"prune fc1 level 50% # [", false},
+		{"prune fc1 )", false},
+	}
+	for _, tc := range tests {
+		if got := NeedsMore(tc.text); got != tc.want {
+			t.Errorf("NeedsMore(%q) = %v, want %v", tc.text, got, tc.want)
+		}
+	}
+}
+
+// TestComplete covers completion in each context.
+func TestComplete(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"run1.safetensors", "run2.safetensors"} {
+		if err := writeFile(filepath.Join(dir, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		line string
+		want []string
+	}{
+		{"pru", []string{"prune"}},
+		{"sp", []string{"sparsity"}},
+		{"prune fc", []string{"fc1", "fc1.bias", "fc1.weight", "fc2", "fc2.bias", "fc2.weight"}},
+		{"prune fc1 lev", []string{"level"}},
+		{"prune fc1 level 50% fr", []string{"from"}},
+		{"prune conv1 level 50% fil", []string{"filters"}},
+		{"prune fc1 agp 0 -> 50% group", []string{"group_size"}},
+		{"prune fc1 threshold keep", []string{"keep_mask"}},
+		{"show conv1.w", []string{"conv1.weight"}},
+		{"lr ste", []string{"step", "steps"}},
+		{"help prune ag", []string{"agp"}},
+		{"train 3 e", []string{"epochs"}},
+		{"load " + dir + "/ru", []string{dir + "/run1.safetensors", dir + "/run2.safetensors"}},
+	}
+	s, _ := newSession(t)
+	for _, tc := range tests {
+		head, got, tail := s.Complete(tc.line, len(tc.line))
+		if strings.Join(got, " ") != strings.Join(tc.want, " ") {
+			t.Errorf("Complete(%q) = %v, want %v", tc.line, got, tc.want)
+		}
+		if tail != "" || !strings.HasPrefix(tc.line, head) {
+			t.Errorf("Complete(%q): head %q tail %q", tc.line, head, tail)
+		}
+	}
+}
+
+func writeFile(path string) error { return os.WriteFile(path, []byte("x"), 0o644) }

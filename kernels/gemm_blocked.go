@@ -109,6 +109,18 @@ func sgemm(kern microKernel, transA, transB bool, m, n, k int, alpha float32, a 
 		sgemmSwapped(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
+	if transB && !transA && kern.masked && m*(k+n) < n*k/2 {
+		// C = A·Bᵀ would transpose all of B into panels; Cᵀ = B·Aᵀ
+		// reads B in place and transposes the smaller A and the result.
+		sgemmSwapped(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	sgemmDirect(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// sgemmDirect runs the blocked algorithm on C itself, in parallel stripes
+// for large products.
+func sgemmDirect(kern microKernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	workers := min(runtime.GOMAXPROCS(0), m*n*k/parallelMinWork)
 	// Split the larger of m and n into stripes that are multiples of the
 	// kernel tile.
@@ -151,21 +163,30 @@ func sgemm(kern microKernel, transA, transB bool, m, n, k int, alpha float32, a 
 }
 
 // sgemmSwapped computes C through its transpose T = op(B)ᵀ·op(A)ᵀ (n×m),
-// then sets C = T ᵀ + beta·C.
+// then sets C = Tᵀ + beta·C.
 func sgemmSwapped(kern microKernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	buf := getBuf(n * m)
 	defer packPool.Put(buf)
 	t := *buf
-	sgemm(kern, !transB, !transA, n, m, k, alpha, b, ldb, a, lda, 0, t, m)
+	sgemmDirect(kern, !transB, !transA, n, m, k, alpha, b, ldb, a, lda, 0, t, m)
+	if beta == 0 {
+		for j0 := 0; j0 < n; j0 += 16 {
+			transposeInto(c[j0:], ldc, t[j0*m:], m, min(16, n-j0), m)
+		}
+		return
+	}
+	ubuf := getBuf(m * n)
+	defer packPool.Put(ubuf)
+	u := *ubuf
+	for j0 := 0; j0 < n; j0 += 16 {
+		transposeInto(u[j0:], n, t[j0*m:], m, min(16, n-j0), m)
+	}
 	for i := 0; i < m; i++ {
 		crow := c[i*ldc : i*ldc+n]
-		for j := range crow {
-			if beta == 0 {
-				crow[j] = t[j*m+i]
-			} else {
-				crow[j] = t[j*m+i] + beta*crow[j]
-			}
+		if beta != 1 {
+			scaleUnitary(crow, beta)
 		}
+		axpyUnitary(crow, 1, u[i*n:(i+1)*n])
 	}
 }
 
@@ -178,7 +199,7 @@ func sgemmSwapped(kern microKernel, transA, transB bool, m, n, k int, alpha floa
 func sgemmSerial(kern microKernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	mr, nr := kern.mr, kern.nr
 	large := m > blockM || n > blockN
-	packAll := large && k > 64
+	packAll := large && k > 64 && n >= 4*nr
 	packBAll := (large && k > 64) || transB || !kern.masked
 
 	kc0 := min(k, blockK)

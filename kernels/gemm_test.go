@@ -62,6 +62,8 @@ func gemmCases(short bool) []gemmCase {
 		gemmCase{20, 576, 25, 1, 1, 0},
 		gemmCase{64, 50, 500, 1, 1, 5},
 		gemmCase{100, 37, 300, 1.5, -1, 7},
+		gemmCase{6, 300, 200, 0.5, -0.75, 1}, // NT computed through the transpose
+		gemmCase{3, 100, 50, 1, 1, 2},
 	)
 	if !short {
 		cs = append(cs,

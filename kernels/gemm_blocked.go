@@ -13,15 +13,18 @@ package kernels
 // B is not transposed. Panels are packed into contiguous buffers only
 // where it pays: op(B) when it is transposed (an AVX-512 16×16 register
 // transpose), when the kernel has no column masks, or for large products
-// with long k; op(A) for large products with long k and for the last,
-// partial row panel (so that the kernel may read all mr rows). Packed
+// with long k; op(A) for large products with long k whose panels are
+// reused across at least four column panels, and for the last, partial
+// row panel (so that the kernel may read all its rows). Packed
 // panels keep their pad rows and columns unspecified: row r of a tile
 // depends only on row r of A, column j only on column j of B, and the
 // kernels never store pad rows or columns (column masks, or a scratch tile
 // for kernels without masks).
 //
-// A narrow C (n < nr/2 and m > n) is computed through its transpose, whose
-// rows are the short side. Large products are split into column (or row)
+// Two shapes are computed through the transpose Cᵀ = op(B)ᵀ·op(A)ᵀ: a
+// narrow C (n < nr/2 and m > n), whose rows are then the short side, and
+// A·Bᵀ with a B much larger than A, where reading B in place and
+// transposing the smaller A and the result beats transposing B. Large products are split into column (or row)
 // stripes of C across goroutines, each running the serial algorithm with
 // its own pooled buffers.
 

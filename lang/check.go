@@ -1048,6 +1048,7 @@ func (c *checker) window(sig *Signature, wc *WindowClause, stmtRange Range) Wind
 			}
 		}
 	}
+	explicitEnd := w.End != NoEnd
 	if w.End == NoEnd && c.env.Epochs > 0 {
 		w.End = max(c.env.Epochs, w.Start+1)
 	}
@@ -1055,7 +1056,7 @@ func (c *checker) window(sig *Signature, wc *WindowClause, stmtRange Range) Wind
 		c.errorf(wr, "Window without end", "%s %s is scheduled over its whole window, so the window needs an end: add `to EPOCH` (or check with the run length).", sig.Statement, sig.Method)
 		return w
 	}
-	if w.Every > 1 && w.End != NoEnd && w.Unit == Epochs && w.Every > w.End-w.Start {
+	if w.Every > 1 && explicitEnd && w.Unit == Epochs && w.Every > w.End-w.Start {
 		c.errorf(wr, "Period too long", "every %d is longer than the window [%d, %d), so the policy runs only once; use `at epoch %d`.", w.Every, w.Start, w.End, w.Start)
 	}
 	if sig.Statement == KindPrune && sig.Method == "agp" && w.End != NoEnd && w.Unit == Epochs {

@@ -40,6 +40,7 @@ type CLI struct {
 	Import      ImportCmd      `cmd:"" help:"Convert a Distiller YAML schedule into a .dst script."`
 	Export      ExportCmd      `cmd:"" help:"Quantize a checkpoint after training and write an int8 model file."`
 	Bench       BenchCmd       `cmd:"" help:"Measure dense, sparse and thinned inference of a checkpoint side by side (and PyTorch with --torch)."`
+	Repl        ReplCmd        `cmd:"" help:"Interactive shell: load a model, prune or quantize step by step, evaluate, undo."`
 }
 
 // exitError carries a process exit code through a command's returned error.

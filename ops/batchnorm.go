@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/dst-dev/dst/kernels"
+
 	"gorgonia.org/tensor"
 )
 
@@ -13,7 +15,8 @@ import (
 // In training mode μ and σ² are the batch's per-channel mean and biased variance, and
 // the running statistics move towards them: running_mean ← (1−m)·running_mean + m·μ,
 // running_var ← (1−m)·running_var + m·σ²·M/(M−1) (unbiased, M = N·H·W). In evaluation
-// mode the running statistics are used and not changed. Sums are accumulated in float64.
+// mode the running statistics are used and not changed. Sums run in float32 within an
+// H×W plane (vectorised) and in float64 across planes.
 type BatchNorm2d struct {
 	// Eps is added to the variance (PyTorch: 1e-5).
 	Eps float64
@@ -58,19 +61,22 @@ func (bn *BatchNorm2d) Forward(x, gamma, beta, runMean, runVar *tensor.Dense, tr
 	for ch := 0; ch < c; ch++ {
 		var mean, variance float64
 		if train {
+			// Sums run per H×W plane in float32 (vectorised kernels) and across planes
+			// in float64.
 			var s float64
 			for i := 0; i < n; i++ {
-				for _, v := range xd[(i*c+ch)*hw : (i*c+ch+1)*hw] {
-					s += float64(v)
-				}
+				s += float64(kernels.Sum(xd[(i*c+ch)*hw : (i*c+ch+1)*hw]))
 			}
 			mean = s / m
 			var q float64
+			mf := float32(mean)
 			for i := 0; i < n; i++ {
-				for _, v := range xd[(i*c+ch)*hw : (i*c+ch+1)*hw] {
-					d := float64(v) - mean
-					q += d * d
+				off := (i*c + ch) * hw
+				t := bn.xhat[off : off+hw]
+				for j, v := range xd[off : off+hw] {
+					t[j] = v - mf
 				}
+				q += float64(kernels.Dot(t, t))
 			}
 			variance = q / m
 			mom := bn.Momentum
@@ -123,11 +129,9 @@ func (bn *BatchNorm2d) Backward(dy, gamma, dgamma, dbeta *tensor.Dense) *tensor.
 		var sdy, sdyx float64
 		for i := 0; i < n; i++ {
 			off := (i*c + ch) * hw
-			xh := bn.xhat[off : off+hw]
-			for j, v := range gd[off : off+hw] {
-				sdy += float64(v)
-				sdyx += float64(v) * float64(xh[j])
-			}
+			g := gd[off : off+hw]
+			sdy += float64(kernels.Sum(g))
+			sdyx += float64(kernels.Dot(g, bn.xhat[off:off+hw]))
 		}
 		if dg != nil {
 			dg[ch] += float32(sdyx)

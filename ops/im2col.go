@@ -80,15 +80,7 @@ func im2colBatch(dst, src []float32, s0, cn, c, h, w, kh, kw, ph, pw, sh, sw, oh
 						zero(r[hi:])
 						in := plane[iy*w : (iy+1)*w]
 						if sw == 1 {
-							d, s := r[lo:hi], in[lo+kj-pw:hi+kj-pw]
-							if len(d) >= 16 {
-								copy(d, s)
-								continue
-							}
-							// A plain loop beats a call to memmove on rows this short.
-							for t := range d {
-								d[t] = s[t]
-							}
+							copyRow(r[lo:hi], in[lo+kj-pw:hi+kj-pw])
 							continue
 						}
 						for ox := lo; ox < hi; ox++ {
@@ -157,10 +149,7 @@ func col2imBatch(dst, src []float32, s0, cn, c, h, w, kh, kw, ph, pw, sh, sw, oh
 						r := rs[oy*ow : (oy+1)*ow]
 						in := plane[iy*w : (iy+1)*w]
 						if sw == 1 {
-							d, s := in[lo+kj-pw:hi+kj-pw], r[lo:hi]
-							for t := range d {
-								d[t] += s[t]
-							}
+							addRow(in[lo+kj-pw:hi+kj-pw], r[lo:hi])
 							continue
 						}
 						for ox := lo; ox < hi; ox++ {
@@ -173,9 +162,11 @@ func col2imBatch(dst, src []float32, s0, cn, c, h, w, kh, kw, ph, pw, sh, sw, oh
 	}
 }
 
-// zero clears a short slice with a plain loop.
+// zero clears a short slice. The loop is written so that the compiler does not turn it
+// into a call to memclr, which costs more than the stores for the few values of a
+// padding border.
 func zero(s []float32) {
-	for i := range s {
+	for i := 0; i < len(s); i++ {
 		s[i] = 0
 	}
 }

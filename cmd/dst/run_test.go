@@ -233,14 +233,16 @@ optimizer "sgd" {
 // TestRunKillResume kills `dst run` with SIGKILL at random steps (fixed seed), resumes
 // it, and requires the final weights, masks and optimizer state to be bit-identical to
 // an uninterrupted run's; the checkpoint left by the killed process must always load.
+// The schedule thins conv1 after epoch 0, so the resumed run starts from a thinned
+// checkpoint, and holds AGP, sensitivity (cached σ), L1 and an lr schedule.
 func TestRunKillResume(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds dst and trains four times")
 	}
 	bin := buildDst(t)
 	dir := t.TempDir()
-	sched := writeRunFile(t, dir, "s.dst", "prune conv* agp 10% -> 60% from epoch 0 to 3\nprune fc1 sensitivity 0.5 at epochs [1, 2]\n"+
-		"regularize fc2 l1 1e-4\nlr exponential 0.8 from epoch 1\n")
+	sched := writeRunFile(t, dir, "s.dst", "prune conv1 filters 50% by l1 at epoch 0 then thin\nprune conv2 agp 10% -> 60% from epoch 0 to 3\n"+
+		"prune fc1 sensitivity 0.5 at epochs [1, 2]\nregularize fc2 l1 1e-4\nlr exponential 0.8 from epoch 1\n")
 	const epochs, steps = 3, 8
 	args := func(out string) []string {
 		return []string{"run", sched, "--model", "simplenet_mnist", "--epochs", fmt.Sprint(epochs), "--limit-train", fmt.Sprint(steps * 32),
@@ -251,6 +253,9 @@ func TestRunKillResume(t *testing.T) {
 		t.Fatalf("uninterrupted run: %v\n%s", err, out)
 	}
 	want := loadRun(t, filepath.Join(full, runCheckpoint))
+	if n := len(want["conv1.weight"]); n != 10*5*5 {
+		t.Fatalf("conv1.weight has %d values after thinning, want 250", n)
+	}
 	r := rand.New(rand.NewPCG(1, 1))
 	for trial := range 2 {
 		// Trial 0 kills after a random global step of epochs 1 and 2 (epoch 0's checkpoint

@@ -1,6 +1,8 @@
 package lang_test
 
 import (
+	"os"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -233,4 +235,29 @@ func TestPolicyString(t *testing.T) {
 			t.Errorf("String() = %q, want %q", got, want[i])
 		}
 	}
+}
+
+// TestConcurrentCheck checks one parsed file and one Builtins table from several
+// goroutines (meaningful under -race).
+func TestConcurrentCheck(t *testing.T) {
+	src, err := os.ReadFile("../examples/prune_then_quantize.dst")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _ := lang.Parse("p.dst", src)
+	env := lang.Env{Params: simplenetParams(), Builtins: testBuiltins(), Epochs: 10}
+	want, _ := lang.Check(f, env)
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got, d := lang.Check(f, env)
+			if d.HasErrors() || len(got.Policies) != len(want.Policies) {
+				t.Errorf("concurrent check differs: %v", d)
+			}
+			_ = lang.FormatFile(f)
+		}()
+	}
+	wg.Wait()
 }

@@ -363,13 +363,15 @@ func loadRun(t *testing.T, path string) map[string][]float32 {
 	return out
 }
 
-// TestExampleExperiments decodes every examples/*.hcl and checks the schedule it names
-// against its model.
+// TestExampleExperiments decodes every examples/*.hcl (and the acceptance runs' files
+// under testdata/run) and checks the schedule each names against its model.
 func TestExampleExperiments(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("..", "..", "examples", "*.hcl"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no example experiments: %v", err)
 	}
+	more, _ := filepath.Glob(filepath.Join("testdata", "run", "*.hcl"))
+	files = append(files, more...)
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			var stderr bytes.Buffer

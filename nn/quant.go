@@ -598,3 +598,47 @@ func (g Groups) SetState(state map[string][]*tensor.Dense) error {
 	}
 	return nil
 }
+
+// InputQuant quantizes the input of a layer before running it (linear QAT's
+// quantize_inputs on a model's first layer). Backward runs the layer's backward and then
+// the quantizer's straight-through gradient, when the layer returns an input gradient.
+type InputQuant struct {
+	// Inner is the wrapped layer; Quant quantizes its input.
+	Inner Module
+	Quant ActQuantizer
+
+	x     []float32
+	q, dx ops.Buffer
+}
+
+// Forward implements [Module].
+func (iq *InputQuant) Forward(x *tensor.Dense, train bool) *tensor.Dense {
+	iq.x = qGrowF32(iq.x, x.Shape().TotalSize())
+	copy(iq.x, ops.F32(x))
+	q := iq.q.Get(x.Shape()...)
+	iq.Quant.Forward(ops.F32(q), iq.x, train)
+	return iq.Inner.Forward(q, train)
+}
+
+// Backward implements [Module].
+func (iq *InputQuant) Backward(dy *tensor.Dense) *tensor.Dense {
+	g := iq.Inner.Backward(dy)
+	if g == nil {
+		return nil
+	}
+	dx := iq.dx.Get(g.Shape()...)
+	iq.Quant.Backward(ops.F32(dx), ops.F32(g), iq.x)
+	return dx
+}
+
+// Info implements [Module]: the inner layer's.
+func (iq *InputQuant) Info() LayerInfo { return iq.Inner.Info() }
+
+// Children implements [Module]: the inner layer.
+func (iq *InputQuant) Children() []Module { return []Module{iq.Inner} }
+
+// Params implements [Module]: the quantizer's (the inner layer's are its own).
+func (iq *InputQuant) Params() []*Param { return iq.Quant.Params() }
+
+// Buffers implements [Module]: none of its own.
+func (iq *InputQuant) Buffers() []*Buffer { return nil }

@@ -1194,6 +1194,13 @@ type QAT struct {
 	Alpha float64
 	// ScaleWeights sets [DorefaWeights.Scale] for dorefa and pact (a dst extension).
 	ScaleWeights bool
+	// QuantizeInputs fake-quantizes the model input with an EMA range (linear QAT).
+	QuantizeInputs bool
+	// AlphaDecay is the weight decay of PACT's α when HasAlphaDecay is set; otherwise
+	// the host uses its optimizer's. Install does not read it: the host builds the α
+	// optimizer group from it.
+	AlphaDecay    float64
+	HasAlphaDecay bool
 	// Float lists layers (Conv2d, Linear or ReLU names) left in floating point.
 	Float []string
 }
@@ -1248,9 +1255,25 @@ func (q *QAT) Install(m *nn.Model) (*QATRun, error) {
 	}
 	run := &QATRun{WeightQAT: &WeightQAT{}}
 	known := map[string]bool{}
-	err := nn.ReplaceModules(m, func(mod nn.Module) (nn.Module, error) {
+	first := q.QuantizeInputs
+	if first && q.Method != "qat" {
+		return nil, fmt.Errorf("stdlib: %s: quantize_inputs applies to linear QAT (qat) only", q.Method)
+	}
+	var replace func(mod nn.Module) (nn.Module, error)
+	replace = func(mod nn.Module) (nn.Module, error) {
 		name := mod.Info().Name
 		known[name] = true
+		if first {
+			first = false
+			inner, err := replace(mod)
+			if err != nil {
+				return nil, err
+			}
+			if inner == nil {
+				inner = mod
+			}
+			return &nn.InputQuant{Inner: inner, Quant: &EMAAct{Bits: q.ActBits, Mode: q.Mode, Decay: q.EMADecay}}, nil
+		}
 		switch l := mod.(type) {
 		case *nn.ReLU:
 			if q.ActBits == 0 || float[name] {
@@ -1270,8 +1293,8 @@ func (q *QAT) Install(m *nn.Model) (*QATRun, error) {
 			run.Funcs = append(run.Funcs, wf())
 		}
 		return nil, nil
-	})
-	if err != nil {
+	}
+	if err := nn.ReplaceModules(m, replace); err != nil {
 		return nil, err
 	}
 	for _, l := range q.Float {
@@ -1297,3 +1320,64 @@ func (h *QATHooks) BeforeOptimizerStep(*nn.Step) error { h.Run.BeforeStep(); ret
 
 // OnMinibatchEnd implements nn.Hooks: re-quantize the updated weights.
 func (h *QATHooks) OnMinibatchEnd(int, int, int) error { h.Run.AfterStep(); return nil }
+
+// NewQAT returns the quantization-aware training a checked quantize policy (method
+// dorefa, pact, wrpn or qat) describes. Its selector and override lines may only choose
+// which layers stay in floating point: layers whose parameters the selector leaves out,
+// and override lines with float, are listed in QAT.Float (layerOf maps a parameter to its
+// layer). Override lines that change bit widths are an error: one QAT run uses one bit
+// width for weights and one for activations.
+func NewQAT(pol *lang.Policy, all []string, layerOf func(param string) string) (*QAT, error) {
+	if pol.Kind != lang.KindQuantize || pol.Method == "linear" {
+		return nil, fmt.Errorf("stdlib: NewQAT: policy is %s %s, not quantization-aware training", pol.Kind, pol.Method)
+	}
+	a := newArgs(pol)
+	q := &QAT{Method: pol.Method, Alpha: 8, EMADecay: 0.999}
+	bits := int(a.numOr("bits", 8))
+	q.WeightBits, q.ActBits = int(a.numOr("weights", float64(bits))), int(a.numOr("activations", float64(bits)))
+	if a.flag("float") {
+		q.WeightBits, q.ActBits = 0, 0
+	}
+	if _, ok := a.get("bias"); ok {
+		a.fail("bias bit widths are not supported by quantization-aware training; biases stay in floating point")
+	}
+	switch pol.Method {
+	case "qat":
+		m, err := ParseLinearMode(a.str("mode", "sym"))
+		if err != nil {
+			return nil, err
+		}
+		q.Mode, q.PerChannel = m, a.flag("per_channel")
+		q.EMADecay = a.numOr("ema_decay", 0.999)
+		if v, ok := a.get("quantize_inputs"); ok {
+			q.QuantizeInputs = v.Bool
+		}
+	case "pact":
+		q.Alpha = a.numOr("alpha", 8)
+		if v, ok := a.get("alpha_decay"); ok {
+			q.AlphaDecay, q.HasAlphaDecay = v.Num, true
+		}
+	}
+	if a.err != nil {
+		return nil, a.err
+	}
+	if pol.Params != nil {
+		sel := map[string]bool{}
+		for _, l := range layersOf(pol.Params, layerOf) {
+			sel[l] = true
+		}
+		for _, l := range layersOf(all, layerOf) {
+			if !sel[l] {
+				q.Float = append(q.Float, l)
+			}
+		}
+	}
+	for _, o := range pol.Overrides {
+		v, ok := o.Args["float"]
+		if !ok || !v.Bool || len(o.Args) != 1 {
+			return nil, fmt.Errorf("stdlib: quantize %s: override lines may only say float (one bit width per run)", pol.Method)
+		}
+		q.Float = append(q.Float, layersOf(o.Params, layerOf)...)
+	}
+	return q, nil
+}

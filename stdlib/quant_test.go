@@ -499,7 +499,8 @@ func TestQATInstallAndTrain(t *testing.T) {
 		{"dorefa", QAT{Method: "dorefa", WeightBits: 4, ActBits: 8, ScaleWeights: true}, 0, ""},
 		{"pact", QAT{Method: "pact", WeightBits: 4, ActBits: 8, Alpha: 4, ScaleWeights: true}, 2, ""},
 		{"wrpn", QAT{Method: "wrpn", WeightBits: 4, ActBits: 4}, 0, ""},
-		{"qat", QAT{Method: "qat", WeightBits: 8, ActBits: 8, EMADecay: 0.99, Float: []string{"fc3"}}, 0, ""},
+		{"qat", QAT{Method: "qat", WeightBits: 8, ActBits: 8, EMADecay: 0.99, Float: []string{"fc3"}, QuantizeInputs: true}, 0, ""},
+		{"inputs without qat", QAT{Method: "dorefa", WeightBits: 4, QuantizeInputs: true}, 0, "quantize_inputs"},
 		{"unknown method", QAT{Method: "fancy", WeightBits: 4}, 0, "fancy"},
 		{"unknown float layer", QAT{Method: "dorefa", WeightBits: 4, Float: []string{"fc9"}}, 0, "fc9"},
 		{"pact alpha", QAT{Method: "pact", WeightBits: 4, ActBits: 4}, 0, "alpha"},
@@ -519,6 +520,9 @@ func TestQATInstallAndTrain(t *testing.T) {
 			}
 			if len(run.Alphas) != tc.alphas || len(m.Params()) != 6+tc.alphas {
 				t.Fatalf("%d alphas, %d parameters", len(run.Alphas), len(m.Params()))
+			}
+			if _, ok := m.Root().Children()[0].(*nn.InputQuant); ok != tc.q.QuantizeInputs {
+				t.Fatalf("input quantizer present: %v, want %v", ok, tc.q.QuantizeInputs)
 			}
 			set := data.Synthetic(256, 1, 28, 28, 10, 4)
 			opt, _ := nn.NewSGD(m.Params(), nn.SGDConfig{LR: 0.05, Momentum: 0.9})
@@ -612,5 +616,56 @@ func TestQATSimplenetMNIST(t *testing.T) {
 	}
 	if top1 := res[len(res)-1].Top1; top1 < 98.8 {
 		t.Fatalf("%s w4a8: top-1 %.2f%% < 98.8%%", method, top1)
+	}
+}
+
+func TestNewQAT(t *testing.T) {
+	m, _ := nn.New("simplenet_mnist", 1)
+	var table []lang.ParamInfo
+	var all []string
+	for _, p := range m.Params() {
+		table = append(table, lang.ParamInfo{Name: p.Name, Shape: p.Shape(), Kind: p.Kind.String(), Layer: p.Layer})
+		all = append(all, p.Name)
+	}
+	layerOf := func(name string) string { return m.Param(name).Layer }
+	for _, tc := range []struct {
+		name, src string
+		check     func(q *QAT) bool
+		wrong     string
+	}{
+		{"dorefa", "quantize conv* dorefa 4 bits activations=8 bits\n", func(q *QAT) bool {
+			return q.Method == "dorefa" && q.WeightBits == 4 && q.ActBits == 8 && fmt.Sprint(q.Float) == "[fc1 fc2]"
+		}, ""},
+		{"pact", "quantize * pact 4 bits alpha=6 alpha_decay=0.001 {\n    override fc2 float\n}\n", func(q *QAT) bool {
+			return q.Alpha == 6 && q.HasAlphaDecay && q.AlphaDecay == 0.001 && fmt.Sprint(q.Float) == "[fc2]"
+		}, ""},
+		{"qat", "quantize * qat 8 bits mode=asym_u per_channel ema_decay=0.99\n", func(q *QAT) bool {
+			return q.Mode == AsymmetricUnsigned && q.PerChannel && q.EMADecay == 0.99 && q.QuantizeInputs && len(q.Float) == 0
+		}, ""},
+		{"bit override", "quantize * dorefa 4 bits {\n    override fc2 weights=8 bits\n}\n", nil, "only say float"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			prog, diags := lang.CheckSource("q.dst", []byte(tc.src), lang.Env{Params: table, Builtins: Signatures()})
+			if diags.HasErrors() {
+				t.Fatal(diags)
+			}
+			q, err := NewQAT(prog.Policies[0], all, layerOf)
+			if tc.wrong != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wrong) {
+					t.Fatalf("error %v, want one mentioning %q", err, tc.wrong)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tc.check(q) {
+				t.Fatalf("%+v", q)
+			}
+			if _, err := q.Install(m); err != nil {
+				t.Fatal(err)
+			}
+			m, _ = nn.New("simplenet_mnist", 1)
+		})
 	}
 }

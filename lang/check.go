@@ -1108,6 +1108,13 @@ func (c *checker) crossArgs(p *Policy, cl Clauses, r Range) {
 			c.errorf(r, "Conflicting arguments", "mask_gradients needs forward_only: with hard masks, pruned weights have no gradient to mask.")
 		}
 	}
+	if p.Kind == KindRegularize && p.ThenThin {
+		if th, ok := a["threshold"]; ok && th.Type == TypeEnum && th.Str == "none" {
+			c.warnf(r, "Nothing to thin", "%s only pushes groups toward zero, and thinning removes exact zeros; add threshold=max or threshold=mean_abs (with keep_mask) so weak groups are zeroed.", p.Method)
+		} else if km := a["keep_mask"]; !km.Bool {
+			c.warnf(r, "Nothing to thin", "Without keep_mask the regularizer's threshold masks are dropped after each mini-batch, so the zeros may not last until thinning; add keep_mask.")
+		}
+	}
 	if _, ok := a["block"]; ok && p.Granularity != "blocks" {
 		c.errorf(r, "Unexpected block shape", "block=[...] applies only to the blocks granularity; this policy acts on %s.", p.Granularity)
 	}

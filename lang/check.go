@@ -1108,6 +1108,11 @@ func (c *checker) crossArgs(p *Policy, cl Clauses, r Range) {
 			c.errorf(r, "Conflicting arguments", "mask_gradients needs forward_only: with hard masks, pruned weights have no gradient to mask.")
 		}
 	}
+	if p.Kind == KindPrune && p.ThenThin {
+		if fo := a["forward_only"]; fo.Bool && !a["keep_mask"].Bool {
+			c.warnf(r, "Nothing to thin", "forward_only masks only the forward pass and leaves the stored weights, and thinning removes exact zeros; add keep_mask to make the mask permanent at the window's end.")
+		}
+	}
 	if p.Kind == KindRegularize && p.ThenThin {
 		if th, ok := a["threshold"]; ok && th.Type == TypeEnum && th.Str == "none" {
 			c.warnf(r, "Nothing to thin", "%s only pushes groups toward zero, and thinning removes exact zeros; add threshold=max or threshold=mean_abs (with keep_mask) so weak groups are zeroed.", p.Method)

@@ -456,3 +456,44 @@ func TestThinAdamState(t *testing.T) {
 	m.Backward(dl)
 	opt.Step()
 }
+
+// TestThinZoo prunes a third of the filters (rows) of every layer but the last of each
+// sequential zoo model, and half of a layer's input channels, and checks that thinning
+// keeps the logits.
+func TestThinZoo(t *testing.T) {
+	for _, name := range []string{"simplenet_mnist", "simplenet_v2_mnist", "lenet300_100", "lenet5"} {
+		t.Run(name, func(t *testing.T) {
+			m, _ := New(name, 4)
+			r := rand.New(rand.NewPCG(2, 2))
+			var ws []*Param
+			for _, p := range m.Params() {
+				if p.Kind == KindWeight {
+					ws = append(ws, p)
+				}
+			}
+			for _, p := range ws[:len(ws)-1] {
+				n := p.Shape()[0]
+				size := p.Len() / n
+				mask := make([]float32, p.Len())
+				for i := range mask {
+					mask[i] = 1
+				}
+				for _, f := range r.Perm(n)[:n/3] {
+					clear(mask[f*size : (f+1)*size])
+				}
+				p.SetMask(mask)
+			}
+			x := thinBatch(m, 3, 8)
+			before := thinLogits(m, x)
+			params := m.NumParams()
+			rep, err := Thin(m, nil, ThinContract)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Empty() || m.NumParams() >= params {
+				t.Fatalf("nothing thinned: %v", rep)
+			}
+			thinClose(t, "logits", thinLogits(m, x), before, 1e-4)
+		})
+	}
+}

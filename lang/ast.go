@@ -125,10 +125,13 @@ type ThinStmt struct {
 	Clauses
 }
 
-// BadStmt stands for a statement that failed to parse; its diagnostic was reported.
+// BadStmt stands for a statement that failed to lex or parse; its diagnostic was
+// reported. Tools (completion in the REPL) can still look at its tokens.
 type BadStmt struct {
 	// Range is the statement's extent.
 	Range Range
+	// Tokens are the statement's tokens, including any Invalid ones.
+	Tokens []lexer.Token
 }
 
 // Clauses is the normalised form of a statement's items: arguments in order, and at most

@@ -113,7 +113,7 @@ var statementStarts = []string{"let", "prune", "regularize", "quantize", "lr", "
 
 func parseStatement(filename string, toks []lexer.Token, offset int, res *lexResult) (Stmt, Diagnostics) {
 	first, last := toks[0], toks[len(toks)-1]
-	bad := &BadStmt{Range: rangeOf(first.Pos, tokenEnd(last))}
+	bad := &BadStmt{Range: rangeOf(first.Pos, tokenEnd(last)), Tokens: toks[:len(toks):len(toks)]}
 	for i := range toks {
 		if d, ok := res.errs[offset+i]; ok {
 			d.Context = &bad.Range

@@ -148,3 +148,18 @@ func TestGrammarPrints(t *testing.T) {
 		}
 	}
 }
+
+func TestBadStmtKeepsTokens(t *testing.T) {
+	f, _ := lang.Parse("t.dst", []byte("prune fc1 level 0.5 at\n"))
+	bad, ok := f.Stmts[0].(*lang.BadStmt)
+	if !ok {
+		t.Fatalf("got %T", f.Stmts[0])
+	}
+	var words []string
+	for _, tok := range bad.Tokens {
+		words = append(words, tok.Value)
+	}
+	if got := strings.Join(words, " "); got != "prune fc1 level 0.5 at" {
+		t.Errorf("tokens = %q", got)
+	}
+}

@@ -65,7 +65,7 @@ func (s *Session) cmdHelp(in *input, args []field) error {
 		return nil
 	}
 	if ms := table.Methods(a.s); len(ms) > 0 {
-		s.printf("%s methods:\n", a.s)
+		s.printf("%s methods (help %s METHOD for one):\n", a.s, a.s)
 		for _, m := range ms {
 			sig := table.Lookup(a.s, m)
 			def := ""
@@ -74,7 +74,6 @@ func (s *Session) cmdHelp(in *input, args []field) error {
 			}
 			s.printf("  %-14s %s%s\n", m, firstSentence(sig.Doc), def)
 		}
-		s.printf("help %s METHOD shows a method's arguments.\n", a.s)
 		return nil
 	}
 	var found []*lang.Signature
@@ -118,7 +117,10 @@ func (s *Session) cmdHelp(in *input, args []field) error {
 // firstSentence returns the first sentence of a doc paragraph.
 func firstSentence(doc string) string {
 	if i := strings.Index(doc, ". "); i >= 0 {
-		return doc[:i+1]
+		doc = doc[:i+1]
+	}
+	if r := []rune(doc); len(r) > 90 {
+		doc = strings.TrimRight(string(r[:87]), " ") + "..."
 	}
 	return doc
 }

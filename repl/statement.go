@@ -115,6 +115,12 @@ func (s *Session) now(in *input, src []byte) error {
 		}
 		return s.report(in.relevant(diags))
 	}
+	if n := len(prog.Policies); n > 0 && !runsNow(prog.Policies[n-1]) {
+		// Regularizers, lr schedules and distillation act during training: the
+		// statement joins the schedule with its default window (or is an error
+		// when its method has none).
+		return s.schedule(in)
+	}
 	sched, err := interp.Compile(prog, s.options())
 	if err != nil {
 		return s.failErr(in, "Cannot compile", err)
@@ -172,4 +178,20 @@ func (s *Session) parkSchedule() {
 		}
 	}
 	s.sched = nil
+}
+
+// runsNow reports whether a policy has work to do before training: pruning, thinning and
+// quantizers that accept `before training`.
+func runsNow(p *lang.Policy) bool {
+	switch p.Kind {
+	case lang.KindPrune, lang.KindThin:
+		return true
+	case lang.KindQuantize:
+		for _, f := range p.Signature.Windows {
+			if f == lang.FormBefore {
+				return true
+			}
+		}
+	}
+	return false
 }

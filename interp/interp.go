@@ -28,9 +28,12 @@ type Options struct {
 	// Epochs is the run length in epochs, given to the checker so open windows end at
 	// the run's end; 0 means unknown.
 	Epochs int
-	// Activations supplies per-filter activation statistics for the apoz and
-	// mean_activation rankings; nil when the host collects none.
-	Activations stdlib.ActivationStats
+	// Activations returns, for the apoz or mean_activation ranking, the per-filter
+	// activation statistics a structure pruner ranks by. It is called once per policy at
+	// compile time; the function it returns is called when the policy prunes, so a host
+	// can collect fresh statistics then. Nil means the host collects none, and policies
+	// ranking by activations are compile errors.
+	Activations func(r stdlib.Ranking) stdlib.ActivationStats
 	// OptimizerMasks reports that the host's optimizer re-applies every parameter's mask
 	// to its values (and state) after each step, as nn's optimizers do. The Scheduler
 	// then skips its own re-application at OnMinibatchEnd, which costs one pass over the
@@ -238,7 +241,12 @@ func (s *Scheduler) build(cp *policy, hostFn func(*Call) error) error {
 			cp.flags.forwardOnly = true
 		}
 		if cp.host == nil {
-			pr, err := stdlib.NewPruner(pol, stdlib.BuildOptions{Activations: s.opt.Activations})
+			var bo stdlib.BuildOptions
+			if r, err := stdlib.ParseRanking(pol.Ranking); err == nil && s.opt.Activations != nil &&
+				(r == stdlib.APoZ || r == stdlib.MeanActivation) {
+				bo.Activations = s.opt.Activations(r)
+			}
+			pr, err := stdlib.NewPruner(pol, bo)
 			if err != nil {
 				return err
 			}

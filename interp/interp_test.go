@@ -11,6 +11,7 @@ import (
 	"github.com/dst-dev/dst/data"
 	"github.com/dst-dev/dst/lang"
 	"github.com/dst-dev/dst/nn"
+	"github.com/dst-dev/dst/stdlib"
 )
 
 // testParams returns a small conv+fc parameter set with random values (fixed seed).
@@ -709,5 +710,49 @@ func TestTrainOptimizerMasksEquivalent(t *testing.T) {
 				t.Fatalf("%s[%d]: %v with re-application, %v without", p.Name, k, v, q.Data()[k])
 			}
 		}
+	}
+}
+
+func TestActivationRankings(t *testing.T) {
+	stats := []float64{0.9, 0.1, 0.8, 0.2}
+	tests := []struct {
+		ranking string
+		zero    []bool // conv1's filters expected pruned
+	}{
+		{"apoz", []bool{true, false, true, false}},            // most zeros go
+		{"mean_activation", []bool{false, true, false, true}}, // weakest mean goes
+	}
+	for _, tc := range tests {
+		t.Run(tc.ranking, func(t *testing.T) {
+			ps := testParams(t)
+			var asked []stdlib.Ranking
+			opt := Options{Params: ps, Epochs: 2, Activations: func(r stdlib.Ranking) stdlib.ActivationStats {
+				asked = append(asked, r)
+				return func(p *nn.Param) ([]float64, error) { return stats, nil }
+			}}
+			s := compile(t, "prune conv1 filters 50% by "+tc.ranking+" at epoch 0\n", opt)
+			if len(asked) != 1 || asked[0].String() != tc.ranking {
+				t.Fatalf("provider asked for %v", asked)
+			}
+			if err := s.OnEpochBegin(0); err != nil {
+				t.Fatal(err)
+			}
+			conv := ps[0].Data()
+			for f, z := range tc.zero {
+				nnz := 0
+				for _, v := range conv[f*9 : (f+1)*9] {
+					if v != 0 {
+						nnz++
+					}
+				}
+				if (nnz == 0) != z {
+					t.Errorf("filter %d: %d non-zeros, pruned want %v", f, nnz, z)
+				}
+			}
+		})
+	}
+	// Without a provider the policy cannot compile.
+	if _, err := CompileSource("t.dst", []byte("prune conv1 filters 50% by apoz at epoch 0\n"), Options{Params: testParams(t), Epochs: 2}); err == nil || !strings.Contains(err.Error(), "activation") {
+		t.Errorf("error %v, want one about activation statistics", err)
 	}
 }

@@ -12,11 +12,14 @@ import (
 	"strings"
 
 	"github.com/alecthomas/kong"
+	"github.com/dst-dev/dst/analysis"
+	"github.com/dst-dev/dst/data"
 	"github.com/dst-dev/dst/internal/runlog"
 	"github.com/dst-dev/dst/internal/tfevents"
 	"github.com/dst-dev/dst/interp"
 	"github.com/dst-dev/dst/lang"
 	"github.com/dst-dev/dst/nn"
+	"github.com/dst-dev/dst/stdlib"
 )
 
 // Checkpoint metadata keys of a dst run.
@@ -194,7 +197,9 @@ func (c *RunCmd) execute(g *Globals, cfg runConfig, src, expSrc []byte, out stri
 	if c.Verbose {
 		logger = slog.New(slog.NewTextHandler(g.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
-	iopt := interp.Options{Params: m.Params(), Optimizer: opt, Model: m, Epochs: cfg.Epochs, OptimizerMasks: true, Logger: logger}
+	acts := &activations{ctx: g.Ctx, m: m}
+	iopt := interp.Options{Params: m.Params(), Optimizer: opt, Model: m, Epochs: cfg.Epochs, OptimizerMasks: true,
+		Logger: logger, Activations: acts.provider}
 	prog, diags := interp.Check(name, src, iopt)
 	dw := lang.NewDiagnosticWriter(g.Stderr, map[string][]byte{name: src}, 0, isTerminal(g.Stderr))
 	if len(diags) > 0 {
@@ -231,6 +236,7 @@ func (c *RunCmd) execute(g *Globals, cfg runConfig, src, expSrc []byte, out stri
 	if err != nil {
 		return err
 	}
+	acts.set = train
 	if !resume {
 		if err := prepareOut(out, c.Force); err != nil {
 			return err
@@ -278,6 +284,9 @@ func (c *RunCmd) execute(g *Globals, cfg runConfig, src, expSrc []byte, out stri
 		what := p.Kind + " " + p.Method
 		if p.Granularity != "" && p.Granularity != "elements" {
 			what += " " + p.Granularity
+			if p.Ranking != "" {
+				what += " by " + p.Ranking
+			}
 		}
 		line := fmt.Sprintf("  %s  %s %s", p.Range, what, p.Window)
 		if len(p.Params) > 0 {
@@ -285,9 +294,15 @@ func (c *RunCmd) execute(g *Globals, cfg runConfig, src, expSrc []byte, out stri
 		}
 		fmt.Fprintln(g.Stdout, line)
 	}
-	onStep := stepBar(g.Stderr)
-	if c.PrintSteps {
-		onStep = func(p nn.Progress) { fmt.Fprintf(g.Stdout, "step %d %d\n", p.Epoch, p.Step) }
+	bar := stepBar(g.Stderr)
+	onStep := func(p nn.Progress) {
+		acts.stats = nil // the weights changed
+		switch {
+		case c.PrintSteps:
+			fmt.Fprintf(g.Stdout, "step %d %d\n", p.Epoch, p.Step)
+		case bar != nil:
+			bar(p)
+		}
 	}
 	var last nn.EpochMetrics
 	last.Top1 = -1
@@ -408,4 +423,35 @@ func (w *runLogs) epoch(em nn.EpochMetrics, params []*nn.Param, table *runlog.Sp
 func (w *runLogs) close() {
 	w.csv.Close()
 	w.tb.Close()
+}
+
+// actSamples is the number of training samples whose activations the apoz and
+// mean_activation rankings are computed from.
+const actSamples = 1024
+
+// activations collects the activation statistics of the apoz and mean_activation
+// rankings lazily: the first policy that needs them after the weights changed runs the
+// model, in evaluation mode, over the first actSamples training samples.
+type activations struct {
+	ctx   context.Context
+	m     *nn.Model
+	set   *data.Set
+	stats *analysis.Stats // nil when stale
+}
+
+// provider implements interp.Options.Activations.
+func (a *activations) provider(r stdlib.Ranking) stdlib.ActivationStats {
+	return func(p *nn.Param) ([]float64, error) {
+		if a.stats == nil {
+			if a.set == nil {
+				return nil, fmt.Errorf("activation statistics: no training data yet")
+			}
+			st, err := analysis.CollectStats(a.ctx, a.m, a.set, 256, (actSamples+255)/256)
+			if err != nil {
+				return nil, err
+			}
+			a.stats = st
+		}
+		return a.stats.Activations(r)(p)
+	}
 }

@@ -182,6 +182,33 @@ func TestRunErrors(t *testing.T) {
 	}
 }
 
+// TestRunActivationRanking prunes filters ranked by their mean activation, which dst
+// run collects from the training data when the policy fires.
+func TestRunActivationRanking(t *testing.T) {
+	dir := t.TempDir()
+	sched := writeRunFile(t, dir, "a.dst", "prune conv2 filters 40% by mean_activation at epoch 1\n")
+	out := filepath.Join(dir, "out")
+	code, stdout, stderr := dst(t, "run", sched, "--model", "simplenet_mnist", "--epochs", "2", "--limit-train", "128",
+		"--limit-test", "64", "--out", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "prune level filters by mean_activation at epoch 1") {
+		t.Errorf("policy listing missing:\n%s", stdout)
+	}
+	s, err := runlog.ReadSummary(filepath.Join(out, "summary.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for e, want := range []int{25000, 15000} {
+		for _, p := range s.Epochs[e].Params {
+			if p.Name == "conv2.weight" && p.NNZ != want {
+				t.Errorf("epoch %d: conv2.weight nnz %d, want %d (20 of 50 filters pruned)", e, p.NNZ, want)
+			}
+		}
+	}
+}
+
 // TestRunExperimentHCL runs an experiment file and checks that its settings apply and
 // that a flag given on the command line overrides the file.
 func TestRunExperimentHCL(t *testing.T) {

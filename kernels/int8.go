@@ -106,36 +106,43 @@ func gemmS8Packed(kern int8MicroKernel, m, n, k int, a []int8, lda int, b []int8
 
 	panels := (m + int8MR - 1) / int8MR
 	workers := min(runtime.GOMAXPROCS(0), panels, max(1, m*n*k/(4*parallelMinWork)))
+	if workers == 1 {
+		gemmS8Panels(kern, 0, panels, m, n, k, a, lda, bp, c, ldc)
+		return
+	}
 	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
+	for w := 1; w < workers; w++ {
 		lo, hi := panels*w/workers, panels*(w+1)/workers
-		run := func() {
-			abuf := getBytes(int8MR * kq * 4)
-			defer bytePool.Put(abuf)
-			ap := unsafe.Slice((*int8)(unsafe.Pointer(&(*abuf)[0])), len(*abuf))
-			var corr [int8MR]int32
-			for pi := lo; pi < hi; pi++ {
-				i0 := pi * int8MR
-				rows := min(int8MR, m-i0)
-				packS8Words(unsafe.Slice((*uint8)(unsafe.Pointer(&ap[0])), len(ap)), int8MR, a[i0*lda:], lda, rows, k, 0)
-				for r := 0; r < int8MR; r++ {
-					corr[r] = 0
-					if r < rows {
-						corr[r] = 128 * sumS8(a[(i0+r)*lda:(i0+r)*lda+k])
-					}
-				}
-				for j0 := 0; j0 < n; j0 += int8NR {
-					kern(kq, &ap[0], &bp[j0*kq*4], &c[i0*ldc+j0], ldc, &corr[0], rows, min(int8NR, n-j0))
-				}
+		wg.Go(func() { gemmS8Panels(kern, lo, hi, m, n, k, a, lda, bp, c, ldc) })
+	}
+	gemmS8Panels(kern, 0, panels/workers, m, n, k, a, lda, bp, c, ldc)
+	wg.Wait()
+}
+
+// gemmS8Panels computes the row panels lo ≤ pi < hi of C from the packed
+// B panels bp, packing each A panel and its row-sum correction.
+func gemmS8Panels(kern int8MicroKernel, lo, hi, m, n, k int, a []int8, lda int, bp []uint8, c []int32, ldc int) {
+	kq := (k + 3) / 4
+	// The A panel and, after it, the row corrections share one pooled
+	// buffer (a local array would escape through the kernel call).
+	abuf := getBytes(int8MR*kq*4 + 4*int8MR)
+	defer bytePool.Put(abuf)
+	ap := (*abuf)[:int8MR*kq*4]
+	corr := unsafe.Slice((*int32)(unsafe.Pointer(&(*abuf)[int8MR*kq*4])), int8MR)
+	for pi := lo; pi < hi; pi++ {
+		i0 := pi * int8MR
+		rows := min(int8MR, m-i0)
+		packS8Words(ap, int8MR, a[i0*lda:], lda, rows, k, 0)
+		for r := range corr {
+			corr[r] = 0
+			if r < rows {
+				corr[r] = 128 * sumS8(a[(i0+r)*lda:(i0+r)*lda+k])
 			}
 		}
-		if workers == 1 {
-			run()
-			continue
+		for j0 := 0; j0 < n; j0 += int8NR {
+			kern(kq, (*int8)(unsafe.Pointer(&ap[0])), &bp[j0*kq*4], &c[i0*ldc+j0], ldc, &corr[0], rows, min(int8NR, n-j0))
 		}
-		wg.Go(run)
 	}
-	wg.Wait()
 }
 
 // bytePool recycles int8 packing buffers; like packPool it holds no
@@ -221,35 +228,44 @@ func gemmS8Wide(kern int16MicroKernel, m, n, k int, a []int8, lda int, b []int8,
 
 	panels := (m + int16MR - 1) / int16MR
 	workers := min(runtime.GOMAXPROCS(0), panels, max(1, m*n*k/(4*parallelMinWork)))
+	if workers == 1 {
+		gemmS16Panels(kern, 0, panels, m, n, k, a, lda, bp, c, ldc)
+		return
+	}
 	var wg sync.WaitGroup
-	run := func(lo, hi int) {
-		abuf := getBytes(int16MR * kp * 4)
-		defer bytePool.Put(abuf)
-		ap := unsafe.Slice((*int16)(unsafe.Pointer(&(*abuf)[0])), int16MR*kp*2)
-		var tile [int16MR * int16NR]int32
-		for pi := lo; pi < hi; pi++ {
-			i0 := pi * int16MR
-			rows := min(int16MR, m-i0)
-			packS16Pairs(ap, int16MR, a[i0*lda:], lda, rows, k)
-			for j0 := 0; j0 < n; j0 += int16NR {
-				cols := min(int16NR, n-j0)
-				if cols == int16NR {
-					kern(kp, &ap[0], &bp[j0*kp*2], &c[i0*ldc+j0], ldc, rows)
-					continue
-				}
-				kern(kp, &ap[0], &bp[j0*kp*2], &tile[0], int16NR, rows)
-				for r := 0; r < rows; r++ {
-					copy(c[(i0+r)*ldc+j0:(i0+r)*ldc+j0+cols], tile[r*int16NR:])
-				}
+	for w := 1; w < workers; w++ {
+		lo, hi := panels*w/workers, panels*(w+1)/workers
+		wg.Go(func() { gemmS16Panels(kern, lo, hi, m, n, k, a, lda, bp, c, ldc) })
+	}
+	gemmS16Panels(kern, 0, panels/workers, m, n, k, a, lda, bp, c, ldc)
+	wg.Wait()
+}
+
+// gemmS16Panels computes the row panels lo ≤ pi < hi of C from the packed
+// int16 B panels bp.
+func gemmS16Panels(kern int16MicroKernel, lo, hi, m, n, k int, a []int8, lda int, bp []int16, c []int32, ldc int) {
+	kp := (k + 1) / 2
+	// The A panel and a scratch tile share one pooled buffer.
+	abuf := getBytes(int16MR*kp*4 + 4*int16MR*int16NR)
+	defer bytePool.Put(abuf)
+	ap := unsafe.Slice((*int16)(unsafe.Pointer(&(*abuf)[0])), int16MR*kp*2)
+	tile := unsafe.Slice((*int32)(unsafe.Pointer(&(*abuf)[int16MR*kp*4])), int16MR*int16NR)
+	for pi := lo; pi < hi; pi++ {
+		i0 := pi * int16MR
+		rows := min(int16MR, m-i0)
+		packS16Pairs(ap, int16MR, a[i0*lda:], lda, rows, k)
+		for j0 := 0; j0 < n; j0 += int16NR {
+			cols := min(int16NR, n-j0)
+			if cols == int16NR {
+				kern(kp, &ap[0], &bp[j0*kp*2], &c[i0*ldc+j0], ldc, rows)
+				continue
+			}
+			kern(kp, &ap[0], &bp[j0*kp*2], &tile[0], int16NR, rows)
+			for r := 0; r < rows; r++ {
+				copy(c[(i0+r)*ldc+j0:(i0+r)*ldc+j0+cols], tile[r*int16NR:])
 			}
 		}
 	}
-	for w := 1; w < workers; w++ {
-		lo, hi := panels*w/workers, panels*(w+1)/workers
-		wg.Go(func() { run(lo, hi) })
-	}
-	run(0, panels/workers)
-	wg.Wait()
 }
 
 // packS16Pairs packs the rows×k int8 matrix src (stride lds) into panels of

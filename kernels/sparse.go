@@ -132,33 +132,39 @@ func SpMM(dst []float32, a *CSR, b []float32, n int) {
 		return
 	}
 	a.checkCols("SpMM")
-	rows := func(r0, r1 int) {
-		for i := r0; i < r1; i++ {
-			lo, hi := a.RowPtr[i], a.RowPtr[i+1]
-			spmmRow(dst[i*n:(i+1)*n], a.Val[lo:hi], a.ColIdx[lo:hi], b, n)
-		}
-	}
 	workers := min(runtime.GOMAXPROCS(0), a.Rows, a.NNZ()*n/parallelMinWork)
 	if workers <= 1 {
-		rows(0, a.Rows)
+		spmmRows(dst, a, b, n, 0, a.Rows)
 		return
 	}
 	// Split the rows so that every goroutine gets about the same number of
 	// non-zeros; the first share runs on this goroutine.
 	var wg sync.WaitGroup
-	bounds := make([]int, workers+1)
-	bounds[workers] = a.Rows
-	for w := 1; w < workers; w++ {
-		target := int32(a.NNZ() * w / workers)
-		r, _ := slices.BinarySearch(a.RowPtr, target)
-		bounds[w] = max(bounds[w-1], min(r, a.Rows))
+	prev, firstEnd := 0, 0
+	for w := 1; w <= workers; w++ {
+		end := a.Rows
+		if w < workers {
+			r, _ := slices.BinarySearch(a.RowPtr, int32(a.NNZ()*w/workers))
+			end = max(prev, min(r, a.Rows))
+		}
+		if w == 1 {
+			firstEnd = end
+		} else {
+			r0, r1 := prev, end
+			wg.Go(func() { spmmRows(dst, a, b, n, r0, r1) })
+		}
+		prev = end
 	}
-	for w := 1; w < workers; w++ {
-		r0, r1 := bounds[w], bounds[w+1]
-		wg.Go(func() { rows(r0, r1) })
-	}
-	rows(bounds[0], bounds[1])
+	spmmRows(dst, a, b, n, 0, firstEnd)
 	wg.Wait()
+}
+
+// spmmRows computes rows r0 ≤ i < r1 of SpMM.
+func spmmRows(dst []float32, a *CSR, b []float32, n, r0, r1 int) {
+	for i := r0; i < r1; i++ {
+		lo, hi := a.RowPtr[i], a.RowPtr[i+1]
+		spmmRow(dst[i*n:(i+1)*n], a.Val[lo:hi], a.ColIdx[lo:hi], b, n)
+	}
 }
 
 // spmmRowGo sets drow[j] = Σ_e vals[e]·b[cols[e]*n+j].

@@ -433,6 +433,12 @@ func (qs *QuantSettings) Check() error {
 	if qs.ScaleBits < 0 || qs.ScaleBits > 32 {
 		return fmt.Errorf("stdlib: scale_bits %d must lie in [0, 32]", qs.ScaleBits)
 	}
+	if (qs.Clip == ClipGauss || qs.Clip == ClipLaplace) && qs.ActBits > 8 {
+		return fmt.Errorf("stdlib: ACIQ %v clipping has coefficients up to 8 bits, activations have %d", qs.Clip, qs.ActBits)
+	}
+	if (qs.Clip == ClipGauss || qs.Clip == ClipLaplace) && qs.ClipWeights && qs.WeightBits > 8 {
+		return fmt.Errorf("stdlib: ACIQ %v clipping has coefficients up to 8 bits, weights have %d", qs.Clip, qs.WeightBits)
+	}
 	if qs.Clip == ClipNStd && !(qs.NStd > 0) {
 		return fmt.Errorf("stdlib: clip n_std needs n_std > 0")
 	}

@@ -283,6 +283,7 @@ func TestPTQOverrides(t *testing.T) {
 		{"no activation bits", PTQ{Default: QuantSettings{WeightBits: 8, AccumBits: 32}}, "activation"},
 		{"n_std without N", PTQ{Default: QuantSettings{WeightBits: 8, ActBits: 8, AccumBits: 32, Clip: ClipNStd}}, "n_std"},
 		{"wide weights", PTQ{Default: QuantSettings{WeightBits: 12, ActBits: 8, AccumBits: 32}}, "int8"},
+		{"ACIQ bits", PTQ{Default: QuantSettings{WeightBits: 8, ActBits: 12, AccumBits: 32, Clip: ClipGauss}}, "up to 8 bits"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m, _ := ptqFixture(t)

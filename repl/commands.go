@@ -355,7 +355,7 @@ func (s *Session) cmdSchedule(in *input, args []field) error {
 		if c.kind != kindLive {
 			continue
 		}
-		text := strings.TrimSpace(string(s.src[c.start:c.end]))
+		text := strings.Join(strings.Fields(string(s.src[c.start:c.end])), " ")
 		s.printf("%s:%d  %s\n", Filename, s.posAt(c.start).Line, text)
 		if i < len(prog.Policies) {
 			s.printf("    %s\n", prog.Policies[i])

@@ -318,3 +318,72 @@ func TestComplete(t *testing.T) {
 }
 
 func writeFile(path string) error { return os.WriteFile(path, []byte("x"), 0o644) }
+
+// TestThinUndo thins a filter-pruned conv1 and undoes it: shapes come back and the
+// model still evaluates.
+func TestThinUndo(t *testing.T) {
+	s, buf := newSession(t)
+	ctx := context.Background()
+	for _, in := range []string{"prune conv1 filters 50%", "thin", "eval 1 batches"} {
+		if err := s.Exec(ctx, in); err != nil {
+			t.Fatalf("%s: %v\n%s", in, err, buf)
+		}
+	}
+	if got := s.Model().Param("conv1.weight").Shape(); got[0] != 10 {
+		t.Fatalf("conv1.weight shape after thin %v, want 10 filters", got)
+	}
+	if got := s.Model().Param("conv2.weight").Shape(); got[1] != 10 {
+		t.Fatalf("conv2.weight shape after thin %v, want 10 input channels", got)
+	}
+	for _, in := range []string{"undo", "eval 1 batches", "train 2 steps"} {
+		if err := s.Exec(ctx, in); err != nil {
+			t.Fatalf("%s: %v\n%s", in, err, buf)
+		}
+	}
+	if got := s.Model().Param("conv1.weight").Shape(); got[0] != 20 {
+		t.Errorf("conv1.weight shape after undo %v, want 20 filters", got)
+	}
+	if got := s.Model().Param("conv2.weight").Shape(); got[1] != 20 {
+		t.Errorf("conv2.weight shape after undo %v, want 20 input channels", got)
+	}
+	if p := s.Model().Param("conv1.weight"); p.NNZ() != 250 {
+		t.Errorf("conv1.weight has %d non-zeros after undoing thin, want the pruned 250", p.NNZ())
+	}
+}
+
+// TestCommandsOutput checks the output of the inspection commands and of train steps.
+func TestCommandsOutput(t *testing.T) {
+	tests := []struct {
+		name  string
+		input []string
+		want  []string
+	}{
+		{"show layer", []string{"show fc2"}, []string{"fc2.weight  shape 10×500  5000 values, 5000 non-zero (0.00% sparse)", "mean ", " .. "}},
+		{"show pruned", []string{"prune fc2 level 40%", "show fc2.weight"}, []string{"(40.00% sparse)", "zeros: 2000", "masked: 2000 of 5000"}},
+		{"sparsity", []string{"prune fc2 level 40%", "sparsity"}, []string{"fc2.weight", "40.00000", "Total sparsity"}},
+		{"summary unavailable", []string{"summary"}, []string{"no summary writer"}},
+		{"help", []string{"help"}, []string{"train N epochs|steps", ":type EXPR"}},
+		{"help statement", []string{"help regularize"}, []string{"regularize methods", "group_lasso"}},
+		{"help method", []string{"help agp"}, []string{"prune SELECTOR agp SPARSITY", "fraction range, required", "the window must end"}},
+		{"help let", []string{"help let"}, []string{"let NAME = EXPR"}},
+		{"train steps", []string{"train 3 steps", "schedule"}, []string{"trained 3 minibatches of epoch 0", "3 of 8 done", "epoch position 0 (3 minibatches into it)"}},
+		{"train rest of epoch", []string{"train 3 steps", "train 100 steps", "schedule"}, []string{"trained 5 minibatches of epoch 0", "epoch 0 is complete", "epoch position 1"}},
+		{"multi-line", []string{"lr multistep 0.1 at epochs [1,\n 3]", "schedule"}, []string{"scheduled lr multistep at epochs [1, 3]", "<repl>:1  lr multistep 0.1 at epochs [1, 3]\n"}},
+		{"comment", []string{"# nothing", "schedule"}, []string{"the schedule is empty"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, buf := newSession(t)
+			for _, in := range tc.input {
+				if err := s.Exec(context.Background(), in); err != nil && tc.name != "summary unavailable" {
+					t.Fatalf("%s: %v\n%s", in, err, buf)
+				}
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(buf.String(), w) {
+					t.Errorf("output lacks %q:\n%s", w, buf)
+				}
+			}
+		})
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"strings"
 
 	"github.com/dst-dev/dst/data"
@@ -144,8 +145,17 @@ type input struct {
 // go to Config.Out; a problem is printed to Config.Err as a diagnostic and also returned
 // (a [lang.Diagnostics] for problems in the input, ctx's error when it was cancelled),
 // so a caller may count failures but never needs to print them. The session stays
-// usable after any error. Exec returns [ErrExit] for `exit` and `quit`.
-func (s *Session) Exec(ctx context.Context, text string) error {
+// usable after any error; a panic (a bug) is recovered, printed with its stack and
+// returned as an error. Exec returns [ErrExit] for `exit` and `quit`.
+func (s *Session) Exec(ctx context.Context, text string) (err error) {
+	defer func() {
+		// A bug must not end the session: report it with its stack (undo can restore
+		// the model if the command changed it halfway).
+		if r := recover(); r != nil {
+			fmt.Fprintf(s.errw, "internal error (please report): %v\n%s", r, debug.Stack())
+			err = fmt.Errorf("repl: internal error: %v", r)
+		}
+	}()
 	text = strings.TrimRight(text, "\r\n")
 	if strings.TrimSpace(text) == "" {
 		return nil

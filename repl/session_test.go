@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -385,5 +386,25 @@ func TestCommandsOutput(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestPanicRecovered checks that a panic inside a command (here the host's summary
+// writer) is reported and the session carries on.
+func TestPanicRecovered(t *testing.T) {
+	m, err := nn.New("simplenet_mnist", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	s, err := New(Config{Model: m, Out: &buf, Summary: func(io.Writer, *nn.Model) error { panic("boom") }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Exec(context.Background(), "summary"); err == nil || !strings.Contains(buf.String(), "internal error (please report): boom") {
+		t.Fatalf("summary: %v\n%s", err, &buf)
+	}
+	if err := s.Exec(context.Background(), "prune fc1 level 20%"); err != nil {
+		t.Fatalf("session unusable after a panic: %v", err)
 	}
 }

@@ -26,7 +26,14 @@
 //     statements already in it (so two policies that fight over the same weights are
 //     reported with both locations). `train` compiles the schedule into one
 //     [interp.Scheduler] and passes it to [nn.Train]; the epoch position is kept across
-//     `train` commands, so `at epoch 3` means the fourth epoch of the session.
+//     `train` commands, so `at epoch 3` means the fourth epoch of the session. The
+//     compiled schedule is kept while it does not change, so `before training` policies
+//     run once; `after training` policies run at the end of every `train`.
+//
+// `train N steps` trains the next N minibatches of the current epoch (the training set
+// in order, shuffled within the slice) without evaluating; the epoch position advances
+// when the steps have covered the training set. `train N epochs` always starts a whole
+// epoch at the current position.
 //
 // # Undo
 //

@@ -27,8 +27,11 @@
 //     reported with both locations). `train` compiles the schedule into one
 //     [interp.Scheduler] and passes it to [nn.Train]; the epoch position is kept across
 //     `train` commands, so `at epoch 3` means the fourth epoch of the session. The
-//     compiled schedule is kept while it does not change, so `before training` policies
-//     run once; `after training` policies run at the end of every `train`.
+//     compiled schedule and its state (whether `before training` policies ran, plateau
+//     counters, cached statistics) carry over between `train` commands until the
+//     schedule changes; a changed schedule is compiled afresh, so its `before training`
+//     policies run at the next `train`. `after training` policies run at the end of
+//     every `train`.
 //
 // `train N steps` trains the next N minibatches of the current epoch (the training set
 // in order, shuffled within the slice) without evaluating; the epoch position advances

@@ -756,3 +756,36 @@ func TestActivationRankings(t *testing.T) {
 		t.Errorf("error %v, want one about activation statistics", err)
 	}
 }
+
+// TestDiscardMasksKeepsEarlierMask runs a DropFilter-style policy (a fresh mask every
+// step, dropped at the step's end) on a parameter an earlier policy pruned for good: the
+// earlier mask must survive.
+func TestDiscardMasksKeepsEarlierMask(t *testing.T) {
+	ps := testParams(t)
+	conv := ps[0]
+	s := compile(t, "prune conv1 level 25% at epoch 0\nprune conv1 bernoulli 0.5 discard_masks from epoch 1 to 3 every 1 steps\n",
+		Options{Params: ps, Epochs: 3})
+	runEpochs(t, s, ps, 0, 1, 2, nil)
+	want := append([]float32(nil), conv.MaskData()...)
+	if conv.NNZ() != 27 {
+		t.Fatalf("level: %d non-zeros, want 27", conv.NNZ())
+	}
+	if err := s.OnEpochBegin(1); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.OnMinibatchBegin(1, 0, 2); err != nil {
+		t.Fatal(err)
+	}
+	if conv.NNZ() >= 27 {
+		t.Fatalf("bernoulli dropped nothing: %d non-zeros", conv.NNZ())
+	}
+	if err := s.OnMinibatchEnd(1, 0, 2); err != nil {
+		t.Fatal(err)
+	}
+	got := conv.MaskData()
+	for i := range want {
+		if got == nil || got[i] != want[i] {
+			t.Fatalf("mask after discard differs from the level mask at %d", i)
+		}
+	}
+}

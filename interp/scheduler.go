@@ -99,8 +99,10 @@ type policy struct {
 	thinMode nn.ThinMode
 	host     func(*Call) error
 
-	soft *softMasks // forward-only masks, nil for ordinary ones
-	buf  []float32  // threshold-mask scratch
+	soft *softMasks  // forward-only masks, nil for ordinary ones
+	buf  []float32   // threshold-mask scratch
+	prev [][]float32 // discard_masks: each parameter's mask before the policy's own, nil for none
+	set  bool        // discard_masks: the policy set masks that OnMinibatchEnd must drop
 }
 
 // Scheduler runs a compiled program's policies at the training loop's events. It
@@ -275,6 +277,12 @@ func (s *Scheduler) setLR(cp *policy, ev Event) error {
 
 // prune runs a prune policy's method at the current position.
 func (s *Scheduler) prune(cp *policy, ev Event) error {
+	if cp.flags.discardMasks {
+		if cp.soft == nil && !cp.set {
+			cp.savePrev()
+		}
+		cp.set = true
+	}
 	var err error
 	switch {
 	case cp.host != nil && cp.soft != nil:
@@ -404,11 +412,17 @@ func (s *Scheduler) OnMinibatchEnd(epoch, step, stepsPerEpoch int) error {
 			if err := s.guard(cp, OnMinibatchEnd, func() error { return s.threshold(cp, keep) }); err != nil {
 				return err
 			}
-		case cp.pol.Kind == lang.KindPrune && cp.flags.discardMasks:
+		case cp.pol.Kind == lang.KindPrune && cp.flags.discardMasks && cp.set:
+			cp.set = false
 			if cp.soft != nil {
 				cp.soft.clear()
-			} else {
-				for _, p := range cp.params {
+				continue
+			}
+			// Put back the mask each parameter had before this policy's (nil: none).
+			for i, p := range cp.params {
+				if cp.prev != nil && cp.prev[i] != nil && len(cp.prev[i]) == p.Len() {
+					p.SetMask(cp.prev[i])
+				} else {
 					p.ClearMask()
 				}
 			}
@@ -495,4 +509,19 @@ func (s *Scheduler) OnEpochEnd(epoch int, m *nn.EpochMetrics) error {
 		}
 	}
 	return nil
+}
+
+// savePrev records the parameters' masks before a discard_masks policy sets its own.
+func (cp *policy) savePrev() {
+	if cp.prev == nil {
+		cp.prev = make([][]float32, len(cp.params))
+	}
+	for i, p := range cp.params {
+		m := p.MaskData()
+		if m == nil {
+			cp.prev[i] = nil
+			continue
+		}
+		cp.prev[i] = append(cp.prev[i][:0], m...)
+	}
 }

@@ -432,15 +432,16 @@ func (s *Session) cmdLoad(in *input, rest string, restOff int) error {
 	if err != nil {
 		return err
 	}
+	argOff, argLen := restOff+len(rest)-len(strings.TrimLeft(rest, " \t")), len(strings.TrimSpace(rest))
 	if _, err := os.Stat(p); err != nil {
-		return s.failAt(in, restOff, len(rest), "Cannot load", "%v", err)
+		return s.failAt(in, argOff, argLen, "Cannot load", "%v", err)
 	}
 	s.push(in.text)
 	ci, err := nn.LoadCheckpoint(p, s.m, s.opt)
 	if err != nil {
 		s.restore(s.pop())
 		if errors.Is(err, nn.ErrCheckpointMismatch) {
-			return s.failAt(in, restOff, len(rest), "Wrong checkpoint", "%v", err)
+			return s.failAt(in, argOff, argLen, "Wrong checkpoint", "%v", err)
 		}
 		return s.failErr(in, "Cannot load", err)
 	}

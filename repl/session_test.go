@@ -9,12 +9,33 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/dst-dev/dst/data"
 	"github.com/dst-dev/dst/lang"
 	"github.com/dst-dev/dst/nn"
 )
+
+// mnist caches the MNIST subsets the tests train and evaluate on; the sets are only read.
+var mnist struct {
+	once        sync.Once
+	train, test *data.Set
+	err         error
+}
+
+// mnistSubsets returns the first 512 training and 256 test samples of MNIST.
+func mnistSubsets() (*data.Set, *data.Set, error) {
+	mnist.once.Do(func() {
+		train, test, err := data.Load("mnist", "")
+		if err != nil {
+			mnist.err = err
+			return
+		}
+		mnist.train, mnist.test = train.Subset(512), test.Subset(256)
+	})
+	return mnist.train, mnist.test, mnist.err
+}
 
 // newSession returns a session on simplenet_mnist (seed 1) with a small MNIST subset,
 // writing everything to the returned buffer.
@@ -25,13 +46,7 @@ func newSession(t *testing.T) (*Session, *bytes.Buffer) {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	s, err := New(Config{Model: m, Out: &buf, Batch: 64, Seed: 1, Data: func() (*data.Set, *data.Set, error) {
-		train, test, err := data.Load("mnist", "")
-		if err != nil {
-			return nil, nil, err
-		}
-		return train.Subset(512), test.Subset(256), nil
-	}})
+	s, err := New(Config{Model: m, Out: &buf, Batch: 64, Seed: 1, Data: mnistSubsets})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,8 +26,9 @@ type Model struct {
 }
 
 // NewModel returns a model over the module tree root. It fuses every ReLU that directly
-// follows a Conv2d or Linear layer in a Sequential into that layer, and skips the input
-// gradient of the first layer. It panics if two parameters or buffers share a name,
+// follows a Conv2d or Linear layer in a Sequential into that layer, and a 2×2 max
+// pooling that follows a convolution (and its ReLU) into the convolution; it makes the
+// first layer with parameters skip its input gradient. It panics if two parameters or buffers share a name,
 // which is a programming error in the model definition.
 func NewModel(name string, input []int, classes int, root Module) *Model {
 	m := &Model{Name: name, Input: clone(input), Classes: classes, root: root, byName: map[string]*Param{}}
@@ -97,17 +98,30 @@ func firstParamLeaf(m Module) Module {
 	return nil
 }
 
+// fuseReLUs fuses, in a Sequential, every ReLU that directly follows a Conv2d or
+// Linear layer into that layer, and a 2×2, stride-2, unpadded MaxPool2d that follows a
+// Conv2d (directly or after its fused ReLU) into the convolution.
 func fuseReLUs(s *Sequential) {
 	for i := 1; i < len(s.mods); i++ {
-		r, ok := s.mods[i].(*ReLU)
-		if !ok {
+		if r, ok := s.mods[i].(*ReLU); ok {
+			switch l := s.mods[i-1].(type) {
+			case *Conv2d:
+				l.op.Relu, r.fused, r.conv = true, true, l
+			case *Linear:
+				l.op.Relu, r.fused = true, true
+			}
 			continue
 		}
-		switch l := s.mods[i-1].(type) {
-		case *Conv2d:
-			l.op.Relu, r.fused = true, true
-		case *Linear:
-			l.op.Relu, r.fused = true, true
+		mp, ok := s.mods[i].(*MaxPool2d)
+		if !ok || mp.op.KH != 2 || mp.op.KW != 2 || mp.op.StrideH != 2 || mp.op.StrideW != 2 || mp.op.PadH != 0 || mp.op.PadW != 0 {
+			continue
+		}
+		prev := s.mods[i-1]
+		if r, ok := prev.(*ReLU); ok && r.conv != nil && i >= 2 {
+			prev = s.mods[i-2]
+		}
+		if c, ok := prev.(*Conv2d); ok {
+			c.op.Pool2x2, mp.conv = true, c
 		}
 	}
 }

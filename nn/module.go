@@ -66,6 +66,10 @@ type LayerInfo struct {
 	// FusedReLU reports that a Conv2d or Linear layer applies the following ReLU itself
 	// (the ReLU module then passes values through).
 	FusedReLU bool
+	// FusedPool reports that a Conv2d layer also applies the following 2×2 max pooling
+	// (the MaxPool2d module then passes values through). Shapes are reported as if
+	// the layers ran separately.
+	FusedPool bool
 	// InShape and OutShape are the shapes of the last Forward's input and output (nil
 	// before the first Forward).
 	InShape, OutShape []int
@@ -83,6 +87,16 @@ func (b *base) record(x, y *tensor.Dense) {
 	}
 	if !sameShape(y.Shape(), b.out) {
 		b.out = append(b.out[:0], y.Shape()...)
+	}
+}
+
+// recordShapes records the shapes of a module whose tensors were fused away.
+func (b *base) recordShapes(in, out []int) {
+	if !sameShape(in, b.in) {
+		b.in = append(b.in[:0], in...)
+	}
+	if !sameShape(out, b.out) {
+		b.out = append(b.out[:0], out...)
 	}
 }
 
@@ -127,6 +141,8 @@ type Conv2d struct {
 	// Weight is Cout×Cin×kh×kw; Bias holds Cout values or is nil.
 	Weight, Bias *Param
 	op           *ops.Conv2d
+	outShape     [4]int        // with a fused pooling: the convolution's own output shape
+	lastOut      *tensor.Dense // the last Forward's output
 }
 
 // NewConv2d returns a convolution named name with an in→out k×k kernel, stride and
@@ -143,6 +159,16 @@ func NewConv2d(name string, in, out, k, stride, pad int, bias bool) *Conv2d {
 // Forward implements [Module].
 func (c *Conv2d) Forward(x *tensor.Dense, _ bool) *tensor.Dense {
 	y := c.op.Forward(x, c.Weight.Value, biasValue(c.Bias))
+	c.lastOut = y
+	if c.op.Pool2x2 {
+		// The layer's own output (before the fused pooling) was never stored.
+		s := x.Shape()
+		ws := c.Weight.Value.Shape()
+		oh, ow := c.op.OutSize(s[2], s[3], ws[2], ws[3])
+		c.outShape = [4]int{s[0], ws[0], oh, ow}
+		c.recordShapes(x.Shape(), c.outShape[:])
+		return y
+	}
 	c.record(x, y)
 	return y
 }
@@ -162,6 +188,7 @@ func (c *Conv2d) Info() LayerInfo {
 	li.Padding = [2]int{c.op.PadH, c.op.PadW}
 	li.Bias = c.Bias != nil
 	li.FusedReLU = c.op.Relu
+	li.FusedPool = c.op.Pool2x2
 	return li
 }
 
@@ -266,6 +293,7 @@ type ReLU struct {
 	base
 	op    ops.ReLU
 	fused bool
+	conv  *Conv2d // the layer it is fused into when that layer also pools
 }
 
 // NewReLU returns a ReLU module named name.
@@ -273,6 +301,10 @@ func NewReLU(name string) *ReLU { return &ReLU{base: base{name: name}} }
 
 // Forward implements [Module].
 func (r *ReLU) Forward(x *tensor.Dense, _ bool) *tensor.Dense {
+	if r.conv != nil && r.conv.op.Pool2x2 && x == r.conv.lastOut {
+		r.recordShapes(r.conv.outShape[:], r.conv.outShape[:])
+		return x
+	}
 	y := x
 	if !r.fused {
 		y = r.op.Forward(x)
@@ -295,7 +327,9 @@ func (r *ReLU) Info() LayerInfo { return r.info("ReLU") }
 // MaxPool2d is PyTorch's nn.MaxPool2d.
 type MaxPool2d struct {
 	base
-	op *ops.MaxPool2d
+	op     *ops.MaxPool2d
+	conv   *Conv2d // the convolution that pools for it, or nil
+	passed bool    // the last Forward passed the convolution's pooled output through
 }
 
 // NewMaxPool2d returns k×k max pooling with the given stride and padding.
@@ -304,14 +338,29 @@ func NewMaxPool2d(name string, k, stride, pad int) *MaxPool2d {
 }
 
 // Forward implements [Module].
+// When the convolution before it pools (see [LayerInfo].FusedPool) and x has the shape
+// of that convolution's pooled output, x is already pooled and passes through (also
+// when a module put between them, such as an activation quantizer, kept the shape); an
+// input of any other shape (from code that runs the convolution its own way) is pooled
+// here.
 func (m *MaxPool2d) Forward(x *tensor.Dense, _ bool) *tensor.Dense {
+	m.passed = m.conv != nil && m.conv.op.Pool2x2 && m.conv.lastOut != nil && sameShape(x.Shape(), m.conv.lastOut.Shape())
+	if m.passed {
+		m.recordShapes(m.conv.outShape[:], x.Shape())
+		return x
+	}
 	y := m.op.Forward(x)
 	m.record(x, y)
 	return y
 }
 
 // Backward implements [Module].
-func (m *MaxPool2d) Backward(dy *tensor.Dense) *tensor.Dense { return m.op.Backward(dy) }
+func (m *MaxPool2d) Backward(dy *tensor.Dense) *tensor.Dense {
+	if m.passed {
+		return dy
+	}
+	return m.op.Backward(dy)
+}
 
 // Info implements [Module].
 func (m *MaxPool2d) Info() LayerInfo { return poolInfo(m.info("MaxPool2d"), &m.op.Pool2d) }

@@ -343,3 +343,65 @@ func TestTrainStepNoAllocs(t *testing.T) {
 		})
 	}
 }
+
+// TestFusedConvPoolModel checks a model whose convolutions absorb their ReLU and 2×2
+// max pooling: gradients against finite differences, and layer shapes as if the
+// layers ran separately.
+func TestFusedConvPoolModel(t *testing.T) {
+	r := rand.New(rand.NewPCG(2, 2))
+	root := NewSequential("",
+		NewConv2d("conv1", 1, 3, 3, 1, 0, true), NewReLU("relu1"), NewMaxPool2d("pool1", 2, 2, 0),
+		NewConv2d("conv2", 3, 4, 3, 1, 0, true), NewMaxPool2d("pool2", 2, 2, 0),
+		NewFlatten("flatten"), NewLinear("fc", 4*2*2, 3, true))
+	m := NewModel("tiny", []int{1, 14, 14}, 3, root)
+	for _, p := range m.Params() {
+		for i := range p.Data() {
+			p.Data()[i] = float32(r.NormFloat64() * 0.5)
+		}
+	}
+	x := ops.New(3, 1, 14, 14)
+	for i := range ops.F32(x) {
+		ops.F32(x)[i] = float32(r.NormFloat64())
+	}
+	y := []int32{0, 2, 1}
+	var ce ops.CrossEntropy
+	loss := func() float64 { return ce.Forward(m.Forward(x, true), y) }
+	m.ZeroGrad()
+	loss()
+	m.Backward(ce.Backward())
+	ls := m.Layers()
+	want := []struct {
+		name      string
+		in, out   []int
+		fusedPool bool
+	}{
+		{"conv1", []int{3, 1, 14, 14}, []int{3, 3, 12, 12}, true},
+		{"relu1", []int{3, 3, 12, 12}, []int{3, 3, 12, 12}, false},
+		{"pool1", []int{3, 3, 12, 12}, []int{3, 3, 6, 6}, false},
+		{"conv2", []int{3, 3, 6, 6}, []int{3, 4, 4, 4}, true},
+		{"pool2", []int{3, 4, 4, 4}, []int{3, 4, 2, 2}, false},
+	}
+	for i, w := range want {
+		l := ls[i]
+		if l.Name != w.name || !cmp.Equal(l.InShape, w.in) || !cmp.Equal(l.OutShape, w.out) || l.FusedPool != w.fusedPool {
+			t.Errorf("layer %d: %s in %v out %v fused pool %v; want %s in %v out %v fused pool %v",
+				i, l.Name, l.InShape, l.OutShape, l.FusedPool, w.name, w.in, w.out, w.fusedPool)
+		}
+	}
+	const eps = 1e-3
+	for _, p := range m.Params() {
+		w, g := p.Data(), p.GradData()
+		for _, i := range r.Perm(len(w))[:min(8, len(w))] {
+			orig := w[i]
+			w[i] = orig + eps
+			lp := loss()
+			w[i] = orig - eps
+			lm := loss()
+			w[i] = orig
+			num := (lp - lm) / (2 * eps)
+			if math.Abs(num-float64(g[i])) > 2e-3+2e-2*math.Abs(num) {
+				t.Errorf("%s[%d]: analytic %.6g, numerical %.6g", p.Name, i, g[i], num)
+			}
+		}
+	}
+}

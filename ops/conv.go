@@ -32,13 +32,20 @@ type Conv2d struct {
 	// NoInputGrad makes Backward skip the input gradient and return nil (for a first
 	// layer, whose input needs no gradient).
 	NoInputGrad bool
+	// Pool2x2 fuses a 2×2, stride-2 max pooling after the bias and the optional ReLU:
+	// Forward returns the pooled N×Cout×⌊outH/2⌋×⌊outW/2⌋ tensor, computed straight
+	// from the GEMM's output, and Backward takes the gradient with respect to it. The
+	// values equal those of the separate ops; a window whose maxima differ only by
+	// rounding after the bias is added may route its gradient to another of them.
+	Pool2x2 bool
 
 	x            *tensor.Dense
 	n, c, h, w   int
 	cout, kh, kw int
 	oh, ow       int
 	chunk        int
-	colTarget    int // values per im2col chunk; 0 means defaultColTarget
+	argmax       []int32 // with Pool2x2: each pooled value's offset in its outH×outW plane
+	colTarget    int     // values per im2col chunk; 0 means defaultColTarget
 	col, tmp     []float32
 	colChunk     int // first sample of the chunk whose im2col matrix col holds, or -1
 	y, dx        Buffer
@@ -101,7 +108,15 @@ func (cv *Conv2d) Forward(x, w, b *tensor.Dense) *tensor.Dense {
 	cv.col = grow(cv.col, k*cv.chunk*p)
 	cv.tmp = grow(cv.tmp, cout*cv.chunk*p)
 	cv.colChunk = -1
-	y := cv.y.Get(n, cout, oh, ow)
+	var y *tensor.Dense
+	q := p // values per output plane
+	if cv.Pool2x2 {
+		y = cv.y.Get(n, cout, oh/2, ow/2)
+		q = (oh / 2) * (ow / 2)
+		cv.argmax = growInt32(cv.argmax, n*cout*q)
+	} else {
+		y = cv.y.Get(n, cout, oh, ow)
+	}
 	yd := F32(y)
 	for s0 := 0; s0 < n; s0 += cv.chunk {
 		cn := min(cv.chunk, n-s0)
@@ -115,8 +130,16 @@ func (cv *Conv2d) Forward(x, w, b *tensor.Dense) *tensor.Dense {
 			}
 			src := cv.tmp[o*l : (o+1)*l]
 			for i := 0; i < cn; i++ {
-				off := ((s0+i)*cout + o) * p
-				biasAct(yd[off:off+p], src[i*p:(i+1)*p], bv, cv.Relu)
+				off := ((s0+i)*cout + o) * q
+				if cv.Pool2x2 {
+					out := yd[off : off+q]
+					// Max first, then bias and ReLU: both are monotonic, so this is
+					// the maximum of the biased, rectified values.
+					maxPool2x2(out, cv.argmax[off:off+q], src[i*p:(i+1)*p], 1, oh, ow)
+					biasAct(out, out, bv, cv.Relu)
+					continue
+				}
+				biasAct(yd[off:off+q], src[i*p:(i+1)*p], bv, cv.Relu)
 			}
 		}
 	}
@@ -147,7 +170,11 @@ func (cv *Conv2d) Backward(dy, w, dw, db *tensor.Dense) *tensor.Dense {
 	}
 	n, cout, p := cv.n, cv.cout, cv.oh*cv.ow
 	k := cv.c * cv.kh * cv.kw
-	dyd := checkSize("Conv2d", "output gradient", dy, n*cout*p)
+	q := p // values per output plane
+	if cv.Pool2x2 {
+		q = (cv.oh / 2) * (cv.ow / 2)
+	}
+	dyd := checkSize("Conv2d", "output gradient", dy, n*cout*q)
 	wdat := F32(w)
 	if len(wdat) != cout*k {
 		panic(fmt.Sprintf("ops: Conv2d: weight shape %v changed since Forward", w.Shape()))
@@ -179,6 +206,33 @@ func (cv *Conv2d) Backward(dy, w, dw, db *tensor.Dense) *tensor.Dense {
 		for o := 0; o < cout; o++ {
 			var s float32
 			dst := cv.tmp[o*l : (o+1)*l]
+			if cv.Pool2x2 {
+				// Each pooled gradient goes to its window's maximum; the rest of the
+				// plane gets none.
+				clear(dst)
+				for i := 0; i < cn; i++ {
+					off := ((s0+i)*cout + o) * q
+					d := dst[i*p : (i+1)*p]
+					g, am := dyd[off:off+q], cv.argmax[off:off+q]
+					if yd != nil {
+						yy := yd[off : off+q]
+						for j, v := range g {
+							v = math.Float32frombits(math.Float32bits(v) & positiveMask(yy[j]))
+							d[am[j]] = v
+							s += v
+						}
+					} else {
+						for j, v := range g {
+							d[am[j]] = v
+							s += v
+						}
+					}
+				}
+				if dbd != nil {
+					dbd[o] += s
+				}
+				continue
+			}
 			for i := 0; i < cn; i++ {
 				off := ((s0+i)*cout + o) * p
 				g := dyd[off : off+p]

@@ -553,3 +553,58 @@ func TestNoAllocs(t *testing.T) {
 		t.Fatalf("%v allocations per step, want 0", a)
 	}
 }
+
+// TestConv2dPool2x2 checks the fused convolution + ReLU + 2×2 max pooling against the
+// separate ops and against finite differences.
+func TestConv2dPool2x2(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		h, w          int
+		relu, chunked bool
+	}{{"relu", 9, 8, true, false}, {"no-relu", 8, 8, false, false}, {"odd-chunked", 7, 9, true, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := rand.New(rand.NewPCG(1, 1))
+			x := randTensor(t, r, 3, 2, tc.h, tc.w)
+			w := randTensor(t, r, 4, 2, 3, 3)
+			b := randTensor(t, r, 4)
+			fused := &Conv2d{StrideH: 1, StrideW: 1, PadH: 0, PadW: 0, Relu: tc.relu, Pool2x2: true}
+			if tc.chunked {
+				fused.colTarget = 1
+			}
+			plain := &Conv2d{StrideH: 1, StrideW: 1, Relu: tc.relu}
+			pool := NewMaxPool2d(2, 2, 0)
+			y := fused.Forward(x, w, b)
+			want := pool.Forward(plain.Forward(x, w, b))
+			if !shapeIs(y.Shape(), want.Shape()) {
+				t.Fatalf("shape %v, want %v", y.Shape(), want.Shape())
+			}
+			for i, v := range F32(y) {
+				if v != F32(want)[i] {
+					t.Fatalf("y[%d] = %v, separate ops give %v", i, v, F32(want)[i])
+				}
+			}
+			rr := randTensor(t, r, y.Shape()...)
+			dw, db := zeros(t, w), zeros(t, b)
+			dx := fused.Backward(rr, w, dw, db)
+			// The separate ops' gradients must agree.
+			pdw, pdb := zeros(t, w), zeros(t, b)
+			pdx := plain.Backward(pool.Backward(rr), w, pdw, pdb)
+			for _, c := range []struct {
+				name      string
+				got, want *tensor.Dense
+			}{{"dx", dx, pdx}, {"dw", dw, pdw}, {"db", db, pdb}} {
+				for i, v := range F32(c.got) {
+					if math.Abs(float64(v-F32(c.want)[i])) > 1e-5 {
+						t.Fatalf("%s[%d] = %v, separate ops give %v", c.name, i, v, F32(c.want)[i])
+					}
+				}
+			}
+			dxc := New(dx.Shape()...)
+			copy(F32(dxc), F32(dx))
+			loss := func() float64 { return dotLoss(fused.Forward(x, w, b), rr) }
+			checkGrad(t, "dx", x, dxc, loss, 1e-3, 2e-3, 1e-2)
+			checkGrad(t, "dw", w, dw, loss, 1e-3, 2e-3, 1e-2)
+			checkGrad(t, "db", b, db, loss, 1e-3, 2e-3, 1e-2)
+		})
+	}
+}

@@ -789,3 +789,50 @@ func TestDiscardMasksKeepsEarlierMask(t *testing.T) {
 		}
 	}
 }
+
+// TestSchedulersShareProgram runs two Schedulers compiled from one Program at once on
+// two parameter sets (run it with -race): they must not share state, and they give the
+// same result.
+func TestSchedulersShareProgram(t *testing.T) {
+	opt := Options{Params: testParams(t), Epochs: 3}
+	prog, diags := Check("t.dst", []byte("prune fc1 agp 10% -> 70% from epoch 0 to 3\nprune conv1 sensitivity 0.5 at epochs [0, 2]\nregularize fc1 l2 1e-3\n"), opt)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	var sets [2][]*nn.Param
+	done := make(chan error, 2)
+	for i := range sets {
+		sets[i] = testParams(t)
+		o := opt
+		o.Params = sets[i]
+		s, err := Compile(prog, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			for e := range 3 {
+				if err := s.OnEpochBegin(e); err != nil {
+					done <- err
+					return
+				}
+				if err := s.BeforeBackward(&nn.Step{Epoch: e}); err != nil {
+					done <- err
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for range sets {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for j, p := range sets[0] {
+		for k, v := range p.Data() {
+			if v != sets[1][j].Data()[k] {
+				t.Fatalf("%s[%d] differs between the two runs", p.Name, k)
+			}
+		}
+	}
+}

@@ -20,6 +20,13 @@
 // configuration, so a layer whose weights are physically shrunk (thinning) keeps
 // working with the same op value.
 //
+// # Fusion
+//
+// Conv2d can apply a ReLU and a 2×2 max pooling to its own output ([Conv2d].Relu,
+// [Conv2d].Pool2x2), and Linear a ReLU, in the pass that adds the bias: the activations
+// between them are never written out, and their backward passes fold into the layer's.
+// The results equal those of the separate ops.
+//
 // # Aliasing and allocation
 //
 // Tensors returned by Forward and Backward are owned by the op and are overwritten by

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/dst-dev/dst/interp/internal/softmask"
 	"github.com/dst-dev/dst/lang"
 	"github.com/dst-dev/dst/nn"
 	"github.com/dst-dev/dst/stdlib"
@@ -256,7 +257,7 @@ func (s *Scheduler) build(cp *policy, hostFn func(*Call) error) error {
 			cp.pruner = pr
 		}
 		if cp.flags.forwardOnly {
-			cp.soft = newSoftMasks(cp.params)
+			cp.soft = softmask.New(cp.params)
 		}
 		if pol.ThenThin {
 			if err := s.needThin(); err != nil {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 
+	"github.com/dst-dev/dst/interp/internal/softmask"
 	"github.com/dst-dev/dst/kernels"
 	"github.com/dst-dev/dst/lang"
 	"github.com/dst-dev/dst/nn"
@@ -99,10 +100,10 @@ type policy struct {
 	thinMode nn.ThinMode
 	host     func(*Call) error
 
-	soft *softMasks  // forward-only masks, nil for ordinary ones
-	buf  []float32   // threshold-mask scratch
-	prev [][]float32 // discard_masks: each parameter's mask before the policy's own, nil for none
-	set  bool        // discard_masks: the policy set masks that OnMinibatchEnd must drop
+	soft *softmask.Set // forward-only masks, nil for ordinary ones
+	buf  []float32     // threshold-mask scratch
+	prev [][]float32   // discard_masks: each parameter's mask before the policy's own, nil for none
+	set  bool          // discard_masks: the policy set masks that OnMinibatchEnd must drop
 }
 
 // Scheduler runs a compiled program's policies at the training loop's events. It
@@ -286,7 +287,7 @@ func (s *Scheduler) prune(cp *policy, ev Event) error {
 	var err error
 	switch {
 	case cp.host != nil && cp.soft != nil:
-		err = cp.soft.around(cp.params, func(ps []*nn.Param) error {
+		err = cp.soft.Around(cp.params, func(ps []*nn.Param) error {
 			c := s.call(cp, ev, nil)
 			c.Params = ps
 			return cp.host(c)
@@ -294,7 +295,7 @@ func (s *Scheduler) prune(cp *policy, ev Event) error {
 	case cp.host != nil:
 		err = cp.host(s.call(cp, ev, nil))
 	case cp.soft != nil:
-		err = cp.soft.around(cp.params, func(ps []*nn.Param) error { return cp.pruner.Prune(ps, s.point()) })
+		err = cp.soft.Around(cp.params, func(ps []*nn.Param) error { return cp.pruner.Prune(ps, s.point()) })
 	default:
 		err = cp.pruner.Prune(cp.params, s.point())
 	}
@@ -309,7 +310,7 @@ func (s *Scheduler) prune(cp *policy, ev Event) error {
 		for i, p := range cp.params {
 			sp := stdlib.MaskSparsity(p)
 			if cp.soft != nil {
-				sp = stdlib.MaskSparsity(cp.soft.shadow[i])
+				sp = stdlib.MaskSparsity(cp.soft.Shadows()[i])
 			}
 			s.log.Log(context.Background(), level, "pruned", "policy", cp.pol.Range.String(), "method", cp.pol.Method,
 				"param", p.Name, "epoch", s.epoch, "step", s.step, "mask_sparsity", sp)
@@ -349,7 +350,7 @@ func (s *Scheduler) OnMinibatchBegin(epoch, step, stepsPerEpoch int) error {
 				}
 			}
 			if cp.soft != nil {
-				cp.soft.apply(cp.params, cp.flags.doubleCopies)
+				cp.soft.Apply(cp.params, cp.flags.doubleCopies)
 			}
 		case lang.KindLR:
 			if w.Unit == lang.Steps && lrInWindow(cp, epoch) && (cp.host == nil || w.ActiveAtStep(epoch, step, stepsPerEpoch)) {
@@ -394,7 +395,7 @@ func (s *Scheduler) BeforeBackward(st *nn.Step) error {
 func (s *Scheduler) BeforeOptimizerStep(st *nn.Step) error {
 	for _, cp := range s.pols {
 		if cp.soft != nil {
-			cp.soft.beforeStep(cp.params, cp.flags.maskGradients, cp.flags.doubleCopies)
+			cp.soft.BeforeStep(cp.params, cp.flags.maskGradients, cp.flags.doubleCopies)
 		}
 	}
 	return nil
@@ -415,7 +416,7 @@ func (s *Scheduler) OnMinibatchEnd(epoch, step, stepsPerEpoch int) error {
 		case cp.pol.Kind == lang.KindPrune && cp.flags.discardMasks && cp.set:
 			cp.set = false
 			if cp.soft != nil {
-				cp.soft.clear()
+				cp.soft.Clear()
 				continue
 			}
 			// Put back the mask each parameter had before this policy's (nil: none).
@@ -499,7 +500,7 @@ func (s *Scheduler) OnEpochEnd(epoch int, m *nn.EpochMetrics) error {
 			}
 		}
 		if last && cp.soft != nil && cp.flags.keepMask {
-			cp.soft.keep(cp.params)
+			cp.soft.Keep(cp.params)
 			cp.soft = nil
 		}
 		if last && cp.pol.ThenThin {

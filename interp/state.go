@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/dst-dev/dst/stdlib"
-	"gorgonia.org/tensor"
 )
 
 // stateVersion is the version of the JSON written by MarshalState.
@@ -59,7 +58,7 @@ func (s *Scheduler) MarshalState() ([]byte, error) {
 			ps.Plateau = &plateauState{Best: pl.Best, Seen: pl.Seen, BadEpochs: pl.BadEpochs, CooldownLeft: pl.CooldownLeft}
 		}
 		if cp.soft != nil {
-			for _, sh := range cp.soft.shadow {
+			for _, sh := range cp.soft.Shadows() {
 				if m := sh.MaskData(); m != nil {
 					if ps.Soft == nil {
 						ps.Soft = map[string]string{}
@@ -103,7 +102,7 @@ func (s *Scheduler) RestoreState(data []byte) error {
 				return fmt.Errorf("interp: restore state: %s (%s) has forward-only masks but the policy is not forward-only", cp.name, cp.pol.Range)
 			}
 			soft[i] = map[string][]float32{}
-			for _, sh := range cp.soft.shadow {
+			for _, sh := range cp.soft.Shadows() {
 				enc, ok := ps.Soft[sh.Name]
 				if !ok {
 					continue
@@ -148,11 +147,8 @@ func (s *Scheduler) RestoreState(data []byte) error {
 			pl.Best, pl.Seen, pl.BadEpochs, pl.CooldownLeft = ps.Plateau.Best, ps.Plateau.Seen, ps.Plateau.BadEpochs, ps.Plateau.CooldownLeft
 		}
 		if cp.soft != nil {
-			for _, sh := range cp.soft.shadow {
-				sh.Mask = nil
-				if m, ok := soft[i][sh.Name]; ok {
-					sh.Mask = tensor.New(tensor.WithShape(sh.Value.Shape()...), tensor.WithBacking(m))
-				}
+			for j, sh := range cp.soft.Shadows() {
+				cp.soft.SetMask(j, soft[i][sh.Name]) // nil when absent
 			}
 		}
 	}

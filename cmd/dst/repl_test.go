@@ -160,3 +160,43 @@ func TestReplTerminal(t *testing.T) {
 		}
 	}
 }
+
+// TestReplScriptInterrupt sends SIGINT to a scripted `dst repl` while it trains: the
+// train command stops, the rest of the script runs, and the interrupted command makes
+// the exit status 1.
+func TestReplScriptInterrupt(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds dst and trains")
+	}
+	bin := buildDst(t)
+	cmd := exec.Command(bin, "repl", "--limit-test", "256")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := &ptyOutput{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+		}
+	}()
+	io.WriteString(stdin, "prune fc2 level 20%\ntrain 3 epochs\n")
+	at := out.expect(t, 0, "fc2.weight", 30*time.Second)
+	time.Sleep(1500 * time.Millisecond)
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	at = out.expect(t, at, "train interrupted after", 30*time.Second)
+	io.WriteString(stdin, "schedule\n")
+	stdin.Close()
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("exit: %v, want status 1\n%s", err, out.buf.String())
+	}
+	out.expect(t, at, "epoch position 0", time.Second)
+}

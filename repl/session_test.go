@@ -255,15 +255,22 @@ func TestScheduleTrainUndo(t *testing.T) {
 	}
 }
 
-// TestSaveLoad saves a pruned model, undoes, loads it back.
+// TestSaveLoad saves a pruned model with its schedule, undoes, loads it back.
 func TestSaveLoad(t *testing.T) {
 	s, buf := newSession(t)
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "p.safetensors")
-	for _, in := range []string{"prune fc1 level 30%", "save " + path, "undo", "load " + path} {
+	for _, in := range []string{"let f = 30%", "prune fc1 level f", "prune fc2 level 10% at epoch 2", "save " + path, "undo", "undo", "load " + path} {
 		if err := s.Exec(ctx, in); err != nil {
 			t.Fatalf("%s: %v\n%s", in, err, buf)
 		}
+	}
+	ci, err := nn.ReadCheckpointInfo(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := ci.Meta["dst.repl.schedule"], "let f = 30%\nprune fc2 level 10% at epoch 2"; got != want {
+		t.Errorf("saved schedule %q, want %q", got, want)
 	}
 	p := s.Model().Param("fc1.weight")
 	if got := 100 * float64(p.Len()-p.NNZ()) / float64(p.Len()); got < 29.99 || got > 30.01 || p.Mask == nil {
@@ -386,6 +393,8 @@ func TestCommandsOutput(t *testing.T) {
 		{"train rest of epoch", []string{"train 3 steps", "train 100 steps", "schedule"}, []string{"trained 5 minibatches of epoch 0", "epoch 0 is complete", "epoch position 1"}},
 		{"multi-line", []string{"lr multistep 0.1 at epochs [1,\n 3]", "schedule"}, []string{"scheduled lr multistep at epochs [1, 3]", "<repl>:1  lr multistep 0.1 at epochs [1, 3]\n"}},
 		{"comment", []string{"# nothing", "schedule"}, []string{"the schedule is empty"}},
+		{"regularizer joins the schedule", []string{"regularize fc1 l1 1e-5", "schedule"}, []string{"scheduled regularize l1 [fc1.weight] from epoch 0", "<repl>:1  regularize fc1 l1 1e-5"}},
+		{"thin now", []string{"prune conv2 filters 20%", "thin"}, []string{"ran thin contract before training"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -401,6 +410,25 @@ func TestCommandsOutput(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestNoData checks that data commands without a configured data set are diagnostics.
+func TestNoData(t *testing.T) {
+	m, err := nn.New("simplenet_mnist", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	s, err := New(Config{Model: m, Out: &buf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range []string{"eval", "train 1 epochs"} {
+		buf.Reset()
+		if err := s.Exec(context.Background(), in); err == nil || !strings.Contains(buf.String(), "no data set is configured") {
+			t.Errorf("%s: %v\n%s", in, err, &buf)
+		}
 	}
 }
 

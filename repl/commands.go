@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -382,7 +383,7 @@ func (s *Session) cmdUndo(in *input, args []field) error {
 }
 
 // pathArg reads a file argument: the rest of the line, unquoted, with ~ expanded.
-func (s *Session) pathArg(in *input, rest string, restOff int, cmd string) (string, error) {
+func (s *Session) pathArg(in *input, rest string, cmd string) (string, error) {
 	p := strings.TrimSpace(rest)
 	if p == "" {
 		return "", s.failAt(in, 0, len(in.text), "Usage", "%s FILE", cmd)
@@ -399,8 +400,8 @@ func (s *Session) pathArg(in *input, rest string, restOff int, cmd string) (stri
 }
 
 // cmdSave writes a checkpoint: weights, masks, buffers, optimizer state and position.
-func (s *Session) cmdSave(in *input, rest string, restOff int) error {
-	p, err := s.pathArg(in, rest, restOff, "save")
+func (s *Session) cmdSave(in *input, rest string) error {
+	p, err := s.pathArg(in, rest, "save")
 	if err != nil {
 		return err
 	}
@@ -428,7 +429,7 @@ func compact(src string) string {
 
 // cmdLoad replaces the model's state with a checkpoint's.
 func (s *Session) cmdLoad(in *input, rest string, restOff int) error {
-	p, err := s.pathArg(in, rest, restOff, "load")
+	p, err := s.pathArg(in, rest, "load")
 	if err != nil {
 		return err
 	}
@@ -488,7 +489,7 @@ func stats(v []float32) tensorStats {
 
 // writeHistogram draws a histogram of the non-zero values in bins rows, the longest bar
 // width characters wide; exact zeros (pruned weights) are counted on a line of their own.
-func writeHistogram(w interface{ Write([]byte) (int, error) }, v []float32, bins, width int) {
+func writeHistogram(w io.Writer, v []float32, bins, width int) {
 	var nz []float64
 	zeros := 0
 	for _, x := range v {

@@ -188,7 +188,7 @@ func (s *Session) Exec(ctx context.Context, text string) (err error) {
 	case "undo":
 		return s.cmdUndo(in, args)
 	case "save":
-		return s.cmdSave(in, rest, restOff)
+		return s.cmdSave(in, rest)
 	case "load":
 		return s.cmdLoad(in, rest, restOff)
 	case "help":

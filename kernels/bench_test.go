@@ -85,6 +85,7 @@ func BenchmarkSgemmLayers(b *testing.B) {
 		{"Conv2FwdBatch16_50x1024x500", false, false, 50, 1024, 500},
 		{"Conv1dWBatch16_20x25x9216", false, true, 20, 25, 9216},
 		{"Conv2dWBatch16_50x500x1024", false, true, 50, 500, 1024},
+		{"Conv2dXBatch16_500x1024x50", true, false, 500, 1024, 50},
 	} {
 		b.Run(c.name, func(b *testing.B) { benchSgemm(b, Sgemm, c.tA, c.tB, c.m, c.n, c.k) })
 	}

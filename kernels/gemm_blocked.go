@@ -29,6 +29,7 @@ package kernels
 // its own pooled buffers.
 
 import (
+	"math/bits"
 	"runtime"
 	"sync"
 	"unsafe"
@@ -82,18 +83,29 @@ const parallelMinWork = 1 << 19
 // smallWork is the largest m·n·k product computed without the micro-kernel.
 const smallWork = 1 << 10
 
-// packPool recycles packing buffers so that the many small products of a
-// training step do not allocate. It holds no semantic state.
-var packPool = sync.Pool{New: func() any { return new([]float32) }}
+// floatPools recycle packing and scratch buffers, one pool per power-of-two
+// capacity, so that the many products of a training step do not allocate
+// and a buffer taken from a pool is always large enough. They hold no
+// semantic state.
+var floatPools [64]sync.Pool
 
+// sizeClass returns the power-of-two class that holds n elements.
+func sizeClass(n int) int { return bits.Len(uint(max(n, 1) - 1)) }
+
+// getBuf returns a buffer of n float32s (contents unspecified); give it
+// back with putBuf.
 func getBuf(n int) *[]float32 {
-	p := packPool.Get().(*[]float32)
-	if cap(*p) < n {
-		*p = make([]float32, n)
+	c := sizeClass(n)
+	if p, ok := floatPools[c].Get().(*[]float32); ok {
+		*p = (*p)[:n]
+		return p
 	}
-	*p = (*p)[:n]
-	return p
+	s := make([]float32, n, 1<<c)
+	return &s
 }
+
+// putBuf returns a buffer obtained from getBuf.
+func putBuf(p *[]float32) { floatPools[sizeClass(cap(*p))].Put(p) }
 
 // sgemm is Sgemm after argument checking: m, n, k ≥ 1 and alpha != 0.
 func sgemm(kern microKernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
@@ -112,13 +124,42 @@ func sgemm(kern microKernel, transA, transB bool, m, n, k int, alpha float32, a 
 		sgemmSwapped(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
-	if transB && !transA && kern.masked && m*(k+n) < n*k/2 {
+	if transB && !transA && kern.masked && swapCheaper(kern, m, n, k, beta != 0) {
 		// C = A·Bᵀ would transpose all of B into panels; Cᵀ = B·Aᵀ
 		// reads B in place and transposes the smaller A and the result.
 		sgemmSwapped(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
 	sgemmDirect(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// transposeCost is the cost of transposing one element into a panel, in
+// multiply-adds (a 16×16 register transpose costs about a quarter cycle per
+// element, in which an AVX-512 core does eight 16-lane FMAs' worth).
+const transposeCost = 8
+
+// tileWork returns the multiply-adds per k step that the kernel performs
+// for an m×n C, counting the padding of partial tiles (partial row panels
+// round up to the smallest row variant).
+func tileWork(kern microKernel, m, n int) int {
+	step := kern.mr
+	if len(kern.small) > 0 {
+		step = kern.small[0].mr
+	}
+	return roundUp(m, step) * roundUp(n, kern.nr)
+}
+
+// swapCheaper reports whether A·Bᵀ costs less computed as Cᵀ = B·Aᵀ:
+// directly, all of B (n×k) is transposed into panels; swapped, A (m×k)
+// and the m×n result (twice when it must be added to C) are.
+func swapCheaper(kern microKernel, m, n, k int, accumulate bool) bool {
+	direct := tileWork(kern, m, n)*k + transposeCost*n*k
+	result := transposeCost * m * n
+	if accumulate {
+		result *= 2
+	}
+	swapped := tileWork(kern, n, m)*k + transposeCost*m*k + result
+	return swapped < direct
 }
 
 // sgemmDirect runs the blocked algorithm on C itself, in parallel stripes
@@ -169,7 +210,7 @@ func sgemmDirect(kern microKernel, transA, transB bool, m, n, k int, alpha float
 // then sets C = Tᵀ + beta·C.
 func sgemmSwapped(kern microKernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	buf := getBuf(n * m)
-	defer packPool.Put(buf)
+	defer putBuf(buf)
 	t := *buf
 	sgemmDirect(kern, !transB, !transA, n, m, k, alpha, b, ldb, a, lda, 0, t, m)
 	if beta == 0 {
@@ -179,7 +220,7 @@ func sgemmSwapped(kern microKernel, transA, transB bool, m, n, k int, alpha floa
 		return
 	}
 	ubuf := getBuf(m * n)
-	defer packPool.Put(ubuf)
+	defer putBuf(ubuf)
 	u := *ubuf
 	for j0 := 0; j0 < n; j0 += 16 {
 		transposeInto(u[j0:], n, t[j0*m:], m, min(16, n-j0), m)
@@ -216,7 +257,7 @@ func sgemmSerial(kern microKernel, transA, transB bool, m, n, k int, alpha float
 		need += kc0 * nc0
 	}
 	buf := getBuf(need)
-	defer packPool.Put(buf)
+	defer putBuf(buf)
 	rest := *buf
 	carve := func(n int) []float32 {
 		s := rest[:n:n]

@@ -63,7 +63,7 @@ func gemmCases(short bool) []gemmCase {
 		gemmCase{20, 576, 25, 1, 1, 0},
 		gemmCase{64, 50, 500, 1, 1, 5},
 		gemmCase{100, 37, 300, 1.5, -1, 7},
-		gemmCase{6, 300, 200, 0.5, -0.75, 1}, // NT computed through the transpose
+		gemmCase{64, 400, 300, 0.5, -0.75, 1}, // NT computed through the transpose
 		gemmCase{3, 100, 50, 1, 1, 2},
 	)
 	if !short {
@@ -216,14 +216,15 @@ func TestTransposeInto(t *testing.T) {
 	}
 }
 
-// poisonPackPool puts a NaN-filled buffer (large enough for the packing
-// of most test cases) into the packing pool, so that a GEMM that let pack
+// poisonPackPool puts NaN-filled buffers (large enough for the packing of
+// most test cases) into the packing pools, so that a GEMM that let pack
 // padding reach C would fail the comparison.
 func poisonPackPool() {
-	p := new([]float32)
-	*p = make([]float32, 1<<16)
-	for j := range *p {
-		(*p)[j] = nan32
+	for c := 10; c <= 16; c += 2 {
+		p := getBuf(1 << c)
+		for j := range *p {
+			(*p)[j] = nan32
+		}
+		putBuf(p)
 	}
-	packPool.Put(p)
 }

@@ -100,7 +100,7 @@ func gemmS8Packed(kern int8MicroKernel, m, n, k int, a []int8, lda int, b []int8
 	kq := (k + 3) / 4
 	np := roundUp(n, int8NR)
 	bbuf := getBytes(np * kq * 4)
-	defer bytePool.Put(bbuf)
+	defer putBytes(bbuf)
 	bp := *bbuf
 	packS8Words(bp, int8NR, b, ldb, n, k, 0x80)
 
@@ -126,7 +126,7 @@ func gemmS8Panels(kern int8MicroKernel, lo, hi, m, n, k int, a []int8, lda int, 
 	// The A panel and, after it, the row corrections share one pooled
 	// buffer (a local array would escape through the kernel call).
 	abuf := getBytes(int8MR*kq*4 + 4*int8MR)
-	defer bytePool.Put(abuf)
+	defer putBytes(abuf)
 	ap := (*abuf)[:int8MR*kq*4]
 	corr := unsafe.Slice((*int32)(unsafe.Pointer(&(*abuf)[int8MR*kq*4])), int8MR)
 	for pi := lo; pi < hi; pi++ {
@@ -145,20 +145,24 @@ func gemmS8Panels(kern int8MicroKernel, lo, hi, m, n, k int, a []int8, lda int, 
 	}
 }
 
-// bytePool recycles int8 packing buffers; like packPool it holds no
-// semantic state.
-var bytePool = sync.Pool{New: func() any { return new([]uint8) }}
+// bytePools are floatPools for the int8 paths.
+var bytePools [64]sync.Pool
 
 // getBytes returns a pooled buffer of n bytes whose start is 8-byte aligned
-// (Go allocates byte slices of 8 or more bytes at such addresses).
+// (the capacity is a power of two of at least 8, which Go allocates at
+// such addresses); give it back with putBytes.
 func getBytes(n int) *[]uint8 {
-	p := bytePool.Get().(*[]uint8)
-	if cap(*p) < n {
-		*p = make([]uint8, max(n, 8))
+	c := max(sizeClass(n), 3)
+	if p, ok := bytePools[c].Get().(*[]uint8); ok {
+		*p = (*p)[:n]
+		return p
 	}
-	*p = (*p)[:n]
-	return p
+	s := make([]uint8, n, 1<<c)
+	return &s
 }
+
+// putBytes returns a buffer obtained from getBytes.
+func putBytes(p *[]uint8) { bytePools[max(sizeClass(cap(*p)), 3)].Put(p) }
 
 // packS8Words packs the rows×k int8 matrix src (stride lds) into panels of
 // width panel rows: for the panel starting at row j0, group q and row j,
@@ -222,7 +226,7 @@ func gemmS8Wide(kern int16MicroKernel, m, n, k int, a []int8, lda int, b []int8,
 	kp := (k + 1) / 2
 	np := roundUp(n, int16NR)
 	bbuf := getBytes(np * kp * 4)
-	defer bytePool.Put(bbuf)
+	defer putBytes(bbuf)
 	bp := unsafe.Slice((*int16)(unsafe.Pointer(&(*bbuf)[0])), np*kp*2)
 	packS16Pairs(bp, int16NR, b, ldb, n, k)
 
@@ -247,7 +251,7 @@ func gemmS16Panels(kern int16MicroKernel, lo, hi, m, n, k int, a []int8, lda int
 	kp := (k + 1) / 2
 	// The A panel and a scratch tile share one pooled buffer.
 	abuf := getBytes(int16MR*kp*4 + 4*int16MR*int16NR)
-	defer bytePool.Put(abuf)
+	defer putBytes(abuf)
 	ap := unsafe.Slice((*int16)(unsafe.Pointer(&(*abuf)[0])), int16MR*kp*2)
 	tile := unsafe.Slice((*int32)(unsafe.Pointer(&(*abuf)[int16MR*kp*4])), int16MR*int16NR)
 	for pi := lo; pi < hi; pi++ {

@@ -219,9 +219,9 @@ func SpMMT(dst []float32, a *CSR, x []float32, n int) {
 		return
 	}
 	xt := getBuf(len(x))
-	defer packPool.Put(xt)
+	defer putBuf(xt)
 	yt := getBuf(len(dst))
-	defer packPool.Put(yt)
+	defer putBuf(yt)
 	transposeMatrix(*xt, x, n, a.Cols)
 	SpMM(*yt, a, *xt, n)
 	transposeMatrix(dst, *yt, a.Rows, n)

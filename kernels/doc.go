@@ -38,8 +38,9 @@
 //
 // All kernels are safe for concurrent use on disjoint destinations. Sgemm
 // splits large products into stripes of C across goroutines, never more
-// than runtime.GOMAXPROCS(0), and GemmS8S8S32 does the same over row
-// panels. GEMM packing buffers come from a sync.Pool, so a training loop
-// that repeats the same products does not allocate in steady state (one
-// small allocation per extra goroutine when a product runs in parallel).
+// than runtime.GOMAXPROCS(0); GemmS8S8S32 and SpMM do the same over row
+// panels. Packing and scratch buffers come from sync.Pools, one per
+// power-of-two size, so a training loop that repeats the same products
+// does not allocate in steady state (a couple of small allocations per
+// extra goroutine when a product runs in parallel).
 package kernels

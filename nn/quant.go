@@ -204,7 +204,9 @@ type RangeLinear struct {
 	pad    [2]int
 	// int8 path scratch
 	ox       int32
-	rowSum   []int32
+	bconstOx int32
+	bconst   []int64
+	zw       []int64
 	a8, col8 []int8
 	colF     []float32
 	acc      []int32
@@ -377,16 +379,7 @@ func (rl *RangeLinear) forwardInt8(xv *tensor.Dense) *tensor.Dense {
 	}
 	cout := rl.Shape[0]
 	k := len(rl.Q) / cout
-	if rl.rowSum == nil {
-		rl.rowSum = make([]int32, cout)
-		for o := range rl.rowSum {
-			var s int32
-			for _, q := range rl.Q[o*k : (o+1)*k] {
-				s += int32(q)
-			}
-			rl.rowSum[o] = s
-		}
-	}
+	rl.prepareInt8(k)
 	xd := ops.F32(xv)
 	if rl.conv == nil {
 		n := len(xd) / k
@@ -399,12 +392,12 @@ func (rl *RangeLinear) forwardInt8(xv *tensor.Dense) *tensor.Dense {
 		kernels.GemmS8S8S32(n, cout, k, rl.a8, k, rl.Q, k, rl.acc, cout)
 		yd := ops.F32(y)
 		for i := 0; i < n; i++ {
-			var colSum int32
+			var colSum int64
 			for _, a := range rl.a8[i*k : (i+1)*k] {
-				colSum += int32(a)
+				colSum += int64(a)
 			}
 			for o := 0; o < cout; o++ {
-				yd[i*cout+o] = rl.finish(rl.acc[i*cout+o], o, colSum, k)
+				yd[i*cout+o] = rl.finish(rl.acc[i*cout+o], o, colSum)
 			}
 		}
 		return y
@@ -417,42 +410,71 @@ func (rl *RangeLinear) forwardInt8(xv *tensor.Dense) *tensor.Dense {
 	p := oh * ow
 	y := rl.y.Get(n, cout, oh, ow)
 	yd := ops.F32(y)
+	// Samples go through the GEMM in chunks: the rows of col8 are the output positions
+	// of the chunk's samples, one k-long patch each.
+	chunk := max(1, min(n, (1<<21)/(p*k)))
 	rl.colF = qGrowF32(rl.colF, k*p)
-	rl.col8 = qGrowI8(rl.col8, p*k)
-	rl.acc = qGrowI32(rl.acc, cout*p)
-	rl.colSums = qGrowI32(rl.colSums, p)
-	colSums := rl.colSums
+	rl.col8 = qGrowI8(rl.col8, chunk*p*k)
+	rl.acc = qGrowI32(rl.acc, cout*chunk*p)
+	rl.colSums = qGrowI32(rl.colSums, chunk*p)
 	img := c * h * w
-	for i := 0; i < n; i++ {
-		kernels.Im2col(rl.colF, xd[i*img:(i+1)*img], c, h, w, kh, kw, rl.pad[0], rl.pad[1], rl.stride[0], rl.stride[1])
-		clear(colSums)
-		for r := 0; r < k; r++ {
-			row := rl.colF[r*p : (r+1)*p]
-			for j, v := range row {
-				a := int8(int32(v) - rl.ox)
-				rl.col8[j*k+r] = a
-				colSums[j] += int32(a)
+	for s0 := 0; s0 < n; s0 += chunk {
+		cn := min(chunk, n-s0)
+		for i := 0; i < cn; i++ {
+			kernels.Im2col(rl.colF, xd[(s0+i)*img:(s0+i+1)*img], c, h, w, kh, kw, rl.pad[0], rl.pad[1], rl.stride[0], rl.stride[1])
+			col8 := rl.col8[i*p*k : (i+1)*p*k]
+			sums := rl.colSums[i*p : (i+1)*p]
+			clear(sums)
+			for r := 0; r < k; r++ {
+				for j, v := range rl.colF[r*p : (r+1)*p] {
+					a := int8(int32(v) - rl.ox)
+					col8[j*k+r] = a
+					sums[j] += int32(a)
+				}
 			}
 		}
-		kernels.GemmS8S8S32(cout, p, k, rl.Q, k, rl.col8, k, rl.acc, p)
+		l := cn * p
+		kernels.GemmS8S8S32(cout, l, k, rl.Q, k, rl.col8, k, rl.acc, l)
 		for o := 0; o < cout; o++ {
-			for j := 0; j < p; j++ {
-				yd[(i*cout+o)*p+j] = rl.finish(rl.acc[o*p+j], o, colSums[j], k)
+			acc := rl.acc[o*l : (o+1)*l]
+			for i := 0; i < cn; i++ {
+				dst := yd[((s0+i)*cout+o)*p : ((s0+i)*cout+o+1)*p]
+				for j := range dst {
+					dst[j] = rl.finish(acc[i*p+j], o, int64(rl.colSums[i*p+j]))
+				}
 			}
 		}
 	}
 	return y
 }
 
-// finish adds the zero-point corrections and the bias to Σ a·q_w and applies a fused
-// ReLU: Σ (a+ox)(q_w+zp_w) = Σ a·q_w + ox·Σq_w + zp_w·Σa + k·ox·zp_w.
-func (rl *RangeLinear) finish(dot int32, o int, colSum int32, k int) float32 {
-	_, zpw := rl.W.at(o)
-	z := int64(zpw)
-	acc := int64(dot) + int64(rl.ox)*int64(rl.rowSum[o]) + z*int64(colSum) + int64(k)*int64(rl.ox)*z
-	if rl.BiasQ != nil {
-		acc += int64(rl.BiasQ[o])
+// prepareInt8 computes, once per input offset, the per-output-channel constants of
+// [RangeLinear.finish]: Σ (a+ox)(q_w+zp_w) + b = Σ a·q_w + zp_w·Σa + (ox·Σq_w + k·ox·zp_w + b).
+func (rl *RangeLinear) prepareInt8(k int) {
+	if rl.bconst != nil && rl.bconstOx == rl.ox {
+		return
 	}
+	cout := rl.Shape[0]
+	rl.bconst, rl.zw, rl.bconstOx = make([]int64, cout), make([]int64, cout), rl.ox
+	for o := 0; o < cout; o++ {
+		var rowSum int64
+		for _, q := range rl.Q[o*k : (o+1)*k] {
+			rowSum += int64(q)
+		}
+		_, zpw := rl.W.at(o)
+		z := int64(zpw)
+		rl.zw[o] = z
+		rl.bconst[o] = int64(rl.ox)*rowSum + int64(k)*int64(rl.ox)*z
+		if rl.BiasQ != nil {
+			rl.bconst[o] += int64(rl.BiasQ[o])
+		}
+	}
+}
+
+// finish turns Σ a·q_w of output channel o into the accumulator: the zero-point and
+// bias terms of prepareInt8, then a fused ReLU.
+func (rl *RangeLinear) finish(dot int32, o int, colSum int64) float32 {
+	acc := int64(dot) + rl.bconst[o] + rl.zw[o]*colSum
 	if rl.relu && acc < 0 {
 		acc = 0
 	}

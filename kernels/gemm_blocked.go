@@ -238,8 +238,9 @@ func sgemmSwapped(kern microKernel, transA, transB bool, m, n, k int, alpha floa
 //
 // op(B) is packed when the kernel cannot read it in place (Bᵀ, or a kernel
 // without column masks) or when the product is large enough for the
-// contiguous panels to pay off; op(A) is packed in the large case and for
-// the last, partial row panel.
+// contiguous panels to pay off; op(A) is packed in the large case when its
+// panels are reused across at least four column panels, and for the last,
+// partial row panel.
 func sgemmSerial(kern microKernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	mr, nr := kern.mr, kern.nr
 	large := m > blockM || n > blockN

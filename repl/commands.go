@@ -233,7 +233,12 @@ func (s *Session) cmdTrain(ctx context.Context, in *input, args []field) error {
 	trainSet, testSet := s.train, s.test
 	stepsDone := 0
 	var lastLoss float64
-	cfg.OnStep = func(p nn.Progress) { stepsDone, lastLoss = stepsDone+1, p.Loss }
+	cfg.OnStep = func(p nn.Progress) {
+		stepsDone, lastLoss = stepsDone+1, p.Loss
+		if s.cfg.Progress != nil {
+			s.cfg.Progress(p)
+		}
+	}
 	if steps {
 		perEpoch := (trainSet.N + s.batch - 1) / s.batch
 		n = min(n, perEpoch-s.stepOff)
@@ -260,6 +265,9 @@ func (s *Session) cmdTrain(ctx context.Context, in *input, args []field) error {
 	}
 	if err != nil {
 		if ctx.Err() != nil {
+			if s.cfg.Progress != nil && stepsDone > 0 {
+				s.printf("\n") // below the progress bar
+			}
 			s.printf("train interrupted after %d minibatches; the epoch position is %d; undo restores the model from before train\n", stepsDone, s.epoch)
 			return ctx.Err()
 		}

@@ -54,6 +54,8 @@ type Config struct {
 	Summary func(w io.Writer, m *nn.Model) error
 	// UndoDepth is the number of snapshots undo keeps; 0 means 20.
 	UndoDepth int
+	// Progress, if set, is called after every training minibatch (for a progress bar).
+	Progress func(p nn.Progress)
 }
 
 // chunkKind says what an earlier input contributes to later programs.

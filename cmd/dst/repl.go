@@ -67,7 +67,7 @@ func (c *ReplCmd) Run(g *Globals) error {
 	interactive := isTerminal(os.Stdin) && isTerminal(g.Stdout)
 	s, err := repl.New(repl.Config{
 		Model: m, Optimizer: opt, Batch: c.Batch, Seed: c.Seed, StartEpoch: start,
-		Out: g.Stdout, Err: g.Stderr, Color: isTerminal(g.Stderr),
+		Out: g.Stdout, Err: g.Stderr, Color: isTerminal(g.Stderr), Progress: replBar(g.Stderr),
 		Data: func() (*data.Set, *data.Set, error) {
 			train, test, err := c.DataFlags.load(m)
 			if err != nil {
@@ -128,4 +128,17 @@ func (c *ReplCmd) Run(g *Globals) error {
 	banner := fmt.Sprintf("dst repl: %s, %d parameters, epoch position %d. Type help for the commands; Tab completes; Ctrl-C stops a command; Ctrl-D exits.",
 		m.Name, m.NumParams(), start)
 	return repl.Run(ctx, s, repl.LoopOptions{History: history, Banner: banner}, g.Stdout)
+}
+
+// replBar is stepBar labelled with the language's 0-based epoch numbers, which the
+// repl prints everywhere else; nil when stderr is not a terminal.
+func replBar(stderr io.Writer) func(p nn.Progress) {
+	bar := stepBar(stderr)
+	if bar == nil {
+		return nil
+	}
+	return func(p nn.Progress) {
+		p.Epoch-- // stepBar shows Epoch+1
+		bar(p)
+	}
 }

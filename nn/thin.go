@@ -200,10 +200,11 @@ type consumer struct {
 
 // chanOp is a per-channel layer acting on a space, in model order.
 type chanOp struct {
-	bn      *BatchNorm2d
-	relu    bool
-	opaque  bool // does not map constants to constants (a padded pool)
-	passing bool // identity on constants (dropout, unpadded pooling)
+	bn       *BatchNorm2d
+	relu     bool
+	opaque   bool // does not map constants to constants (a padded pool)
+	passing  bool // identity on constants (dropout, unpadded pooling)
+	zeroOnly bool // keeps 0 at 0, other constants unknown (a quantized activation)
 }
 
 type space struct {
@@ -345,6 +346,15 @@ func (tr *tracer) trace(mod Module, in int, flat bool) (int, bool, error) {
 		return in, flat, nil
 	case *Flatten:
 		return in, true, nil
+	case *ActQuant:
+		// A quantized activation maps 0 to 0; other constants it may move.
+		sp := tr.root(in)
+		sp.ops = append(sp.ops, chanOp{relu: true}, chanOp{zeroOnly: true})
+		return in, flat, nil
+	case *InputQuant:
+		return tr.trace(l.Inner, in, flat)
+	case *Tap:
+		return tr.trace(l.Inner, in, flat)
 	}
 	return 0, false, fmt.Errorf("%w: module %s of type %T", ErrThin, mod.Info().Name, mod)
 }
@@ -426,7 +436,7 @@ func (sp *space) constant(c, k int) (float64, bool) {
 			v = bnEval(op.bn, c, v)
 		case op.relu:
 			v = math.Max(v, 0)
-		case op.opaque:
+		case op.opaque, op.zeroOnly && v != 0:
 			return 0, false
 		}
 	}

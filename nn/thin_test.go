@@ -497,3 +497,37 @@ func TestThinZoo(t *testing.T) {
 		})
 	}
 }
+
+// TestThinQuantized thins a model whose ReLUs are quantized: a zero filter whose
+// constant output is 0 goes, one whose constant is not 0 stays (the quantizer may move
+// it).
+func TestThinQuantized(t *testing.T) {
+	m, _ := New("simplenet_mnist", 1)
+	if err := ReplaceModules(m, func(mod Module) (Module, error) {
+		if r, ok := mod.(*ReLU); ok {
+			a := NewParam(r.name+".clip_val", r.name, KindOther, 1)
+			a.Data()[0] = 4
+			return NewActQuant(r, &halfQuant{alpha: a}), nil
+		}
+		return nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	w, b := m.Param("conv2.weight"), m.Param("conv2.bias")
+	mask := make([]float32, w.Len())
+	for i := 2 * 500; i < len(mask); i++ {
+		mask[i] = 1
+	}
+	w.SetMask(mask)
+	b.Data()[0], b.Data()[1] = -1, 1 // relu(−1) = 0 folds away; relu(1) = 1 may be moved
+	x := thinBatch(m, 2, 3)
+	before := thinLogits(m, x)
+	rep, err := Thin(m, nil, ThinContract)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Removed) != 1 || !thinEqualInts(rep.Removed[0].Channels, []int{0}) || len(rep.Kept) != 1 || !thinEqualInts(rep.Kept[0].Channels, []int{1}) {
+		t.Fatalf("report %+v", rep)
+	}
+	thinClose(t, "logits", thinLogits(m, x), before, 1e-4)
+}

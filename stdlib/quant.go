@@ -1011,8 +1011,14 @@ func (q *WeightQAT) Begin() {
 
 // BeforeStep turns each gradient (with respect to the quantized weights) into the
 // gradient with respect to the float copy and puts the float copy back into Value.
+//
+// A parameter thinned since the last step has lost the float copy of its removed and
+// kept entries alike; its quantized values become the new float copy.
 func (q *WeightQAT) BeforeStep() {
 	for i, p := range q.Params {
+		if len(q.fp[i]) != p.Len() {
+			q.fp[i] = append(q.fp[i][:0], p.Data()...)
+		}
 		q.Funcs[i].Backward(p.GradData(), q.fp[i], p.Shape()[0])
 		if m := p.MaskData(); m != nil {
 			maskZero(p.GradData(), m)

@@ -670,3 +670,27 @@ func TestNewQAT(t *testing.T) {
 		})
 	}
 }
+
+func TestWeightQATThinned(t *testing.T) {
+	m, _ := nn.New("simplenet_mnist", 1)
+	run, err := (&QAT{Method: "dorefa", WeightBits: 4, ActBits: 8, ScaleWeights: true}).Install(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run.Begin()
+	// Prune and thin half of conv2's filters between two steps.
+	w := m.Param("conv2.weight")
+	mask := make([]float32, w.Len())
+	for i := w.Len() / 2; i < len(mask); i++ {
+		mask[i] = 1
+	}
+	w.SetMask(mask)
+	if _, err := nn.Thin(m, nil, nn.ThinContract); err != nil {
+		t.Fatal(err)
+	}
+	run.BeforeStep()
+	if len(run.Float(1)) != w.Len() || w.Len() >= 50*20*25 {
+		t.Fatalf("float copy of %d values for %d weights", len(run.Float(1)), w.Len())
+	}
+	run.AfterStep()
+}

@@ -47,27 +47,23 @@ func gtMask(a, b int32) int32 { return int32((int64(b) - int64(a)) >> 63) }
 func maxPool2x2(dst []float32, argmax []int32, src []float32, c, h, w int) {
 	oh, ow := h/2, w/2
 	i := 0
+	wi := int32(w)
 	for ch := 0; ch < c; ch++ {
 		base := ch * h * w
 		for oy := 0; oy < oh; oy++ {
 			r0 := base + 2*oy*w
 			row0, row1 := src[r0:r0+2*ow], src[r0+w:r0+w+2*ow]
 			out, arg := dst[i:i+ow], argmax[i:i+ow]
-			wi := int32(w)
 			for ox := range out {
 				j := 2 * ox
-				a0, a1, b0, b1 := row0[j], row0[j+1], row1[j], row1[j+1]
-				best, at := orderKey(a0), int32(0)
-				k := orderKey(a1)
-				m := gtMask(k, best)
-				best ^= (best ^ k) & m
-				at ^= (at ^ 1) & m
-				k = orderKey(b0)
-				m = gtMask(k, best)
-				best ^= (best ^ k) & m
-				at ^= (at ^ wi) & m
-				m = gtMask(orderKey(b1), best)
-				at ^= (at ^ (wi + 1)) & m
+				k0, k1, k2, k3 := orderKey(row0[j]), orderKey(row0[j+1]), orderKey(row1[j]), orderKey(row1[j+1])
+				// Best of each row, then of the two rows; a tie keeps the earlier
+				// position (strict comparisons), as the reference scan does.
+				m := gtMask(k1, k0)
+				top, at := k0^((k0^k1)&m), m&1
+				m = gtMask(k3, k2)
+				bot, ab := k2^((k2^k3)&m), wi+(m&1)
+				at ^= (at ^ ab) & gtMask(bot, top)
 				idx := int32(r0+j) + at
 				arg[ox] = idx
 				out[ox] = src[idx]

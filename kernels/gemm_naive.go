@@ -18,7 +18,18 @@ func sgemmSimple(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 			}
 			continue
 		}
-		for j := 0; j < n; j++ {
+		j := 0
+		if !transA {
+			// Four dot products at a time share the row of A.
+			var s4 [4]float32
+			for ; j+4 <= n; j += 4 {
+				dot4(&s4, a[i*lda:i*lda+k], b[j*ldb:], ldb)
+				for r, s := range s4 {
+					crow[j+r] += alpha * s
+				}
+			}
+		}
+		for ; j < n; j++ {
 			brow := b[j*ldb : j*ldb+k]
 			var s float32
 			if transA {
@@ -37,8 +48,17 @@ func sgemmSimple(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 // (the column of C): y = alpha·op(A)·x + beta·y.
 func sgemv(transA bool, m, k int, alpha float32, a []float32, lda int, x []float32, beta float32, y []float32) {
 	if !transA {
-		for i := range y {
-			s := alpha * dotUnitary(a[i*lda:i*lda+k], x)
+		var s4 [4]float32
+		for i := 0; i < len(y); i++ {
+			var s float32
+			if i%4 == 0 && i+4 <= len(y) {
+				dot4(&s4, x, a[i*lda:], lda)
+			}
+			if i < len(y)&^3 {
+				s = alpha * s4[i%4]
+			} else {
+				s = alpha * dotUnitary(a[i*lda:i*lda+k], x)
+			}
 			if beta == 0 {
 				y[i] = s
 			} else {

@@ -207,3 +207,28 @@ func sumS8(x []int8) int32 {
 	}
 	return int32(s)
 }
+
+// dot4AVX512 sets dst[r] = Σ_{p<n} x[p]·y[r*ldy+p] for r < 4.
+//
+//go:noescape
+func dot4AVX512(dst *float32, x, y *float32, ldy, n int)
+
+// useAVX512Dot is set once at initialisation.
+var _, useAVX512Dot = cpuFeatures()
+
+// dot4 sets dst[r] = Σ_p x[p]·y[r*ldy+p] for r < 4: four dot products
+// sharing x, the inner step of matrix-vector products.
+func dot4(dst *[4]float32, x, y []float32, ldy int) {
+	if len(x) == 0 {
+		*dst = [4]float32{}
+		return
+	}
+	_ = y[3*ldy+len(x)-1]
+	if useAVX512Dot {
+		dot4AVX512(&dst[0], &x[0], &y[0], ldy, len(x))
+		return
+	}
+	for r := range dst {
+		dst[r] = dotUnitary(x, y[r*ldy:r*ldy+len(x)])
+	}
+}

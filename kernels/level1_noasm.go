@@ -33,3 +33,10 @@ func sumS8(x []int8) int32 {
 	}
 	return s
 }
+
+// dot4 sets dst[r] = Σ_p x[p]·y[r*ldy+p] for r < 4.
+func dot4(dst *[4]float32, x, y []float32, ldy int) {
+	for r := range dst {
+		dst[r] = dotGo(x, y[r*ldy:r*ldy+len(x)])
+	}
+}

@@ -240,3 +240,27 @@ func TestLevel1Panics(t *testing.T) {
 		mustPanic(t, c.name, c.f)
 	}
 }
+
+func TestDot4(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 1))
+	for _, n := range []int{0, 1, 7, 15, 16, 17, 31, 32, 33, 47, 63, 64, 65, 100, 784} {
+		for _, pad := range []int{0, 3} {
+			ldy := n + pad
+			x, xall := guardedRand(rnd, n)
+			y, yall := guardedRand(rnd, 3*ldy+n)
+			var got [4]float32
+			dot4(&got, x, y, ldy)
+			for r := range got {
+				var want float64
+				for p := 0; p < n; p++ {
+					want += float64(x[p]) * float64(y[r*ldy+p])
+				}
+				if !close32(got[r], float32(want), 1e-5*float32(max(1, n/64))) {
+					t.Errorf("dot4 n=%d pad=%d row %d = %v, want %v", n, pad, r, got[r], want)
+				}
+			}
+			checkGuards(t, "x", xall)
+			checkGuards(t, "y", yall)
+		}
+	}
+}

@@ -213,7 +213,15 @@ type RangeLinear struct {
 	colSums  []int32
 	maxAcc   float64
 	int8     bool
+	// dynamic ranges
+	dynIn, dynOut DynamicRange
+	biasF         []float32
+	accLo, accHi  int32
 }
+
+// DynamicRange returns the quantization parameters for a batch of n samples of
+// activations x (one value for the whole tensor); [RangeLinear.SetDynamic] uses it.
+type DynamicRange func(x []float32, n int) QuantParams
 
 // NewRangeLinear returns the quantized form of layer (a *Conv2d or *Linear): q holds
 // the weight's integers in its shape, biasQ the quantized bias (nil when the layer has
@@ -294,10 +302,64 @@ func (rl *RangeLinear) SetMult(mult []float32) error {
 	return nil
 }
 
+// SetDynamic makes the layer quantize each batch's input, and its output when out is
+// not nil, with parameters computed from that batch (Distiller's post-training
+// quantization without calibration statistics); biases are then re-quantized to each
+// batch's accumulator scale from bias (the float bias, nil without one), clamped to
+// [accLo, accHi]. A dynamic layer runs on the float path only; it returns an error
+// wrapping [ErrQuant] for an int8 layer or a bias of the wrong length.
+func (rl *RangeLinear) SetDynamic(in, out DynamicRange, bias []float32, accLo, accHi int32) error {
+	if rl.int8 {
+		return fmt.Errorf("%w: %s: dynamic ranges need the float path", ErrQuant, rl.name)
+	}
+	if in == nil || (bias != nil && len(bias) != rl.Shape[0]) || (bias == nil) != (rl.BiasQ == nil) {
+		return fmt.Errorf("%w: %s: dynamic ranges need an input range function and one bias per output channel", ErrQuant, rl.name)
+	}
+	rl.dynIn, rl.dynOut, rl.biasF, rl.accLo, rl.accHi = in, out, append([]float32(nil), bias...), accLo, accHi
+	if out == nil {
+		rl.Out = nil
+	}
+	return nil
+}
+
+// Dynamic reports whether the layer computes its ranges from each batch.
+func (rl *RangeLinear) Dynamic() bool { return rl.dynIn != nil }
+
+// dynamicInput sets the input parameters, bias and multipliers for batch x.
+func (rl *RangeLinear) dynamicInput(x *tensor.Dense) {
+	rl.In = rl.dynIn(ops.F32(x), x.Shape()[0])
+	sx, _ := rl.In.at(0)
+	for o := range rl.Mult {
+		sw, _ := rl.W.at(o)
+		acc := float64(sx) * float64(sw)
+		rl.Mult[o] = float32(1 / acc)
+		if rl.biasF != nil {
+			q := math.RoundToEven(float64(rl.biasF[o]) * acc)
+			q = math.Min(math.Max(q, float64(rl.accLo)), float64(rl.accHi))
+			rl.BiasQ[o] = int32(q)
+			ops.F32(rl.bv)[o] = float32(q)
+		}
+	}
+}
+
+// dynamicOutput quantizes y (already scaled to float) with parameters from y itself.
+func (rl *RangeLinear) dynamicOutput(y *tensor.Dense) {
+	yd := ops.F32(y)
+	out := rl.dynOut(yd, y.Shape()[0])
+	rl.Out = &out
+	sy, zpy := out.at(0)
+	for i, v := range yd {
+		yd[i] = (QuantizeValue(v, sy, zpy, out.Min, out.Max) + zpy) / sy
+	}
+}
+
 // SetInt8 selects the int8 GEMM (on) or float32 GEMMs over integer values (off). The
 // int8 path needs inputs of at most 8 bits (Max − Min ≤ 255) and int8 weights; it
 // returns an error wrapping [ErrQuant] otherwise.
 func (rl *RangeLinear) SetInt8(on bool) error {
+	if on && rl.dynIn != nil {
+		return fmt.Errorf("%w: %s: a layer with dynamic ranges runs on the float path", ErrQuant, rl.name)
+	}
 	if on && int64(rl.In.Max)-int64(rl.In.Min) > 255 {
 		return fmt.Errorf("%w: %s: the int8 path needs inputs of at most 8 bits, range [%d, %d]", ErrQuant, rl.name, rl.In.Min, rl.In.Max)
 	}
@@ -322,6 +384,9 @@ func (rl *RangeLinear) quantizeInput(x *tensor.Dense) *tensor.Dense {
 
 // Forward implements [Module].
 func (rl *RangeLinear) Forward(x *tensor.Dense, _ bool) *tensor.Dense {
+	if rl.dynIn != nil {
+		rl.dynamicInput(x)
+	}
 	xv := rl.quantizeInput(x)
 	var y *tensor.Dense
 	switch {
@@ -332,7 +397,17 @@ func (rl *RangeLinear) Forward(x *tensor.Dense, _ bool) *tensor.Dense {
 	default:
 		y = rl.lin.Forward(xv, rl.wv, rl.bv)
 	}
-	rl.requantize(y)
+	if rl.dynIn != nil {
+		saved := rl.Out
+		rl.Out = nil
+		rl.requantize(y) // to float
+		rl.Out = saved
+		if rl.dynOut != nil {
+			rl.dynamicOutput(y)
+		}
+	} else {
+		rl.requantize(y)
+	}
 	rl.record(x, y)
 	return y
 }

@@ -514,7 +514,9 @@ type QuantizedLayer struct {
 // Apply quantizes m in place: every Conv2d and Linear layer (inside Sequential
 // containers) that its settings do not leave in float becomes an [nn.RangeLinear] built
 // from the layer's weights and the statistics of its input and output (from
-// [Calibrate] on the same model). It returns the quantized layers in model order.
+// [Calibrate] on the same model). With nil stats the layers compute their activation
+// ranges from each batch instead (Distiller's dynamic mode; such a model cannot be
+// exported). It returns the quantized layers in model order.
 func (q *PTQ) Apply(m *nn.Model, stats map[string]*LayerStats) ([]QuantizedLayer, error) {
 	if err := q.Default.Check(); err != nil {
 		return nil, err
@@ -544,7 +546,7 @@ func (q *PTQ) Apply(m *nn.Model, stats map[string]*LayerStats) ([]QuantizedLayer
 		if q.Settings(li.Name).Float {
 			continue
 		}
-		if stats[li.Name] == nil {
+		if stats != nil && stats[li.Name] == nil {
 			return nil, fmt.Errorf("stdlib: quantize: no calibration statistics for layer %s", li.Name)
 		}
 	}
@@ -565,7 +567,11 @@ func (q *PTQ) Apply(m *nn.Model, stats map[string]*LayerStats) ([]QuantizedLayer
 		if qs.Float {
 			return nil, nil
 		}
-		rl, err := quantizeLayer(mod, qs, stats[li.Name], li.FusedReLU)
+		var ls *LayerStats
+		if stats != nil {
+			ls = stats[li.Name]
+		}
+		rl, err := quantizeLayer(mod, qs, ls, li.FusedReLU)
 		if err != nil {
 			return nil, err
 		}
@@ -585,6 +591,9 @@ func quantizeLayer(mod nn.Module, qs QuantSettings, ls *LayerStats, fusedReLU bo
 		w, b = l.Weight, l.Bias
 	}
 	actBits := qs.ActBits
+	if ls == nil {
+		return dynamicLayer(mod, w, b, qs, fusedReLU)
+	}
 	// Input.
 	lo, hi, err := ClipRange(ls.Input, qs.Clip, actBits, qs.NStd, false, qs.Mode)
 	if err != nil {
@@ -604,43 +613,12 @@ func quantizeLayer(mod nn.Module, qs QuantSettings, ls *LayerStats, fusedReLU bo
 		sy, zpy := LinearParams(lo, hi, actBits, qs.Mode)
 		outQ = &nn.QuantParams{Scale: []float32{float32(sy)}, ZeroPoint: []float32{float32(zpy)}, Min: qlo, Max: qhi}
 	}
-	// Weights, per tensor or per output channel.
+	wq, q, err := quantizeWeights(w, qs)
+	if err != nil {
+		return nil, err
+	}
 	cout := w.Shape()[0]
-	groups := 1
-	if qs.PerChannel {
-		groups = cout
-	}
-	wlo, whi := IntRange(qs.WeightBits, qs.Mode)
-	// Unsigned 8-bit weights are stored shifted by 128 (q' = q − 128, zp' = zp + 128),
-	// which leaves v = q + zp unchanged and fits int8.
-	var shift int32
-	if wlo < -128 || whi > 127 {
-		shift = wlo + 128
-	}
-	wq := nn.QuantParams{Min: wlo - shift, Max: whi - shift}
-	q := make([]int8, w.Len())
-	if qs.WeightBits > 8 {
-		return nil, fmt.Errorf("stdlib: quantize %s: weights of %d bits do not fit the int8 layer", w.Layer, qs.WeightBits)
-	}
-	wd := w.Data()
-	gsize := w.Len() / groups
-	for g := 0; g < groups; g++ {
-		vals := wd[g*gsize : (g+1)*gsize]
-		var st Stats
-		st.Add(vals, 1)
-		lo, hi := st.Min, st.Max
-		if qs.ClipWeights {
-			if lo, hi, err = ClipRange(st, qs.Clip, qs.WeightBits, qs.NStd, false, qs.Mode); err != nil {
-				return nil, fmt.Errorf("stdlib: quantize %s weight: %w", w.Layer, err)
-			}
-		}
-		s, zp := LinearParams(lo, hi, qs.WeightBits, qs.Mode)
-		wq.Scale = append(wq.Scale, float32(s))
-		wq.ZeroPoint = append(wq.ZeroPoint, float32(zp)+float32(shift))
-		for i, v := range vals {
-			q[g*gsize+i] = int8(int32(nn.QuantizeValue(v, float32(s), float32(zp), wlo, whi)) - shift)
-		}
-	}
+	groups := len(wq.Scale)
 	// Bias, in the accumulator scale s_x·s_w[o] with zero point 0.
 	var bq []int32
 	if b != nil {
@@ -667,6 +645,85 @@ func quantizeLayer(mod nn.Module, qs QuantSettings, ls *LayerStats, fusedReLU bo
 		if err := rl.SetMult(mult); err != nil {
 			return nil, err
 		}
+	}
+	return rl, nil
+}
+
+// quantizeWeights returns the integer weights of w and their parameters, per tensor or
+// per output channel.
+func quantizeWeights(w *nn.Param, qs QuantSettings) (nn.QuantParams, []int8, error) {
+	var err error
+	cout := w.Shape()[0]
+	groups := 1
+	if qs.PerChannel {
+		groups = cout
+	}
+	wlo, whi := IntRange(qs.WeightBits, qs.Mode)
+	// Unsigned 8-bit weights are stored shifted by 128 (q' = q − 128, zp' = zp + 128),
+	// which leaves v = q + zp unchanged and fits int8.
+	var shift int32
+	if wlo < -128 || whi > 127 {
+		shift = wlo + 128
+	}
+	wq := nn.QuantParams{Min: wlo - shift, Max: whi - shift}
+	q := make([]int8, w.Len())
+	if qs.WeightBits > 8 {
+		return nn.QuantParams{}, nil, fmt.Errorf("stdlib: quantize %s: weights of %d bits do not fit the int8 layer", w.Layer, qs.WeightBits)
+	}
+	wd := w.Data()
+	gsize := w.Len() / groups
+	for g := 0; g < groups; g++ {
+		vals := wd[g*gsize : (g+1)*gsize]
+		var st Stats
+		st.Add(vals, 1)
+		lo, hi := st.Min, st.Max
+		if qs.ClipWeights {
+			if lo, hi, err = ClipRange(st, qs.Clip, qs.WeightBits, qs.NStd, false, qs.Mode); err != nil {
+				return nn.QuantParams{}, nil, fmt.Errorf("stdlib: quantize %s weight: %w", w.Layer, err)
+			}
+		}
+		s, zp := LinearParams(lo, hi, qs.WeightBits, qs.Mode)
+		wq.Scale = append(wq.Scale, float32(s))
+		wq.ZeroPoint = append(wq.ZeroPoint, float32(zp)+float32(shift))
+		for i, v := range vals {
+			q[g*gsize+i] = int8(int32(nn.QuantizeValue(v, float32(s), float32(zp), wlo, whi)) - shift)
+		}
+	}
+	return wq, q, nil
+}
+
+// dynamicLayer builds a layer whose activation ranges come from each batch.
+func dynamicLayer(mod nn.Module, w, b *nn.Param, qs QuantSettings, fusedReLU bool) (*nn.RangeLinear, error) {
+	wq, q, err := quantizeWeights(w, qs)
+	if err != nil {
+		return nil, err
+	}
+	qlo, qhi := IntRange(qs.ActBits, qs.Mode)
+	rangeOf := func(half bool) nn.DynamicRange {
+		return func(x []float32, n int) nn.QuantParams {
+			var st Stats
+			st.Add(x, n)
+			lo, hi, err := ClipRange(st, qs.Clip, qs.ActBits, qs.NStd, half, qs.Mode)
+			if err != nil { // settings were checked: cannot happen
+				lo, hi = st.Min, st.Max
+			}
+			s, zp := LinearParams(lo, hi, qs.ActBits, qs.Mode)
+			return nn.QuantParams{Scale: []float32{float32(s)}, ZeroPoint: []float32{float32(zp)}, Min: qlo, Max: qhi}
+		}
+	}
+	in := nn.QuantParams{Scale: []float32{1}, ZeroPoint: []float32{0}, Min: qlo, Max: qhi}
+	var bq []int32
+	var bias []float32
+	if b != nil {
+		bq, bias = make([]int32, w.Shape()[0]), b.Data()
+	}
+	rl, err := nn.NewRangeLinear(mod, in, wq, &in, q, bq)
+	if err != nil {
+		return nil, err
+	}
+	alo, ahi := IntRange(qs.AccumBits, Symmetric)
+	if err := rl.SetDynamic(rangeOf(qs.HalfRange), rangeOf(qs.HalfRange || fusedReLU), bias, alo, ahi); err != nil {
+		return nil, err
 	}
 	return rl, nil
 }

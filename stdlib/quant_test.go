@@ -694,3 +694,36 @@ func TestWeightQATThinned(t *testing.T) {
 	}
 	run.AfterStep()
 }
+
+func TestPTQDynamic(t *testing.T) {
+	for _, qs := range []QuantSettings{
+		{WeightBits: 8, ActBits: 8, AccumBits: 32},
+		{WeightBits: 8, ActBits: 8, AccumBits: 32, Mode: AsymmetricUnsigned, PerChannel: true, Clip: ClipAvg},
+	} {
+		m, set := ptqFixture(t)
+		x := ops.New(16, 1, 28, 28)
+		copy(ops.F32(x), set.X[:16*784])
+		want := append([]float32(nil), ops.F32(m.Forward(x, false))...)
+		layers, err := (&PTQ{Default: qs}).Apply(m, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := append([]float32(nil), ops.F32(m.Forward(x, false))...)
+		if d := maxRelDiff(got, want); d > 0.3 || d == 0 {
+			t.Fatalf("%+v: dynamic quantization differs from float by %v", qs, d)
+		}
+		rl := layers[3].Layer
+		if !rl.Dynamic() || rl.SetInt8(true) == nil {
+			t.Fatal("dynamic layer accepted the int8 path")
+		}
+		// The ranges follow the batch: a batch of twice the values gets half the scale.
+		s1 := layers[0].Layer.In.Scale[0]
+		for i := range ops.F32(x) {
+			ops.F32(x)[i] *= 2
+		}
+		m.Forward(x, false)
+		if s2 := layers[0].Layer.In.Scale[0]; math.Abs(float64(s1/s2)-2) > 1e-4 {
+			t.Fatalf("input scale %v then %v", s1, s2)
+		}
+	}
+}

@@ -54,14 +54,14 @@ func (c *ExportCmd) Run(g *Globals) error {
 			return err
 		}
 	}
+	if c.CalibBatches < 1 {
+		return usageError("--calib-batches must be >= 1 for an export (dynamic ranges cannot be saved), got %d", c.CalibBatches)
+	}
 	var ql []stdlib.QuantizedLayer
 	if c.Quantize == "" {
 		mode, perr := stdlib.ParseLinearMode(c.Mode)
 		if perr != nil {
 			return usageError("%v", perr)
-		}
-		if c.CalibBatches < 1 {
-			return usageError("--calib-batches must be >= 1, got %d", c.CalibBatches)
 		}
 		ptq := &stdlib.PTQ{Default: stdlib.QuantSettings{WeightBits: c.Bits, ActBits: c.Bits, AccumBits: 32, Mode: mode, PerChannel: c.PerCh}}
 		ql, err = runPTQ(g.Ctx, m, ptq, "", train, c.CalibBatches, g.Stdout)

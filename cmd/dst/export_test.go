@@ -79,9 +79,10 @@ func TestExportCommand(t *testing.T) {
 		{"bad override", []string{"export", "--int8", ckpt, "-o", filepath.Join(dir, "x2"), "--quantize", bad}, "fc9"},
 		{"bits", []string{"export", "--int8", ckpt, "-o", filepath.Join(dir, "x3"), "--bits", "12"}, "--bits"},
 		{"same file", []string{"export", "--int8", ckpt, "-o", ckpt, "--force"}, "overwrite"},
+		{"dynamic", []string{"export", "--int8", ckpt, "-o", filepath.Join(dir, "x4"), "--calib-batches", "0"}, "dynamic"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			code, _, stderr := dst(t, append(tc.args, small...)...)
+			code, _, stderr := dst(t, append(append([]string{tc.args[0]}, small...), tc.args[1:]...)...)
 			if code != 2 || !strings.Contains(stderr, tc.want) {
 				t.Fatalf("exit %d, stderr %q", code, stderr)
 			}

@@ -19,7 +19,7 @@ import (
 // [QuantizeFlags.apply] after loading the model.
 type QuantizeFlags struct {
 	Quantize     string `help:"Quantize the model after loading it: a .dst script with a 'quantize linear' policy (post-training range-linear quantization)." type:"existingfile" placeholder:"Q.dst"`
-	CalibBatches int    `help:"Training minibatches (of 256) used to calibrate activation ranges when the policy names no existing stats file." default:"20" placeholder:"N"`
+	CalibBatches int    `help:"Training minibatches (of 256) used to calibrate activation ranges when the policy names no existing stats file; 0 computes the ranges from each evaluated batch instead (dynamic)." default:"20" placeholder:"N"`
 }
 
 // apply quantizes m as the --quantize script says, calibrating on train (or reading the
@@ -29,8 +29,8 @@ func (f *QuantizeFlags) apply(ctx context.Context, m *nn.Model, train *data.Set,
 	if f.Quantize == "" {
 		return nil, nil
 	}
-	if f.CalibBatches < 1 {
-		return nil, usageError("--calib-batches must be >= 1, got %d", f.CalibBatches)
+	if f.CalibBatches < 0 {
+		return nil, usageError("--calib-batches must be >= 0, got %d", f.CalibBatches)
 	}
 	ptq, statsPath, err := loadPTQ(f.Quantize, m)
 	if err != nil {
@@ -91,7 +91,9 @@ func runPTQ(ctx context.Context, m *nn.Model, ptq *stdlib.PTQ, statsPath string,
 			fmt.Fprintf(w, "calibration statistics from %s\n", statsPath)
 		}
 	}
-	if stats == nil {
+	if stats == nil && batches == 0 {
+		fmt.Fprintln(w, "dynamic activation ranges (computed from each batch)")
+	} else if stats == nil {
 		stats, err = stdlib.Calibrate(ctx, m, train, 256, batches)
 		if err != nil {
 			return nil, err

@@ -64,9 +64,14 @@ func Save(path string, m *nn.Model, meta map[string]string) error {
 	f.Metadata["dst.model"] = m.Name
 	f.Metadata["dst.int8.dequantize"] = Dequantize
 	var names []string
+	var dynamic string
 	walk(m.Root(), func(mod nn.Module) {
 		rl, ok := mod.(*nn.RangeLinear)
 		if !ok {
+			return
+		}
+		if rl.Dynamic() {
+			dynamic = rl.Info().Name
 			return
 		}
 		name := rl.Info().Name
@@ -82,6 +87,9 @@ func Save(path string, m *nn.Model, meta map[string]string) error {
 		}
 		f.Tensors = append(f.Tensors, safetensors.FromFloat32(name+".requant", []int{len(rl.Mult)}, rl.Mult))
 	})
+	if dynamic != "" {
+		return fmt.Errorf("int8model: save %s: layer %s computes its ranges from each batch; calibrate to export", path, dynamic)
+	}
 	if len(names) == 0 {
 		return fmt.Errorf("int8model: save %s: model %s has no quantized layer", path, m.Name)
 	}

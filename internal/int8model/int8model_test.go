@@ -145,6 +145,13 @@ func TestLoadErrors(t *testing.T) {
 	if _, _, err := Load(write("fmt", func(g *safetensors.File) { g.Metadata["format"] = "pt" }), newModel); !errors.Is(err, ErrFormat) {
 		t.Fatalf("error %v, want ErrFormat", err)
 	}
+	dyn, _ := nn.New("simplenet_mnist", 0)
+	if _, err := (&stdlib.PTQ{Default: stdlib.QuantSettings{WeightBits: 8, ActBits: 8, AccumBits: 32}}).Apply(dyn, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := Save(filepath.Join(dir, "dyn"), dyn, nil); err == nil || !strings.Contains(err.Error(), "calibrate") {
+		t.Fatalf("saved a model with dynamic ranges: %v", err)
+	}
 	plain, _ := nn.New("simplenet_mnist", 0)
 	if err := Save(filepath.Join(dir, "plain"), plain, nil); err == nil {
 		t.Fatal("saved a model without quantized layers")

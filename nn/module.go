@@ -104,8 +104,13 @@ func (b *base) info(typ string) LayerInfo {
 	return LayerInfo{Name: b.name, Type: typ, InShape: clone(b.in), OutShape: clone(b.out)}
 }
 
+// Children implements [Module] for leaves: they have none.
 func (b *base) Children() []Module { return nil }
-func (b *base) Params() []*Param   { return nil }
+
+// Params implements [Module] for modules without parameters.
+func (b *base) Params() []*Param { return nil }
+
+// Buffers implements [Module] for modules without buffers.
 func (b *base) Buffers() []*Buffer { return nil }
 
 func sameShape(s tensor.Shape, want []int) bool {

@@ -1395,7 +1395,8 @@ func (h *QATHooks) OnMinibatchEnd(int, int, int) error { h.Run.AfterStep(); retu
 // which layers stay in floating point: layers whose parameters the selector leaves out,
 // and override lines with float, are listed in QAT.Float (layerOf maps a parameter to its
 // layer). Override lines that change bit widths are an error: one QAT run uses one bit
-// width for weights and one for activations.
+// width for weights and one for activations. A scale_weights flag, once the dorefa and
+// pact signatures declare it, sets [QAT.ScaleWeights].
 func NewQAT(pol *lang.Policy, all []string, layerOf func(param string) string) (*QAT, error) {
 	if pol.Kind != lang.KindQuantize || pol.Method == "linear" {
 		return nil, fmt.Errorf("stdlib: NewQAT: policy is %s %s, not quantization-aware training", pol.Kind, pol.Method)
@@ -1421,7 +1422,10 @@ func NewQAT(pol *lang.Policy, all []string, layerOf func(param string) string) (
 		if v, ok := a.get("quantize_inputs"); ok {
 			q.QuantizeInputs = v.Bool
 		}
+	case "dorefa":
+		q.ScaleWeights = a.flag("scale_weights") // when the signature declares it
 	case "pact":
+		q.ScaleWeights = a.flag("scale_weights")
 		q.Alpha = a.numOr("alpha", 8)
 		if v, ok := a.get("alpha_decay"); ok {
 			q.AlphaDecay, q.HasAlphaDecay = v.Num, true

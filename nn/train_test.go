@@ -405,3 +405,32 @@ func TestFusedConvPoolModel(t *testing.T) {
 		}
 	}
 }
+
+// TestTrainAllocationsDoNotGrowWithSteps checks that the training loop itself allocates
+// nothing per minibatch: an epoch of 40 steps allocates as much as one of 10.
+func TestTrainAllocationsDoNotGrowWithSteps(t *testing.T) {
+	a := make([]float32, 64*256)
+	c := make([]float32, 64*64)
+	if n := testing.AllocsPerRun(3, func() { kernels.Sgemm(false, true, 64, 64, 256, 1, a, 256, a, 256, 0, c, 64) }); n > 0 {
+		t.Skipf("kernels.Sgemm allocates %v times per call", n)
+	}
+	m := mustNew(t, "lenet300_100", 1)
+	opt := newSGD(t, m, 0.01)
+	allocs := func(n int) float64 {
+		set := data.Synthetic(n, 1, 28, 28, 10, 1)
+		cfg := TrainConfig{Epochs: 1, Batch: 4, Hooks: NopHooks{}, OnStep: func(Progress) {}}
+		if _, err := Train(context.Background(), m, opt, set, nil, cfg); err != nil { // warm the buffers
+			t.Fatal(err)
+		}
+		return testing.AllocsPerRun(2, func() {
+			if _, err := Train(context.Background(), m, opt, set, nil, cfg); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	short, long := allocs(40), allocs(160)
+	t.Logf("allocations per epoch: %v with 10 steps, %v with 40", short, long)
+	if long > short {
+		t.Errorf("an epoch of 40 steps allocates %v times, one of 10 steps %v: the loop allocates per minibatch", long, short)
+	}
+}

@@ -82,6 +82,7 @@ func BenchmarkSgemmLayers(b *testing.B) {
 		{"FC2Fwd_64x10x500", false, true, 64, 10, 500},
 		{"Linear1Fwd_1x300x784", false, true, 1, 300, 784},
 		{"GemvWx_300x1x784", false, false, 300, 1, 784},
+		{"LinearBatch8Fwd_8x500x800", false, true, 8, 500, 800},
 		{"Conv1FwdBatch16_20x9216x25", false, false, 20, 9216, 25},
 		{"Conv2FwdBatch16_50x1024x500", false, false, 50, 1024, 500},
 		{"Conv1dWBatch16_20x25x9216", false, true, 20, 25, 9216},

@@ -124,6 +124,11 @@ func sgemm(kern microKernel, transA, transB bool, m, n, k int, alpha float32, a 
 		sgemmSwapped(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
+	if transB && !transA && hasDot4x4 && kern.masked && dotCheaper(kern, m, n, k, beta != 0) {
+		// A small C with long k: dot products of rows, nothing packed.
+		sgemmDotNT(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
 	if transB && !transA && kern.masked && swapCheaper(kern, m, n, k, beta != 0) {
 		// C = A·Bᵀ would transpose all of B into panels; Cᵀ = B·Aᵀ
 		// reads B in place and transposes the smaller A and the result.
@@ -160,6 +165,68 @@ func swapCheaper(kern microKernel, m, n, k int, accumulate bool) bool {
 	}
 	swapped := tileWork(kern, n, m)*k + transposeCost*m*k + result
 	return swapped < direct
+}
+
+// dotCheaper reports whether A·Bᵀ costs less as 4×4 blocks of row dot
+// products (see sgemmDotNT) than through the packed kernels, directly or
+// swapped. The dot kernel streams eight rows per block from L2 (about a
+// third slower than the register-tiled kernel per multiply-add) and
+// reduces each result horizontally.
+func dotCheaper(kern microKernel, m, n, k int, accumulate bool) bool {
+	dot := m*n*k*4/3 + 64*m*n
+	direct := tileWork(kern, m, n)*k + transposeCost*n*k
+	result := transposeCost * m * n
+	if accumulate {
+		result *= 2
+	}
+	swapped := tileWork(kern, n, m)*k + transposeCost*m*k + result
+	return dot < min(direct, swapped)
+}
+
+// sgemmDotNT computes C = alpha·A·Bᵀ + beta·C with A m×k and B n×k read by
+// rows, from 4×4 blocks of dot products (edges with four-row dot products
+// and single ones). It suits a small C with long k, where packing would
+// transpose a B as large as the work.
+func sgemmDotNT(m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	set := func(i, j int, v float32) {
+		if beta == 0 {
+			c[i*ldc+j] = alpha * v
+		} else {
+			c[i*ldc+j] = alpha*v + beta*c[i*ldc+j]
+		}
+	}
+	var s16 [16]float32
+	var s4 [4]float32
+	m4, n4 := m&^3, n&^3
+	for i0 := 0; i0 < m4; i0 += 4 {
+		for j0 := 0; j0 < n4; j0 += 4 {
+			dot4x4(&s16, a[i0*lda:], lda, b[j0*ldb:], ldb, k)
+			for i := 0; i < 4; i++ {
+				for j := 0; j < 4; j++ {
+					set(i0+i, j0+j, s16[4*i+j])
+				}
+			}
+		}
+		for j := n4; j < n; j++ {
+			dot4(&s4, b[j*ldb:j*ldb+k], a[i0*lda:], lda)
+			for i, v := range s4 {
+				set(i0+i, j, v)
+			}
+		}
+	}
+	for i := m4; i < m; i++ {
+		arow := a[i*lda : i*lda+k]
+		j := 0
+		for ; j+4 <= n; j += 4 {
+			dot4(&s4, arow, b[j*ldb:], ldb)
+			for r, v := range s4 {
+				set(i, j+r, v)
+			}
+		}
+		for ; j < n; j++ {
+			set(i, j, dotUnitary(arow, b[j*ldb:j*ldb+k]))
+		}
+	}
 }
 
 // sgemmDirect runs the blocked algorithm on C itself, in parallel stripes

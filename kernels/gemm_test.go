@@ -65,6 +65,9 @@ func gemmCases(short bool) []gemmCase {
 		gemmCase{100, 37, 300, 1.5, -1, 7},
 		gemmCase{64, 400, 300, 0.5, -0.75, 1}, // NT computed through the transpose
 		gemmCase{3, 100, 50, 1, 1, 2},
+		gemmCase{10, 27, 700, 1, 0, 0},   // NT by dot products
+		gemmCase{9, 30, 600, -1, 0.5, 3}, // NT by dot products, accumulating
+		gemmCase{8, 300, 800, 1, 0, 1},
 	)
 	if !short {
 		cs = append(cs,
@@ -226,5 +229,29 @@ func poisonPackPool() {
 			(*p)[j] = nan32
 		}
 		putBuf(p)
+	}
+}
+
+func TestDot4x4(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 1))
+	for _, k := range []int{0, 1, 15, 16, 17, 33, 100, 576} {
+		lda, ldb := k+3, k+1
+		a, aall := guardedRand(rnd, 3*lda+k)
+		b, ball := guardedRand(rnd, 3*ldb+k)
+		var got [16]float32
+		dot4x4(&got, a, lda, b, ldb, k)
+		for i := 0; i < 4; i++ {
+			for j := 0; j < 4; j++ {
+				var want float64
+				for p := 0; p < k; p++ {
+					want += float64(a[i*lda+p]) * float64(b[j*ldb+p])
+				}
+				if !close32(got[4*i+j], float32(want), 1e-5*float32(max(1, k/64))) {
+					t.Errorf("k=%d [%d,%d] = %v, want %v", k, i, j, got[4*i+j], want)
+				}
+			}
+		}
+		checkGuards(t, "a", aall)
+		checkGuards(t, "b", ball)
 	}
 }

@@ -232,3 +232,32 @@ func dot4(dst *[4]float32, x, y []float32, ldy int) {
 		dst[r] = dotUnitary(x, y[r*ldy:r*ldy+len(x)])
 	}
 }
+
+// dot4x4AVX512 sets dst[4i+j] = Σ_{p<n} a[i*lda+p]·b[j*ldb+p] for i, j < 4.
+//
+//go:noescape
+func dot4x4AVX512(dst *float32, a *float32, lda int, b *float32, ldb, n int)
+
+// hasDot4x4 reports whether dot4x4 runs a SIMD kernel (else it loops in Go,
+// and callers prefer other algorithms).
+var hasDot4x4 = useAVX512Dot
+
+// dot4x4 sets dst[4i+j] = Σ_p a[i*lda+p]·b[j*ldb+p] for i, j < 4 and
+// p < k: a 4×4 block of A·Bᵀ.
+func dot4x4(dst *[16]float32, a []float32, lda int, b []float32, ldb, k int) {
+	if k == 0 {
+		*dst = [16]float32{}
+		return
+	}
+	_ = a[3*lda+k-1]
+	_ = b[3*ldb+k-1]
+	if useAVX512Dot {
+		dot4x4AVX512(&dst[0], &a[0], lda, &b[0], ldb, k)
+		return
+	}
+	for i := 0; i < 4; i++ {
+		for j := 0; j < 4; j++ {
+			dst[4*i+j] = dotUnitary(a[i*lda:i*lda+k], b[j*ldb:j*ldb+k])
+		}
+	}
+}

@@ -40,3 +40,16 @@ func dot4(dst *[4]float32, x, y []float32, ldy int) {
 		dst[r] = dotGo(x, y[r*ldy:r*ldy+len(x)])
 	}
 }
+
+// hasDot4x4 reports whether dot4x4 runs a SIMD kernel.
+const hasDot4x4 = false
+
+// dot4x4 sets dst[4i+j] = Σ_p a[i*lda+p]·b[j*ldb+p] for i, j < 4 and
+// p < k.
+func dot4x4(dst *[16]float32, a []float32, lda int, b []float32, ldb, k int) {
+	for i := 0; i < 4; i++ {
+		for j := 0; j < 4; j++ {
+			dst[4*i+j] = dotGo(a[i*lda:i*lda+k], b[j*ldb:j*ldb+k])
+		}
+	}
+}

@@ -40,6 +40,7 @@ func main() {
 	int8AVX2(&g)
 	sumS8(&g)
 	dot4(&g)
+	dot4x4(&g)
 	spmmRow512(&g)
 	spmv512(&g)
 	rows2D(&g)
@@ -1004,6 +1005,85 @@ func dot4(g *gen) {
 		g.p("\tVMOVSHDUP X12, X13")
 		g.p("\tVADDSS X13, X12, X12")
 		g.p("\tVMOVSS X12, %d(DI)", 4*r)
+	}
+	g.p("\tVZEROUPPER")
+	g.p("\tRET")
+	g.p("")
+}
+
+// dot4x4 writes dot4x4AVX512: the sixteen dot products
+// dst[4i+j] = Σ_{p<n} a[i*lda+p]·b[j*ldb+p] of four rows of A and four rows
+// of B (strides in elements), sixteen accumulators over 16-element steps
+// with a masked tail. It computes A·Bᵀ for small C and long k without
+// transposing either operand.
+func dot4x4(g *gen) {
+	name := "dot4x4AVX512"
+	g.p("// func %s(dst *float32, a *float32, lda int, b *float32, ldb, n int)", name)
+	g.p("TEXT ·%s(SB), NOSPLIT, $0-48", name)
+	g.p("\tMOVQ a+8(FP), AX")
+	g.p("\tMOVQ lda+16(FP), R8")
+	g.p("\tSHLQ $2, R8")
+	g.p("\tLEAQ (R8)(R8*2), R9")
+	g.p("\tMOVQ b+24(FP), BX")
+	g.p("\tMOVQ ldb+32(FP), R10")
+	g.p("\tSHLQ $2, R10")
+	g.p("\tLEAQ (R10)(R10*2), R11")
+	g.p("\tMOVQ n+40(FP), CX")
+	for i := 0; i < 16; i++ {
+		g.p("\tVPXORD Z%d, Z%d, Z%d", i, i, i)
+	}
+	arows := []string{"(AX)", "(AX)(R8*1)", "(AX)(R8*2)", "(AX)(R9*1)"}
+	brows := []string{"(BX)", "(BX)(R10*1)", "(BX)(R10*2)", "(BX)(R11*1)"}
+	body := func(mask string) {
+		for i, addr := range arows {
+			if mask == "" {
+				g.p("\tVMOVUPS %s, Z%d", addr, 16+i)
+			} else {
+				g.p("\tVMOVUPS.Z %s, %s, Z%d", addr, mask, 16+i)
+			}
+		}
+		for j, addr := range brows {
+			if mask == "" {
+				g.p("\tVMOVUPS %s, Z%d", addr, 20+j)
+			} else {
+				g.p("\tVMOVUPS.Z %s, %s, Z%d", addr, mask, 20+j)
+			}
+		}
+		for i := 0; i < 4; i++ {
+			for j := 0; j < 4; j++ {
+				g.p("\tVFMADD231PS Z%d, Z%d, Z%d", 20+j, 16+i, 4*i+j)
+			}
+		}
+		g.p("\tADDQ $64, AX")
+		g.p("\tADDQ $64, BX")
+	}
+	g.p("\tCMPQ CX, $16")
+	g.p("\tJLT dot44_tail")
+	g.p("dot44_loop:")
+	body("")
+	g.p("\tSUBQ $16, CX")
+	g.p("\tCMPQ CX, $16")
+	g.p("\tJGE dot44_loop")
+	g.p("dot44_tail:")
+	g.p("\tTESTQ CX, CX")
+	g.p("\tJZ dot44_reduce")
+	g.p("\tMOVQ $1, DX")
+	g.p("\tSHLQ CX, DX")
+	g.p("\tDECQ DX")
+	g.p("\tKMOVW DX, K1")
+	body("K1")
+	g.p("dot44_reduce:")
+	g.p("\tMOVQ dst+0(FP), DI")
+	for r := 0; r < 16; r++ {
+		g.p("\tVEXTRACTF64X4 $1, Z%d, Y24", r)
+		g.p("\tVADDPS Y24, Y%d, Y24", r)
+		g.p("\tVEXTRACTF32X4 $1, Y24, X25")
+		g.p("\tVADDPS X25, X24, X24")
+		g.p("\tVMOVHLPS X24, X24, X25")
+		g.p("\tVADDPS X25, X24, X24")
+		g.p("\tVMOVSHDUP X24, X25")
+		g.p("\tVADDSS X25, X24, X24")
+		g.p("\tVMOVSS X24, %d(DI)", 4*r)
 	}
 	g.p("\tVZEROUPPER")
 	g.p("\tRET")

@@ -21,6 +21,11 @@ package kernels
 // kernels never store pad rows or columns (column masks, or a scratch tile
 // for kernels without masks).
 //
+// A·Bᵀ with a small C and long k is computed as 4×4 blocks of row dot
+// products (both operands are k-contiguous), with nothing packed; a small
+// cost model (tile padding, transposes, reductions) picks it, the direct
+// product or the swapped one below.
+//
 // Two shapes are computed through the transpose Cᵀ = op(B)ᵀ·op(A)ᵀ: a
 // narrow C (n < nr/2 and m > n), whose rows are then the short side, and
 // A·Bᵀ with a B much larger than A, where reading B in place and

@@ -122,16 +122,16 @@ func sgemm(kern microKernel, transA, transB bool, m, n, k int, alpha float32, a 
 		sgemmSimple(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
+	if transB && !transA && hasDot4x4 && kern.masked && dotCheaper(kern, m, n, k, beta != 0) {
+		// A small C with long k: dot products of rows, nothing packed.
+		sgemmDotNT(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
 	if 2*n < kern.nr && m > n {
 		// A narrow C would leave most of each register tile idle:
 		// compute Cᵀ = op(B)ᵀ·op(A)ᵀ, whose rows are the short side,
 		// and transpose it back.
 		sgemmSwapped(kern, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-		return
-	}
-	if transB && !transA && hasDot4x4 && kern.masked && dotCheaper(kern, m, n, k, beta != 0) {
-		// A small C with long k: dot products of rows, nothing packed.
-		sgemmDotNT(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
 	if transB && !transA && kern.masked && swapCheaper(kern, m, n, k, beta != 0) {

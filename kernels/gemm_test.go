@@ -68,6 +68,7 @@ func gemmCases(short bool) []gemmCase {
 		gemmCase{10, 27, 700, 1, 0, 0},   // NT by dot products
 		gemmCase{9, 30, 600, -1, 0.5, 3}, // NT by dot products, accumulating
 		gemmCase{8, 300, 800, 1, 0, 1},
+		gemmCase{64, 10, 500, 1, 0.5, 1}, // narrow C
 	)
 	if !short {
 		cs = append(cs,

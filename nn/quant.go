@@ -61,6 +61,24 @@ func replaceIn(mod Module, f func(Module) (Module, error)) error {
 			}
 		}
 		return nil
+	case *Block:
+		for _, slot := range []*Module{&c.Conv1, &c.Conv2, &c.Downsample} {
+			if *slot == nil {
+				continue
+			}
+			nm, err := f(*slot)
+			if err != nil {
+				return err
+			}
+			if nm != nil && nm != *slot {
+				*slot = nm
+				continue
+			}
+			if err := replaceIn(*slot, f); err != nil {
+				return err
+			}
+		}
+		return nil
 	case *BasicBlock:
 		for _, ch := range c.Children() {
 			nm, err := f(ch)
@@ -739,3 +757,148 @@ func (iq *InputQuant) Params() []*Param { return iq.Quant.Params() }
 
 // Buffers implements [Module]: none of its own.
 func (iq *InputQuant) Buffers() []*Buffer { return nil }
+
+// FoldBatchNorms folds every BatchNorm2d that directly follows a Conv2d into that
+// convolution, as Distiller's prepare_model does before post-training quantization:
+// W' = W·γ/√(σ² + ε) per output channel and b' = (b − μ)·γ/√(σ² + ε) + β, with the
+// running statistics. In a Sequential the batch norm is removed (and a ReLU right after
+// it is fused into the convolution); a BasicBlock becomes a [Block] of the folded
+// convolutions. The folded model computes what the original computes in evaluation
+// mode (up to float rounding). It is meant for inference and post-training
+// quantization: training the folded model no longer normalises batches.
+func FoldBatchNorms(m *Model) error {
+	if err := foldIn(m.root); err != nil {
+		return err
+	}
+	refreshParams(m)
+	return nil
+}
+
+func foldIn(mod Module) error {
+	s, ok := mod.(*Sequential)
+	if !ok {
+		return nil
+	}
+	var out []Module
+	for i := 0; i < len(s.mods); i++ {
+		switch c := s.mods[i].(type) {
+		case *Conv2d:
+			if i+1 < len(s.mods) {
+				if bn, ok := s.mods[i+1].(*BatchNorm2d); ok {
+					fc := foldConv(c, bn)
+					out = append(out, fc)
+					i++
+					if i+1 < len(s.mods) {
+						if r, ok := s.mods[i+1].(*ReLU); ok {
+							fc.op.Relu, r.fused = true, true
+						}
+					}
+					continue
+				}
+			}
+			out = append(out, c)
+		case *BasicBlock:
+			out = append(out, foldBlock(c))
+		default:
+			if err := foldIn(c); err != nil {
+				return err
+			}
+			out = append(out, c)
+		}
+	}
+	s.mods = out
+	return nil
+}
+
+// foldConv returns a new convolution computing bn(c(x)) in evaluation mode.
+func foldConv(c *Conv2d, bn *BatchNorm2d) *Conv2d {
+	ws := c.Weight.Shape()
+	f := NewConv2d(c.name, ws[1], ws[0], ws[2], c.op.StrideH, c.op.PadH, true)
+	f.op.StrideW, f.op.PadW, f.op.NoInputGrad = c.op.StrideW, c.op.PadW, c.op.NoInputGrad
+	per := c.Weight.Len() / ws[0]
+	rm, rv := ops.F32(bn.RunningMean.Value), ops.F32(bn.RunningVar.Value)
+	g, be := bn.Weight.Data(), bn.Bias.Data()
+	for o := 0; o < ws[0]; o++ {
+		k := float64(g[o]) / math.Sqrt(float64(rv[o])+bn.op.Eps)
+		for i := o * per; i < (o+1)*per; i++ {
+			f.Weight.Data()[i] = float32(float64(c.Weight.Data()[i]) * k)
+		}
+		var b float64
+		if c.Bias != nil {
+			b = float64(c.Bias.Data()[o])
+		}
+		f.Bias.Data()[o] = float32((b-float64(rm[o]))*k + float64(be[o]))
+	}
+	return f
+}
+
+func foldBlock(b *BasicBlock) *Block {
+	fb := &Block{base: base{name: b.name}, Relu1: b.Relu1, Relu2: b.Relu2}
+	c1 := foldConv(b.Conv1, b.BN1)
+	c1.op.Relu, b.Relu1.fused = true, true
+	fb.Conv1, fb.Conv2 = c1, foldConv(b.Conv2, b.BN2)
+	if b.Downsample != nil {
+		ds := b.Downsample.mods
+		fb.Downsample = NewSequential(b.Downsample.name, foldConv(ds[0].(*Conv2d), ds[1].(*BatchNorm2d)))
+	}
+	return fb
+}
+
+// Block is a residual block whose layers are any modules (a [BasicBlock] after
+// [FoldBatchNorms], whose convolutions post-training quantization may replace):
+// relu2(Conv2(relu1(Conv1(x))) + shortcut), the shortcut being x or Downsample(x).
+type Block struct {
+	base
+	// Conv1 and Conv2 are the block's layers (Conv2d or their quantized forms); Relu1
+	// is fused into Conv1 when it is a Conv2d.
+	Conv1, Conv2 Module
+	Relu1, Relu2 *ReLU
+	// Downsample is the shortcut's layer, or nil for an identity shortcut.
+	Downsample Module
+	add        ops.Add
+	dx         ops.Buffer
+}
+
+// Forward implements [Module].
+func (b *Block) Forward(x *tensor.Dense, train bool) *tensor.Dense {
+	h := b.Conv1.Forward(x, train)
+	h = b.Relu1.Forward(h, train)
+	h = b.Conv2.Forward(h, train)
+	res := x
+	if b.Downsample != nil {
+		res = b.Downsample.Forward(x, train)
+	}
+	y := b.Relu2.Forward(b.add.Forward(h, res), train)
+	b.record(x, y)
+	return y
+}
+
+// Backward implements [Module].
+func (b *Block) Backward(dy *tensor.Dense) *tensor.Dense {
+	g := b.Relu2.Backward(dy)
+	gh, gr := b.add.Backward(g)
+	gh = b.Conv2.Backward(gh)
+	gh = b.Relu1.Backward(gh)
+	gh = b.Conv1.Backward(gh)
+	if b.Downsample != nil {
+		gr = b.Downsample.Backward(gr)
+	}
+	if gh == nil {
+		return nil
+	}
+	dx := b.dx.Get(gh.Shape()...)
+	kernels.Add(ops.F32(dx), ops.F32(gh), ops.F32(gr))
+	return dx
+}
+
+// Info implements [Module].
+func (b *Block) Info() LayerInfo { return b.info("Block") }
+
+// Children implements [Module].
+func (b *Block) Children() []Module {
+	ch := []Module{b.Conv1, b.Relu1, b.Conv2, b.Relu2}
+	if b.Downsample != nil {
+		ch = append(ch, b.Downsample)
+	}
+	return ch
+}

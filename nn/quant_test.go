@@ -295,3 +295,40 @@ func TestTap(t *testing.T) {
 		}
 	}
 }
+
+func TestFoldBatchNorms(t *testing.T) {
+	m, _ := New("resnet20_cifar", 3)
+	thinRandomBN(m, 4)
+	x := thinBatch(m, 3, 2)
+	want := thinLogits(m, x)
+	if err := FoldBatchNorms(m); err != nil {
+		t.Fatal(err)
+	}
+	for _, li := range m.Layers() {
+		if li.Type == "BatchNorm2d" {
+			t.Fatalf("%s left", li.Name)
+		}
+	}
+	if m.Param("layer2.0.downsample.0.bias") == nil || m.Param("bn1.weight") != nil || len(m.Buffers()) != 0 {
+		t.Fatal("parameters not rebuilt after folding")
+	}
+	thinClose(t, "folded logits", thinLogits(m, x), want, 1e-4)
+	// Thinning and layer replacement see through the folded blocks.
+	if _, err := Thin(m, nil, ThinContract); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	if err := ReplaceModules(m, func(mod Module) (Module, error) {
+		if c, ok := mod.(*Conv2d); ok {
+			n++
+			return &Tap{Inner: c, Observe: func(string, *tensor.Dense, *tensor.Dense) {}}, nil
+		}
+		return nil, nil
+	}); err != nil || n != 21 {
+		t.Fatalf("%d convolutions replaced, error %v", n, err)
+	}
+	thinClose(t, "tapped logits", thinLogits(m, x), want, 1e-4)
+	// The folded model still trains (no batch statistics).
+	y := m.Forward(x, true)
+	m.Backward(ops.FromSlice(make([]float32, y.Shape().TotalSize()), y.Shape()...))
+}

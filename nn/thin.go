@@ -294,6 +294,28 @@ func (tr *tracer) trace(mod Module, in int, flat bool) (int, bool, error) {
 			return 0, false, err
 		}
 		return tr.trace(l.Relu2, out, false)
+	case *Block:
+		if flat {
+			return 0, false, fmt.Errorf("%w: %s reads flattened features", ErrThin, l.name)
+		}
+		h := in
+		var err error
+		for _, c := range []Module{l.Conv1, l.Relu1, l.Conv2} {
+			if h, _, err = tr.trace(c, h, false); err != nil {
+				return 0, false, err
+			}
+		}
+		res := in
+		if l.Downsample != nil {
+			if res, _, err = tr.trace(l.Downsample, in, false); err != nil {
+				return 0, false, err
+			}
+		}
+		out, err := tr.union(h, res)
+		if err != nil {
+			return 0, false, err
+		}
+		return tr.trace(l.Relu2, out, false)
 	case *Conv2d:
 		if flat {
 			return 0, false, fmt.Errorf("%w: convolution %s reads flattened features", ErrThin, l.name)

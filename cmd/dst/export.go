@@ -57,6 +57,10 @@ func (c *ExportCmd) Run(g *Globals) error {
 	if c.CalibBatches < 1 {
 		return usageError("--calib-batches must be >= 1 for an export (dynamic ranges cannot be saved), got %d", c.CalibBatches)
 	}
+	meta := map[string]string{"dst.source": c.Int8}
+	if countBN(m) > 0 {
+		meta[int8model.FoldedKey] = "true"
+	}
 	var ql []stdlib.QuantizedLayer
 	if c.Quantize == "" {
 		mode, perr := stdlib.ParseLinearMode(c.Mode)
@@ -77,7 +81,7 @@ func (c *ExportCmd) Run(g *Globals) error {
 			return usageError("layer %s has activations wider than 8 bits; an int8 export needs at most 8", l.Info().Name)
 		}
 	}
-	if err := int8model.Save(c.Out, m, map[string]string{"dst.source": c.Int8}); err != nil {
+	if err := int8model.Save(c.Out, m, meta); err != nil {
 		return err
 	}
 	fmt.Fprintf(g.Stdout, "wrote %s (%d int8 layers)\n", c.Out, layers)

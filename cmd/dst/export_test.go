@@ -55,15 +55,15 @@ func TestExportCommand(t *testing.T) {
 			t.Fatalf("run %d: exit %d, stdout %q, stderr %q", i, code, stdout, stderr)
 		}
 	}
-	// A residual network cannot be quantized layer by layer yet: a clear error.
+	// A residual network has its batch norms folded first.
 	rn, _ := nn.New("resnet20_cifar", 0)
 	rnPath := filepath.Join(dir, "rn.safetensors")
 	if err := nn.SaveCheckpoint(rnPath, rn, nil, 0, nil); err != nil {
 		t.Fatal(err)
 	}
-	code, _, stderr := dst(t, "export", "--int8", rnPath, "-o", filepath.Join(dir, "rn8"), "--limit-train", "64", "--limit-test", "32", "--calib-batches", "1")
-	if code != 1 || !strings.Contains(stderr, "residual block") {
-		t.Fatalf("resnet export: exit %d, stderr %q", code, stderr)
+	code, stdout, stderr := dst(t, "export", "--int8", rnPath, "-o", filepath.Join(dir, "rn8"), "--limit-train", "64", "--limit-test", "32", "--calib-batches", "1", "--verify")
+	if code != 0 || !strings.Contains(stdout, "folded 21 batch norms") || !strings.Contains(stdout, "predictions differing: 0") {
+		t.Fatalf("resnet export: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 	qat := filepath.Join(dir, "qat.dst")
 	os.WriteFile(qat, []byte("quantize * dorefa 4 bits\n"), 0o644)

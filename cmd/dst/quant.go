@@ -80,6 +80,12 @@ func loadPTQ(file string, m *nn.Model) (*stdlib.PTQ, string, error) {
 
 // runPTQ calibrates (or loads statistics) and quantizes m.
 func runPTQ(ctx context.Context, m *nn.Model, ptq *stdlib.PTQ, statsPath string, train *data.Set, batches int, w io.Writer) ([]stdlib.QuantizedLayer, error) {
+	if n := countBN(m); n > 0 {
+		if err := nn.FoldBatchNorms(m); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(w, "folded %d batch norms into their convolutions\n", n)
+	}
 	var stats map[string]*stdlib.LayerStats
 	var err error
 	if statsPath != "" {
@@ -119,4 +125,15 @@ func runPTQ(ctx context.Context, m *nn.Model, ptq *stdlib.PTQ, statsPath string,
 		fmt.Fprintf(w, "  %-8s w%d a%d acc%d %s%s clip %s\n", l.Name, qs.WeightBits, qs.ActBits, qs.AccumBits, qs.Mode, pc, qs.Clip)
 	}
 	return layers, nil
+}
+
+// countBN returns the number of BatchNorm2d layers of m.
+func countBN(m *nn.Model) int {
+	n := 0
+	for _, li := range m.Layers() {
+		if li.Type == "BatchNorm2d" {
+			n++
+		}
+	}
+	return n
 }

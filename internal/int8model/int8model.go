@@ -19,7 +19,8 @@
 // Every other parameter and buffer (a layer left in floating point, batch norms) is
 // stored F32 under its own name, as in a checkpoint. The metadata holds "format" =
 // "dst-int8", "dst.model" (the zoo name), "dst.int8.layers" (the quantized layers,
-// comma-separated) and "dst.int8.dequantize", the formulas in words:
+// comma-separated), "dst.folded_bn" = "true" when batch norms were folded into the
+// convolutions, and "dst.int8.dequantize", the formulas in words:
 //
 //	x̂ = (q + zero_point)/scale for inputs, weights and outputs;
 //	acc[o] = Σ (q_in + zp_in)(q_w + zp_w[o]) + bias[o] (ReLU here when the layer has one);
@@ -49,6 +50,12 @@ const Dequantize = "x = (q + zero_point) / scale for inputs, weights and outputs
 	"acc[o] = sum (q_in + zp_in)(q_w + zp_w[o]) + bias[o] with bias in the accumulator scale scale_in*scale_w[o] and zero point 0, ReLU applied here for layers with a fused ReLU; " +
 	"y[o] = acc[o]*requant[o] without output quantization, else y[o] = (clamp(round_half_even(acc[o]*requant[o] - zp_out), range) + zp_out) / scale_out"
 
+// FoldedKey is the metadata key that says the model's batch norms were folded into the
+// convolutions before quantization ([nn.FoldBatchNorms]); [Save] sets it when the model
+// holds a folded residual block or when meta sets it, and [Load] folds the fresh model
+// before filling it.
+const FoldedKey = "dst.folded_bn"
+
 // ErrFormat is wrapped by errors about files that are not valid int8 models.
 var ErrFormat = errors.New("int8model: not a valid int8 model file")
 
@@ -66,6 +73,9 @@ func Save(path string, m *nn.Model, meta map[string]string) error {
 	var names []string
 	var dynamic string
 	walk(m.Root(), func(mod nn.Module) {
+		if _, ok := mod.(*nn.Block); ok {
+			f.Metadata[FoldedKey] = "true"
+		}
 		rl, ok := mod.(*nn.RangeLinear)
 		if !ok {
 			return
@@ -134,6 +144,11 @@ func Load(path string, newModel func(name string) (*nn.Model, error)) (*nn.Model
 	m, err := newModel(info.Model)
 	if err != nil {
 		return nil, nil, fmt.Errorf("int8model: %s: %w", path, err)
+	}
+	if f.Metadata[FoldedKey] == "true" {
+		if err := nn.FoldBatchNorms(m); err != nil {
+			return nil, nil, fmt.Errorf("int8model: %s: %w", path, err)
+		}
 	}
 	quant := map[string]bool{}
 	for _, l := range info.Layers {

@@ -23,6 +23,9 @@ func quantized(t *testing.T, name string, qs stdlib.QuantSettings, over []stdlib
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := nn.FoldBatchNorms(m); err != nil {
+		t.Fatal(err)
+	}
 	set := data.Synthetic(96, m.Input[0], m.Input[1], m.Input[2], 10, 2)
 	stats, err := stdlib.Calibrate(context.Background(), m, set, 32, 0)
 	if err != nil {
@@ -53,6 +56,7 @@ func TestRoundTrip(t *testing.T) {
 		{"simplenet asym_u per-channel", "simplenet_mnist", stdlib.QuantSettings{WeightBits: 8, ActBits: 8, AccumBits: 32, Mode: stdlib.AsymmetricUnsigned, PerChannel: true}, nil, nil},
 		{"simplenet w4 scale bits", "simplenet_mnist", stdlib.QuantSettings{WeightBits: 4, ActBits: 8, AccumBits: 32, ScaleBits: 12}, nil, nil},
 		{"lenet300 fc3 float", "lenet300_100", w8, []stdlib.Override{{Pattern: "fc3", Settings: stdlib.QuantSettings{Float: true}}}, []string{"fc3.weight", "fc3.bias"}},
+		{"resnet20 folded", "resnet20_cifar", stdlib.QuantSettings{WeightBits: 8, ActBits: 8, AccumBits: 32, PerChannel: true}, nil, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m, set := quantized(t, tc.model, tc.qs, tc.over)

@@ -31,8 +31,8 @@ import (
 var ErrQuant = errors.New("nn: quantization")
 
 // ReplaceModules calls f on every module of m below the root inside Sequential
-// containers (and BasicBlocks, which cannot take a replacement), parents before
-// children, and puts the module f returns in its place; f returns its argument (or nil)
+// containers and [Block]s (and BasicBlocks, which cannot take a replacement: fold them
+// into Blocks with [FoldBatchNorms]), parents before children, and puts the module f returns in its place; f returns its argument (or nil)
 // to leave a module alone, and then ReplaceModules descends into the module's children. Afterwards m's
 // parameter and buffer lists are rebuilt from the tree, so parameters of new modules (a
 // PACT clipping value) appear in [Model.Params]. Optimizers built before the call do not

@@ -512,7 +512,9 @@ type QuantizedLayer struct {
 }
 
 // Apply quantizes m in place: every Conv2d and Linear layer (inside Sequential
-// containers) that its settings do not leave in float becomes an [nn.RangeLinear] built
+// containers and the [nn.Block]s of a model whose batch norms [nn.FoldBatchNorms]
+// folded; a BasicBlock's layers cannot be replaced) that its settings do not leave in
+// float becomes an [nn.RangeLinear] built
 // from the layer's weights and the statistics of its input and output (from
 // [Calibrate] on the same model). With nil stats the layers compute their activation
 // ranges from each batch instead (Distiller's dynamic mode; such a model cannot be

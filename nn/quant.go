@@ -663,7 +663,8 @@ func (a *ActQuant) Params() []*Param { return a.Quant.Params() }
 
 // Groups runs several optimizers, each over its own parameters, as one (PyTorch's
 // parameter groups). LR and SetLR act on all of them; the state of every group is
-// merged by parameter name.
+// merged by parameter name. It must hold at least one optimizer (LR and StateNames read
+// the first and panic on an empty Groups, a programming error).
 type Groups []Optimizer
 
 // Step implements [Optimizer].

@@ -52,8 +52,25 @@ func im2colBatch(dst, src []float32, s0, cn, c, h, w, kh, kw, ph, pw, sh, sw, oh
 							}
 							continue
 						}
-						for oy := 0; oy < oh; oy++ {
-							copyRow(rs[oy*ow:][:ow], win[oy*w:][:ow])
+						if ow >= 64 {
+							for oy := 0; oy < oh; oy++ {
+								copy(rs[oy*ow:][:ow], win[oy*w:][:ow])
+							}
+							continue
+						}
+						// Shorter rows: eight values at a time, inline (a call to
+						// memmove per row costs more than the move).
+						for oy, si := 0, 0; oy < oh; oy, si = oy+1, si+w {
+							d, s := rs[oy*ow:oy*ow+ow:oy*ow+ow], win[si:si+ow:si+ow]
+							for len(d) >= 8 {
+								dd, ss := (*[8]float32)(d), (*[8]float32)(s)
+								dd[0], dd[1], dd[2], dd[3] = ss[0], ss[1], ss[2], ss[3]
+								dd[4], dd[5], dd[6], dd[7] = ss[4], ss[5], ss[6], ss[7]
+								d, s = d[8:], s[8:]
+							}
+							for t := range d {
+								d[t] = s[t]
+							}
 						}
 					}
 				}

@@ -134,6 +134,7 @@ func TestConv2d(t *testing.T) {
 		// of 8+2 values (array moves and a tail).
 		{"valid-ow16", 2, 2, 6, 20, 3, 3, 5, 1, 1, 0, 0, true, true},
 		{"valid-ow10", 2, 3, 5, 12, 2, 3, 3, 1, 1, 0, 0, true, false},
+		{"valid-ow68", 1, 1, 3, 70, 2, 1, 3, 1, 1, 0, 0, true, false},
 	}
 	for _, tc := range cases {
 		for _, chunked := range []bool{false, true} {

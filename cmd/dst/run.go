@@ -14,6 +14,7 @@ import (
 	"github.com/alecthomas/kong"
 	"github.com/dst-dev/dst/analysis"
 	"github.com/dst-dev/dst/data"
+	"github.com/dst-dev/dst/importer"
 	"github.com/dst-dev/dst/internal/runlog"
 	"github.com/dst-dev/dst/internal/tfevents"
 	"github.com/dst-dev/dst/interp"
@@ -38,7 +39,7 @@ const (
 
 // RunCmd trains a model under a .dst compression schedule.
 type RunCmd struct {
-	File string `arg:"" optional:"" help:"The .dst schedule, or an experiment .hcl file naming it." placeholder:"FILE" type:"path"`
+	File string `arg:"" optional:"" help:"The .dst schedule, a Distiller .yaml schedule (imported in memory), or an experiment .hcl file naming one." placeholder:"FILE" type:"path"`
 	TrainFlags
 	DataFlags
 	Out        string `help:"Output folder (default runs/<model>-<time>)." type:"path" placeholder:"DIR"`
@@ -122,6 +123,15 @@ func (c *RunCmd) Run(g *Globals, kctx *kong.Context) error {
 	src, err := os.ReadFile(schedule)
 	if err != nil {
 		return usageError("schedule: %v", err)
+	}
+	if ext := strings.ToLower(filepath.Ext(schedule)); ext == ".yaml" || ext == ".yml" {
+		// A Distiller schedule: import it in memory. Diagnostics about the generated
+		// script name it after the YAML file; the run folder keeps the .dst text.
+		if src, err = importer.Convert(schedule, src, importer.Options{}); err != nil {
+			return importFailure(g, err)
+		}
+		fmt.Fprintf(g.Stdout, "imported Distiller schedule %s\n", schedule)
+		schedule = strings.TrimSuffix(schedule, filepath.Ext(schedule)) + ".imported.dst"
 	}
 	cfg := runConfig{Model: c.Model, Schedule: schedule, Dataset: c.Dataset, Data: c.Data, LimitTrain: c.LimitTrain,
 		LimitTest: c.LimitTest, Epochs: c.Epochs, Batch: c.Batch, Optimizer: c.Optimizer, LR: c.LR,

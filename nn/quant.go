@@ -183,8 +183,19 @@ func (qp *QuantParams) at(c int) (float32, float32) {
 
 // QuantizeValue returns q = clamp(round(s·x − zp), lo, hi) as a float32 (an integer).
 func QuantizeValue(x, s, zp float32, lo, hi int32) float32 {
-	q := float32(math.RoundToEven(float64(s*x - zp)))
-	return min(max(q, float32(lo)), float32(hi))
+	if lo < -1<<22 || hi > 1<<22 {
+		q := float32(math.RoundToEven(float64(s*x - zp)))
+		return min(max(q, float32(lo)), float32(hi))
+	}
+	// Clamping to integer bounds commutes with rounding.
+	return roundEven32(min(max(s*x-zp, float32(lo)), float32(hi)))
+}
+
+// roundEven32 rounds v to the nearest integer, ties to even, for |v| ≤ 2²²: adding and
+// subtracting 1.5·2²³ leaves no fraction bits, and float32 addition rounds to even.
+func roundEven32(v float32) float32 {
+	const magic = 12582912
+	return (v + magic) - magic
 }
 
 // RangeLinear is a post-training quantized Conv2d or Linear layer (Distiller's
@@ -226,7 +237,7 @@ type RangeLinear struct {
 	bconst   []int64
 	zw       []int64
 	a8, col8 []int8
-	colF     []float32
+	img8     []int8
 	acc      []int32
 	colSums  []int32
 	maxAcc   float64
@@ -439,27 +450,38 @@ func (rl *RangeLinear) requantize(y *tensor.Dense) {
 		inner *= d
 	}
 	yd := ops.F32(y)
-	var sy, zpy float32
+	var sy, zpy, lo, hi float32
 	if rl.Out != nil {
 		sy, zpy = rl.Out.at(0)
+		lo, hi = float32(rl.Out.Min), float32(rl.Out.Max)
 	}
-	for i := 0; i < len(yd); i += inner {
-		o := (i / inner) % cout
-		mult := rl.Mult[o]
-		for j := i; j < i+inner; j++ {
-			a := yd[j]
-			if m := math.Abs(float64(a)); m > rl.maxAcc {
-				rl.maxAcc = m
+	wide := rl.Out != nil && (rl.Out.Min < -1<<22 || rl.Out.Max > 1<<22)
+	var mx float32
+	for i := 0; i < len(yd); i += cout * inner {
+		for o := 0; o < cout; o++ {
+			mult := rl.Mult[o]
+			row := yd[i+o*inner : i+(o+1)*inner]
+			for _, a := range row {
+				mx = max(mx, a, -a)
 			}
-			if rl.Out == nil {
-				yd[j] = a * mult
-				continue
+			switch {
+			case rl.Out == nil:
+				for j, a := range row {
+					row[j] = a * mult
+				}
+			case wide:
+				for j, a := range row {
+					q := float32(math.RoundToEven(float64(a*mult - zpy)))
+					row[j] = (min(max(q, lo), hi) + zpy) / sy
+				}
+			default:
+				for j, a := range row {
+					row[j] = (roundEven32(min(max(a*mult-zpy, lo), hi)) + zpy) / sy
+				}
 			}
-			q := float32(math.RoundToEven(float64(a*mult - zpy)))
-			q = min(max(q, float32(rl.Out.Min)), float32(rl.Out.Max))
-			yd[j] = (q + zpy) / sy
 		}
 	}
+	rl.maxAcc = max(rl.maxAcc, float64(mx))
 }
 
 // forwardInt8 computes the accumulators with the int8 GEMM.
@@ -506,25 +528,18 @@ func (rl *RangeLinear) forwardInt8(xv *tensor.Dense) *tensor.Dense {
 	// Samples go through the GEMM in chunks: the rows of col8 are the output positions
 	// of the chunk's samples, one k-long patch each.
 	chunk := max(1, min(n, (1<<21)/(p*k)))
-	rl.colF = qGrowF32(rl.colF, k*p)
+	img := c * h * w
+	rl.img8 = qGrowI8(rl.img8, img)
 	rl.col8 = qGrowI8(rl.col8, chunk*p*k)
 	rl.acc = qGrowI32(rl.acc, cout*chunk*p)
 	rl.colSums = qGrowI32(rl.colSums, chunk*p)
-	img := c * h * w
 	for s0 := 0; s0 < n; s0 += chunk {
 		cn := min(chunk, n-s0)
 		for i := 0; i < cn; i++ {
-			kernels.Im2col(rl.colF, xd[(s0+i)*img:(s0+i+1)*img], c, h, w, kh, kw, rl.pad[0], rl.pad[1], rl.stride[0], rl.stride[1])
-			col8 := rl.col8[i*p*k : (i+1)*p*k]
-			sums := rl.colSums[i*p : (i+1)*p]
-			clear(sums)
-			for r := 0; r < k; r++ {
-				for j, v := range rl.colF[r*p : (r+1)*p] {
-					a := int8(int32(v) - rl.ox)
-					col8[j*k+r] = a
-					sums[j] += int32(a)
-				}
+			for j, v := range xd[(s0+i)*img : (s0+i+1)*img] {
+				rl.img8[j] = int8(int32(v) - rl.ox)
 			}
+			rl.im2row(rl.col8[i*p*k:(i+1)*p*k], rl.colSums[i*p:(i+1)*p], c, h, w, kh, kw, oh, ow)
 		}
 		l := cn * p
 		kernels.GemmS8S8S32(cout, l, k, rl.Q, k, rl.col8, k, rl.acc, l)
@@ -539,6 +554,54 @@ func (rl *RangeLinear) forwardInt8(xv *tensor.Dense) *tensor.Dense {
 		}
 	}
 	return y
+}
+
+// im2row writes the k-long input patch of every output position of the image in
+// rl.img8 (c×h×w) as one row of dst, padded positions holding the int8 of a zero input
+// (−ox), and each row's sum into sums.
+func (rl *RangeLinear) im2row(dst []int8, sums []int32, c, h, w, kh, kw, oh, ow int) {
+	pad := int8(-rl.ox)
+	sh, sw, ph, pw := rl.stride[0], rl.stride[1], rl.pad[0], rl.pad[1]
+	img := rl.img8[:c*h*w]
+	d := 0
+	for oy := 0; oy < oh; oy++ {
+		for ox := 0; ox < ow; ox++ {
+			var sum int32
+			for ch := 0; ch < c; ch++ {
+				plane := img[ch*h*w : (ch+1)*h*w]
+				for ki := 0; ki < kh; ki++ {
+					iy := oy*sh - ph + ki
+					x0 := ox*sw - pw
+					if iy < 0 || iy >= h {
+						for kj := 0; kj < kw; kj++ {
+							dst[d+kj] = pad
+						}
+						sum += int32(pad) * int32(kw)
+						d += kw
+						continue
+					}
+					line := plane[iy*w : (iy+1)*w]
+					if x0 >= 0 && x0+kw <= w {
+						for kj, a := range line[x0 : x0+kw] {
+							dst[d+kj] = a
+							sum += int32(a)
+						}
+					} else {
+						for kj := 0; kj < kw; kj++ {
+							a := pad
+							if ix := x0 + kj; ix >= 0 && ix < w {
+								a = line[ix]
+							}
+							dst[d+kj] = a
+							sum += int32(a)
+						}
+					}
+					d += kw
+				}
+			}
+			sums[oy*ow+ox] = sum
+		}
+	}
 }
 
 // prepareInt8 computes, once per input offset, the per-output-channel constants of

@@ -234,3 +234,27 @@ func transposeMatrix(dst, src []float32, rows, cols int) {
 		transposeInto(dst[r0:], rows, src[r0*cols:], cols, min(16, rows-r0), cols)
 	}
 }
+
+// Transpose stores the cols×rows transpose of the rows×cols row-major
+// matrix src in dst:
+//
+//	for r := 0; r < rows; r++ {
+//		for c := 0; c < cols; c++ {
+//			dst[c*rows+r] = src[r*cols+c]
+//		}
+//	}
+//
+// It is how a chain of sparse layers enters and leaves the features ×
+// batch layout [SpMM] works in. dst and src must not overlap. It panics if
+// rows or cols is negative, len(src) != rows·cols or len(dst) != rows·cols.
+func Transpose(dst, src []float32, rows, cols int) {
+	if rows < 0 || cols < 0 {
+		panic("kernels: Transpose: negative dimension")
+	}
+	checkLen("Transpose", len(src), rows*cols)
+	checkLen("Transpose", len(dst), rows*cols)
+	if rows == 0 || cols == 0 {
+		return
+	}
+	transposeMatrix(dst, src, rows, cols)
+}

@@ -101,3 +101,28 @@ func TestSpMM(t *testing.T) {
 	mustPanic(t, "SpMMT short x", func() { SpMMT(make([]float32, 2), ok, make([]float32, 3), 2) })
 	mustPanic(t, "SpMMT short dst", func() { SpMMT(make([]float32, 1), ok, make([]float32, 4), 2) })
 }
+
+func TestTranspose(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 1))
+	for _, s := range [][2]int{{1, 1}, {1, 17}, {17, 1}, {15, 33}, {64, 784}, {300, 64}, {10, 64}, {33, 16}} {
+		rows, cols := s[0], s[1]
+		src := sparseDense(rnd, rows, cols, 0)
+		all := make([]float32, rows*cols+2)
+		for i := range all {
+			all[i] = nan32
+		}
+		dst := all[1 : rows*cols+1]
+		Transpose(dst, src, rows, cols)
+		for r := 0; r < rows; r++ {
+			for c := 0; c < cols; c++ {
+				if dst[c*rows+r] != src[r*cols+c] {
+					t.Fatalf("%dx%d: dst[%d,%d] = %v, want %v", rows, cols, c, r, dst[c*rows+r], src[r*cols+c])
+				}
+			}
+		}
+		if all[0] == all[0] || all[len(all)-1] == all[len(all)-1] {
+			t.Fatalf("%dx%d: wrote outside dst", rows, cols)
+		}
+	}
+	mustPanic(t, "Transpose short dst", func() { Transpose(make([]float32, 5), make([]float32, 6), 2, 3) })
+}

@@ -58,6 +58,7 @@ type LayerChoice struct {
 type Inference struct {
 	m       *Model
 	sparse  map[Module]sparseLayer
+	chains  map[Module]*sparseChain // keyed by the chain's first module
 	choices []LayerChoice
 }
 
@@ -72,7 +73,7 @@ func NewInference(m *Model, batch int, mode InferMode) (*Inference, error) {
 	if batch < 1 {
 		return nil, fmt.Errorf("nn: NewInference: batch must be >= 1, got %d", batch)
 	}
-	inf := &Inference{m: m, sparse: map[Module]sparseLayer{}}
+	inf := &Inference{m: m, sparse: map[Module]sparseLayer{}, chains: map[Module]*sparseChain{}}
 	if mode == InferDense {
 		return inf, nil
 	}
@@ -116,7 +117,40 @@ func NewInference(m *Model, batch int, mode InferMode) (*Inference, error) {
 	if err != nil {
 		return nil, err
 	}
+	walk(m.root, func(mod Module) {
+		if sq, ok := mod.(*Sequential); ok {
+			inf.findChains(sq)
+		}
+	})
 	return inf, nil
+}
+
+// findChains records every run of sparse Linear layers and ReLUs in sq that starts with
+// a sparse Linear layer.
+func (inf *Inference) findChains(sq *Sequential) {
+	for i := 0; i < len(sq.mods); i++ {
+		if _, ok := inf.sparse[sq.mods[i]].(*sparseLinear); !ok {
+			continue
+		}
+		ch := &sparseChain{}
+		j := i
+		for ; j < len(sq.mods); j++ {
+			switch mod := sq.mods[j].(type) {
+			case *ReLU:
+				ch.layers[len(ch.layers)-1].relu = true
+				continue
+			case *Linear:
+				if sl, ok := inf.sparse[mod].(*sparseLinear); ok {
+					ch.layers = append(ch.layers, chainLayer{s: sl, relu: sl.relu})
+					continue
+				}
+			}
+			break
+		}
+		ch.mods = j - i
+		inf.chains[sq.mods[i]] = ch
+		i = j - 1
+	}
 }
 
 // Choices returns the format chosen for every Linear and Conv2d layer, in model order
@@ -138,8 +172,13 @@ func (inf *Inference) run(mod Module, x *tensor.Dense) *tensor.Dense {
 	}
 	switch l := mod.(type) {
 	case *Sequential:
-		for _, c := range l.mods {
-			x = inf.run(c, x)
+		for i := 0; i < len(l.mods); i++ {
+			if ch, ok := inf.chains[l.mods[i]]; ok {
+				x = ch.forward(x)
+				i += ch.mods - 1
+				continue
+			}
+			x = inf.run(l.mods[i], x)
 		}
 		return x
 	case *BasicBlock:
@@ -158,11 +197,10 @@ func (inf *Inference) run(mod Module, x *tensor.Dense) *tensor.Dense {
 
 // sparseLinear is a Linear layer on a CSR weight.
 type sparseLinear struct {
-	l      *Linear
-	csr    *kernels.CSR
-	relu   bool
-	xt, yt []float32
-	out    ops.Buffer
+	l    *Linear
+	csr  *kernels.CSR
+	relu bool
+	out  ops.Buffer
 }
 
 func newSparseLinear(l *Linear) *sparseLinear {
@@ -179,20 +217,71 @@ func (s *sparseLinear) forward(x *tensor.Dense) *tensor.Dense {
 	}
 	y := s.out.Get(n, outF)
 	ys := ops.F32(y)
-	if n == 1 {
-		kernels.SpMM(ys, s.csr, xs, 1)
-	} else {
-		s.xt = growF32(s.xt, in*n)
-		s.yt = growF32(s.yt, outF*n)
-		transpose(s.xt, xs, n, in)
-		kernels.SpMM(s.yt, s.csr, s.xt, n)
-		transpose(ys, s.yt, outF, n)
-	}
+	kernels.SpMMT(ys, s.csr, xs, n)
 	if s.l.Bias != nil {
 		kernels.AddRowVector(ys, n, outF, s.l.Bias.Data())
 	}
 	if s.relu {
 		kernels.Relu(ys, ys)
+	}
+	return y
+}
+
+// sparseChain runs consecutive sparse Linear layers of a Sequential, and the ReLUs
+// between them, in the features × batch layout that kernels.SpMM works in: the input is
+// transposed once on entry and the output once on exit (both no-ops at batch 1), so
+// each layer's output is the next one's SpMM operand as it stands.
+type sparseChain struct {
+	layers []chainLayer
+	mods   int // modules of the Sequential the chain replaces
+	bufs   [2][]float32
+	out    ops.Buffer
+}
+
+// chainLayer is one layer of a sparseChain; relu is set when its own fused ReLU or a
+// ReLU module follows it.
+type chainLayer struct {
+	s    *sparseLinear
+	relu bool
+}
+
+func (ch *sparseChain) forward(x *tensor.Dense) *tensor.Dense {
+	n := x.Shape()[0]
+	first := ch.layers[0].s
+	xs := ops.F32(x)
+	if len(xs) != n*first.csr.Cols {
+		panic(fmt.Sprintf("nn: sparse %s: input %v, want %d features", first.l.name, x.Shape(), first.csr.Cols))
+	}
+	cur := xs
+	if n > 1 {
+		ch.bufs[0] = growF32(ch.bufs[0], len(xs))
+		kernels.Transpose(ch.bufs[0], xs, n, first.csr.Cols)
+		cur = ch.bufs[0]
+	}
+	last := ch.layers[len(ch.layers)-1].s.csr.Rows
+	y := ch.out.Get(n, last)
+	for k, cl := range ch.layers {
+		rows := cl.s.csr.Rows
+		var dst []float32
+		switch {
+		case k == len(ch.layers)-1 && n == 1:
+			dst = ops.F32(y)
+		default:
+			b := 1 - k%2
+			ch.bufs[b] = growF32(ch.bufs[b], rows*n)
+			dst = ch.bufs[b]
+		}
+		kernels.SpMM(dst, cl.s.csr, cur, n)
+		if cl.s.l.Bias != nil {
+			kernels.AddChannelBias(dst, rows, n, cl.s.l.Bias.Data())
+		}
+		if cl.relu {
+			kernels.Relu(dst, dst)
+		}
+		cur = dst
+	}
+	if n > 1 {
+		kernels.Transpose(ops.F32(y), cur, last, n)
 	}
 	return y
 }
@@ -333,20 +422,6 @@ func density(w []float32) float64 {
 		}
 	}
 	return float64(nz) / float64(len(w))
-}
-
-// transpose writes the cols×rows transpose of the rows×cols matrix src into dst.
-func transpose(dst, src []float32, rows, cols int) {
-	const blk = 32
-	for i0 := 0; i0 < rows; i0 += blk {
-		for j0 := 0; j0 < cols; j0 += blk {
-			for i := i0; i < min(i0+blk, rows); i++ {
-				for j := j0; j < min(j0+blk, cols); j++ {
-					dst[j*rows+i] = src[i*cols+j]
-				}
-			}
-		}
-	}
 }
 
 func growF32(s []float32, n int) []float32 {

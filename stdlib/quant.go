@@ -247,13 +247,17 @@ func ClipRange(st Stats, cm ClipMode, bits int, nStd float64, halfRange bool, lm
 // QuantCalibrationStatsCollector): absolute min and max, the means over samples of each
 // sample's min and max, mean, standard deviation and β = E|x − μ| (μ the batch mean).
 type Stats struct {
-	Min    float64 `json:"min"`
-	Max    float64 `json:"max"`
+	// Min and Max are the extremes over every value seen.
+	Min float64 `json:"min"`
+	Max float64 `json:"max"`
+	// AvgMin and AvgMax are the means over samples of each sample's min and max.
 	AvgMin float64 `json:"avg_min"`
 	AvgMax float64 `json:"avg_max"`
-	Mean   float64 `json:"mean"`
-	Std    float64 `json:"std"`
-	B      float64 `json:"b"`
+	// Mean and Std are the mean and (population) standard deviation of all values.
+	Mean float64 `json:"mean"`
+	Std  float64 `json:"std"`
+	// B is the mean absolute deviation from each batch's mean (ACIQ's Laplace β).
+	B float64 `json:"b"`
 	// Samples is the number of samples and Count the number of values seen.
 	Samples int   `json:"samples"`
 	Count   int64 `json:"count"`
@@ -495,6 +499,7 @@ func (o *Override) matches(layer string) bool {
 	return o.Pattern != "" && ok
 }
 
+// String names the override by its pattern or its layer list.
 func (o *Override) String() string {
 	if o.Pattern != "" {
 		return fmt.Sprintf("%q", o.Pattern)

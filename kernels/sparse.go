@@ -84,12 +84,24 @@ func (a *CSR) check(fn string) {
 	}
 }
 
-// checkCols panics unless every column index of a is in [0, a.Cols).
+// checkCols panics unless every column index of a is in [0, a.Cols). It
+// folds the indices, as unsigned values, into four running maxima, which
+// compile to branch-free independent chains.
 func (a *CSR) checkCols(fn string) {
-	for _, c := range a.ColIdx {
-		if uint32(c) >= uint32(a.Cols) {
-			panic("kernels: " + fn + ": CSR column index out of range")
-		}
+	c := a.ColIdx
+	var m0, m1, m2, m3 uint32
+	i := 0
+	for ; i+4 <= len(c); i += 4 {
+		m0 = max(m0, uint32(c[i]))
+		m1 = max(m1, uint32(c[i+1]))
+		m2 = max(m2, uint32(c[i+2]))
+		m3 = max(m3, uint32(c[i+3]))
+	}
+	for ; i < len(c); i++ {
+		m0 = max(m0, uint32(c[i]))
+	}
+	if len(c) > 0 && max(m0, m1, m2, m3) >= uint32(a.Cols) {
+		panic("kernels: " + fn + ": CSR column index out of range")
 	}
 }
 

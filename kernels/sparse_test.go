@@ -48,7 +48,7 @@ func TestSpMM(t *testing.T) {
 		sparsity      float64
 	}{
 		{0, 0, 3, 0.5}, {3, 4, 0, 0.5}, {1, 1, 1, 0}, {5, 7, 1, 0.5}, {5, 7, 3, 0.5}, {17, 33, 16, 0.9},
-		{17, 33, 17, 0.3}, {30, 40, 64, 0.9}, {30, 40, 65, 0.8}, {9, 20, 130, 0.5}, {8, 8, 8, 1}, {300, 784, 1, 0.9}, {4, 0, 5, 0.5}, {300, 784, 64, 0.5}, {50, 100, 200, 0},
+		{17, 33, 17, 0.3}, {30, 40, 64, 0.9}, {30, 40, 65, 0.8}, {9, 20, 130, 0.5}, {8, 8, 8, 1}, {300, 784, 1, 0.9}, {4, 0, 5, 0.5}, {300, 784, 64, 0.5}, {50, 100, 200, 0}, {600, 300, 96, 0.7},
 	} {
 		t.Run(sizeName(c.rows, c.cols, c.n), func(t *testing.T) {
 			d := sparseDense(rnd, c.rows, c.cols, c.sparsity)
@@ -125,4 +125,28 @@ func TestTranspose(t *testing.T) {
 		}
 	}
 	mustPanic(t, "Transpose short dst", func() { Transpose(make([]float32, 5), make([]float32, 6), 2, 3) })
+}
+
+// TestSpMMUnsortedColumns runs the column-blocked product on rows whose
+// column indices are not in increasing order: every entry must still count
+// once.
+func TestSpMMUnsortedColumns(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 2))
+	const rows, cols, n = 40, 500, 64
+	d := sparseDense(rnd, rows, cols, 0.6)
+	a := CSRFromDense(d, rows, cols)
+	for i := 0; i < rows; i++ {
+		lo, hi := int(a.RowPtr[i]), int(a.RowPtr[i+1])
+		rnd.Shuffle(hi-lo, func(x, y int) {
+			a.ColIdx[lo+x], a.ColIdx[lo+y] = a.ColIdx[lo+y], a.ColIdx[lo+x]
+			a.Val[lo+x], a.Val[lo+y] = a.Val[lo+y], a.Val[lo+x]
+		})
+	}
+	b, _ := guardedRand(rnd, cols*n)
+	dst, dall := guardedRand(rnd, rows*n)
+	want := make([]float32, rows*n)
+	naiveSgemm(false, false, rows, n, cols, 1, d, cols, b, n, 0, want, n)
+	SpMM(dst, a, b, n)
+	checkClose(t, "SpMM", dst, want, 1e-5)
+	checkGuards(t, "dst", dall)
 }

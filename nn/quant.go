@@ -188,7 +188,13 @@ func QuantizeValue(x, s, zp float32, lo, hi int32) float32 {
 		return min(max(q, float32(lo)), float32(hi))
 	}
 	// Clamping to integer bounds commutes with rounding.
-	return roundEven32(min(max(s*x-zp, float32(lo)), float32(hi)))
+	t := s*x - zp
+	if t < float32(lo) {
+		t = float32(lo)
+	} else if t > float32(hi) {
+		t = float32(hi)
+	}
+	return roundEven32(t)
 }
 
 // roundEven32 rounds v to the nearest integer, ties to even, for |v| ≤ 2²²: adding and
@@ -462,7 +468,11 @@ func (rl *RangeLinear) requantize(y *tensor.Dense) {
 			mult := rl.Mult[o]
 			row := yd[i+o*inner : i+(o+1)*inner]
 			for _, a := range row {
-				mx = max(mx, a, -a)
+				if a > mx {
+					mx = a
+				} else if -a > mx {
+					mx = -a
+				}
 			}
 			switch {
 			case rl.Out == nil:
@@ -476,7 +486,13 @@ func (rl *RangeLinear) requantize(y *tensor.Dense) {
 				}
 			default:
 				for j, a := range row {
-					row[j] = (roundEven32(min(max(a*mult-zpy, lo), hi)) + zpy) / sy
+					t := a*mult - zpy
+					if t < lo {
+						t = lo
+					} else if t > hi {
+						t = hi
+					}
+					row[j] = (roundEven32(t) + zpy) / sy
 				}
 			}
 		}

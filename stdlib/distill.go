@@ -3,6 +3,7 @@ package stdlib
 import (
 	"fmt"
 	"math"
+	"os"
 
 	"github.com/dst-dev/dst/lang"
 	"github.com/dst-dev/dst/nn"
@@ -150,4 +151,46 @@ func NewKD(pol *lang.Policy) (*KD, error) {
 		return nil, a.err
 	}
 	return kd, kd.Check()
+}
+
+// LoadTeacher returns the teacher a distill policy names (lang.Policy.Teacher): a
+// checkpoint file, whose metadata names its zoo model. A bare zoo model name is an
+// error, since an untrained teacher teaches nothing.
+func LoadTeacher(ref string) (*nn.Model, error) {
+	if _, err := os.Stat(ref); err != nil {
+		return nil, fmt.Errorf("stdlib: distill: teacher %q is not a checkpoint file (a zoo model needs trained weights): %w", ref, err)
+	}
+	ci, err := nn.ReadCheckpointInfo(ref)
+	if err != nil {
+		return nil, fmt.Errorf("stdlib: distill: teacher: %w", err)
+	}
+	if ci.Model == "" {
+		return nil, fmt.Errorf("stdlib: distill: teacher %s does not say which model it holds", ref)
+	}
+	m, err := nn.New(ci.Model, 0)
+	if err != nil {
+		return nil, fmt.Errorf("stdlib: distill: teacher %s: %w", ref, err)
+	}
+	if _, err := nn.LoadCheckpoint(ref, m, nil); err != nil {
+		return nil, fmt.Errorf("stdlib: distill: teacher: %w", err)
+	}
+	return m, nil
+}
+
+// NewKDHooks returns the hooks of a checked distill policy: its loss, its window
+// (the policy's epochs) and the teacher it names, loaded with [LoadTeacher].
+func NewKDHooks(pol *lang.Policy) (*KDHooks, error) {
+	kd, err := NewKD(pol)
+	if err != nil {
+		return nil, err
+	}
+	t, err := LoadTeacher(pol.Teacher)
+	if err != nil {
+		return nil, err
+	}
+	h := &KDHooks{KD: kd, Teacher: t, Start: max(pol.Window.Start, 0)}
+	if pol.Window.End != lang.NoEnd && pol.Window.End > 0 {
+		h.End = pol.Window.End
+	}
+	return h, nil
 }

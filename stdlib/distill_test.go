@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/dst-dev/dst/data"
@@ -175,5 +176,32 @@ func TestKDSimplenetMNIST(t *testing.T) {
 	t.Logf("student alone %.2f%%, distilled %.2f%%", top1[0], top1[1])
 	if top1[1] <= top1[0] {
 		t.Fatalf("distillation did not help: %.2f%% alone, %.2f%% distilled", top1[0], top1[1])
+	}
+}
+
+func TestNewKDHooks(t *testing.T) {
+	teacher, _ := nn.New("simplenet_mnist", 3)
+	path := filepath.Join(t.TempDir(), "teacher.safetensors")
+	if err := nn.SaveCheckpoint(path, teacher, nil, 4, nil); err != nil {
+		t.Fatal(err)
+	}
+	prog, diags := lang.CheckSource("kd.dst", []byte("distill from \""+path+"\" temperature 3 from epoch 1 to 4\n"), lang.Env{Builtins: Signatures()})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	h, err := NewKDHooks(prog.Policies[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.KD.T != 3 || h.Start != 1 || h.End != 4 || h.Teacher.Name != "simplenet_mnist" {
+		t.Fatalf("%+v", h)
+	}
+	if got, want := h.Teacher.Params()[0].Data()[0], teacher.Params()[0].Data()[0]; got != want {
+		t.Fatal("teacher weights not loaded")
+	}
+	for _, ref := range []string{"resnet20_cifar", filepath.Join(t.TempDir(), "none.safetensors")} {
+		if _, err := LoadTeacher(ref); err == nil {
+			t.Fatalf("teacher %q accepted", ref)
+		}
 	}
 }

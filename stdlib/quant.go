@@ -1461,3 +1461,54 @@ func NewQAT(pol *lang.Policy, all []string, layerOf func(param string) string) (
 	}
 	return q, nil
 }
+
+// QuantizeAfterTraining applies a checked `quantize linear` policy to m: it folds m's
+// batch norms into their convolutions ([nn.FoldBatchNorms]), reads the calibration
+// statistics of the policy's stats file when it names one (an error when that file is
+// missing: calibrate with [Calibrate] and [SaveStats] first), or computes activation
+// ranges from each batch when it names none, and quantizes with [PTQ.Apply].
+func QuantizeAfterTraining(pol *lang.Policy, m *nn.Model) ([]QuantizedLayer, error) {
+	layerOf := func(name string) string {
+		if p := m.Param(name); p != nil {
+			return p.Layer
+		}
+		return ""
+	}
+	q, statsPath, err := NewPTQ(pol, layerOf)
+	if err != nil {
+		return nil, err
+	}
+	var stats map[string]*LayerStats
+	if statsPath != "" {
+		if stats, err = LoadStats(statsPath); err != nil {
+			return nil, err
+		}
+	}
+	if err := nn.FoldBatchNorms(m); err != nil {
+		return nil, err
+	}
+	return q.Apply(m, stats)
+}
+
+// InstallQAT installs the quantization-aware training a checked quantize policy (dorefa,
+// pact, wrpn or qat) describes into m (see [NewQAT] and [QAT.Install]). Call it before
+// building the optimizer; PACT's α parameters are in the result's Alphas and, with the
+// policy's alpha_decay, in the returned QAT.
+func InstallQAT(pol *lang.Policy, m *nn.Model) (*QATRun, *QAT, error) {
+	var all []string
+	for _, p := range m.Params() {
+		all = append(all, p.Name)
+	}
+	layerOf := func(name string) string {
+		if p := m.Param(name); p != nil {
+			return p.Layer
+		}
+		return ""
+	}
+	q, err := NewQAT(pol, all, layerOf)
+	if err != nil {
+		return nil, nil, err
+	}
+	run, err := q.Install(m)
+	return run, q, err
+}

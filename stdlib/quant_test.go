@@ -727,3 +727,58 @@ func TestPTQDynamic(t *testing.T) {
 		}
 	}
 }
+
+func checkedPolicy(t *testing.T, m *nn.Model, src string) *lang.Policy {
+	t.Helper()
+	var table []lang.ParamInfo
+	for _, p := range m.Params() {
+		table = append(table, lang.ParamInfo{Name: p.Name, Shape: p.Shape(), Kind: p.Kind.String(), Layer: p.Layer})
+	}
+	prog, diags := lang.CheckSource("q.dst", []byte(src), lang.Env{Params: table, Builtins: Signatures()})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	return prog.Policies[0]
+}
+
+func TestQuantizeAfterTraining(t *testing.T) {
+	// A residual network, folded, with dynamic ranges.
+	r, _ := nn.New("resnet20_cifar", 1)
+	layers, err := QuantizeAfterTraining(checkedPolicy(t, r, "quantize * linear 8 bits per_channel after training\n"), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(layers) != 22 || !layers[0].Layer.Dynamic() {
+		t.Fatalf("%d layers quantized", len(layers))
+	}
+	x := ops.New(2, 3, 32, 32)
+	if y := r.Forward(x, false); y.Shape()[1] != 10 {
+		t.Fatal(y.Shape())
+	}
+	// A stats file: read when it exists, an error when it does not.
+	m, set := ptqFixture(t)
+	stats, _ := Calibrate(context.Background(), m, set, 32, 1)
+	path := filepath.Join(t.TempDir(), "s.json")
+	SaveStats(path, stats)
+	pol := checkedPolicy(t, m, "quantize conv* linear 8 bits stats=\""+path+"\" after training\n")
+	layers, err = QuantizeAfterTraining(pol, m)
+	if err != nil || len(layers) != 2 || layers[0].Layer.Dynamic() {
+		t.Fatalf("%d layers, error %v", len(layers), err)
+	}
+	m2, _ := ptqFixture(t)
+	pol = checkedPolicy(t, m2, "quantize * linear 8 bits stats=\"/nonexistent/s.json\" after training\n")
+	if _, err := QuantizeAfterTraining(pol, m2); err == nil {
+		t.Fatal("missing stats file accepted")
+	}
+}
+
+func TestInstallQAT(t *testing.T) {
+	m, _ := nn.New("simplenet_mnist", 1)
+	run, q, err := InstallQAT(checkedPolicy(t, m, "quantize conv* pact 4 bits activations=8 bits alpha_decay=0.0001\n"), m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(run.Alphas) != 3 || len(run.Params) != 2 || !q.HasAlphaDecay || m.Param("relu1.clip_val") == nil {
+		t.Fatalf("%d alphas, %d quantized weights, %+v", len(run.Alphas), len(run.Params), q)
+	}
+}

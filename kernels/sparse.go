@@ -182,6 +182,11 @@ func spmmRows(dst []float32, a *CSR, b []float32, n, r0, r1 int) {
 // spmmRowGo sets drow[j] = Σ_e vals[e]·b[cols[e]*n+j].
 func spmmRowGo(drow, vals []float32, cols []int32, b []float32, n int) {
 	clear(drow)
+	spmmRowAccGo(drow, vals, cols, b, n)
+}
+
+// spmmRowAccGo adds Σ_e vals[e]·b[cols[e]*n+j] to drow[j].
+func spmmRowAccGo(drow, vals []float32, cols []int32, b []float32, n int) {
 	for e, c := range cols {
 		axpyUnitary(drow, vals[e], b[int(c)*n:int(c)*n+n])
 	}

@@ -90,7 +90,7 @@ func NewInference(m *Model, batch int, mode InferMode) (*Inference, error) {
 		var w *Param
 		switch l := mod.(type) {
 		case *Linear:
-			sl, w = newSparseLinear(l), l.Weight
+			sl, w = newSparseLinear(l, batch), l.Weight
 		case *Conv2d:
 			sl, w = newSparseConv(l), l.Weight
 		default:
@@ -195,17 +195,37 @@ func (inf *Inference) run(mod Module, x *tensor.Dense) *tensor.Dense {
 	return mod.Forward(x, false)
 }
 
-// sparseLinear is a Linear layer on a CSR weight.
+// sparseLinear is a Linear layer on a CSR weight. It multiplies in the features × batch
+// layout: kernels.SpMM at batch 1, where that layout is the input's own, and
+// kernels.SpMMPacked (column blocks sized for the batch) above it.
 type sparseLinear struct {
-	l    *Linear
-	csr  *kernels.CSR
-	relu bool
-	out  ops.Buffer
+	l      *Linear
+	csr    *kernels.CSR
+	packed *kernels.PackedCSR // for batches above 1; packed for the first one seen
+	relu   bool
+	xt, yt []float32
+	out    ops.Buffer
 }
 
-func newSparseLinear(l *Linear) *sparseLinear {
+func newSparseLinear(l *Linear, batch int) *sparseLinear {
 	s := l.Weight.Value.Shape()
-	return &sparseLinear{l: l, csr: kernels.CSRFromDense(l.Weight.Data(), s[0], s[1]), relu: l.op.Relu}
+	sl := &sparseLinear{l: l, csr: kernels.CSRFromDense(l.Weight.Data(), s[0], s[1]), relu: l.op.Relu}
+	if batch > 1 {
+		sl.packed = kernels.PackCSR(sl.csr, batch)
+	}
+	return sl
+}
+
+// product sets dst (out×n) = W·xt, where xt is in×n.
+func (s *sparseLinear) product(dst, xt []float32, n int) {
+	if n == 1 {
+		kernels.SpMM(dst, s.csr, xt, 1)
+		return
+	}
+	if s.packed == nil {
+		s.packed = kernels.PackCSR(s.csr, n)
+	}
+	kernels.SpMMPacked(dst, s.packed, xt, n)
 }
 
 func (s *sparseLinear) forward(x *tensor.Dense) *tensor.Dense {
@@ -217,7 +237,15 @@ func (s *sparseLinear) forward(x *tensor.Dense) *tensor.Dense {
 	}
 	y := s.out.Get(n, outF)
 	ys := ops.F32(y)
-	kernels.SpMMT(ys, s.csr, xs, n)
+	if n == 1 {
+		s.product(ys, xs, 1)
+	} else {
+		s.xt = growF32(s.xt, in*n)
+		s.yt = growF32(s.yt, outF*n)
+		kernels.Transpose(s.xt, xs, n, in)
+		s.product(s.yt, s.xt, n)
+		kernels.Transpose(ys, s.yt, outF, n)
+	}
 	if s.l.Bias != nil {
 		kernels.AddRowVector(ys, n, outF, s.l.Bias.Data())
 	}
@@ -271,7 +299,7 @@ func (ch *sparseChain) forward(x *tensor.Dense) *tensor.Dense {
 			ch.bufs[b] = growF32(ch.bufs[b], rows*n)
 			dst = ch.bufs[b]
 		}
-		kernels.SpMM(dst, cl.s.csr, cur, n)
+		cl.s.product(dst, cur, n)
 		if cl.s.l.Bias != nil {
 			kernels.AddChannelBias(dst, rows, n, cl.s.l.Bias.Data())
 		}

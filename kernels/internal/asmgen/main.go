@@ -43,6 +43,8 @@ func main() {
 	dot4x4(&g)
 	spmmRow512(&g)
 	spmv512(&g)
+	spmmRows512(&g, false)
+	spmmRows512(&g, true)
 	rows2D(&g)
 	if err := os.WriteFile(out, g.Bytes(), 0o644); err != nil {
 		log.Fatal(err)

@@ -1,0 +1,101 @@
+package main
+
+// spmmRows512 writes spmmRowsAVX512 (acc false) and spmmRowsAccAVX512 (acc
+// true): for rows consecutive rows i of a CSR slice whose entries start at
+// vals and cols and whose row lengths are rowptr[i+1]-rowptr[i], and for
+// j < ncols ≤ 64,
+//
+//	dst[i*ld+j] = Σ_e vals[e]·b[cols[e]*ld+j]   (acc: dst[i*ld+j] += …)
+//
+// The loop over rows runs here, so that a column block with a dozen
+// non-zeros per row costs no call per row. The body per row is
+// spmmRowAVX512's: two sets of four zmm accumulators take alternate
+// non-zeros, masks K1..K4 cover the columns.
+func spmmRows512(g *gen, acc bool) {
+	name, pfx := "spmmRowsAVX512", "spmr"
+	if acc {
+		name, pfx = "spmmRowsAccAVX512", "spmra"
+	}
+	g.p("// func %s(dst *float32, vals *float32, cols *int32, rowptr *int32, rows int, b *float32, ld, ncols int)", name)
+	g.p("TEXT ·%s(SB), NOSPLIT, $0-64", name)
+	g.p("\tMOVQ ncols+56(FP), CX")
+	g.p("\tMOVQ $-1, AX")
+	g.p("\tCMPQ CX, $64")
+	g.p("\tJGE %s_mask", pfx)
+	g.p("\tMOVQ $1, AX")
+	g.p("\tSHLQ CX, AX")
+	g.p("\tDECQ AX")
+	g.p("%s_mask:", pfx)
+	for i := 1; i <= 4; i++ {
+		g.p("\tKMOVW AX, K%d", i)
+		if i < 4 {
+			g.p("\tSHRQ $16, AX")
+		}
+	}
+	g.p("\tMOVQ dst+0(FP), DI")
+	g.p("\tMOVQ vals+8(FP), SI")
+	g.p("\tMOVQ cols+16(FP), DX")
+	g.p("\tMOVQ rowptr+24(FP), R12")
+	g.p("\tMOVQ rows+32(FP), R13")
+	g.p("\tMOVQ b+40(FP), BX")
+	g.p("\tMOVQ ld+48(FP), R10")
+	g.p("\tSHLQ $2, R10")
+	g.p("\tTESTQ R13, R13")
+	g.p("\tJZ %s_done", pfx)
+	g.p("%s_row:", pfx)
+	g.p("\tMOVL 4(R12), CX")
+	g.p("\tSUBL (R12), CX")
+	g.p("\tADDQ $4, R12")
+	for _, z := range []int{0, 1, 2, 3, 8, 9, 10, 11} {
+		g.p("\tVPXORD Z%d, Z%d, Z%d", z, z, z)
+	}
+	if acc {
+		for v := 0; v < 4; v++ {
+			g.p("\tVMOVUPS %d(DI), K%d, Z%d", 64*v, v+1, v)
+		}
+	}
+	g.p("\tCMPQ CX, $2")
+	g.p("\tJLT %s_tail", pfx)
+	g.p("%s_loop2:", pfx)
+	g.p("\tVBROADCASTSS (SI), Z4")
+	g.p("\tVBROADCASTSS 4(SI), Z12")
+	g.p("\tMOVLQSX (DX), R8")
+	g.p("\tMOVLQSX 4(DX), R9")
+	g.p("\tIMULQ R10, R8")
+	g.p("\tIMULQ R10, R9")
+	g.p("\tADDQ BX, R8")
+	g.p("\tADDQ BX, R9")
+	for v := 0; v < 4; v++ {
+		g.p("\tVFMADD231PS %d(R8), Z4, K%d, Z%d", 64*v, v+1, v)
+		g.p("\tVFMADD231PS %d(R9), Z12, K%d, Z%d", 64*v, v+1, 8+v)
+	}
+	g.p("\tADDQ $8, SI")
+	g.p("\tADDQ $8, DX")
+	g.p("\tSUBQ $2, CX")
+	g.p("\tCMPQ CX, $2")
+	g.p("\tJGE %s_loop2", pfx)
+	g.p("%s_tail:", pfx)
+	g.p("\tTESTQ CX, CX")
+	g.p("\tJZ %s_store", pfx)
+	g.p("\tVBROADCASTSS (SI), Z4")
+	g.p("\tMOVLQSX (DX), R8")
+	g.p("\tIMULQ R10, R8")
+	g.p("\tADDQ BX, R8")
+	for v := 0; v < 4; v++ {
+		g.p("\tVFMADD231PS %d(R8), Z4, K%d, Z%d", 64*v, v+1, v)
+	}
+	g.p("\tADDQ $4, SI")
+	g.p("\tADDQ $4, DX")
+	g.p("%s_store:", pfx)
+	for v := 0; v < 4; v++ {
+		g.p("\tVADDPS Z%d, Z%d, Z%d", 8+v, v, v)
+		g.p("\tVMOVUPS Z%d, K%d, %d(DI)", v, v+1, 64*v)
+	}
+	g.p("\tADDQ R10, DI")
+	g.p("\tDECQ R13")
+	g.p("\tJNZ %s_row", pfx)
+	g.p("%s_done:", pfx)
+	g.p("\tVZEROUPPER")
+	g.p("\tRET")
+	g.p("")
+}

@@ -1,0 +1,38 @@
+//go:build amd64 && !purego
+
+package kernels
+
+// spmmRowsAVX512 sets, for rows consecutive CSR rows whose entries start at
+// vals and cols and whose lengths are rowptr[i+1]-rowptr[i], and for
+// j < ncols ≤ 64, dst[i*ld+j] = Σ_e vals[e]·b[cols[e]*ld+j]. Column
+// indices must be valid rows of b.
+//
+//go:noescape
+func spmmRowsAVX512(dst *float32, vals *float32, cols *int32, rowptr *int32, rows int, b *float32, ld, ncols int)
+
+// spmmRowsAccAVX512 is spmmRowsAVX512 adding to dst instead of overwriting.
+//
+//go:noescape
+func spmmRowsAccAVX512(dst *float32, vals *float32, cols *int32, rowptr *int32, rows int, b *float32, ld, ncols int)
+
+// spmmBlockRows computes rows r0 ≤ i < r1 of blk·b into d (row i at
+// d[(i-r0)*n:]), adding to d when acc is set. blk was validated by PackCSR.
+func spmmBlockRows(d []float32, blk *csrBlock, b []float32, n, r0, r1 int, acc bool) {
+	if !useAVX512 {
+		spmmBlockRowsGo(d, blk, b, n, r0, r1, acc)
+		return
+	}
+	_ = d[(r1-r0)*n-1]
+	lo := blk.rowPtr[r0]
+	// The spare capacity of val and colIdx makes these valid even when
+	// lo == len(val).
+	vp := &blk.val[:lo+1][lo]
+	cp := &blk.colIdx[:lo+1][lo]
+	kern := spmmRowsAVX512
+	if acc {
+		kern = spmmRowsAccAVX512
+	}
+	for j := 0; j < n; j += 64 {
+		kern(&d[j], vp, cp, &blk.rowPtr[r0], r1-r0, &b[j], n, min(64, n-j))
+	}
+}

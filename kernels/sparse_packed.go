@@ -1,0 +1,164 @@
+package kernels
+
+import (
+	"runtime"
+	"slices"
+	"sync"
+)
+
+// Column-blocked sparse products.
+//
+// SpMM reads, for every non-zero a[i][c], the whole row c of b. When b is
+// larger than the L1 cache (a 784×64 activation is 200 KB), those reads come
+// from L2 and bound the product. A PackedCSR splits a's columns into blocks
+// whose rows of b fit L1 (spmmBlockBytes at the width it was packed for) and
+// keeps one CSR per block; SpMMPacked runs the blocks one after the other,
+// the first overwriting dst and the others adding to it, each sweep over the
+// rows inside one assembly call.
+
+// spmmBlockBytes is the size of the slice of b one column block of a
+// PackedCSR reads: with the weights and the rows of dst streaming through,
+// it stays in a 48 KB L1.
+const spmmBlockBytes = 40 << 10
+
+// PackedCSR is a sparse matrix prepared for repeated [SpMMPacked] products
+// with a b of a given width. It is built by [PackCSR], which validates it
+// once: the kernels do not check it again. It is immutable and safe for
+// concurrent use.
+type PackedCSR struct {
+	rows, cols, nnz int
+	rowPtr          []int32 // the whole matrix's, to share rows among goroutines
+	blocks          []csrBlock
+}
+
+// csrBlock holds the entries of columns c0 ≤ c < c1 of a PackedCSR: a
+// rows-row CSR whose column indices are relative to c0. val and colIdx
+// have one element of spare capacity, so that a pointer to the first entry
+// of any row (even past the last one) can be taken.
+type csrBlock struct {
+	c0, c1 int
+	rowPtr []int32
+	colIdx []int32
+	val    []float32
+}
+
+// PackCSR returns a packed for products with a b of n columns (any width may
+// be used later; n only sets the block size). It panics if a is malformed
+// (see [CSR]) or n < 1.
+func PackCSR(a *CSR, n int) *PackedCSR {
+	if n < 1 {
+		panic("kernels: PackCSR: n must be >= 1")
+	}
+	a.check("PackCSR")
+	a.checkCols("PackCSR")
+	kb := max(8, spmmBlockBytes/(4*n))
+	p := &PackedCSR{rows: a.Rows, cols: a.Cols, nnz: a.NNZ(), rowPtr: slices.Clone(a.RowPtr)}
+	for c0 := 0; c0 < a.Cols || (c0 == 0 && a.Rows > 0); c0 += kb {
+		c1 := min(c0+kb, a.Cols)
+		blk := csrBlock{c0: c0, c1: c1, rowPtr: make([]int32, a.Rows+1)}
+		for i := 0; i < a.Rows; i++ {
+			for e := a.RowPtr[i]; e < a.RowPtr[i+1]; e++ {
+				if c := int(a.ColIdx[e]); c >= c0 && c < c1 {
+					blk.rowPtr[i+1]++
+				}
+			}
+			blk.rowPtr[i+1] += blk.rowPtr[i]
+		}
+		nz := int(blk.rowPtr[a.Rows])
+		blk.colIdx = make([]int32, 0, nz+1)
+		blk.val = make([]float32, 0, nz+1)
+		for i := 0; i < a.Rows; i++ {
+			for e := a.RowPtr[i]; e < a.RowPtr[i+1]; e++ {
+				if c := int(a.ColIdx[e]); c >= c0 && c < c1 {
+					blk.colIdx = append(blk.colIdx, int32(c-c0))
+					blk.val = append(blk.val, a.Val[e])
+				}
+			}
+		}
+		p.blocks = append(p.blocks, blk)
+		if c1 >= a.Cols {
+			break
+		}
+	}
+	return p
+}
+
+// Rows returns the number of rows of the matrix.
+func (p *PackedCSR) Rows() int { return p.rows }
+
+// Cols returns the number of columns of the matrix.
+func (p *PackedCSR) Cols() int { return p.cols }
+
+// NNZ returns the number of stored entries.
+func (p *PackedCSR) NNZ() int { return p.nnz }
+
+// SpMMPacked computes dst = a·b like [SpMM] (same reference loop), with a
+// packed by [PackCSR]; dst is overwritten. Large products are split by rows
+// across up to runtime.GOMAXPROCS(0) goroutines. It panics if n is
+// negative, len(b) != a.Cols()·n or len(dst) != a.Rows()·n.
+func SpMMPacked(dst []float32, a *PackedCSR, b []float32, n int) {
+	if n < 0 {
+		panic("kernels: SpMMPacked: negative dimension")
+	}
+	checkLen("SpMMPacked", len(b), a.cols*n)
+	checkLen("SpMMPacked", len(dst), a.rows*n)
+	if n == 0 || a.rows == 0 {
+		return
+	}
+	if a.cols == 0 {
+		clear(dst)
+		return
+	}
+	workers := min(runtime.GOMAXPROCS(0), a.rows, a.nnz*n/parallelMinWork)
+	if workers <= 1 {
+		a.rowRange(dst, b, n, 0, a.rows)
+		return
+	}
+	// Split the rows so that every goroutine gets about the same number of
+	// non-zeros; the first share runs on this goroutine.
+	ptr := a.rowPtr
+	total := a.nnz
+	var wg sync.WaitGroup
+	prev, firstEnd := 0, 0
+	for w := 1; w <= workers; w++ {
+		end := a.rows
+		if w < workers {
+			r, _ := slices.BinarySearch(ptr, int32(total*w/workers))
+			end = max(prev, min(r, a.rows))
+		}
+		if w == 1 {
+			firstEnd = end
+		} else {
+			r0, r1 := prev, end
+			wg.Go(func() { a.rowRange(dst, b, n, r0, r1) })
+		}
+		prev = end
+	}
+	a.rowRange(dst, b, n, 0, firstEnd)
+	wg.Wait()
+}
+
+// rowRange computes rows r0 ≤ i < r1 of SpMMPacked, block after block.
+func (a *PackedCSR) rowRange(dst, b []float32, n, r0, r1 int) {
+	if r0 >= r1 {
+		return
+	}
+	d := dst[r0*n : r1*n]
+	for k := range a.blocks {
+		blk := &a.blocks[k]
+		spmmBlockRows(d, blk, b[blk.c0*n:blk.c1*n], n, r0, r1, k > 0)
+	}
+}
+
+// spmmBlockRowsGo computes rows r0 ≤ i < r1 of blk·b into d (row i at
+// d[(i-r0)*n:]), adding to d when acc is set.
+func spmmBlockRowsGo(d []float32, blk *csrBlock, b []float32, n, r0, r1 int, acc bool) {
+	for i := r0; i < r1; i++ {
+		lo, hi := blk.rowPtr[i], blk.rowPtr[i+1]
+		drow := d[(i-r0)*n : (i-r0+1)*n]
+		if !acc {
+			clear(drow)
+		}
+		spmmRowAccGo(drow, blk.val[lo:hi], blk.colIdx[lo:hi], b, n)
+	}
+}

@@ -1,0 +1,58 @@
+package kernels
+
+import (
+	"math/rand/v2"
+	"runtime"
+	"testing"
+)
+
+func TestSpMMPacked(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 3))
+	for _, c := range []struct {
+		rows, cols, n, packN int
+		sparsity             float64
+	}{
+		{1, 1, 1, 1, 0}, {5, 7, 3, 3, 0.5}, {17, 33, 16, 16, 0.9}, {30, 40, 64, 64, 0.9},
+		{300, 784, 64, 64, 0.9}, {300, 784, 64, 64, 0.5}, {100, 300, 64, 64, 0.9}, {10, 100, 64, 64, 0.8},
+		{300, 784, 1, 1, 0.9}, {40, 600, 130, 130, 0.7}, {40, 600, 5, 64, 0.7}, {40, 600, 64, 5, 0.7},
+		{8, 8, 8, 8, 1}, {20, 2000, 70, 70, 0.95}, {3, 0, 4, 4, 0}, {0, 5, 4, 4, 0.5},
+	} {
+		t.Run(sizeName(c.rows, c.cols, c.n), func(t *testing.T) {
+			d := sparseDense(rnd, c.rows, c.cols, c.sparsity)
+			a := PackCSR(CSRFromDense(d, c.rows, c.cols), c.packN)
+			if a.Rows() != c.rows || a.Cols() != c.cols {
+				t.Fatalf("packed %dx%d, want %dx%d", a.Rows(), a.Cols(), c.rows, c.cols)
+			}
+			b, ball := guardedRand(rnd, c.cols*c.n)
+			dst, dall := guardedRand(rnd, c.rows*c.n)
+			want := make([]float32, c.rows*c.n)
+			naiveSgemm(false, false, c.rows, c.n, c.cols, 1, d, max(1, c.cols), b, max(1, c.n), 0, want, max(1, c.n))
+			SpMMPacked(dst, a, b, c.n)
+			checkClose(t, "SpMMPacked", dst, want, 1e-5)
+			checkGuards(t, "dst", dall)
+			checkGuards(t, "b", ball)
+		})
+	}
+	bad := &CSR{Rows: 1, Cols: 2, RowPtr: []int32{0, 1}, ColIdx: []int32{2}, Val: []float32{1}}
+	mustPanic(t, "PackCSR column out of range", func() { PackCSR(bad, 4) })
+	ok := PackCSR(CSRFromDense([]float32{1, 0, 0, 1}, 2, 2), 2)
+	mustPanic(t, "SpMMPacked short b", func() { SpMMPacked(make([]float32, 4), ok, make([]float32, 3), 2) })
+	mustPanic(t, "SpMMPacked short dst", func() { SpMMPacked(make([]float32, 3), ok, make([]float32, 4), 2) })
+}
+
+// TestSpMMPackedParallel runs a product large enough to be split among
+// goroutines.
+func TestSpMMPackedParallel(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	rnd := rand.New(rand.NewPCG(2, 3))
+	const rows, cols, n = 500, 784, 128
+	d := sparseDense(rnd, rows, cols, 0.7)
+	a := PackCSR(CSRFromDense(d, rows, cols), n)
+	b, _ := guardedRand(rnd, cols*n)
+	dst, dall := guardedRand(rnd, rows*n)
+	want := make([]float32, rows*n)
+	naiveSgemm(false, false, rows, n, cols, 1, d, cols, b, n, 0, want, n)
+	SpMMPacked(dst, a, b, n)
+	checkClose(t, "SpMMPacked", dst, want, 1e-5)
+	checkGuards(t, "dst", dall)
+}

@@ -41,7 +41,7 @@ type BenchCmd struct {
 
 // BenchResult is one variant's figures.
 type BenchResult struct {
-	// Variant is "dense fp32", "sparse fp32", "thinned fp32" or "pytorch dense".
+	// Variant is "dense fp32", "sparse fp32", "thinned fp32", "int8" or "pytorch dense".
 	Variant string `json:"variant"`
 	// LatencyUs is the median time of one batch-1 forward pass, in microseconds.
 	LatencyUs float64 `json:"latency_us"`
@@ -53,6 +53,9 @@ type BenchResult struct {
 	Top1 float64 `json:"top1"`
 	// Note says how the variant was built (layers made sparse, channels removed...).
 	Note string `json:"note,omitempty"`
+	// FakeQuantTop1 is, for the int8 variant, the top-1 of the quantized model on the
+	// float path (fake quantization) on the same samples; Top1 should equal it.
+	FakeQuantTop1 float64 `json:"fake_quant_top1,omitempty"`
 }
 
 // BenchReport is what `dst bench --json` prints.
@@ -98,7 +101,7 @@ func (c *BenchCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
-	_, test, err := c.load(m)
+	train, test, err := c.load(m)
 	if err != nil {
 		return err
 	}
@@ -154,6 +157,16 @@ func (c *BenchCmd) Run(g *Globals) error {
 			thin.Note += "; " + thousands(sm.Total.MACs) + " MACs"
 		}
 		rep.Results = append(rep.Results, thin)
+	}
+	// Int8: the checkpoint quantized as `dst export --int8` does by default.
+	qm, err := load()
+	if err != nil {
+		return err
+	}
+	if q, err := c.int8Variant(g, qm, train, test, dir); err != nil {
+		fmt.Fprintf(g.Stderr, "dst bench: int8 variant skipped: %v\n", err)
+	} else {
+		rep.Results = append(rep.Results, q)
 	}
 	// The crossover density of the largest Linear or Conv2d layer, at batch 1 and --batch.
 	if l := largestLayer(m); l != nil {

@@ -39,20 +39,24 @@ func TestBenchVariantsAgree(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	if len(rep.Results) != 3 {
-		t.Fatalf("%d variants, want dense, sparse, thinned", len(rep.Results))
+	if len(rep.Results) != 4 || rep.Results[3].Variant != "int8" {
+		t.Fatalf("%d variants, want dense, sparse, thinned, int8", len(rep.Results))
 	}
 	dense := rep.Results[0]
 	for _, r := range rep.Results {
-		if r.Top1 != dense.Top1 {
+		if r.Variant == "int8" {
+			if r.Top1 != r.FakeQuantTop1 {
+				t.Errorf("int8 top-1 %.2f, fake-quant %.2f: the int8 model must compute the quantized model", r.Top1, r.FakeQuantTop1)
+			}
+		} else if r.Top1 != dense.Top1 {
 			t.Errorf("%s top-1 %.2f, dense %.2f: variants must compute the same model", r.Variant, r.Top1, dense.Top1)
 		}
 		if r.LatencyUs <= 0 || r.Throughput <= 0 || r.SizeBytes <= 0 {
 			t.Errorf("%s: missing figures %+v", r.Variant, r)
 		}
 	}
-	if rep.Results[1].SizeBytes*3 > dense.SizeBytes || rep.Results[2].SizeBytes >= dense.SizeBytes {
-		t.Errorf("files did not shrink: dense %d, sparse %d, thinned %d", dense.SizeBytes, rep.Results[1].SizeBytes, rep.Results[2].SizeBytes)
+	if rep.Results[1].SizeBytes*3 > dense.SizeBytes || rep.Results[2].SizeBytes >= dense.SizeBytes || rep.Results[3].SizeBytes*3 > dense.SizeBytes {
+		t.Errorf("files did not shrink: dense %d, sparse %d, thinned %d, int8 %d", dense.SizeBytes, rep.Results[1].SizeBytes, rep.Results[2].SizeBytes, rep.Results[3].SizeBytes)
 	}
 	if rep.Sparsity < 0.9 {
 		t.Errorf("weight sparsity %.3f, want >= 0.9", rep.Sparsity)

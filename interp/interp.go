@@ -90,10 +90,7 @@ type Call struct {
 }
 
 // notSupported maps statements a later issue implements to the issue.
-var notSupported = map[string]string{
-	lang.KindQuantize: "issue 5",
-	lang.KindDistill:  "issue 5",
-}
+var notSupported = map[string]string{}
 
 // hostStatements are the statements a host builtin may extend.
 var hostStatements = map[string]bool{lang.KindPrune: true, lang.KindRegularize: true, lang.KindLR: true}
@@ -311,6 +308,10 @@ func (s *Scheduler) build(cp *policy, hostFn func(*Call) error) error {
 			}
 			cp.lr = lp
 		}
+	case lang.KindQuantize:
+		return s.buildQuantize(cp)
+	case lang.KindDistill:
+		return s.buildDistill(cp)
 	case lang.KindThin:
 		mode, err := nn.ParseThinMode(pol.Method)
 		if err != nil {

@@ -101,8 +101,8 @@ func TestCompileErrors(t *testing.T) {
 		opt       func(o *Options)
 		want      string
 	}{
-		{"quantize", "quantize fc1 linear 8 bits after training\n", nil, "not supported yet: quantize (issue 5)"},
-		{"distill", "distill from \"teacher.safetensors\" temperature 4\n", nil, "not supported yet: distill (issue 5)"},
+		{"quantize without model", "quantize fc1 linear 8 bits after training\n", nil, "quantization needs the model"},
+		{"distill without teacher", "distill from \"teacher.safetensors\" temperature 4\n", nil, "is not a checkpoint file"},
 		{"lr without optimizer", "lr step 0.1 from epoch 0 every 2 epochs\n", nil, "needs an optimizer"},
 		{"thin without model", "thin contract at epoch 1\n", nil, "needs the model"},
 		{"then thin without model", "prune conv1 filters 50% by l1 at epoch 1 then thin\n", nil, "needs the model"},

@@ -99,6 +99,9 @@ type policy struct {
 	lr       *stdlib.LRPolicy
 	thinMode nn.ThinMode
 	host     func(*Call) error
+	qat      *stdlib.QATRun  // quantization-aware training, installed at compile time
+	alphaOpt nn.Optimizer    // PACT's α
+	kd       *stdlib.KDHooks // distillation
 
 	soft *softmask.Set // forward-only masks, nil for ordinary ones
 	buf  []float32     // threshold-mask scratch
@@ -167,6 +170,11 @@ func (s *Scheduler) OnTrainingBegin() error {
 				return err
 			}
 		}
+		if cp.qat != nil {
+			if err := s.guard(cp, OnTrainingBegin, func() error { cp.qat.Begin(); return nil }); err != nil {
+				return err
+			}
+		}
 	}
 	s.began = true
 	return nil
@@ -192,6 +200,10 @@ func (s *Scheduler) act(cp *policy, ev Event) error {
 		return s.prune(cp, ev)
 	case lang.KindThin:
 		return s.thin(cp, cp.thinMode)
+	case lang.KindQuantize:
+		if cp.qat == nil {
+			return s.quantizeNow(cp)
+		}
 	}
 	return nil
 }
@@ -374,6 +386,12 @@ func (s *Scheduler) OnMinibatchBegin(epoch, step, stepsPerEpoch int) error {
 func (s *Scheduler) BeforeBackward(st *nn.Step) error {
 	s.epoch, s.step = st.Epoch, st.Step
 	for _, cp := range s.pols {
+		if cp.kd != nil {
+			if err := s.guard(cp, BeforeBackward, func() error { return cp.kd.BeforeBackward(st) }); err != nil {
+				return err
+			}
+			continue
+		}
 		if cp.pol.Kind != lang.KindRegularize || !cp.pol.Window.ActiveAt(st.Epoch) {
 			continue
 		}
@@ -397,6 +415,11 @@ func (s *Scheduler) BeforeOptimizerStep(st *nn.Step) error {
 		if cp.soft != nil {
 			cp.soft.BeforeStep(cp.params, cp.flags.maskGradients, cp.flags.doubleCopies)
 		}
+		if cp.qat != nil {
+			if err := s.guard(cp, BeforeOptimizerStep, func() error { return s.qatBeforeStep(cp) }); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
@@ -407,6 +430,11 @@ func (s *Scheduler) BeforeOptimizerStep(st *nn.Step) error {
 func (s *Scheduler) OnMinibatchEnd(epoch, step, stepsPerEpoch int) error {
 	s.epoch, s.step, s.spe = epoch, step, stepsPerEpoch
 	for _, cp := range s.pols {
+		if cp.qat != nil {
+			if err := s.guard(cp, OnMinibatchEnd, func() error { return s.qatAfterStep(cp) }); err != nil {
+				return err
+			}
+		}
 		switch {
 		case cp.thresh != nil && cp.pol.Window.ActiveAt(epoch):
 			keep := cp.flags.keepMask && epoch == cp.pol.Window.LastEpoch() && step == stepsPerEpoch-1

@@ -243,7 +243,7 @@ func signatureTable() []lang.Signature {
 			Doc: "DoReFa-Net (Zhou et al.; Distiller DorefaQuantizer): for b > 1, w' = tanh(w)/(2·max|tanh(w)|) + 0.5 and " +
 				"w_q = 2·round((2^b − 1)·w')/(2^b − 1) − 1; for b = 1, w_q = sign(w)·mean|w|. ReLUs become clamp(x, 0, 1) quantized " +
 				"to 2^b − 1 steps. Trained with a straight-through estimator.",
-			Args:    sigQuantBits("8"),
+			Args:    sigConcat(sigQuantBits("8"), []lang.ArgSpec{{Name: "scale_weights", Type: lang.TypeFlag, Doc: "dst extension: multiply the quantized weights by the layer's largest |w| so they keep its scale (needed by networks without batch normalisation, such as simplenet_mnist)."}}),
 			Windows: []lang.WindowForm{lang.FormRange}, DefaultWindow: "from epoch 0", Overrides: true, Exclusive: true,
 		},
 		{
@@ -253,6 +253,7 @@ func signatureTable() []lang.Signature {
 			Args: sigConcat(sigQuantBits("8"), []lang.ArgSpec{
 				{Name: "alpha", Type: lang.TypePositive, Default: "8", Doc: "Initial value of the clipping parameter α."},
 				{Name: "alpha_decay", Type: lang.TypeNonNegative, Doc: "Weight decay of α; absent uses the optimizer's."},
+				{Name: "scale_weights", Type: lang.TypeFlag, Doc: "dst extension: multiply the quantized weights by the layer's largest |w| so they keep its scale (needed by networks without batch normalisation, such as simplenet_mnist)."},
 			}),
 			Windows: []lang.WindowForm{lang.FormRange}, DefaultWindow: "from epoch 0", Overrides: true, Exclusive: true,
 		},

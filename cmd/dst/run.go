@@ -355,6 +355,19 @@ func (c *RunCmd) execute(g *Globals, cfg runConfig, src, expSrc []byte, out stri
 	if eps := w.summary.Summary().Epochs; last.Top1 < 0 && len(eps) > 0 {
 		last = eps[len(eps)-1].Metrics // resumed after the last epoch's checkpoint
 	}
+	// Post-training quantization changed the model: evaluate what it now computes.
+	for _, pol := range sched.Policies() {
+		if pol.Kind == lang.KindQuantize && pol.Window.Kind == lang.WindowAfter {
+			res, err := nn.Evaluate(g.Ctx, m, test, cfg.Batch)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(g.Stdout, "after post-training quantization (%s): top-1 %.2f%% (float %.2f%%), top-5 %.2f%%, loss %.4f\n",
+				pol.Range, res.Top1, last.Top1, res.Top5, res.Loss)
+			last.Top1 = res.Top1
+			break
+		}
+	}
 	if err := w.summary.SetFinalTop1(last.Top1); err != nil {
 		return err
 	}

@@ -147,7 +147,7 @@ func checkTBRead(t *testing.T, path, want string) {
 func TestRunErrors(t *testing.T) {
 	dir := t.TempDir()
 	bad := writeRunFile(t, dir, "bad.dst", "prune fc9 level 0.5 at epoch 0\n")
-	quant := writeRunFile(t, dir, "q.dst", "quantize * linear 8 bits after training\n")
+	quant := writeRunFile(t, dir, "q.dst", "distill from \"missing-teacher.safetensors\" temperature 4\n")
 	good := writeRunFile(t, dir, "good.dst", "prune fc1 level 0.5 at epoch 0\n")
 	badHCL := writeRunFile(t, dir, "bad.hcl", "model = \"simplenet_mnist\"\noptimizer \"rmsprop\" {}\n")
 	noSched := writeRunFile(t, dir, "nosched.hcl", "model = \"simplenet_mnist\"\n")
@@ -158,7 +158,7 @@ func TestRunErrors(t *testing.T) {
 		stderr string
 	}{
 		{"checker error", []string{"run", bad, "--model", "simplenet_mnist"}, 1, "bad.dst:1:7: error"},
-		{"not supported", []string{"run", quant, "--model", "simplenet_mnist"}, 1, "not supported yet: quantize (issue 5)"},
+		{"missing teacher", []string{"run", quant, "--model", "simplenet_mnist"}, 1, "Cannot compile policy"},
 		{"missing schedule", []string{"run", filepath.Join(dir, "none.dst")}, 2, "none.dst"},
 		{"no file", []string{"run"}, 2, "give a .dst schedule"},
 		{"unknown model", []string{"run", good, "--model", "nope"}, 2, `unknown model "nope"`},

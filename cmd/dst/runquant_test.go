@@ -52,3 +52,32 @@ func TestRunQuantizeAndDistill(t *testing.T) {
 		t.Fatalf("distill run:\n%s", out)
 	}
 }
+
+// TestEvalQuantize evaluates a checkpoint as trained and under an 8-bit post-training
+// quantization script, which must cost little accuracy.
+func TestEvalQuantize(t *testing.T) {
+	dir := t.TempDir()
+	code, _, stderr := dst(t, "train", "--model", "lenet300_100", "--epochs", "1", "--limit-train", "3000", "--limit-test", "500", "--out", filepath.Join(dir, "m"))
+	if code != 0 {
+		t.Fatal(stderr)
+	}
+	ckpt := filepath.Join(dir, "m", "checkpoint.safetensors")
+	q := writeRunFile(t, dir, "q.dst", "quantize * linear 8 bits after training\n")
+	top1 := func(args ...string) float64 {
+		t.Helper()
+		code, out, stderr := dst(t, append([]string{"eval", "--checkpoint", ckpt, "--limit-test", "500", "--limit-train", "2000"}, args...)...)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		m := regexp.MustCompile(`top-1 ([\d.]+)%`).FindStringSubmatch(out)
+		if m == nil {
+			t.Fatalf("no top-1 in %s", out)
+		}
+		v, _ := strconv.ParseFloat(m[1], 64)
+		return v
+	}
+	f, q8 := top1(), top1("--quantize", q, "--calib-batches", "2")
+	if q8 < f-1 || q8 == 0 {
+		t.Errorf("8-bit top-1 %.2f%%, float %.2f%%", q8, f)
+	}
+}

@@ -143,6 +143,7 @@ type EvalCmd struct {
 	Batch      int    `help:"Minibatch size." default:"256" placeholder:"N"`
 	Threads    int    `help:"Worker threads (0 = all cores)." default:"0" placeholder:"N"`
 	DataFlags
+	QuantizeFlags
 }
 
 // Run loads the checkpoint and prints loss, top-1 and top-5.
@@ -157,8 +158,11 @@ func (c *EvalCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
-	_, test, err := c.load(m)
+	train, test, err := c.load(m)
 	if err != nil {
+		return err
+	}
+	if _, err := c.QuantizeFlags.apply(g.Ctx, m, train, g.Stdout); err != nil {
 		return err
 	}
 	res, err := nn.Evaluate(g.Ctx, m, test, c.Batch)

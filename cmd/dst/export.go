@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/dst-dev/dst/internal/onnx"
 
 	"github.com/dst-dev/dst/data"
 	"github.com/dst-dev/dst/internal/int8model"
@@ -13,21 +14,37 @@ import (
 // ExportCmd writes an integer model: post-training quantization of a checkpoint, saved
 // with int8 weights, scales and zero points.
 type ExportCmd struct {
-	Int8   string `name:"int8" help:"Checkpoint to quantize and export as an int8 model." required:"" type:"existingfile" placeholder:"CHECKPOINT"`
-	Out    string `short:"o" help:"Output file (.safetensors)." required:"" type:"path" placeholder:"FILE"`
-	Model  string `help:"Model from the zoo (default: the one the checkpoint names)." placeholder:"NAME"`
-	Bits   int    `help:"Bit width of weights and activations (without --quantize)." default:"8" placeholder:"N"`
-	Mode   string `help:"Range-linear mode (without --quantize): sym, sym_restr, asym_u or asym_s." default:"sym" enum:"sym,sym_restr,asym_u,asym_s" placeholder:"MODE"`
-	PerCh  bool   `name:"per-channel" help:"Per-output-channel weight scales (without --quantize)."`
-	Verify bool   `help:"Evaluate the quantized model and the reloaded int8 file on the test set and compare their predictions."`
-	Force  bool   `help:"Overwrite --out if it exists."`
-	Batch  int    `help:"Minibatch size for --verify." default:"500" placeholder:"N"`
+	Int8       string `name:"int8" help:"Checkpoint to quantize and export as an int8 model." type:"existingfile" placeholder:"CHECKPOINT"`
+	Format     string `help:"Output format: int8 (safetensors with int8 weights, scales and zero points) or onnx (the dense or thinned float model, opset 13)." default:"int8" enum:"int8,onnx"`
+	Checkpoint string `help:"Checkpoint to export (the same as --int8 CHECKPOINT for --format int8)." type:"existingfile" placeholder:"CHECKPOINT"`
+	Out        string `short:"o" help:"Output file (.safetensors)." required:"" type:"path" placeholder:"FILE"`
+	Model      string `help:"Model from the zoo (default: the one the checkpoint names)." placeholder:"NAME"`
+	Bits       int    `help:"Bit width of weights and activations (without --quantize)." default:"8" placeholder:"N"`
+	Mode       string `help:"Range-linear mode (without --quantize): sym, sym_restr, asym_u or asym_s." default:"sym" enum:"sym,sym_restr,asym_u,asym_s" placeholder:"MODE"`
+	PerCh      bool   `name:"per-channel" help:"Per-output-channel weight scales (without --quantize)."`
+	Verify     bool   `help:"Evaluate the quantized model and the reloaded int8 file on the test set and compare their predictions."`
+	Force      bool   `help:"Overwrite --out if it exists."`
+	Batch      int    `help:"Minibatch size for --verify." default:"500" placeholder:"N"`
 	QuantizeFlags
 	DataFlags
 }
 
 // Run quantizes, writes the file and, with --verify, reloads and compares.
 func (c *ExportCmd) Run(g *Globals) error {
+	switch {
+	case c.Int8 != "" && c.Checkpoint != "" && c.Int8 != c.Checkpoint:
+		return usageError("give the checkpoint once: --int8 %s and --checkpoint %s differ", c.Int8, c.Checkpoint)
+	case c.Int8 == "" && c.Checkpoint == "":
+		return usageError("name the checkpoint to export: --checkpoint FILE (or --int8 FILE)")
+	case c.Int8 != "" && c.Format == "onnx":
+		return usageError("--int8 exports an int8 model; use --checkpoint FILE with --format onnx")
+	}
+	if c.Int8 == "" {
+		c.Int8 = c.Checkpoint
+	}
+	if c.Format == "onnx" {
+		return c.exportONNX(g)
+	}
 	if absPath(c.Out) == absPath(c.Int8) {
 		return usageError("-o %s would overwrite the checkpoint", c.Out)
 	}
@@ -159,4 +176,26 @@ func predict(g *Globals, m *nn.Model, set *data.Set, batch int) (float64, []int,
 		}
 	}
 	return 100 * float64(correct) / float64(set.N), pred, nil
+}
+
+// exportONNX writes the checkpoint's float model (dense, pruned or thinned) as ONNX.
+func (c *ExportCmd) exportONNX(g *Globals) error {
+	if absPath(c.Out) == absPath(c.Int8) {
+		return usageError("-o %s would overwrite the checkpoint", c.Out)
+	}
+	if !c.Force && outExists(c.Out) {
+		return usageError("-o %s exists; pass --force to overwrite it", c.Out)
+	}
+	if c.Quantize != "" {
+		return usageError("--quantize does not apply to --format onnx (quantized ONNX export is not supported)")
+	}
+	m, err := loadModel(c.Model, c.Int8)
+	if err != nil {
+		return err
+	}
+	if err := onnx.WriteFile(c.Out, m); err != nil {
+		return err
+	}
+	fmt.Fprintf(g.Stdout, "wrote %s: %s as ONNX (opset %d), %s\n", c.Out, m.Name, onnx.Opset, sizeString(fileSize(c.Out)))
+	return nil
 }

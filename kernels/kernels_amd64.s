@@ -2596,6 +2596,63 @@ spmra_done:
 	VZEROUPPER
 	RET
 
+// func spmvSlicedAVX512(y *float32, x *float32, counts *int32, idx *int32, val *float32, chunks, slices int)
+TEXT ·spmvSlicedAVX512(SB), NOSPLIT, $0-56
+	MOVQ x+8(FP), AX
+	MOVQ counts+16(FP), R8
+	MOVQ idx+24(FP), SI
+	MOVQ val+32(FP), DX
+	MOVQ chunks+40(FP), R10
+	TESTQ R10, R10
+	JZ spmvs_done
+spmvs_chunk:
+	VMOVUPS (AX), Z30
+	VMOVUPS 64(AX), Z31
+	ADDQ $128, AX
+	MOVQ y+0(FP), DI
+	MOVQ slices+48(FP), R9
+spmvs_slice:
+	MOVL (R8), CX
+	ADDQ $4, R8
+	TESTQ CX, CX
+	JZ spmvs_next
+	VMOVUPS (DI), Z0
+	VPXORD Z3, Z3, Z3
+	CMPQ CX, $2
+	JLT spmvs_tail
+spmvs_loop2:
+	VMOVDQU32 (SI), Z1
+	VMOVDQU32 64(SI), Z2
+	VPERMI2PS Z31, Z30, Z1
+	VPERMI2PS Z31, Z30, Z2
+	VFMADD231PS (DX), Z1, Z0
+	VFMADD231PS 64(DX), Z2, Z3
+	ADDQ $128, SI
+	ADDQ $128, DX
+	SUBQ $2, CX
+	CMPQ CX, $2
+	JGE spmvs_loop2
+spmvs_tail:
+	TESTQ CX, CX
+	JZ spmvs_store
+	VMOVDQU32 (SI), Z1
+	VPERMI2PS Z31, Z30, Z1
+	VFMADD231PS (DX), Z1, Z0
+	ADDQ $64, SI
+	ADDQ $64, DX
+spmvs_store:
+	VADDPS Z3, Z0, Z0
+	VMOVUPS Z0, (DI)
+spmvs_next:
+	ADDQ $64, DI
+	DECQ R9
+	JNZ spmvs_slice
+	DECQ R10
+	JNZ spmvs_chunk
+spmvs_done:
+	VZEROUPPER
+	RET
+
 // func copyRowsAVX2(dst, src *float32, rows, cols, ldd, lds int)
 TEXT ·copyRowsAVX2(SB), NOSPLIT, $0-48
 	MOVQ dst+0(FP), DI

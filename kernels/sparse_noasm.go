@@ -7,3 +7,8 @@ package kernels
 func spmmBlockRows(d []float32, blk *csrBlock, b []float32, n, r0, r1 int, acc bool) {
 	spmmBlockRowsGo(d, blk, b, n, r0, r1, acc)
 }
+
+// spmvSliced adds the blocks of chunks c0 ≤ c < c1 of a, applied to x, to y.
+func spmvSliced(y, x []float32, a *SlicedCSR, c0, c1 int) {
+	spmvSlicedGo(y, x, a, c0, c1)
+}

@@ -196,11 +196,12 @@ func (inf *Inference) run(mod Module, x *tensor.Dense) *tensor.Dense {
 }
 
 // sparseLinear is a Linear layer on a CSR weight. It multiplies in the features × batch
-// layout: kernels.SpMM at batch 1, where that layout is the input's own, and
-// kernels.SpMMPacked (column blocks sized for the batch) above it.
+// layout: kernels.SpMV on the sliced form at batch 1, where that layout is the input's
+// own, and kernels.SpMMPacked (column blocks sized for the batch) above it.
 type sparseLinear struct {
 	l      *Linear
 	csr    *kernels.CSR
+	sliced *kernels.SlicedCSR
 	packed *kernels.PackedCSR // for batches above 1; packed for the first one seen
 	relu   bool
 	xt, yt []float32
@@ -209,7 +210,8 @@ type sparseLinear struct {
 
 func newSparseLinear(l *Linear, batch int) *sparseLinear {
 	s := l.Weight.Value.Shape()
-	sl := &sparseLinear{l: l, csr: kernels.CSRFromDense(l.Weight.Data(), s[0], s[1]), relu: l.op.Relu}
+	csr := kernels.CSRFromDense(l.Weight.Data(), s[0], s[1])
+	sl := &sparseLinear{l: l, csr: csr, sliced: kernels.SliceCSR(csr), relu: l.op.Relu}
 	if batch > 1 {
 		sl.packed = kernels.PackCSR(sl.csr, batch)
 	}
@@ -219,7 +221,7 @@ func newSparseLinear(l *Linear, batch int) *sparseLinear {
 // product sets dst (out×n) = W·xt, where xt is in×n.
 func (s *sparseLinear) product(dst, xt []float32, n int) {
 	if n == 1 {
-		kernels.SpMM(dst, s.csr, xt, 1)
+		kernels.SpMV(dst, s.sliced, xt)
 		return
 	}
 	if s.packed == nil {

@@ -45,6 +45,7 @@ func main() {
 	spmv512(&g)
 	spmmRows512(&g, false)
 	spmmRows512(&g, true)
+	spmvSliced512(&g)
 	rows2D(&g)
 	if err := os.WriteFile(out, g.Bytes(), 0o644); err != nil {
 		log.Fatal(err)

@@ -99,3 +99,74 @@ func spmmRows512(g *gen, acc bool) {
 	g.p("\tRET")
 	g.p("")
 }
+
+// spmvSliced512 writes spmvSlicedAVX512, the batch-1 product on a
+// SlicedCSR: for each of chunks chunks of 32 elements of x (x advances by
+// 32 per chunk) and each of slices 16-row slices of y (y[16s:16s+16], one
+// zmm), counts gives the number K of 16-lane vectors of the block, and
+//
+//	y[16s+l] += Σ_{k<K} val[v][l]·x[32c + idx[v][l]]
+//
+// with v running over the vectors in storage order. The chunk of x sits in
+// two zmm registers and VPERMI2PS picks each lane's element from them (only
+// the low 5 bits of an index count), so no element is gathered from memory.
+func spmvSliced512(g *gen) {
+	name := "spmvSlicedAVX512"
+	g.p("// func %s(y *float32, x *float32, counts *int32, idx *int32, val *float32, chunks, slices int)", name)
+	g.p("TEXT ·%s(SB), NOSPLIT, $0-56", name)
+	g.p("\tMOVQ x+8(FP), AX")
+	g.p("\tMOVQ counts+16(FP), R8")
+	g.p("\tMOVQ idx+24(FP), SI")
+	g.p("\tMOVQ val+32(FP), DX")
+	g.p("\tMOVQ chunks+40(FP), R10")
+	g.p("\tTESTQ R10, R10")
+	g.p("\tJZ spmvs_done")
+	g.p("spmvs_chunk:")
+	g.p("\tVMOVUPS (AX), Z30")
+	g.p("\tVMOVUPS 64(AX), Z31")
+	g.p("\tADDQ $128, AX")
+	g.p("\tMOVQ y+0(FP), DI")
+	g.p("\tMOVQ slices+48(FP), R9")
+	g.p("spmvs_slice:")
+	g.p("\tMOVL (R8), CX")
+	g.p("\tADDQ $4, R8")
+	g.p("\tTESTQ CX, CX")
+	g.p("\tJZ spmvs_next")
+	g.p("\tVMOVUPS (DI), Z0")
+	g.p("\tVPXORD Z3, Z3, Z3")
+	g.p("\tCMPQ CX, $2")
+	g.p("\tJLT spmvs_tail")
+	g.p("spmvs_loop2:")
+	g.p("\tVMOVDQU32 (SI), Z1")
+	g.p("\tVMOVDQU32 64(SI), Z2")
+	g.p("\tVPERMI2PS Z31, Z30, Z1")
+	g.p("\tVPERMI2PS Z31, Z30, Z2")
+	g.p("\tVFMADD231PS (DX), Z1, Z0")
+	g.p("\tVFMADD231PS 64(DX), Z2, Z3")
+	g.p("\tADDQ $128, SI")
+	g.p("\tADDQ $128, DX")
+	g.p("\tSUBQ $2, CX")
+	g.p("\tCMPQ CX, $2")
+	g.p("\tJGE spmvs_loop2")
+	g.p("spmvs_tail:")
+	g.p("\tTESTQ CX, CX")
+	g.p("\tJZ spmvs_store")
+	g.p("\tVMOVDQU32 (SI), Z1")
+	g.p("\tVPERMI2PS Z31, Z30, Z1")
+	g.p("\tVFMADD231PS (DX), Z1, Z0")
+	g.p("\tADDQ $64, SI")
+	g.p("\tADDQ $64, DX")
+	g.p("spmvs_store:")
+	g.p("\tVADDPS Z3, Z0, Z0")
+	g.p("\tVMOVUPS Z0, (DI)")
+	g.p("spmvs_next:")
+	g.p("\tADDQ $64, DI")
+	g.p("\tDECQ R9")
+	g.p("\tJNZ spmvs_slice")
+	g.p("\tDECQ R10")
+	g.p("\tJNZ spmvs_chunk")
+	g.p("spmvs_done:")
+	g.p("\tVZEROUPPER")
+	g.p("\tRET")
+	g.p("")
+}

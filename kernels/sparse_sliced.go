@@ -1,0 +1,149 @@
+package kernels
+
+// Sliced matrix-vector products.
+//
+// At batch 1 a CSR row kernel must fetch x[ColIdx[e]] for every non-zero, and
+// AVX-512 gathers, one element per lane, bound it: a 90%-sparse 784→300
+// layer is no faster than the dense GEMV. A SlicedCSR avoids gathers. Its
+// rows are cut into slices of 16 (one zmm of y, one row per lane) and its
+// columns into chunks of 32 (two zmm of x). The entries of a slice that fall
+// in a chunk form a block stored as K vectors of 16 lanes, K being the
+// largest count of any of its 16 rows in the chunk: vector k holds, in lane
+// l, the k-th entry of row 16s+l in the chunk (value and column within the
+// chunk), or a zero value where the row has fewer. The kernel loads a chunk
+// of x into registers once and, for every vector, picks each lane's element
+// with one VPERMI2PS and adds val·x into the slice's accumulator. The price
+// is the padding: at 90% sparsity a row has 3.2 entries per chunk on
+// average and a block of 16 rows about 6, so half of the lanes do work.
+
+// SlicedCSR is a sparse matrix in the sliced layout above, for [SpMV]. It is
+// built by [SliceCSR], which validates the matrix once: the kernels do not
+// check it again. It is immutable and safe for concurrent use.
+type SlicedCSR struct {
+	rows, cols, nnz int
+	slices, chunks  int
+	// counts[c*slices+s] is the number of vectors of block (chunk c, slice s);
+	// chunkStart[c] is the index of chunk c's first vector.
+	counts     []int32
+	chunkStart []int
+	// idx and val hold 16 lanes per vector, in block order.
+	idx []int32
+	val []float32
+}
+
+// SliceCSR returns a in the sliced layout. It panics if a is malformed (see
+// [CSR]).
+func SliceCSR(a *CSR) *SlicedCSR {
+	a.check("SliceCSR")
+	a.checkCols("SliceCSR")
+	p := &SlicedCSR{rows: a.Rows, cols: a.Cols, nnz: a.NNZ(), slices: (a.Rows + 15) / 16, chunks: (a.Cols + 31) / 32}
+	// per[c*rows+r] counts row r's entries in chunk c.
+	per := make([]int32, p.chunks*a.Rows)
+	for r := 0; r < a.Rows; r++ {
+		for _, c := range a.ColIdx[a.RowPtr[r]:a.RowPtr[r+1]] {
+			per[int(c)/32*a.Rows+r]++
+		}
+	}
+	p.counts = make([]int32, p.chunks*p.slices)
+	p.chunkStart = make([]int, p.chunks+1)
+	vecs := 0
+	for c := 0; c < p.chunks; c++ {
+		p.chunkStart[c] = vecs
+		for s := 0; s < p.slices; s++ {
+			var k int32
+			for r := 16 * s; r < min(16*s+16, a.Rows); r++ {
+				k = max(k, per[c*a.Rows+r])
+			}
+			p.counts[c*p.slices+s] = k
+			vecs += int(k)
+		}
+	}
+	p.chunkStart[p.chunks] = vecs
+	p.idx = make([]int32, 16*vecs)
+	p.val = make([]float32, 16*vecs)
+	// base[c*slices+s] is the first vector of block (c, s); fill[c*rows+r] how
+	// many entries of row r in chunk c are placed.
+	base := make([]int, p.chunks*p.slices)
+	v := 0
+	for b := range base {
+		base[b] = v
+		v += int(p.counts[b])
+	}
+	fill := make([]int32, p.chunks*a.Rows)
+	for r := 0; r < a.Rows; r++ {
+		s, l := r/16, r%16
+		for e := a.RowPtr[r]; e < a.RowPtr[r+1]; e++ {
+			col := int(a.ColIdx[e])
+			c := col / 32
+			k := fill[c*a.Rows+r]
+			fill[c*a.Rows+r]++
+			at := 16*(base[c*p.slices+s]+int(k)) + l
+			p.idx[at] = int32(col % 32)
+			p.val[at] = a.Val[e]
+		}
+	}
+	return p
+}
+
+// Rows returns the number of rows of the matrix.
+func (p *SlicedCSR) Rows() int { return p.rows }
+
+// Cols returns the number of columns of the matrix.
+func (p *SlicedCSR) Cols() int { return p.cols }
+
+// NNZ returns the number of stored entries (padding excluded).
+func (p *SlicedCSR) NNZ() int { return p.nnz }
+
+// Lanes returns the number of vector lanes the layout stores, padding
+// included: NNZ()/Lanes() is the fraction of the kernel's work that counts.
+func (p *SlicedCSR) Lanes() int { return len(p.val) }
+
+// SpMV computes the matrix-vector product dst = a·x; dst is overwritten:
+//
+//	for i := 0; i < a.Rows(); i++ {
+//		var s float32
+//		for each stored entry (i, j, v) of a {
+//			s += v * x[j]
+//		}
+//		dst[i] = s
+//	}
+//
+// It panics if len(x) != a.Cols() or len(dst) != a.Rows().
+func SpMV(dst []float32, a *SlicedCSR, x []float32) {
+	checkLen("SpMV", len(x), a.cols)
+	checkLen("SpMV", len(dst), a.rows)
+	if a.rows == 0 {
+		return
+	}
+	yp := getBuf(16 * a.slices)
+	defer putBuf(yp)
+	y := *yp
+	clear(y)
+	full := a.cols / 32
+	spmvSliced(y, x[:32*full], a, 0, full)
+	if full < a.chunks {
+		var xc [32]float32
+		copy(xc[:], x[32*full:])
+		spmvSliced(y, xc[:], a, full, a.chunks)
+	}
+	copy(dst, y[:a.rows])
+}
+
+// spmvSlicedGo adds the blocks of chunks c0 ≤ c < c1 of a, applied to x
+// (the elements of those chunks, 32 per chunk), to y (16 per slice).
+func spmvSlicedGo(y, x []float32, a *SlicedCSR, c0, c1 int) {
+	v := a.chunkStart[c0]
+	for c := c0; c < c1; c++ {
+		xc := x[32*(c-c0) : 32*(c-c0)+32]
+		for s := 0; s < a.slices; s++ {
+			ys := y[16*s : 16*s+16]
+			for range a.counts[c*a.slices+s] {
+				idx, val := a.idx[16*v:16*v+16], a.val[16*v:16*v+16]
+				for l := range ys {
+					ys[l] += val[l] * xc[idx[l]&31]
+				}
+				v++
+			}
+		}
+	}
+}

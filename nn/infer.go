@@ -303,7 +303,11 @@ func (ch *sparseChain) forward(x *tensor.Dense) *tensor.Dense {
 		}
 		cl.s.product(dst, cur, n)
 		if cl.s.l.Bias != nil {
-			kernels.AddChannelBias(dst, rows, n, cl.s.l.Bias.Data())
+			if n == 1 {
+				kernels.AddRowVector(dst, 1, rows, cl.s.l.Bias.Data()) // one vector add
+			} else {
+				kernels.AddChannelBias(dst, rows, n, cl.s.l.Bias.Data())
+			}
 		}
 		if cl.relu {
 			kernels.Relu(dst, dst)

@@ -2596,7 +2596,7 @@ spmra_done:
 	VZEROUPPER
 	RET
 
-// func spmvSlicedAVX512(y *float32, x *float32, counts *int32, idx *int32, val *float32, chunks, slices int)
+// func spmvSlicedAVX512(y *float32, x *float32, counts *int32, idx *uint8, val *float32, chunks, slices int)
 TEXT ·spmvSlicedAVX512(SB), NOSPLIT, $0-56
 	MOVQ x+8(FP), AX
 	MOVQ counts+16(FP), R8
@@ -2621,13 +2621,13 @@ spmvs_slice:
 	CMPQ CX, $2
 	JLT spmvs_tail
 spmvs_loop2:
-	VMOVDQU32 (SI), Z1
-	VMOVDQU32 64(SI), Z2
+	VPMOVZXBD (SI), Z1
+	VPMOVZXBD 16(SI), Z2
 	VPERMI2PS Z31, Z30, Z1
 	VPERMI2PS Z31, Z30, Z2
 	VFMADD231PS (DX), Z1, Z0
 	VFMADD231PS 64(DX), Z2, Z3
-	ADDQ $128, SI
+	ADDQ $32, SI
 	ADDQ $128, DX
 	SUBQ $2, CX
 	CMPQ CX, $2
@@ -2635,10 +2635,10 @@ spmvs_loop2:
 spmvs_tail:
 	TESTQ CX, CX
 	JZ spmvs_store
-	VMOVDQU32 (SI), Z1
+	VPMOVZXBD (SI), Z1
 	VPERMI2PS Z31, Z30, Z1
 	VFMADD231PS (DX), Z1, Z0
-	ADDQ $64, SI
+	ADDQ $16, SI
 	ADDQ $64, DX
 spmvs_store:
 	VADDPS Z3, Z0, Z0

@@ -40,7 +40,7 @@ func spmmBlockRows(d []float32, blk *csrBlock, b []float32, n, r0, r1 int, acc b
 // spmvSlicedAVX512 is the SlicedCSR product kernel; see spmvSlicedGo.
 //
 //go:noescape
-func spmvSlicedAVX512(y *float32, x *float32, counts *int32, idx *int32, val *float32, chunks, slices int)
+func spmvSlicedAVX512(y *float32, x *float32, counts *int32, idx *uint8, val *float32, chunks, slices int)
 
 // spmvSliced adds the blocks of chunks c0 ≤ c < c1 of a, applied to x (the
 // elements of those chunks, 32 per chunk), to y (16 per slice).

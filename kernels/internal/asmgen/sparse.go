@@ -107,12 +107,13 @@ func spmmRows512(g *gen, acc bool) {
 //
 //	y[16s+l] += Σ_{k<K} val[v][l]·x[32c + idx[v][l]]
 //
-// with v running over the vectors in storage order. The chunk of x sits in
-// two zmm registers and VPERMI2PS picks each lane's element from them (only
-// the low 5 bits of an index count), so no element is gathered from memory.
+// with v running over the vectors in storage order (idx one byte per lane,
+// widened by VPMOVZXBD). The chunk of x sits in two zmm registers and
+// VPERMI2PS picks each lane's element from them, so no element is gathered
+// from memory.
 func spmvSliced512(g *gen) {
 	name := "spmvSlicedAVX512"
-	g.p("// func %s(y *float32, x *float32, counts *int32, idx *int32, val *float32, chunks, slices int)", name)
+	g.p("// func %s(y *float32, x *float32, counts *int32, idx *uint8, val *float32, chunks, slices int)", name)
 	g.p("TEXT ·%s(SB), NOSPLIT, $0-56", name)
 	g.p("\tMOVQ x+8(FP), AX")
 	g.p("\tMOVQ counts+16(FP), R8")
@@ -137,13 +138,13 @@ func spmvSliced512(g *gen) {
 	g.p("\tCMPQ CX, $2")
 	g.p("\tJLT spmvs_tail")
 	g.p("spmvs_loop2:")
-	g.p("\tVMOVDQU32 (SI), Z1")
-	g.p("\tVMOVDQU32 64(SI), Z2")
+	g.p("\tVPMOVZXBD (SI), Z1")
+	g.p("\tVPMOVZXBD 16(SI), Z2")
 	g.p("\tVPERMI2PS Z31, Z30, Z1")
 	g.p("\tVPERMI2PS Z31, Z30, Z2")
 	g.p("\tVFMADD231PS (DX), Z1, Z0")
 	g.p("\tVFMADD231PS 64(DX), Z2, Z3")
-	g.p("\tADDQ $128, SI")
+	g.p("\tADDQ $32, SI")
 	g.p("\tADDQ $128, DX")
 	g.p("\tSUBQ $2, CX")
 	g.p("\tCMPQ CX, $2")
@@ -151,10 +152,10 @@ func spmvSliced512(g *gen) {
 	g.p("spmvs_tail:")
 	g.p("\tTESTQ CX, CX")
 	g.p("\tJZ spmvs_store")
-	g.p("\tVMOVDQU32 (SI), Z1")
+	g.p("\tVPMOVZXBD (SI), Z1")
 	g.p("\tVPERMI2PS Z31, Z30, Z1")
 	g.p("\tVFMADD231PS (DX), Z1, Z0")
-	g.p("\tADDQ $64, SI")
+	g.p("\tADDQ $16, SI")
 	g.p("\tADDQ $64, DX")
 	g.p("spmvs_store:")
 	g.p("\tVADDPS Z3, Z0, Z0")

@@ -2596,19 +2596,35 @@ spmra_done:
 	VZEROUPPER
 	RET
 
-// func spmvSlicedAVX512(y *float32, x *float32, counts *int32, idx *uint8, val *float32, chunks, slices int)
-TEXT ·spmvSlicedAVX512(SB), NOSPLIT, $0-56
+// func spmvSlicedAVX512(y *float32, x *float32, counts *int32, idx *uint8, val *float32, chunks, slices int, vecs *int64)
+TEXT ·spmvSlicedAVX512(SB), NOSPLIT, $0-64
 	MOVQ x+8(FP), AX
 	MOVQ counts+16(FP), R8
 	MOVQ idx+24(FP), SI
 	MOVQ val+32(FP), DX
 	MOVQ chunks+40(FP), R10
+	MOVQ vecs+56(FP), R11
+	MOVQ slices+48(FP), R13
+	SHLQ $2, R13
 	TESTQ R10, R10
 	JZ spmvs_done
 spmvs_chunk:
 	VMOVUPS (AX), Z30
 	VMOVUPS 64(AX), Z31
 	ADDQ $128, AX
+	MOVQ (R11), R12
+	ADDQ $8, R11
+	VPORD Z30, Z31, Z29
+	VPTESTMD Z29, Z29, K1
+	KORTESTW K1, K1
+	JNZ spmvs_work
+	ADDQ R13, R8
+	SHLQ $4, R12
+	ADDQ R12, SI
+	SHLQ $2, R12
+	ADDQ R12, DX
+	JMP spmvs_nextchunk
+spmvs_work:
 	MOVQ y+0(FP), DI
 	MOVQ slices+48(FP), R9
 spmvs_slice:
@@ -2647,6 +2663,7 @@ spmvs_next:
 	ADDQ $64, DI
 	DECQ R9
 	JNZ spmvs_slice
+spmvs_nextchunk:
 	DECQ R10
 	JNZ spmvs_chunk
 spmvs_done:

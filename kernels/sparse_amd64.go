@@ -40,7 +40,7 @@ func spmmBlockRows(d []float32, blk *csrBlock, b []float32, n, r0, r1 int, acc b
 // spmvSlicedAVX512 is the SlicedCSR product kernel; see spmvSlicedGo.
 //
 //go:noescape
-func spmvSlicedAVX512(y *float32, x *float32, counts *int32, idx *uint8, val *float32, chunks, slices int)
+func spmvSlicedAVX512(y *float32, x *float32, counts *int32, idx *uint8, val *float32, chunks, slices int, vecs *int64)
 
 // spmvSliced adds the blocks of chunks c0 ≤ c < c1 of a, applied to x (the
 // elements of those chunks, 32 per chunk), to y (16 per slice).
@@ -59,5 +59,5 @@ func spmvSliced(y, x []float32, a *SlicedCSR, c0, c1 int) {
 	if v < a.chunkStart[len(a.chunkStart)-1] {
 		ip, vp = &a.idx[16*v], &a.val[16*v]
 	}
-	spmvSlicedAVX512(&y[0], &x[0], &a.counts[c0*a.slices], ip, vp, c1-c0, a.slices)
+	spmvSlicedAVX512(&y[0], &x[0], &a.counts[c0*a.slices], ip, vp, c1-c0, a.slices, &a.chunkVecs[c0])
 }

@@ -1,5 +1,7 @@
 package kernels
 
+import "math"
+
 // Sliced matrix-vector products.
 //
 // At batch 1 a CSR row kernel must fetch x[ColIdx[e]] for every non-zero, and
@@ -26,6 +28,7 @@ type SlicedCSR struct {
 	// chunkStart[c] is the index of chunk c's first vector.
 	counts     []int32
 	chunkStart []int
+	chunkVecs  []int64 // chunkStart[c+1] - chunkStart[c]
 	// idx and val hold 16 lanes per vector, in block order; idx is the column
 	// within the chunk, one byte per lane (a quarter of the memory traffic of
 	// an int32, which the kernel, bound by L2 bandwidth, feels).
@@ -61,6 +64,10 @@ func SliceCSR(a *CSR) *SlicedCSR {
 		}
 	}
 	p.chunkStart[p.chunks] = vecs
+	p.chunkVecs = make([]int64, p.chunks)
+	for c := range p.chunkVecs {
+		p.chunkVecs[c] = int64(p.chunkStart[c+1] - p.chunkStart[c])
+	}
 	p.idx = make([]uint8, 16*vecs)
 	p.val = make([]float32, 16*vecs)
 	// base[c*slices+s] is the first vector of block (c, s); fill[c*rows+r] how
@@ -110,7 +117,10 @@ func (p *SlicedCSR) Lanes() int { return len(p.val) }
 //		dst[i] = s
 //	}
 //
-// It panics if len(x) != a.Cols() or len(dst) != a.Rows().
+// Chunks of 32 elements of x that are all zero (+0.0) are skipped, as the
+// pixels around an MNIST digit or the outputs of a ReLU often are; a NaN or
+// infinite weight then meets them without turning the sum into NaN. It
+// panics if len(x) != a.Cols() or len(dst) != a.Rows().
 func SpMV(dst []float32, a *SlicedCSR, x []float32) {
 	checkLen("SpMV", len(x), a.cols)
 	checkLen("SpMV", len(dst), a.rows)
@@ -137,6 +147,10 @@ func spmvSlicedGo(y, x []float32, a *SlicedCSR, c0, c1 int) {
 	v := a.chunkStart[c0]
 	for c := c0; c < c1; c++ {
 		xc := x[32*(c-c0) : 32*(c-c0)+32]
+		if allZeroBits(xc) {
+			v = a.chunkStart[c+1]
+			continue
+		}
 		for s := 0; s < a.slices; s++ {
 			ys := y[16*s : 16*s+16]
 			for range a.counts[c*a.slices+s] {
@@ -148,4 +162,14 @@ func spmvSlicedGo(y, x []float32, a *SlicedCSR, c0, c1 int) {
 			}
 		}
 	}
+}
+
+// allZeroBits reports whether every element of x is +0.0.
+func allZeroBits(x []float32) bool {
+	for _, v := range x {
+		if math.Float32bits(v) != 0 {
+			return false
+		}
+	}
+	return true
 }

@@ -20,14 +20,24 @@ func TestSpMV(t *testing.T) {
 			if a.Rows() != c.rows || a.Cols() != c.cols || a.Lanes() < a.NNZ() {
 				t.Fatalf("sliced %dx%d, %d lanes for %d entries", a.Rows(), a.Cols(), a.Lanes(), a.NNZ())
 			}
-			x, xall := guardedRand(rnd, c.cols)
-			dst, dall := guardedRand(rnd, c.rows)
-			want := make([]float32, c.rows)
-			naiveSgemm(false, false, c.rows, 1, c.cols, 1, d, max(1, c.cols), x, 1, 0, want, 1)
-			SpMV(dst, a, x)
-			checkClose(t, "SpMV", dst, want, 1e-4) // 784-term sums in another order
-			checkGuards(t, "dst", dall)
-			checkGuards(t, "x", xall)
+			for _, zero := range []bool{false, true} {
+				x, xall := guardedRand(rnd, c.cols)
+				if zero {
+					// Whole zero chunks (the first, the third, the tail) are skipped.
+					for j := range x {
+						if j < 32 || (j >= 64 && j < 96) || j >= 32*(c.cols/32) {
+							x[j] = 0
+						}
+					}
+				}
+				dst, dall := guardedRand(rnd, c.rows)
+				want := make([]float32, c.rows)
+				naiveSgemm(false, false, c.rows, 1, c.cols, 1, d, max(1, c.cols), x, 1, 0, want, 1)
+				SpMV(dst, a, x)
+				checkClose(t, "SpMV", dst, want, 1e-4) // 784-term sums in another order
+				checkGuards(t, "dst", dall)
+				checkGuards(t, "x", xall)
+			}
 		})
 	}
 	bad := &CSR{Rows: 1, Cols: 2, RowPtr: []int32{0, 1}, ColIdx: []int32{-1}, Val: []float32{1}}

@@ -107,25 +107,42 @@ func spmmRows512(g *gen, acc bool) {
 //
 //	y[16s+l] += Σ_{k<K} val[v][l]·x[32c + idx[v][l]]
 //
-// with v running over the vectors in storage order (idx one byte per lane,
+// with v running over the vectors in storage order. A chunk of x that is all
+// zero bits is skipped: vecs[c] (int64) says how many vectors to step over (idx one byte per lane,
 // widened by VPMOVZXBD). The chunk of x sits in two zmm registers and
 // VPERMI2PS picks each lane's element from them, so no element is gathered
 // from memory.
 func spmvSliced512(g *gen) {
 	name := "spmvSlicedAVX512"
-	g.p("// func %s(y *float32, x *float32, counts *int32, idx *uint8, val *float32, chunks, slices int)", name)
-	g.p("TEXT ·%s(SB), NOSPLIT, $0-56", name)
+	g.p("// func %s(y *float32, x *float32, counts *int32, idx *uint8, val *float32, chunks, slices int, vecs *int64)", name)
+	g.p("TEXT ·%s(SB), NOSPLIT, $0-64", name)
 	g.p("\tMOVQ x+8(FP), AX")
 	g.p("\tMOVQ counts+16(FP), R8")
 	g.p("\tMOVQ idx+24(FP), SI")
 	g.p("\tMOVQ val+32(FP), DX")
 	g.p("\tMOVQ chunks+40(FP), R10")
+	g.p("\tMOVQ vecs+56(FP), R11")
+	g.p("\tMOVQ slices+48(FP), R13")
+	g.p("\tSHLQ $2, R13")
 	g.p("\tTESTQ R10, R10")
 	g.p("\tJZ spmvs_done")
 	g.p("spmvs_chunk:")
 	g.p("\tVMOVUPS (AX), Z30")
 	g.p("\tVMOVUPS 64(AX), Z31")
 	g.p("\tADDQ $128, AX")
+	g.p("\tMOVQ (R11), R12")
+	g.p("\tADDQ $8, R11")
+	g.p("\tVPORD Z30, Z31, Z29")
+	g.p("\tVPTESTMD Z29, Z29, K1")
+	g.p("\tKORTESTW K1, K1")
+	g.p("\tJNZ spmvs_work")
+	g.p("\tADDQ R13, R8")
+	g.p("\tSHLQ $4, R12")
+	g.p("\tADDQ R12, SI")
+	g.p("\tSHLQ $2, R12")
+	g.p("\tADDQ R12, DX")
+	g.p("\tJMP spmvs_nextchunk")
+	g.p("spmvs_work:")
 	g.p("\tMOVQ y+0(FP), DI")
 	g.p("\tMOVQ slices+48(FP), R9")
 	g.p("spmvs_slice:")
@@ -164,6 +181,7 @@ func spmvSliced512(g *gen) {
 	g.p("\tADDQ $64, DI")
 	g.p("\tDECQ R9")
 	g.p("\tJNZ spmvs_slice")
+	g.p("spmvs_nextchunk:")
 	g.p("\tDECQ R10")
 	g.p("\tJNZ spmvs_chunk")
 	g.p("spmvs_done:")

@@ -391,7 +391,8 @@ func (s *sparseConv) forward(x *tensor.Dense) *tensor.Dense {
 }
 
 // Crossover measures, for a rows×cols weight applied to batch columns, the density at
-// which the CSR product and the dense GEMM take the same time: below it the sparse form
+// which the sparse product a sparse Linear layer runs (kernels.SpMV at batch 1,
+// kernels.SpMMPacked above) and the dense GEMM take the same time: below it the sparse form
 // is faster. It returns a value in [0, 1]; 0 means sparse never wins, 1 that it always
 // does. It takes a few hundred milliseconds.
 func Crossover(rows, cols, batch int) float64 {
@@ -411,7 +412,12 @@ func Crossover(rows, cols, batch int) float64 {
 			}
 		}
 		csr := kernels.CSRFromDense(w, rows, cols)
-		return timeIt(func() { kernels.SpMM(dst, csr, b, batch) }) < denseNs
+		if batch == 1 {
+			sl := kernels.SliceCSR(csr)
+			return timeIt(func() { kernels.SpMV(dst, sl, b) }) < denseNs
+		}
+		p := kernels.PackCSR(csr, batch)
+		return timeIt(func() { kernels.SpMMPacked(dst, p, b, batch) }) < denseNs
 	}
 	lo, hi := 0.0, 1.0
 	if !sparseFaster(0.001) {

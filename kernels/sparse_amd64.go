@@ -40,24 +40,17 @@ func spmmBlockRows(d []float32, blk *csrBlock, b []float32, n, r0, r1 int, acc b
 // spmvSlicedAVX512 is the SlicedCSR product kernel; see spmvSlicedGo.
 //
 //go:noescape
-func spmvSlicedAVX512(y *float32, x *float32, counts *int32, idx *uint8, val *float32, chunks, slices int, vecs *int64)
+func spmvSlicedAVX512(y *float32, x *float32, counts *int32, idx *uint8, val *float32, chunks, slices int, skip *int64)
 
 // spmvSliced adds the blocks of chunks c0 ≤ c < c1 of a, applied to x (the
 // elements of those chunks, 32 per chunk), to y (16 per slice).
 func spmvSliced(y, x []float32, a *SlicedCSR, c0, c1 int) {
-	if !useAVX512 || c0 >= c1 || len(a.idx) == 0 {
+	if !useAVX512 || c0 >= c1 || a.chunkStart[c0] == a.chunkStart[c1] {
 		spmvSlicedGo(y, x, a, c0, c1)
 		return
 	}
 	_ = x[32*(c1-c0)-1]
 	_ = y[16*a.slices-1]
-	v := a.chunkStart[c0]
-	// The padding vectors of the final chunk end the slices; a pointer to
-	// element 16·v may be one past the last only when no vector follows,
-	// which the kernel then does not read.
-	ip, vp := &a.idx[0], &a.val[0]
-	if v < a.chunkStart[len(a.chunkStart)-1] {
-		ip, vp = &a.idx[16*v], &a.val[16*v]
-	}
-	spmvSlicedAVX512(&y[0], &x[0], &a.counts[c0*a.slices], ip, vp, c1-c0, a.slices, &a.chunkVecs[c0])
+	spmvSlicedAVX512(&y[0], &x[0], &a.counts[c0*a.slices], &a.idx[a.idxStart[c0]], &a.val[16*a.chunkStart[c0]],
+		c1-c0, a.slices, &a.skip[2*c0])
 }

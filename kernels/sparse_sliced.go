@@ -35,12 +35,19 @@ type SlicedCSR struct {
 	// chunkStart[c] is the index of chunk c's first vector.
 	counts     []int32
 	chunkStart []int
-	chunkVecs  []int64 // chunkStart[c+1] - chunkStart[c]
+	// idxStart[c] is the first index byte of chunk c; skip[2c] and skip[2c+1]
+	// are the index and value bytes of chunk c, which the kernel steps over
+	// when the chunk of x is zero.
+	idxStart []int
+	skip     []int64
 	// lane[r] is the lane (16·slice + position) row r was given.
 	lane []int32
-	// idx and val hold 16 lanes per vector, in block order; idx is the column
-	// within the chunk, one byte per lane (a quarter of the memory traffic of
-	// an int32, which the kernel, bound by L2 bandwidth, feels).
+	// val holds 16 lanes per vector, in block order. idx holds the column
+	// within the chunk of each lane, one byte each, four vectors to a group
+	// of 64 bytes: byte 4l+q of group g of a block is lane l of its vector
+	// 4g+q. The kernel loads a group as 16 dwords and shifts it by 0, 8, 16
+	// and 24 bits (VPERMI2PS reads only the low 5 bits of an index), which
+	// leaves the shuffle port to the permutes.
 	idx []uint8
 	val []float32
 }
@@ -85,31 +92,39 @@ func SliceCSR(a *CSR) *SlicedCSR {
 		}
 	}
 	p.chunkStart[p.chunks] = vecs
-	p.chunkVecs = make([]int64, p.chunks)
-	for c := range p.chunkVecs {
-		p.chunkVecs[c] = int64(p.chunkStart[c+1] - p.chunkStart[c])
-	}
-	p.idx = make([]uint8, 16*vecs)
-	p.val = make([]float32, 16*vecs)
-	// base[c*slices+s] is the first vector of block (c, s); fill[c*rows+r] how
-	// many entries of row r in chunk c are placed.
+	// base[b] and ibase[b] are the first vector and the first index byte of
+	// block b = c*slices+s; fill[c*rows+r] counts the entries of row r in
+	// chunk c placed so far.
 	base := make([]int, p.chunks*p.slices)
-	v := 0
+	ibase := make([]int, p.chunks*p.slices)
+	v, ib := 0, 0
+	p.skip = make([]int64, 2*p.chunks)
 	for b := range base {
-		base[b] = v
-		v += int(p.counts[b])
+		base[b], ibase[b] = v, ib
+		k := int(p.counts[b])
+		v += k
+		ib += 64 * ((k + 3) / 4)
+		c := b / p.slices
+		p.skip[2*c] += int64(64 * ((k + 3) / 4))
+		p.skip[2*c+1] += int64(64 * k)
 	}
+	p.idxStart = make([]int, p.chunks+1)
+	for c := 0; c < p.chunks; c++ {
+		p.idxStart[c+1] = p.idxStart[c] + int(p.skip[2*c])
+	}
+	p.idx = make([]uint8, ib)
+	p.val = make([]float32, 16*vecs)
 	fill := make([]int32, p.chunks*a.Rows)
 	for r := 0; r < a.Rows; r++ {
 		s, l := int(p.lane[r])/16, int(p.lane[r])%16
 		for e := a.RowPtr[r]; e < a.RowPtr[r+1]; e++ {
 			col := int(a.ColIdx[e])
 			c := col / 32
-			k := fill[c*a.Rows+r]
+			k := int(fill[c*a.Rows+r])
 			fill[c*a.Rows+r]++
-			at := 16*(base[c*p.slices+s]+int(k)) + l
-			p.idx[at] = uint8(col % 32)
-			p.val[at] = a.Val[e]
+			b := c*p.slices + s
+			p.idx[ibase[b]+64*(k/4)+4*l+k%4] = uint8(col % 32)
+			p.val[16*(base[b]+k)+l] = a.Val[e]
 		}
 	}
 	return p
@@ -219,22 +234,24 @@ func (p *SlicedCSR) arrange(rowAt []int32, per []int32) {
 // spmvSlicedGo adds the blocks of chunks c0 ≤ c < c1 of a, applied to x
 // (the elements of those chunks, 32 per chunk), to y (16 per slice).
 func spmvSlicedGo(y, x []float32, a *SlicedCSR, c0, c1 int) {
-	v := a.chunkStart[c0]
+	v, ib := a.chunkStart[c0], a.idxStart[c0]
 	for c := c0; c < c1; c++ {
 		xc := x[32*(c-c0) : 32*(c-c0)+32]
 		if allZeroBits(xc) {
-			v = a.chunkStart[c+1]
+			v, ib = a.chunkStart[c+1], a.idxStart[c+1]
 			continue
 		}
 		for s := 0; s < a.slices; s++ {
 			ys := y[16*s : 16*s+16]
-			for range a.counts[c*a.slices+s] {
-				idx, val := a.idx[16*v:16*v+16], a.val[16*v:16*v+16]
+			k := int(a.counts[c*a.slices+s])
+			for q := 0; q < k; q++ {
+				grp, val := a.idx[ib+64*(q/4):ib+64*(q/4)+64], a.val[16*v:16*v+16]
 				for l := range ys {
-					ys[l] += val[l] * xc[idx[l]&31]
+					ys[l] += val[l] * xc[grp[4*l+q%4]&31]
 				}
 				v++
 			}
+			ib += 64 * ((k + 3) / 4)
 		}
 	}
 }

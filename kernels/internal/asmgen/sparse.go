@@ -105,23 +105,25 @@ func spmmRows512(g *gen, acc bool) {
 // 32 per chunk) and each of slices 16-row slices of y (y[16s:16s+16], one
 // zmm), counts gives the number K of 16-lane vectors of the block, and
 //
-//	y[16s+l] += Σ_{k<K} val[v][l]·x[32c + idx[v][l]]
+//	y[16s+l] += Σ_{k<K} val[v][l]·x[32c + idx(v, l)]
 //
-// with v running over the vectors in storage order. A chunk of x that is all
-// zero bits is skipped: vecs[c] (int64) says how many vectors to step over (idx one byte per lane,
-// widened by VPMOVZXBD). The chunk of x sits in two zmm registers and
-// VPERMI2PS picks each lane's element from them, so no element is gathered
-// from memory.
+// with v running over the vectors in storage order. The indices of four
+// vectors share a 64-byte group (byte 4l+q for vector q, lane l): one load,
+// three VPSRLDs (port 0) and four VPERMI2PSs (port 5), which read only the
+// low 5 bits of an index, pick each lane's element from the chunk of x held
+// in two zmm registers, so nothing is gathered from memory. A chunk of x that
+// is all zero bits is skipped: skip[2c] and skip[2c+1] are its index and
+// value bytes.
 func spmvSliced512(g *gen) {
 	name := "spmvSlicedAVX512"
-	g.p("// func %s(y *float32, x *float32, counts *int32, idx *uint8, val *float32, chunks, slices int, vecs *int64)", name)
+	g.p("// func %s(y *float32, x *float32, counts *int32, idx *uint8, val *float32, chunks, slices int, skip *int64)", name)
 	g.p("TEXT ·%s(SB), NOSPLIT, $0-64", name)
 	g.p("\tMOVQ x+8(FP), AX")
 	g.p("\tMOVQ counts+16(FP), R8")
 	g.p("\tMOVQ idx+24(FP), SI")
 	g.p("\tMOVQ val+32(FP), DX")
 	g.p("\tMOVQ chunks+40(FP), R10")
-	g.p("\tMOVQ vecs+56(FP), R11")
+	g.p("\tMOVQ skip+56(FP), R11")
 	g.p("\tMOVQ slices+48(FP), R13")
 	g.p("\tSHLQ $2, R13")
 	g.p("\tTESTQ R10, R10")
@@ -130,17 +132,13 @@ func spmvSliced512(g *gen) {
 	g.p("\tVMOVUPS (AX), Z30")
 	g.p("\tVMOVUPS 64(AX), Z31")
 	g.p("\tADDQ $128, AX")
-	g.p("\tMOVQ (R11), R12")
-	g.p("\tADDQ $8, R11")
 	g.p("\tVPORD Z30, Z31, Z29")
 	g.p("\tVPTESTMD Z29, Z29, K1")
 	g.p("\tKORTESTW K1, K1")
 	g.p("\tJNZ spmvs_work")
 	g.p("\tADDQ R13, R8")
-	g.p("\tSHLQ $4, R12")
-	g.p("\tADDQ R12, SI")
-	g.p("\tSHLQ $2, R12")
-	g.p("\tADDQ R12, DX")
+	g.p("\tADDQ (R11), SI")
+	g.p("\tADDQ 8(R11), DX")
 	g.p("\tJMP spmvs_nextchunk")
 	g.p("spmvs_work:")
 	g.p("\tMOVQ y+0(FP), DI")
@@ -151,37 +149,55 @@ func spmvSliced512(g *gen) {
 	g.p("\tTESTQ CX, CX")
 	g.p("\tJZ spmvs_next")
 	g.p("\tVMOVUPS (DI), Z0")
-	g.p("\tVPXORD Z3, Z3, Z3")
-	g.p("\tCMPQ CX, $2")
+	g.p("\tVPXORD Z5, Z5, Z5")
+	g.p("\tCMPQ CX, $4")
 	g.p("\tJLT spmvs_tail")
-	g.p("spmvs_loop2:")
-	g.p("\tVPMOVZXBD (SI), Z1")
-	g.p("\tVPMOVZXBD 16(SI), Z2")
-	g.p("\tVPERMI2PS Z31, Z30, Z1")
-	g.p("\tVPERMI2PS Z31, Z30, Z2")
+	g.p("spmvs_loop4:")
+	g.p("\tVMOVDQU32 (SI), Z1")
+	g.p("\tVPSRLD $8, Z1, Z2")
+	g.p("\tVPSRLD $16, Z1, Z3")
+	g.p("\tVPSRLD $24, Z1, Z4")
+	for i := 1; i <= 4; i++ {
+		g.p("\tVPERMI2PS Z31, Z30, Z%d", i)
+	}
 	g.p("\tVFMADD231PS (DX), Z1, Z0")
-	g.p("\tVFMADD231PS 64(DX), Z2, Z3")
-	g.p("\tADDQ $32, SI")
-	g.p("\tADDQ $128, DX")
-	g.p("\tSUBQ $2, CX")
-	g.p("\tCMPQ CX, $2")
-	g.p("\tJGE spmvs_loop2")
+	g.p("\tVFMADD231PS 64(DX), Z2, Z5")
+	g.p("\tVFMADD231PS 128(DX), Z3, Z0")
+	g.p("\tVFMADD231PS 192(DX), Z4, Z5")
+	g.p("\tADDQ $64, SI")
+	g.p("\tADDQ $256, DX")
+	g.p("\tSUBQ $4, CX")
+	g.p("\tCMPQ CX, $4")
+	g.p("\tJGE spmvs_loop4")
 	g.p("spmvs_tail:")
 	g.p("\tTESTQ CX, CX")
 	g.p("\tJZ spmvs_store")
-	g.p("\tVPMOVZXBD (SI), Z1")
+	g.p("\tVMOVDQU32 (SI), Z1")
+	g.p("\tADDQ $64, SI")
+	g.p("\tVPSRLD $8, Z1, Z2")
+	g.p("\tVPSRLD $16, Z1, Z3")
 	g.p("\tVPERMI2PS Z31, Z30, Z1")
 	g.p("\tVFMADD231PS (DX), Z1, Z0")
-	g.p("\tADDQ $16, SI")
+	g.p("\tADDQ $64, DX")
+	g.p("\tCMPQ CX, $2")
+	g.p("\tJLT spmvs_store")
+	g.p("\tVPERMI2PS Z31, Z30, Z2")
+	g.p("\tVFMADD231PS (DX), Z2, Z5")
+	g.p("\tADDQ $64, DX")
+	g.p("\tCMPQ CX, $3")
+	g.p("\tJLT spmvs_store")
+	g.p("\tVPERMI2PS Z31, Z30, Z3")
+	g.p("\tVFMADD231PS (DX), Z3, Z0")
 	g.p("\tADDQ $64, DX")
 	g.p("spmvs_store:")
-	g.p("\tVADDPS Z3, Z0, Z0")
+	g.p("\tVADDPS Z5, Z0, Z0")
 	g.p("\tVMOVUPS Z0, (DI)")
 	g.p("spmvs_next:")
 	g.p("\tADDQ $64, DI")
 	g.p("\tDECQ R9")
 	g.p("\tJNZ spmvs_slice")
 	g.p("spmvs_nextchunk:")
+	g.p("\tADDQ $16, R11")
 	g.p("\tDECQ R10")
 	g.p("\tJNZ spmvs_chunk")
 	g.p("spmvs_done:")

@@ -15,11 +15,24 @@ func spmmRowsAVX512(dst *float32, vals *float32, cols *int32, rowptr *int32, row
 //go:noescape
 func spmmRowsAccAVX512(dst *float32, vals *float32, cols *int32, rowptr *int32, rows int, b *float32, ld, ncols int)
 
+// spmmRowsEpiAVX512 is spmmRowsAVX512 adding bias[i] to row i, then
+// clamping at 0 when relu is not 0, before the store.
+//
+//go:noescape
+func spmmRowsEpiAVX512(dst *float32, vals *float32, cols *int32, rowptr *int32, rows int, b *float32, ld, ncols int, bias *float32, relu int)
+
+// spmmRowsAccEpiAVX512 is spmmRowsAccAVX512 with spmmRowsEpiAVX512's epilogue.
+//
+//go:noescape
+func spmmRowsAccEpiAVX512(dst *float32, vals *float32, cols *int32, rowptr *int32, rows int, b *float32, ld, ncols int, bias *float32, relu int)
+
 // spmmBlockRows computes rows r0 ≤ i < r1 of blk·b into d (row i at
-// d[(i-r0)*n:]), adding to d when acc is set. blk was validated by PackCSR.
-func spmmBlockRows(d []float32, blk *csrBlock, b []float32, n, r0, r1 int, acc bool) {
+// d[(i-r0)*n:]), adding to d when acc is set; then, when bias is not nil,
+// adds bias[i-r0] to row i and applies the ReLU if relu is set. blk was
+// validated by PackCSR.
+func spmmBlockRows(d []float32, blk *csrBlock, b []float32, n, r0, r1 int, acc bool, bias []float32, relu bool) {
 	if !useAVX512 {
-		spmmBlockRowsGo(d, blk, b, n, r0, r1, acc)
+		spmmBlockRowsGo(d, blk, b, n, r0, r1, acc, bias, relu)
 		return
 	}
 	_ = d[(r1-r0)*n-1]
@@ -28,6 +41,20 @@ func spmmBlockRows(d []float32, blk *csrBlock, b []float32, n, r0, r1 int, acc b
 	// lo == len(val).
 	vp := &blk.val[:lo+1][lo]
 	cp := &blk.colIdx[:lo+1][lo]
+	if bias != nil {
+		_ = bias[r1-r0-1]
+		kern, r := spmmRowsEpiAVX512, 0
+		if acc {
+			kern = spmmRowsAccEpiAVX512
+		}
+		if relu {
+			r = 1
+		}
+		for j := 0; j < n; j += 64 {
+			kern(&d[j], vp, cp, &blk.rowPtr[r0], r1-r0, &b[j], n, min(64, n-j), &bias[0], r)
+		}
+		return
+	}
 	kern := spmmRowsAVX512
 	if acc {
 		kern = spmmRowsAccAVX512

@@ -97,21 +97,45 @@ func (p *PackedCSR) NNZ() int { return p.nnz }
 // across up to runtime.GOMAXPROCS(0) goroutines. It panics if n is
 // negative, len(b) != a.Cols()·n or len(dst) != a.Rows()·n.
 func SpMMPacked(dst []float32, a *PackedCSR, b []float32, n int) {
+	spmmPacked("SpMMPacked", dst, a, b, n, nil, false)
+}
+
+// SpMMPackedBias is [SpMMPacked] followed by a Linear layer's epilogue in the
+// features × batch layout, done as each row is stored:
+//
+//	dst[i*n+j] = (a·b)[i][j] + bias[i]      (relu: max of that and 0)
+//
+// It panics as SpMMPacked does, and if len(bias) != a.Rows().
+func SpMMPackedBias(dst []float32, a *PackedCSR, b []float32, n int, bias []float32, relu bool) {
+	checkLen("SpMMPackedBias", len(bias), a.rows)
+	spmmPacked("SpMMPackedBias", dst, a, b, n, bias, relu)
+}
+
+// spmmPacked is SpMMPacked with an optional epilogue (bias != nil).
+func spmmPacked(fn string, dst []float32, a *PackedCSR, b []float32, n int, bias []float32, relu bool) {
 	if n < 0 {
-		panic("kernels: SpMMPacked: negative dimension")
+		panic("kernels: " + fn + ": negative dimension")
 	}
-	checkLen("SpMMPacked", len(b), a.cols*n)
-	checkLen("SpMMPacked", len(dst), a.rows*n)
+	checkLen(fn, len(b), a.cols*n)
+	checkLen(fn, len(dst), a.rows*n)
 	if n == 0 || a.rows == 0 {
 		return
 	}
 	if a.cols == 0 {
 		clear(dst)
+		if bias != nil {
+			for i, v := range bias {
+				addConstUnitary(dst[i*n:(i+1)*n], v)
+			}
+			if relu {
+				reluUnitary(dst, dst)
+			}
+		}
 		return
 	}
 	workers := min(runtime.GOMAXPROCS(0), a.rows, a.nnz*n/parallelMinWork)
 	if workers <= 1 {
-		a.rowRange(dst, b, n, 0, a.rows)
+		a.rowRange(dst, b, n, 0, a.rows, bias, relu)
 		return
 	}
 	// Split the rows so that every goroutine gets about the same number of
@@ -130,29 +154,39 @@ func SpMMPacked(dst []float32, a *PackedCSR, b []float32, n int) {
 			firstEnd = end
 		} else {
 			r0, r1 := prev, end
-			wg.Go(func() { a.rowRange(dst, b, n, r0, r1) })
+			wg.Go(func() { a.rowRange(dst, b, n, r0, r1, bias, relu) })
 		}
 		prev = end
 	}
-	a.rowRange(dst, b, n, 0, firstEnd)
+	a.rowRange(dst, b, n, 0, firstEnd, bias, relu)
 	wg.Wait()
 }
 
-// rowRange computes rows r0 ≤ i < r1 of SpMMPacked, block after block.
-func (a *PackedCSR) rowRange(dst, b []float32, n, r0, r1 int) {
+// rowRange computes rows r0 ≤ i < r1 of SpMMPacked, block after block; the
+// last block applies the epilogue when bias is not nil.
+func (a *PackedCSR) rowRange(dst, b []float32, n, r0, r1 int, bias []float32, relu bool) {
 	if r0 >= r1 {
 		return
 	}
 	d := dst[r0*n : r1*n]
+	var rb []float32
+	if bias != nil {
+		rb = bias[r0:r1]
+	}
 	for k := range a.blocks {
 		blk := &a.blocks[k]
-		spmmBlockRows(d, blk, b[blk.c0*n:blk.c1*n], n, r0, r1, k > 0)
+		var eb []float32
+		if k == len(a.blocks)-1 {
+			eb = rb
+		}
+		spmmBlockRows(d, blk, b[blk.c0*n:blk.c1*n], n, r0, r1, k > 0, eb, relu)
 	}
 }
 
 // spmmBlockRowsGo computes rows r0 ≤ i < r1 of blk·b into d (row i at
-// d[(i-r0)*n:]), adding to d when acc is set.
-func spmmBlockRowsGo(d []float32, blk *csrBlock, b []float32, n, r0, r1 int, acc bool) {
+// d[(i-r0)*n:]), adding to d when acc is set; then, when bias is not nil,
+// adds bias[i-r0] to row i and applies the ReLU if relu is set.
+func spmmBlockRowsGo(d []float32, blk *csrBlock, b []float32, n, r0, r1 int, acc bool, bias []float32, relu bool) {
 	for i := r0; i < r1; i++ {
 		lo, hi := blk.rowPtr[i], blk.rowPtr[i+1]
 		drow := d[(i-r0)*n : (i-r0+1)*n]
@@ -160,5 +194,11 @@ func spmmBlockRowsGo(d []float32, blk *csrBlock, b []float32, n, r0, r1 int, acc
 			clear(drow)
 		}
 		spmmRowAccGo(drow, blk.val[lo:hi], blk.colIdx[lo:hi], b, n)
+		if bias != nil {
+			addConstUnitary(drow, bias[i-r0])
+			if relu {
+				reluUnitary(drow, drow)
+			}
+		}
 	}
 }

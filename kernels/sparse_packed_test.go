@@ -56,3 +56,33 @@ func TestSpMMPackedParallel(t *testing.T) {
 	checkClose(t, "SpMMPacked", dst, want, 1e-5)
 	checkGuards(t, "dst", dall)
 }
+
+func TestSpMMPackedBias(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(3, 3))
+	for _, c := range []struct{ rows, cols, n int }{{300, 784, 64}, {100, 300, 64}, {10, 100, 64}, {17, 40, 130}, {5, 7, 3}, {4, 0, 5}} {
+		for _, relu := range []bool{false, true} {
+			d := sparseDense(rnd, c.rows, c.cols, 0.8)
+			a := PackCSR(CSRFromDense(d, c.rows, c.cols), c.n)
+			b, _ := guardedRand(rnd, c.cols*c.n)
+			bias, _ := guardedRand(rnd, c.rows)
+			dst, dall := guardedRand(rnd, c.rows*c.n)
+			want := make([]float32, c.rows*c.n)
+			naiveSgemm(false, false, c.rows, c.n, c.cols, 1, d, max(1, c.cols), b, c.n, 0, want, c.n)
+			negative := false
+			for i := range want {
+				want[i] += bias[i/c.n]
+				if relu && want[i] < 0 {
+					want[i], negative = 0, true
+				}
+			}
+			SpMMPackedBias(dst, a, b, c.n, bias, relu)
+			checkClose(t, sizeName(c.rows, c.cols, c.n)+" SpMMPackedBias", dst, want, 1e-5)
+			checkGuards(t, "dst", dall)
+			if relu && !negative {
+				t.Fatalf("%v: no output was clamped; the case does not test the ReLU", c)
+			}
+		}
+	}
+	ok := PackCSR(CSRFromDense([]float32{1, 0, 0, 1}, 2, 2), 2)
+	mustPanic(t, "SpMMPackedBias short bias", func() { SpMMPackedBias(make([]float32, 4), ok, make([]float32, 4), 2, make([]float32, 1), false) })
+}

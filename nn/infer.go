@@ -224,10 +224,15 @@ func (s *sparseLinear) product(dst, xt []float32, n int) {
 		kernels.SpMV(dst, s.sliced, xt)
 		return
 	}
+	kernels.SpMMPacked(dst, s.packedFor(n), xt, n)
+}
+
+// packedFor returns the packed weight, packing it for n columns the first time.
+func (s *sparseLinear) packedFor(n int) *kernels.PackedCSR {
 	if s.packed == nil {
 		s.packed = kernels.PackCSR(s.csr, n)
 	}
-	kernels.SpMMPacked(dst, s.packed, xt, n)
+	return s.packed
 }
 
 func (s *sparseLinear) forward(x *tensor.Dense) *tensor.Dense {
@@ -301,16 +306,18 @@ func (ch *sparseChain) forward(x *tensor.Dense) *tensor.Dense {
 			ch.bufs[b] = growF32(ch.bufs[b], rows*n)
 			dst = ch.bufs[b]
 		}
-		cl.s.product(dst, cur, n)
-		if cl.s.l.Bias != nil {
-			if n == 1 {
-				kernels.AddRowVector(dst, 1, rows, cl.s.l.Bias.Data()) // one vector add
-			} else {
-				kernels.AddChannelBias(dst, rows, n, cl.s.l.Bias.Data())
+		switch {
+		case n > 1 && cl.s.l.Bias != nil:
+			// Bias and ReLU as each row is stored.
+			kernels.SpMMPackedBias(dst, cl.s.packedFor(n), cur, n, cl.s.l.Bias.Data(), cl.relu)
+		default:
+			cl.s.product(dst, cur, n)
+			if cl.s.l.Bias != nil {
+				kernels.AddRowVector(dst, 1, rows, cl.s.l.Bias.Data()) // n == 1: one vector add
 			}
-		}
-		if cl.relu {
-			kernels.Relu(dst, dst)
+			if cl.relu {
+				kernels.Relu(dst, dst)
+			}
 		}
 		cur = dst
 	}

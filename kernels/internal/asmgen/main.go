@@ -43,8 +43,10 @@ func main() {
 	dot4x4(&g)
 	spmmRow512(&g)
 	spmv512(&g)
-	spmmRows512(&g, false)
-	spmmRows512(&g, true)
+	spmmRows512(&g, false, false)
+	spmmRows512(&g, true, false)
+	spmmRows512(&g, false, true)
+	spmmRows512(&g, true, true)
 	spmvSliced512(&g)
 	rows2D(&g)
 	if err := os.WriteFile(out, g.Bytes(), 0o644); err != nil {

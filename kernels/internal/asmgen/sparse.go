@@ -1,5 +1,7 @@
 package main
 
+import "strings"
+
 // spmmRows512 writes spmmRowsAVX512 (acc false) and spmmRowsAccAVX512 (acc
 // true): for rows consecutive rows i of a CSR slice whose entries start at
 // vals and cols and whose row lengths are rowptr[i+1]-rowptr[i], and for
@@ -11,13 +13,26 @@ package main
 // non-zeros per row costs no call per row. The body per row is
 // spmmRowAVX512's: two sets of four zmm accumulators take alternate
 // non-zeros, masks K1..K4 cover the columns.
-func spmmRows512(g *gen, acc bool) {
+//
+// With epi it writes spmmRowsEpiAVX512 / spmmRowsAccEpiAVX512, which also add
+// bias[i] to row i and, when relu is not 0, clamp it at 0 before the store:
+// the epilogue of the last column block of a Linear layer.
+func spmmRows512(g *gen, acc, epi bool) {
 	name, pfx := "spmmRowsAVX512", "spmr"
 	if acc {
 		name, pfx = "spmmRowsAccAVX512", "spmra"
 	}
-	g.p("// func %s(dst *float32, vals *float32, cols *int32, rowptr *int32, rows int, b *float32, ld, ncols int)", name)
-	g.p("TEXT ·%s(SB), NOSPLIT, $0-64", name)
+	if epi {
+		name = strings.Replace(name, "AVX512", "EpiAVX512", 1)
+		pfx += "e"
+	}
+	if epi {
+		g.p("// func %s(dst *float32, vals *float32, cols *int32, rowptr *int32, rows int, b *float32, ld, ncols int, bias *float32, relu int)", name)
+		g.p("TEXT ·%s(SB), NOSPLIT, $0-80", name)
+	} else {
+		g.p("// func %s(dst *float32, vals *float32, cols *int32, rowptr *int32, rows int, b *float32, ld, ncols int)", name)
+		g.p("TEXT ·%s(SB), NOSPLIT, $0-64", name)
+	}
 	g.p("\tMOVQ ncols+56(FP), CX")
 	g.p("\tMOVQ $-1, AX")
 	g.p("\tCMPQ CX, $64")
@@ -40,6 +55,11 @@ func spmmRows512(g *gen, acc bool) {
 	g.p("\tMOVQ b+40(FP), BX")
 	g.p("\tMOVQ ld+48(FP), R10")
 	g.p("\tSHLQ $2, R10")
+	if epi {
+		g.p("\tMOVQ bias+64(FP), R11")
+		g.p("\tMOVQ relu+72(FP), AX")
+		g.p("\tVPXORD Z7, Z7, Z7")
+	}
 	g.p("\tTESTQ R13, R13")
 	g.p("\tJZ %s_done", pfx)
 	g.p("%s_row:", pfx)
@@ -89,6 +109,21 @@ func spmmRows512(g *gen, acc bool) {
 	g.p("%s_store:", pfx)
 	for v := 0; v < 4; v++ {
 		g.p("\tVADDPS Z%d, Z%d, Z%d", 8+v, v, v)
+	}
+	if epi {
+		g.p("\tVBROADCASTSS (R11), Z6")
+		g.p("\tADDQ $4, R11")
+		for v := 0; v < 4; v++ {
+			g.p("\tVADDPS Z6, Z%d, Z%d", v, v)
+		}
+		g.p("\tTESTQ AX, AX")
+		g.p("\tJZ %s_put", pfx)
+		for v := 0; v < 4; v++ {
+			g.p("\tVMAXPS Z7, Z%d, Z%d", v, v)
+		}
+		g.p("%s_put:", pfx)
+	}
+	for v := 0; v < 4; v++ {
 		g.p("\tVMOVUPS Z%d, K%d, %d(DI)", v, v+1, 64*v)
 	}
 	g.p("\tADDQ R10, DI")

@@ -35,3 +35,16 @@ func BenchmarkSpMMPacked784x300Sparsity90(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkTranspose64x784 is the transpose that takes a batch of 64 MNIST
+// images into the features × batch layout of a sparse chain.
+func BenchmarkTranspose64x784(b *testing.B) {
+	src := make([]float32, 64*784)
+	dst := make([]float32, 64*784)
+	fillRand(rand.New(rand.NewPCG(1, 1)), src)
+	b.SetBytes(int64(8 * len(src)))
+	b.ReportAllocs()
+	for b.Loop() {
+		Transpose(dst, src, 64, 784)
+	}
+}

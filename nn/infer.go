@@ -18,9 +18,14 @@ import (
 // A pruned model keeps dense tensors full of zeros; training needs them that way, but
 // inference does not. [Inference] runs a model for evaluation with each Linear and
 // Conv2d weight in the form that is faster on this machine: dense (the blocked SIMD
-// GEMM) or compressed sparse rows (kernels.SpMM). A Linear layer computes
-// yᵀ = W·xᵀ on the CSR weight; a convolution unrolls each image with im2col and computes
-// W·col, whose output is already the image's C×H×W layout.
+// GEMM) or sparse. A sparse Linear layer computes yᵀ = W·xᵀ in the features × batch
+// layout: at batch 1 with kernels.SpMV on the weight's sliced form (no gathers), above
+// it with kernels.SpMMPacked on column blocks whose slice of xᵀ fits L1. Consecutive
+// sparse Linear layers of a Sequential, with the ReLUs between them, run as one chain
+// that stays in that layout (bias and ReLU applied as each row is stored), so a batch
+// is transposed once on the way in and once on the way out. A convolution unrolls
+// each image with im2col and computes W·col with kernels.SpMM on the CSR weight, whose
+// output is already the image's C×H×W layout.
 //
 // Which form wins depends on the density, the layer's shape, the batch size and the CPU,
 // so in [InferAuto] mode nothing is guessed: each layer is timed both ways on a random

@@ -86,3 +86,28 @@ func TestSpMMPackedBias(t *testing.T) {
 	ok := PackCSR(CSRFromDense([]float32{1, 0, 0, 1}, 2, 2), 2)
 	mustPanic(t, "SpMMPackedBias short bias", func() { SpMMPackedBias(make([]float32, 4), ok, make([]float32, 4), 2, make([]float32, 1), false) })
 }
+
+// TestSparseNoAllocs checks that the packed and sliced products do not
+// allocate once their pooled buffers exist: a sparse inference pass relies
+// on it.
+func TestSparseNoAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops items at random under the race detector")
+	}
+	a := CSRFromDense(sparseDense(rand.New(rand.NewPCG(1, 1)), 300, 784, 0.9), 300, 784)
+	p, s := PackCSR(a, 64), SliceCSR(a)
+	x, y, bias := make([]float32, 784*64), make([]float32, 300*64), make([]float32, 300)
+	for _, c := range []struct {
+		name string
+		f    func()
+	}{
+		{"SpMMPacked", func() { SpMMPacked(y, p, x, 64) }},
+		{"SpMMPackedBias", func() { SpMMPackedBias(y, p, x, 64, bias, true) }},
+		{"SpMV", func() { SpMV(y[:300], s, x[:784]) }},
+		{"Transpose", func() { Transpose(y, x[:300*64], 64, 300) }},
+	} {
+		if n := testing.AllocsPerRun(20, c.f); n != 0 {
+			t.Errorf("%s: %v allocations per call", c.name, n)
+		}
+	}
+}

@@ -26,16 +26,17 @@ func spmmRowsEpiAVX512(dst *float32, vals *float32, cols *int32, rowptr *int32, 
 //go:noescape
 func spmmRowsAccEpiAVX512(dst *float32, vals *float32, cols *int32, rowptr *int32, rows int, b *float32, ld, ncols int, bias *float32, relu int)
 
-// spmmBlockRows computes rows r0 ≤ i < r1 of blk·b into d (row i at
-// d[(i-r0)*n:]), adding to d when acc is set; then, when bias is not nil,
-// adds bias[i-r0] to row i and applies the ReLU if relu is set. blk was
-// validated by PackCSR.
-func spmmBlockRows(d []float32, blk *csrBlock, b []float32, n, r0, r1 int, acc bool, bias []float32, relu bool) {
+// spmmBlockRows computes columns j0 ≤ j < j0+w ≤ j0+64 of rows r0 ≤ i < r1
+// of blk·b into d (row i at d[(i-r0)*n:]), adding to d when acc is set;
+// then, when bias is not nil, adds bias[i-r0] to them and applies the ReLU
+// if relu is set. blk was validated by PackCSR.
+func spmmBlockRows(d []float32, blk *csrBlock, b []float32, n, j0, w, r0, r1 int, acc bool, bias []float32, relu bool) {
 	if !useAVX512 {
-		spmmBlockRowsGo(d, blk, b, n, r0, r1, acc, bias, relu)
+		spmmBlockRowsGo(d, blk, b, n, j0, w, r0, r1, acc, bias, relu)
 		return
 	}
-	_ = d[(r1-r0)*n-1]
+	_ = d[(r1-r0-1)*n+j0+w-1]
+	_ = b[j0+w-1]
 	lo := blk.rowPtr[r0]
 	// The spare capacity of val and colIdx makes these valid even when
 	// lo == len(val).
@@ -50,18 +51,14 @@ func spmmBlockRows(d []float32, blk *csrBlock, b []float32, n, r0, r1 int, acc b
 		if relu {
 			r = 1
 		}
-		for j := 0; j < n; j += 64 {
-			kern(&d[j], vp, cp, &blk.rowPtr[r0], r1-r0, &b[j], n, min(64, n-j), &bias[0], r)
-		}
+		kern(&d[j0], vp, cp, &blk.rowPtr[r0], r1-r0, &b[j0], n, w, &bias[0], r)
 		return
 	}
 	kern := spmmRowsAVX512
 	if acc {
 		kern = spmmRowsAccAVX512
 	}
-	for j := 0; j < n; j += 64 {
-		kern(&d[j], vp, cp, &blk.rowPtr[r0], r1-r0, &b[j], n, min(64, n-j))
-	}
+	kern(&d[j0], vp, cp, &blk.rowPtr[r0], r1-r0, &b[j0], n, w)
 }
 
 // spmvSlicedAVX512 is the SlicedCSR product kernel; see spmvSlicedGo.

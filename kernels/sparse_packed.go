@@ -14,7 +14,13 @@ import (
 // whose rows of b fit L1 (spmmBlockBytes at the width it was packed for) and
 // keeps one CSR per block; SpMMPacked runs the blocks one after the other,
 // the first overwriting dst and the others adding to it, each sweep over the
-// rows inside one assembly call.
+// rows inside one assembly call. A b wider than 64 columns is taken in
+// panels of 64 (the outer loop), so a block's slice of b is the same size
+// at any batch.
+
+// spmmPanel is the width of the panels of b (and dst) that SpMMPacked sweeps
+// one after the other: the 64 columns one assembly call covers.
+const spmmPanel = 64
 
 // spmmBlockBytes is the size of the slice of b one column block of a
 // PackedCSR reads: with the weights and the rows of dst streaming through,
@@ -51,7 +57,7 @@ func PackCSR(a *CSR, n int) *PackedCSR {
 	}
 	a.check("PackCSR")
 	a.checkCols("PackCSR")
-	kb := max(8, spmmBlockBytes/(4*n))
+	kb := max(8, spmmBlockBytes/(4*min(n, spmmPanel)))
 	p := &PackedCSR{rows: a.Rows, cols: a.Cols, nnz: a.NNZ(), rowPtr: slices.Clone(a.RowPtr)}
 	for c0 := 0; c0 < a.Cols || (c0 == 0 && a.Rows > 0); c0 += kb {
 		c1 := min(c0+kb, a.Cols)
@@ -162,8 +168,9 @@ func spmmPacked(fn string, dst []float32, a *PackedCSR, b []float32, n int, bias
 	wg.Wait()
 }
 
-// rowRange computes rows r0 ≤ i < r1 of SpMMPacked, block after block; the
-// last block applies the epilogue when bias is not nil.
+// rowRange computes rows r0 ≤ i < r1 of SpMMPacked, panel after panel of
+// 64 columns and, within a panel, block after block; the last block applies
+// the epilogue when bias is not nil.
 func (a *PackedCSR) rowRange(dst, b []float32, n, r0, r1 int, bias []float32, relu bool) {
 	if r0 >= r1 {
 		return
@@ -173,27 +180,33 @@ func (a *PackedCSR) rowRange(dst, b []float32, n, r0, r1 int, bias []float32, re
 	if bias != nil {
 		rb = bias[r0:r1]
 	}
-	for k := range a.blocks {
-		blk := &a.blocks[k]
-		var eb []float32
-		if k == len(a.blocks)-1 {
-			eb = rb
+	for j0 := 0; j0 < n; j0 += spmmPanel {
+		w := min(spmmPanel, n-j0)
+		for k := range a.blocks {
+			blk := &a.blocks[k]
+			var eb []float32
+			if k == len(a.blocks)-1 {
+				eb = rb
+			}
+			spmmBlockRows(d, blk, b[blk.c0*n:blk.c1*n], n, j0, w, r0, r1, k > 0, eb, relu)
 		}
-		spmmBlockRows(d, blk, b[blk.c0*n:blk.c1*n], n, r0, r1, k > 0, eb, relu)
 	}
 }
 
-// spmmBlockRowsGo computes rows r0 ≤ i < r1 of blk·b into d (row i at
-// d[(i-r0)*n:]), adding to d when acc is set; then, when bias is not nil,
-// adds bias[i-r0] to row i and applies the ReLU if relu is set.
-func spmmBlockRowsGo(d []float32, blk *csrBlock, b []float32, n, r0, r1 int, acc bool, bias []float32, relu bool) {
+// spmmBlockRowsGo computes columns j0 ≤ j < j0+w of rows r0 ≤ i < r1 of
+// blk·b into d (row i at d[(i-r0)*n:]), adding to d when acc is set; then,
+// when bias is not nil, adds bias[i-r0] to them and applies the ReLU if relu
+// is set.
+func spmmBlockRowsGo(d []float32, blk *csrBlock, b []float32, n, j0, w, r0, r1 int, acc bool, bias []float32, relu bool) {
 	for i := r0; i < r1; i++ {
 		lo, hi := blk.rowPtr[i], blk.rowPtr[i+1]
-		drow := d[(i-r0)*n : (i-r0+1)*n]
+		drow := d[(i-r0)*n+j0 : (i-r0)*n+j0+w]
 		if !acc {
 			clear(drow)
 		}
-		spmmRowAccGo(drow, blk.val[lo:hi], blk.colIdx[lo:hi], b, n)
+		for e, c := range blk.colIdx[lo:hi] {
+			axpyUnitary(drow, blk.val[lo+int32(e)], b[int(c)*n+j0:int(c)*n+j0+w])
+		}
 		if bias != nil {
 			addConstUnitary(drow, bias[i-r0])
 			if relu {

@@ -10,8 +10,9 @@
 // *nn.Param once, its method is built into a stdlib value (pruner, regularizer, learning
 // rate schedule) or bound to a host builtin, and the value's Check runs against the
 // parameters. A problem is reported as [lang.Diagnostics] naming the policy's source
-// range. Quantization and distillation are not supported yet and are compile errors,
-// never silent no-ops. [CompileSource] does Check and Compile in one step.
+// range. Quantization-aware training and distillation teachers are installed and loaded
+// here, at compile time (quant.go describes the quantize and distill policies).
+// [CompileSource] does Check and Compile in one step.
 //
 // # Running
 //

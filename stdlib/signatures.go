@@ -91,7 +91,8 @@ func signatureTable() []lang.Signature {
 		{
 			Statement: "prune", Method: "level", Default: true,
 			Doc: "Level pruning (Distiller SparsityLevelParameterPruner): prune the given fraction of the tensor. Element-wise, " +
-				"k = int(sparsity·N) and every weight with |w| at or below the k-th smallest magnitude is pruned. With a structure " +
+				"exactly k = floor(sparsity·N) weights, those of smallest |w|, are pruned (ties broken by index: Distiller prunes every " +
+				"weight tied at the cut, so it can prune more). With a structure " +
 				"granularity the structures are scored by the ranking and the floor(sparsity·n) lowest-scored are pruned " +
 				"(Distiller L1/L2/APoZ/MeanActivation/Gradient/Random RankedStructureParameterPruner), keeping at least one group. " +
 				"It is the default method: `prune conv1 filters 40% by l1` means level.",
@@ -151,7 +152,8 @@ func signatureTable() []lang.Signature {
 		{
 			Statement: "prune", Method: "bernoulli",
 			Doc: "Bernoulli filter dropping (Distiller BernoulliFilterPruner): each filter is kept with probability 1 − sparsity and the " +
-				"mask is scaled by filters/kept (dropout-style compensation). Usually combined with every K steps and discard_masks.",
+				"kept filters are not rescaled (dst masks are 0/1; Distiller scales by filters/kept). Usually combined with every K " +
+				"steps and discard_masks.",
 			Args: sigConcat([]lang.ArgSpec{
 				{Name: "sparsity", Type: lang.TypeFraction, Required: true, Positional: true, Doc: "Probability of dropping each filter."},
 				{Name: "seed", Type: lang.TypeInteger, Default: "1", Doc: "Seed of the random draws."},

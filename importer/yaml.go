@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/dst-dev/dst/lang"
 	"gopkg.in/yaml.v3"
 )
 
@@ -256,40 +257,6 @@ func (c *converter) integers(n *yaml.Node, what string) ([]int, bool) {
 	return out, true
 }
 
-// nearest returns the candidate closest to s by edit distance (case folded), when it is
-// close enough to be a plausible misspelling, or "".
-func nearest(s string, cands []string) string {
-	best, bestD := "", 1<<30
-	ls := strings.ToLower(s)
-	for _, c := range cands {
-		d := editDistance(ls, strings.ToLower(c))
-		if d < bestD || (d == bestD && c < best) {
-			best, bestD = c, d
-		}
-	}
-	limit := max(1, len(s)/3)
-	if bestD <= limit {
-		return best
-	}
-	return ""
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
+// nearest is lang's "did you mean" (lang.Suggest), so every part of dst suggests
+// names the same way.
+func nearest(name string, cands []string) string { return lang.Suggest(name, cands) }

@@ -5,6 +5,13 @@ import (
 	"strings"
 )
 
+// Suggest returns the candidate closest to name, or "" when none is close enough to be
+// a likely typo: the "did you mean" every dst diagnostic uses. Case and underscores are
+// folded, the allowed edit distance grows with the name's length, and ties go to the
+// candidate that sorts first. Tools built on lang (the REPL, the Distiller importer)
+// call it so all of dst suggests names the same way.
+func Suggest(name string, candidates []string) string { return suggest(name, candidates) }
+
 // suggest returns the candidate closest to name, or "" when none is close enough. Case
 // and underscores are folded before comparing; the allowed edit distance grows with the
 // name's length (1 edit per 3 characters, at least 1), so short names only match near

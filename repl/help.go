@@ -3,7 +3,6 @@ package repl
 import (
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 
 	"github.com/dst-dev/dst/lang"
@@ -297,40 +296,6 @@ func trimFloat(x float64) string {
 	return strings.TrimSuffix(s, ".")
 }
 
-// nearest returns the candidate closest to name by edit distance, when it is close
-// enough to be a likely typo, or "".
-func nearest(name string, cands []string) string {
-	best, bestD := "", -1
-	sorted := append([]string(nil), cands...)
-	sort.Strings(sorted)
-	for _, c := range sorted {
-		d := editDistance(strings.ToLower(name), strings.ToLower(c))
-		if bestD < 0 || d < bestD {
-			best, bestD = c, d
-		}
-	}
-	if bestD < 0 || bestD > len(name)/3+1 {
-		return ""
-	}
-	return best
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
+// nearest is lang's "did you mean" (lang.Suggest), so every part of dst suggests
+// names the same way.
+func nearest(name string, cands []string) string { return lang.Suggest(name, cands) }

@@ -75,7 +75,8 @@ func (cv *Conv2d) im2col(xd []float32, s0, cn int) {
 	if cv.colChunk == s0 {
 		return
 	}
-	im2colBatch(cv.col, xd, s0, cn, cv.c, cv.h, cv.w, cv.kh, cv.kw, cv.PadH, cv.PadW, cv.StrideH, cv.StrideW, cv.oh, cv.ow)
+	img := cv.c * cv.h * cv.w
+	kernels.Im2colBatch(cv.col[:cv.c*cv.kh*cv.kw*cn*cv.oh*cv.ow], xd[s0*img:(s0+cn)*img], cn, cv.c, cv.h, cv.w, cv.kh, cv.kw, cv.PadH, cv.PadW, cv.StrideH, cv.StrideW)
 	cv.colChunk = s0
 }
 
@@ -264,7 +265,8 @@ func (cv *Conv2d) Backward(dy, w, dw, db *tensor.Dense) *tensor.Dense {
 		// gradient.
 		kernels.Sgemm(true, false, k, l, cout, 1, wdat, k, cv.tmp, l, 0, cv.col, l)
 		cv.colChunk = -1
-		col2imBatch(dxd, cv.col, s0, cn, cv.c, cv.h, cv.w, cv.kh, cv.kw, cv.PadH, cv.PadW, cv.StrideH, cv.StrideW, cv.oh, cv.ow)
+		img := cv.c * cv.h * cv.w
+		kernels.Col2imBatch(dxd[s0*img:(s0+cn)*img], cv.col[:cv.c*cv.kh*cv.kw*cn*cv.oh*cv.ow], cn, cv.c, cv.h, cv.w, cv.kh, cv.kw, cv.PadH, cv.PadW, cv.StrideH, cv.StrideW)
 	}
 	return dx
 }

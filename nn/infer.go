@@ -187,15 +187,7 @@ func (inf *Inference) run(mod Module, x *tensor.Dense) *tensor.Dense {
 		}
 		return x
 	case *BasicBlock:
-		h := x
-		for _, c := range []Module{l.Conv1, l.BN1, l.Relu1, l.Conv2, l.BN2} {
-			h = inf.run(c, h)
-		}
-		res := x
-		if l.Downsample != nil {
-			res = inf.run(l.Downsample, x)
-		}
-		return l.Relu2.Forward(l.add.Forward(h, res), false)
+		return l.forwardVia(x, inf.run)
 	}
 	return mod.Forward(x, false)
 }

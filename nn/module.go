@@ -529,16 +529,21 @@ func NewBasicBlock(name string, in, out, stride int) *BasicBlock {
 
 // Forward implements [Module].
 func (b *BasicBlock) Forward(x *tensor.Dense, train bool) *tensor.Dense {
-	h := b.Conv1.Forward(x, train)
-	h = b.BN1.Forward(h, train)
-	h = b.Relu1.Forward(h, train)
-	h = b.Conv2.Forward(h, train)
-	h = b.BN2.Forward(h, train)
+	return b.forwardVia(x, func(m Module, x *tensor.Dense) *tensor.Dense { return m.Forward(x, train) })
+}
+
+// forwardVia is the block's wiring, with every child run through run: Forward runs
+// them plainly, and the observing and sparse-inference walks substitute their own.
+func (b *BasicBlock) forwardVia(x *tensor.Dense, run func(Module, *tensor.Dense) *tensor.Dense) *tensor.Dense {
+	h := x
+	for _, m := range []Module{b.Conv1, b.BN1, b.Relu1, b.Conv2, b.BN2} {
+		h = run(m, h)
+	}
 	res := x
 	if b.Downsample != nil {
-		res = b.Downsample.Forward(x, train)
+		res = run(b.Downsample, x)
 	}
-	y := b.Relu2.Forward(b.add.Forward(h, res), train)
+	y := run(b.Relu2, b.add.Forward(h, res))
 	b.record(x, y)
 	return y
 }

@@ -31,18 +31,7 @@ func observe(mod Module, x *tensor.Dense, train bool, fn Observer) *tensor.Dense
 		c.record(x, y)
 		return y
 	case *BasicBlock:
-		h := observe(c.Conv1, x, train, fn)
-		h = observe(c.BN1, h, train, fn)
-		h = observe(c.Relu1, h, train, fn)
-		h = observe(c.Conv2, h, train, fn)
-		h = observe(c.BN2, h, train, fn)
-		res := x
-		if c.Downsample != nil {
-			res = observe(c.Downsample, x, train, fn)
-		}
-		y := observe(c.Relu2, c.add.Forward(h, res), train, fn)
-		c.record(x, y)
-		return y
+		return c.forwardVia(x, func(m Module, x *tensor.Dense) *tensor.Dense { return observe(m, x, train, fn) })
 	}
 	y := mod.Forward(x, train)
 	fn(mod.Info(), y)

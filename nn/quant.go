@@ -242,12 +242,16 @@ type RangeLinear struct {
 	bconstOx int32
 	bconst   []int64
 	zw       []int64
-	a8, col8 []int8
-	img8     []int8
-	acc      []int32
-	colSums  []int32
-	maxAcc   float64
-	int8     bool
+	// bconst32 and zw32 are bconst and zw for the fused epilogue, valid when
+	// fits32 (every accumulator provably fits in an int32).
+	bconst32, zw32 []int32
+	fits32         bool
+	a8, col8       []int8
+	img8           []int8
+	acc            []int32
+	colSums        []int32
+	maxAcc         float64
+	int8           bool
 	// dynamic ranges
 	dynIn, dynOut DynamicRange
 	biasF         []float32
@@ -419,14 +423,17 @@ func (rl *RangeLinear) quantizeInput(x *tensor.Dense) *tensor.Dense {
 
 // Forward implements [Module].
 func (rl *RangeLinear) Forward(x *tensor.Dense, _ bool) *tensor.Dense {
+	if rl.int8 {
+		y := rl.forwardInt8(x)
+		rl.record(x, y)
+		return y
+	}
 	if rl.dynIn != nil {
 		rl.dynamicInput(x)
 	}
 	xv := rl.quantizeInput(x)
 	var y *tensor.Dense
 	switch {
-	case rl.int8:
-		y = rl.forwardInt8(xv)
 	case rl.conv != nil:
 		y = rl.conv.Forward(xv, rl.wv, rl.bv)
 	default:
@@ -500,8 +507,13 @@ func (rl *RangeLinear) requantize(y *tensor.Dense) {
 	rl.maxAcc = max(rl.maxAcc, float64(mx))
 }
 
-// forwardInt8 computes the accumulators with the int8 GEMM.
-func (rl *RangeLinear) forwardInt8(xv *tensor.Dense) *tensor.Dense {
+// forwardInt8 runs the layer on the int8 GEMM. Inputs are quantized straight to the
+// GEMM's bytes a = v − ox (v = q + zero point), with their row sums; the accumulators
+// are finished by the fused epilogue ([kernels.RequantizeS32] and
+// [kernels.RequantizeS32Chan]) when prepareInt8 proved them to fit in an int32 and the
+// output range is narrow, and otherwise by finish and requantize. Both give the float
+// path's outputs bit for bit.
+func (rl *RangeLinear) forwardInt8(x *tensor.Dense) *tensor.Dense {
 	_, zpx := rl.In.at(0)
 	lo, hi := rl.In.Min+int32(zpx), rl.In.Max+int32(zpx)
 	rl.ox = 0
@@ -511,29 +523,34 @@ func (rl *RangeLinear) forwardInt8(xv *tensor.Dense) *tensor.Dense {
 	cout := rl.Shape[0]
 	k := len(rl.Q) / cout
 	rl.prepareInt8(k)
-	xd := ops.F32(xv)
+	rq, fused := rl.requant()
+	var mx uint32
+	xd := ops.F32(x)
 	if rl.conv == nil {
 		n := len(xd) / k
 		y := rl.y.Get(n, cout)
 		rl.a8 = qGrowI8(rl.a8, n*k)
-		for i, v := range xd {
-			rl.a8[i] = int8(int32(v) - rl.ox)
+		rl.colSums = qGrowI32(rl.colSums, n)
+		for i := 0; i < n; i++ {
+			rl.colSums[i] = rl.quantizeS8(rl.a8[i*k:(i+1)*k], xd[i*k:(i+1)*k])
 		}
 		rl.acc = qGrowI32(rl.acc, n*cout)
 		kernels.GemmS8S8S32(n, cout, k, rl.a8, k, rl.Q, k, rl.acc, cout)
 		yd := ops.F32(y)
 		for i := 0; i < n; i++ {
-			var colSum int64
-			for _, a := range rl.a8[i*k : (i+1)*k] {
-				colSum += int64(a)
+			acc, dst := rl.acc[i*cout:(i+1)*cout], yd[i*cout:(i+1)*cout]
+			if fused {
+				mx = max(mx, kernels.RequantizeS32(dst, acc, rl.bconst32, rl.zw32, rl.colSums[i], rl.Mult, rq))
+				continue
 			}
-			for o := 0; o < cout; o++ {
-				yd[i*cout+o] = rl.finish(rl.acc[i*cout+o], o, colSum)
+			for o := range dst {
+				dst[o] = rl.finish(acc[o], o, int64(rl.colSums[i]))
 			}
 		}
+		rl.finishInt8(y, fused, mx)
 		return y
 	}
-	s := xv.Shape()
+	s := x.Shape()
 	n, c, h, w := s[0], s[1], s[2], s[3]
 	kh, kw := rl.Shape[2], rl.Shape[3]
 	oh := kernels.ConvOutSize(h, kh, rl.pad[0], rl.stride[0])
@@ -552,9 +569,7 @@ func (rl *RangeLinear) forwardInt8(xv *tensor.Dense) *tensor.Dense {
 	for s0 := 0; s0 < n; s0 += chunk {
 		cn := min(chunk, n-s0)
 		for i := 0; i < cn; i++ {
-			for j, v := range xd[(s0+i)*img : (s0+i+1)*img] {
-				rl.img8[j] = int8(int32(v) - rl.ox)
-			}
+			rl.quantizeS8(rl.img8, xd[(s0+i)*img:(s0+i+1)*img])
 			rl.im2row(rl.col8[i*p*k:(i+1)*p*k], rl.colSums[i*p:(i+1)*p], c, h, w, kh, kw, oh, ow)
 		}
 		l := cn * p
@@ -563,13 +578,65 @@ func (rl *RangeLinear) forwardInt8(xv *tensor.Dense) *tensor.Dense {
 			acc := rl.acc[o*l : (o+1)*l]
 			for i := 0; i < cn; i++ {
 				dst := yd[((s0+i)*cout+o)*p : ((s0+i)*cout+o+1)*p]
+				sums := rl.colSums[i*p : (i+1)*p]
+				if fused {
+					mx = max(mx, kernels.RequantizeS32Chan(dst, acc[i*p:(i+1)*p], sums, rl.bconst32[o], rl.zw32[o], rl.Mult[o], rq))
+					continue
+				}
 				for j := range dst {
-					dst[j] = rl.finish(acc[i*p+j], o, int64(rl.colSums[i*p+j]))
+					dst[j] = rl.finish(acc[i*p+j], o, int64(sums[j]))
 				}
 			}
 		}
 	}
+	rl.finishInt8(y, fused, mx)
 	return y
+}
+
+// finishInt8 completes the int8 path: after the fused epilogue it records the largest
+// |acc| (float32(max|acc|) is the largest float32(|acc|), what requantize records);
+// otherwise y holds the accumulators and requantize turns them into outputs.
+func (rl *RangeLinear) finishInt8(y *tensor.Dense, fused bool, mx uint32) {
+	if fused {
+		rl.maxAcc = max(rl.maxAcc, float64(float32(mx)))
+		return
+	}
+	rl.requantize(y)
+}
+
+// requant returns the output stage of the fused epilogue and whether it applies: the
+// accumulators fit in an int32 (prepareInt8) and the output range, if any, is narrow
+// enough for requantize's rounding.
+func (rl *RangeLinear) requant() (kernels.Requant, bool) {
+	rq := kernels.Requant{ReLU: rl.relu}
+	if rl.Out != nil {
+		if rl.Out.Min < -1<<22 || rl.Out.Max > 1<<22 {
+			return rq, false
+		}
+		rq.Out = true
+		rq.Scale, rq.ZeroPoint = rl.Out.at(0)
+		rq.Lo, rq.Hi = float32(rl.Out.Min), float32(rl.Out.Max)
+	}
+	return rq, rl.fits32
+}
+
+// quantizeS8 writes the GEMM bytes a = v − ox of the inputs src into dst, v = q + zp
+// being quantizeInput's values, and returns Σ a. With a narrow input range (the usual
+// case) it runs [kernels.QuantizeS8], which computes QuantizeValue's q with the same
+// float32 steps: then v = q + zp is exact and int8(int32(v) − ox) = int8(q + (zp − ox)).
+func (rl *RangeLinear) quantizeS8(dst []int8, src []float32) int32 {
+	s, zp := rl.In.at(0)
+	const narrow = 1 << 22
+	if rl.In.Min >= -narrow && rl.In.Max <= narrow && zp >= -narrow && zp <= narrow {
+		return kernels.QuantizeS8(dst, src, s, zp, float32(rl.In.Min), float32(rl.In.Max), int32(zp)-rl.ox)
+	}
+	var sum int32
+	for i, v := range src {
+		a := int8(int32(QuantizeValue(v, s, zp, rl.In.Min, rl.In.Max)+zp) - rl.ox)
+		dst[i] = a
+		sum += int32(a)
+	}
+	return sum
 }
 
 // im2row writes the k-long input patch of every output position of the image in
@@ -622,24 +689,40 @@ func (rl *RangeLinear) im2row(dst []int8, sums []int32, c, h, w, kh, kw, oh, ow 
 
 // prepareInt8 computes, once per input offset, the per-output-channel constants of
 // [RangeLinear.finish]: Σ (a+ox)(q_w+zp_w) + b = Σ a·q_w + zp_w·Σa + (ox·Σq_w + k·ox·zp_w + b).
+//
+// It also decides whether the fused epilogue may run them in int32 arithmetic: when
+// every true accumulator |Σ v_x·v_w + b| ≤ k·max|v_x|·max|v_w| + |b| fits in an int32
+// (and the GEMM's Σ a·q_w does), the int32 sum dot + bconst + zw·Σa is exact even where
+// its terms wrap, since it agrees with the true value modulo 2³².
 func (rl *RangeLinear) prepareInt8(k int) {
 	if rl.bconst != nil && rl.bconstOx == rl.ox {
 		return
 	}
 	cout := rl.Shape[0]
 	rl.bconst, rl.zw, rl.bconstOx = make([]int64, cout), make([]int64, cout), rl.ox
+	rl.bconst32, rl.zw32 = make([]int32, cout), make([]int32, cout)
+	_, zpx := rl.In.at(0)
+	vx := math.Max(math.Abs(float64(rl.In.Min)+float64(zpx)), math.Abs(float64(rl.In.Max)+float64(zpx)))
+	const limit = math.MaxInt32
+	rl.fits32 = float64(k)*128*128 <= limit
 	for o := 0; o < cout; o++ {
 		var rowSum int64
+		_, zpw := rl.W.at(o)
+		var vw float64
 		for _, q := range rl.Q[o*k : (o+1)*k] {
 			rowSum += int64(q)
+			vw = math.Max(vw, math.Abs(float64(q)+float64(zpw)))
 		}
-		_, zpw := rl.W.at(o)
 		z := int64(zpw)
 		rl.zw[o] = z
 		rl.bconst[o] = int64(rl.ox)*rowSum + int64(k)*int64(rl.ox)*z
+		bound := float64(k) * vx * vw
 		if rl.BiasQ != nil {
 			rl.bconst[o] += int64(rl.BiasQ[o])
+			bound += math.Abs(float64(rl.BiasQ[o]))
 		}
+		rl.fits32 = rl.fits32 && bound <= limit && math.Abs(float64(zpw)) <= limit
+		rl.bconst32[o], rl.zw32[o] = int32(rl.bconst[o]), int32(z)
 	}
 }
 

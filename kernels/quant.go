@@ -12,6 +12,14 @@ package kernels
 // convert explicitly), and round-half-to-even is the float32 trick of
 // adding and subtracting 1.5·2²³, exact for |v| ≤ 2²², which is why the
 // clamping bounds must lie in that range.
+//
+// [PackS8] and [GemmS8S8S32Packed] let a layer pack its int8 weights once
+// instead of on every product.
+
+import (
+	"runtime"
+	"sync"
+)
 
 // roundLimit bounds the clamping ranges: roundEven is exact up to 2²².
 const roundLimit = 1 << 22
@@ -199,4 +207,82 @@ func requantS32ChanGo(dst []float32, acc, sums []int32, bias, zw int32, mult flo
 		dst[i] = rq.finish(a, mult)
 	}
 	return maxAbs
+}
+
+// PackedS8 is the B operand of [GemmS8S8S32], n rows of k int8 values (a
+// layer's weights, one row per output channel), packed once by [PackS8] in
+// the layout the product runs on, for [GemmS8S8S32Packed]. It is immutable
+// and safe for concurrent use; its zero value is not usable.
+type PackedS8 struct {
+	n, k int
+	// panels holds the VNNI panels of b+128 when kern is not nil; b holds a
+	// row-major copy otherwise.
+	panels []uint8
+	kern   int8MicroKernel
+	b      []int8
+}
+
+// PackS8 packs the n×k int8 matrix b (row stride ldb) for
+// [GemmS8S8S32Packed]. It panics if n or k is negative, ldb < k, or b is
+// too short.
+func PackS8(b []int8, n, k, ldb int) *PackedS8 {
+	if n < 0 || k < 0 || ldb < max(1, k) {
+		panic("kernels: PackS8: bad dimensions")
+	}
+	if n > 0 && k > 0 && !fits(len(b), n, k, ldb) {
+		panic("kernels: PackS8: slice too short for its shape")
+	}
+	p := &PackedS8{n: n, k: k, kern: s8PackedKernel}
+	if p.kern != nil && n > 0 && k > 0 {
+		kq := (k + 3) / 4
+		p.panels = make([]uint8, roundUp(n, int8NR)*kq*4)
+		packS8Words(p.panels, int8NR, b, ldb, n, k, 0x80)
+		return p
+	}
+	p.kern = nil
+	p.b = make([]int8, n*k)
+	for j := 0; j < n && k > 0; j++ {
+		copy(p.b[j*k:(j+1)*k], b[j*ldb:j*ldb+k])
+	}
+	return p
+}
+
+// Rows returns n, the number of rows of the packed matrix.
+func (p *PackedS8) Rows() int { return p.n }
+
+// Cols returns k, the length of its rows.
+func (p *PackedS8) Cols() int { return p.k }
+
+// GemmS8S8S32Packed is [GemmS8S8S32] with B packed by [PackS8]: it computes
+// the m×n product C = A·Bᵀ, A being m×k with stride lda and C m×n with
+// stride ldc, n and k those of b. It panics as GemmS8S8S32 does.
+func GemmS8S8S32Packed(m int, a []int8, lda int, b *PackedS8, c []int32, ldc int) {
+	n, k := b.n, b.k
+	if b.kern == nil {
+		GemmS8S8S32(m, n, k, a, lda, b.b, max(1, k), c, ldc)
+		return
+	}
+	// Packed panels exist only for n, k ≥ 1.
+	if m < 0 || lda < k || ldc < n {
+		panic("kernels: GemmS8S8S32Packed: negative dimension or stride smaller than row width")
+	}
+	if m == 0 {
+		return
+	}
+	if !fits(len(a), m, k, lda) || !fits(len(c), m, n, ldc) {
+		panic("kernels: GemmS8S8S32Packed: slice too short for its shape")
+	}
+	panels := (m + int8MR - 1) / int8MR
+	workers := min(runtime.GOMAXPROCS(0), panels, max(1, m*n*k/(4*parallelMinWork)))
+	if workers == 1 {
+		gemmS8Panels(b.kern, 0, panels, m, n, k, a, lda, b.panels, c, ldc)
+		return
+	}
+	var wg sync.WaitGroup
+	for w := 1; w < workers; w++ {
+		lo, hi := panels*w/workers, panels*(w+1)/workers
+		wg.Go(func() { gemmS8Panels(b.kern, lo, hi, m, n, k, a, lda, b.panels, c, ldc) })
+	}
+	gemmS8Panels(b.kern, 0, panels/workers, m, n, k, a, lda, b.panels, c, ldc)
+	wg.Wait()
 }

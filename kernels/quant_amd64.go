@@ -47,3 +47,14 @@ func requantS32Chan(dst []float32, acc, sums []int32, bias, zw int32, mult float
 	_, _ = acc[n-1], sums[n-1]
 	return requantS32ChanAVX512(&dst[0], &acc[0], n, &sums[0], bias, zw, mult, rq.floor(), rq.Out, rq.ZeroPoint, rq.Lo, rq.Hi, rq.Scale)
 }
+
+// s8PackedKernel is the micro-kernel PackS8 packs for: the VNNI one when
+// GemmS8S8S32 runs it, else nil (PackedS8 then keeps plain rows).
+var s8PackedKernel = selectS8Packed()
+
+func selectS8Packed() int8MicroKernel {
+	if _, ok := availableS8()["vnni"]; ok {
+		return gemmS8KernelVNNI
+	}
+	return nil
+}

@@ -13,3 +13,6 @@ func requantS32(dst []float32, acc, bias, zw []int32, sum int32, mult []float32,
 func requantS32Chan(dst []float32, acc, sums []int32, bias, zw int32, mult float32, rq *Requant) uint32 {
 	return requantS32ChanGo(dst, acc, sums, bias, zw, mult, rq)
 }
+
+// s8PackedKernel is nil without assembly: PackedS8 keeps plain rows.
+var s8PackedKernel int8MicroKernel

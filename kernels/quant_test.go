@@ -306,3 +306,48 @@ func BenchmarkRequantizeS32(b *testing.B) {
 		}
 	}
 }
+
+func TestGemmS8S8S32Packed(t *testing.T) {
+	testGemmS8(t, func(m, n, k int, a []int8, lda int, b []int8, ldb int, c []int32, ldc int) {
+		p := PackS8(b, n, k, ldb)
+		if p.Rows() != n || p.Cols() != k {
+			t.Fatalf("packed %d×%d, want %d×%d", p.Rows(), p.Cols(), n, k)
+		}
+		GemmS8S8S32Packed(m, a, lda, p, c, ldc)
+	})
+	p := PackS8(make([]int8, 6), 2, 3, 3)
+	mustPanic(t, "short c", func() { GemmS8S8S32Packed(2, make([]int8, 6), 3, p, make([]int32, 3), 2) })
+	mustPanic(t, "short lda", func() { GemmS8S8S32Packed(2, make([]int8, 6), 2, p, make([]int32, 4), 2) })
+	mustPanic(t, "short b", func() { PackS8(make([]int8, 5), 2, 3, 3) })
+}
+
+// BenchmarkGemmS8S8S32Packed1024 runs a 256×1024 by 1024×1024 int8 product
+// (a Linear layer's batch) with B packed on every call and packed once.
+func BenchmarkGemmS8S8S32Packed1024(b *testing.B) {
+	const m, n, k = 256, 1024, 1024
+	rnd := rand.New(rand.NewPCG(1, 1))
+	a, w := make([]int8, m*k), make([]int8, n*k)
+	for i := range a {
+		a[i] = int8(rnd.IntN(256) - 128)
+	}
+	for i := range w {
+		w[i] = int8(rnd.IntN(256) - 128)
+	}
+	c := make([]int32, m*n)
+	p := PackS8(w, n, k, k)
+	for _, impl := range []struct {
+		name string
+		f    func()
+	}{
+		{"PackEachCall", func() { GemmS8S8S32(m, n, k, a, k, w, k, c, n) }},
+		{"Prepacked", func() { GemmS8S8S32Packed(m, a, k, p, c, n) }},
+	} {
+		b.Run(impl.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				impl.f()
+			}
+			b.ReportMetric(2*float64(m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GOP/s")
+		})
+	}
+}

@@ -246,12 +246,14 @@ type RangeLinear struct {
 	// fits32 (every accumulator provably fits in an int32).
 	bconst32, zw32 []int32
 	fits32         bool
-	a8, col8       []int8
-	img8           []int8
-	acc            []int32
-	colSums        []int32
-	maxAcc         float64
-	int8           bool
+	// packedQ is Q packed for the Linear GEMM, built once.
+	packedQ  *kernels.PackedS8
+	a8, col8 []int8
+	img8     []int8
+	acc      []int32
+	colSums  []int32
+	maxAcc   float64
+	int8     bool
 	// dynamic ranges
 	dynIn, dynOut DynamicRange
 	biasF         []float32
@@ -535,7 +537,7 @@ func (rl *RangeLinear) forwardInt8(x *tensor.Dense) *tensor.Dense {
 			rl.colSums[i] = rl.quantizeS8(rl.a8[i*k:(i+1)*k], xd[i*k:(i+1)*k])
 		}
 		rl.acc = qGrowI32(rl.acc, n*cout)
-		kernels.GemmS8S8S32(n, cout, k, rl.a8, k, rl.Q, k, rl.acc, cout)
+		kernels.GemmS8S8S32Packed(n, rl.a8, k, rl.packedQ, rl.acc, cout)
 		yd := ops.F32(y)
 		for i := 0; i < n; i++ {
 			acc, dst := rl.acc[i*cout:(i+1)*cout], yd[i*cout:(i+1)*cout]
@@ -687,7 +689,8 @@ func (rl *RangeLinear) im2row(dst []int8, sums []int32, c, h, w, kh, kw, oh, ow 
 	}
 }
 
-// prepareInt8 computes, once per input offset, the per-output-channel constants of
+// prepareInt8 packs a Linear layer's weights for the GEMM (once: Q does not change)
+// and computes, once per input offset, the per-output-channel constants of
 // [RangeLinear.finish]: Σ (a+ox)(q_w+zp_w) + b = Σ a·q_w + zp_w·Σa + (ox·Σq_w + k·ox·zp_w + b).
 //
 // It also decides whether the fused epilogue may run them in int32 arithmetic: when
@@ -695,10 +698,13 @@ func (rl *RangeLinear) im2row(dst []int8, sums []int32, c, h, w, kh, kw, oh, ow 
 // (and the GEMM's Σ a·q_w does), the int32 sum dot + bconst + zw·Σa is exact even where
 // its terms wrap, since it agrees with the true value modulo 2³².
 func (rl *RangeLinear) prepareInt8(k int) {
+	cout := rl.Shape[0]
+	if rl.conv == nil && rl.packedQ == nil {
+		rl.packedQ = kernels.PackS8(rl.Q, cout, k, k)
+	}
 	if rl.bconst != nil && rl.bconstOx == rl.ox {
 		return
 	}
-	cout := rl.Shape[0]
 	rl.bconst, rl.zw, rl.bconstOx = make([]int64, cout), make([]int64, cout), rl.ox
 	rl.bconst32, rl.zw32 = make([]int32, cout), make([]int32, cout)
 	_, zpx := rl.In.at(0)

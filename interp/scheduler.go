@@ -162,6 +162,12 @@ func (s *Scheduler) call(cp *policy, ev Event, train *nn.Step) *Call {
 func (s *Scheduler) OnTrainingBegin() error {
 	s.epoch, s.step = -1, -1
 	if s.began {
+		for _, cp := range s.pols {
+			if cp.qat != nil && !cp.qat.Began() {
+				return fmt.Errorf("%s: %s resumes quantization-aware training without the float copies of the weights: "+
+					"save Scheduler.StateTensors with the checkpoint and give them to RestoreStateTensors", cp.pol.Range, cp.name)
+			}
+		}
 		return nil
 	}
 	for _, cp := range s.pols {

@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/dst-dev/dst/nn"
+	"github.com/dst-dev/dst/ops"
 	"github.com/dst-dev/dst/stdlib"
+	"gorgonia.org/tensor"
 )
 
 // stateVersion is the version of the JSON written by MarshalState.
@@ -28,6 +31,7 @@ type policyState struct {
 	Cache   map[string][]float64 `json:"cache,omitempty"`
 	Plateau *plateauState        `json:"plateau,omitempty"`
 	Soft    map[string]string    `json:"soft_masks,omitempty"`
+	EMA     [][3]float64         `json:"qat_ranges,omitempty"`
 }
 
 // plateauState is the mutable part of a [stdlib.Plateau].
@@ -56,6 +60,9 @@ func (s *Scheduler) MarshalState() ([]byte, error) {
 		if cp.lr != nil && cp.lr.Plateau != nil {
 			pl := cp.lr.Plateau
 			ps.Plateau = &plateauState{Best: pl.Best, Seen: pl.Seen, BadEpochs: pl.BadEpochs, CooldownLeft: pl.CooldownLeft}
+		}
+		if cp.qat != nil && len(cp.qat.EMAs) > 0 {
+			ps.EMA = cp.qat.EMAState()
 		}
 		if cp.soft != nil {
 			for _, sh := range cp.soft.Shadows() {
@@ -114,6 +121,9 @@ func (s *Scheduler) RestoreState(data []byte) error {
 				soft[i][sh.Name] = m
 			}
 		}
+		if ps.EMA != nil && (cp.qat == nil || len(cp.qat.EMAs) != len(ps.EMA)) {
+			return fmt.Errorf("interp: restore state: %s (%s) has %d activation ranges, the policy %d", cp.name, cp.pol.Range, len(ps.EMA), len(cp.qatEMAs()))
+		}
 		if ps.Plateau != nil && (cp.lr == nil || cp.lr.Plateau == nil) {
 			return fmt.Errorf("interp: restore state: %s (%s) has plateau state but is not a plateau schedule", cp.name, cp.pol.Range)
 		}
@@ -142,6 +152,11 @@ func (s *Scheduler) RestoreState(data []byte) error {
 	}
 	for i, cp := range s.pols {
 		ps := st.Policies[i]
+		if ps.EMA != nil {
+			if err := cp.qat.SetEMAState(ps.EMA); err != nil {
+				return fmt.Errorf("interp: restore state: %s: %w", cp.pol.Range, err)
+			}
+		}
 		if ps.Plateau != nil {
 			pl := cp.lr.Plateau
 			pl.Best, pl.Seen, pl.BadEpochs, pl.CooldownLeft = ps.Plateau.Best, ps.Plateau.Seen, ps.Plateau.BadEpochs, ps.Plateau.CooldownLeft
@@ -155,6 +170,91 @@ func (s *Scheduler) RestoreState(data []byte) error {
 	s.began, s.spe, s.baseLR = st.Began, st.StepsPerEpoch, st.BaseLR
 	if st.LR != nil && s.opt.Optimizer != nil {
 		s.opt.Optimizer.SetLR(*st.LR)
+	}
+	return nil
+}
+
+// qatEMAs returns the policy's EMA activation quantizers (none when it is not linear QAT).
+func (cp *policy) qatEMAs() []*stdlib.EMAAct {
+	if cp.qat == nil {
+		return nil
+	}
+	return cp.qat.EMAs
+}
+
+// StateTensors returns the Scheduler's state that is too large for [Scheduler.MarshalState]:
+// the float copies of the weights under quantization-aware training ("qat<i>.float.<param>",
+// i the policy's number from 1), and the state of PACT's α optimizer
+// ("qat<i>.alpha.<slot>.<param>"). A host saves them with its checkpoint
+// ([nn.SaveCheckpoint] takes them as they are) and gives them back to
+// [Scheduler.RestoreStateTensors] when it resumes.
+func (s *Scheduler) StateTensors() []nn.StateTensor {
+	var out []nn.StateTensor
+	for i, cp := range s.pols {
+		if cp.qat == nil || !cp.qat.Began() {
+			continue
+		}
+		for j, p := range cp.qat.Params {
+			out = append(out, nn.StateTensor{Name: fmt.Sprintf("qat%d.float.%s", i+1, p.Name), Shape: p.Shape(), Data: cp.qat.Float(j)})
+		}
+		if cp.alphaOpt == nil {
+			continue
+		}
+		slots := cp.alphaOpt.StateNames()
+		state := cp.alphaOpt.State()
+		for _, a := range cp.qat.Alphas {
+			for k, t := range state[a.Name] {
+				if k < len(slots) && t != nil {
+					out = append(out, nn.StateTensor{Name: fmt.Sprintf("qat%d.alpha.%s.%s", i+1, slots[k], a.Name), Shape: t.Shape(), Data: ops.F32(t)})
+				}
+			}
+		}
+	}
+	return out
+}
+
+// RestoreStateTensors gives the Scheduler back the tensors [Scheduler.StateTensors] returned,
+// by name (as [nn.CheckpointInfo.State] holds them). Call it after [Scheduler.RestoreState]
+// and after the checkpoint's weights are loaded. A run whose quantization-aware training
+// began must find all its float copies; it returns an error otherwise.
+func (s *Scheduler) RestoreStateTensors(ts map[string][]float32) error {
+	for i, cp := range s.pols {
+		if cp.qat == nil || !s.began {
+			continue
+		}
+		fp := make([][]float32, len(cp.qat.Params))
+		for j, p := range cp.qat.Params {
+			name := fmt.Sprintf("qat%d.float.%s", i+1, p.Name)
+			v, ok := ts[name]
+			if !ok {
+				return fmt.Errorf("interp: restore state: %s (%s) trained with quantization, but the float copy %q is not in the checkpoint", cp.name, cp.pol.Range, name)
+			}
+			fp[j] = v
+		}
+		if err := cp.qat.SetFloats(fp); err != nil {
+			return fmt.Errorf("interp: restore state: %s: %w", cp.pol.Range, err)
+		}
+		if cp.alphaOpt == nil {
+			continue
+		}
+		state := map[string][]*tensor.Dense{}
+		for _, a := range cp.qat.Alphas {
+			var st []*tensor.Dense
+			for _, slot := range cp.alphaOpt.StateNames() {
+				v, ok := ts[fmt.Sprintf("qat%d.alpha.%s.%s", i+1, slot, a.Name)]
+				if !ok {
+					st = nil
+					break
+				}
+				st = append(st, ops.FromSlice(append([]float32(nil), v...), len(v)))
+			}
+			if st != nil {
+				state[a.Name] = st
+			}
+		}
+		if err := cp.alphaOpt.SetState(state); err != nil {
+			return fmt.Errorf("interp: restore state: %s: PACT's α: %w", cp.pol.Range, err)
+		}
 	}
 	return nil
 }

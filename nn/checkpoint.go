@@ -19,6 +19,8 @@ import (
 //	<buffer>                      buffer values ("bn1.running_mean")
 //	__mask__.<param>              the 0/1 mask of a pruned parameter
 //	__optim__.<slot>.<param>      optimizer state ("__optim__.momentum_buffer.fc1.weight")
+//	__state__.<name>              a host's extra training state ([StateTensor]), such as
+//	                              the float copies of quantization-aware training
 //
 // Metadata keys: "format" = "pt", "dst.model" (zoo name), "dst.epoch" (last finished
 // epoch, -1 before training), "dst.optimizer" (its state slot names, comma-separated),
@@ -26,7 +28,18 @@ import (
 const (
 	maskPrefix  = "__mask__."
 	optimPrefix = "__optim__."
+	statePrefix = "__state__."
 )
+
+// StateTensor is extra training state a host saves with a checkpoint (see
+// [SaveCheckpoint]) and gets back in [CheckpointInfo.State]: state that is neither a
+// parameter, a buffer nor optimizer state, such as the float copies of the weights
+// during quantization-aware training.
+type StateTensor struct {
+	Name  string
+	Shape []int
+	Data  []float32
+}
 
 // CheckpointInfo is what a checkpoint's metadata says about it.
 type CheckpointInfo struct {
@@ -36,12 +49,16 @@ type CheckpointInfo struct {
 	Epoch int
 	// Meta holds every metadata pair, including the ones above.
 	Meta map[string]string
+	// State holds the [StateTensor] values saved with the checkpoint, by name (filled
+	// by [LoadCheckpoint]).
+	State map[string][]float32
 }
 
 // SaveCheckpoint writes m's parameters, buffers and masks, opt's state (opt may be nil),
-// and meta (extra metadata, may be nil) to path atomically: a crash leaves the previous
-// file or the new one, never half of one. epoch is the last finished epoch.
-func SaveCheckpoint(path string, m *Model, opt Optimizer, epoch int, meta map[string]string) error {
+// meta (extra metadata, may be nil) and state (a host's extra tensors) to path
+// atomically: a crash leaves the previous file or the new one, never half of one. epoch
+// is the last finished epoch.
+func SaveCheckpoint(path string, m *Model, opt Optimizer, epoch int, meta map[string]string, state ...StateTensor) error {
 	f := &safetensors.File{Metadata: map[string]string{}}
 	for k, v := range meta {
 		f.Metadata[k] = v
@@ -75,6 +92,16 @@ func SaveCheckpoint(path string, m *Model, opt Optimizer, epoch int, meta map[st
 				}
 			}
 		}
+	}
+	for _, st := range state {
+		n := 1
+		for _, d := range st.Shape {
+			n *= d
+		}
+		if n != len(st.Data) {
+			return fmt.Errorf("nn: save checkpoint %s: state %q has %d values for shape %v", path, st.Name, len(st.Data), st.Shape)
+		}
+		f.Tensors = append(f.Tensors, safetensors.FromFloat32(statePrefix+st.Name, st.Shape, st.Data))
 	}
 	if err := safetensors.WriteFile(path, f); err != nil {
 		return fmt.Errorf("nn: save checkpoint %s: %w", path, err)
@@ -172,6 +199,17 @@ func LoadCheckpoint(path string, m *Model, opt Optimizer) (*CheckpointInfo, erro
 	for _, t := range f.Tensors {
 		if strings.HasPrefix(t.Name, optimPrefix) {
 			optNames = append(optNames, t.Name)
+			continue
+		}
+		if name, ok := strings.CutPrefix(t.Name, statePrefix); ok {
+			v := make([]float32, t.Len())
+			if err := t.Float32s(v); err != nil {
+				return nil, fmt.Errorf("nn: load checkpoint %s: %w", path, err)
+			}
+			if ci.State == nil {
+				ci.State = map[string][]float32{}
+			}
+			ci.State[name] = v
 			continue
 		}
 		if !used[t.Name] {

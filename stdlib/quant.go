@@ -1102,6 +1102,29 @@ func (q *WeightQAT) AfterStep() {
 	}
 }
 
+// Began reports whether [WeightQAT.Begin] (or [WeightQAT.SetFloats]) has run.
+func (q *WeightQAT) Began() bool { return q.fp != nil }
+
+// SetFloats restores the float copies (one per parameter, as [WeightQAT.Float] returns
+// them) of a run that already began, as when training resumes from a checkpoint whose
+// weights are the quantized ones. It changes nothing and returns an error when a copy's
+// length differs from its parameter's.
+func (q *WeightQAT) SetFloats(fp [][]float32) error {
+	if len(fp) != len(q.Params) {
+		return fmt.Errorf("stdlib: qat: %d float copies for %d weights", len(fp), len(q.Params))
+	}
+	for i, p := range q.Params {
+		if len(fp[i]) != p.Len() {
+			return fmt.Errorf("stdlib: qat: the float copy of %s has %d values, the weight %d", p.Name, len(fp[i]), p.Len())
+		}
+	}
+	q.fp = make([][]float32, len(fp))
+	for i := range fp {
+		q.fp[i] = append([]float32(nil), fp[i]...)
+	}
+	return nil
+}
+
 // Float returns the float copy of the i-th parameter (nil before Begin).
 func (q *WeightQAT) Float(i int) []float32 {
 	if q.fp == nil {
@@ -1289,6 +1312,36 @@ type QATRun struct {
 	*WeightQAT
 	// Alphas are PACT's clipping parameters (nil for other methods).
 	Alphas []*nn.Param
+	// EMAs are linear QAT's activation quantizers, in model order (the input's first,
+	// with quantize_inputs); their ranges are training state ([QATRun.EMAState]).
+	EMAs []*EMAAct
+}
+
+// EMAState returns the running ranges of the EMA activation quantizers, in the order of
+// [QATRun.EMAs]: the biased minimum and maximum and the number of updates of each.
+func (r *QATRun) EMAState() [][3]float64 {
+	out := make([][3]float64, len(r.EMAs))
+	for i, e := range r.EMAs {
+		out[i] = [3]float64{e.minB, e.maxB, float64(e.steps)}
+	}
+	return out
+}
+
+// SetEMAState restores ranges saved by [QATRun.EMAState]; it changes nothing and returns
+// an error when st does not fit the run.
+func (r *QATRun) SetEMAState(st [][3]float64) error {
+	if len(st) != len(r.EMAs) {
+		return fmt.Errorf("stdlib: qat: %d saved activation ranges, the model has %d", len(st), len(r.EMAs))
+	}
+	for i, v := range st {
+		if v[2] < 0 || v[2] != math.Trunc(v[2]) || math.IsNaN(v[0]) || math.IsNaN(v[1]) {
+			return fmt.Errorf("stdlib: qat: saved activation range %d is malformed (%v)", i, v)
+		}
+	}
+	for i, v := range st {
+		r.EMAs[i].minB, r.EMAs[i].maxB, r.EMAs[i].steps = v[0], v[1], int(v[2])
+	}
+	return nil
 }
 
 // Install replaces m's ReLUs by quantized activations and sets up the weight quantizer;
@@ -1348,7 +1401,9 @@ func (q *QAT) Install(m *nn.Model) (*QATRun, error) {
 			if inner == nil {
 				inner = mod
 			}
-			return &nn.InputQuant{Inner: inner, Quant: &EMAAct{Bits: q.ActBits, Mode: q.Mode, Decay: q.EMADecay}}, nil
+			e := &EMAAct{Bits: q.ActBits, Mode: q.Mode, Decay: q.EMADecay}
+			run.EMAs = append([]*EMAAct{e}, run.EMAs...)
+			return &nn.InputQuant{Inner: inner, Quant: e}, nil
 		}
 		switch l := mod.(type) {
 		case *nn.ReLU:
@@ -1356,8 +1411,11 @@ func (q *QAT) Install(m *nn.Model) (*QATRun, error) {
 				return nil, nil
 			}
 			aq := af(name)
-			if p, ok := aq.(*PACTAct); ok {
-				run.Alphas = append(run.Alphas, p.Alpha)
+			switch a := aq.(type) {
+			case *PACTAct:
+				run.Alphas = append(run.Alphas, a.Alpha)
+			case *EMAAct:
+				run.EMAs = append(run.EMAs, a)
 			}
 			return nn.NewActQuant(l, aq), nil
 		case *nn.Conv2d, *nn.Linear:

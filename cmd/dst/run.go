@@ -190,13 +190,6 @@ func (c *RunCmd) execute(g *Globals, cfg runConfig, src, expSrc []byte, out stri
 	}
 	ckpt := filepath.Join(out, runCheckpoint)
 	start := 0
-	var ci *nn.CheckpointInfo
-	if resume {
-		if ci, err = nn.LoadCheckpoint(ckpt, m, opt); err != nil {
-			return fmt.Errorf("resume: %w", err)
-		}
-		start = ci.Epoch + 1
-	}
 
 	// Check the schedule against the model before anything else runs.
 	name := cfg.Schedule
@@ -228,7 +221,17 @@ func (c *RunCmd) execute(g *Globals, cfg runConfig, src, expSrc []byte, out stri
 		return err
 	}
 	if resume {
+		// The checkpoint loads after compiling: quantization-aware training adds modules
+		// and parameters (PACT's α) the checkpoint holds.
+		ci, err := nn.LoadCheckpoint(ckpt, m, opt)
+		if err != nil {
+			return fmt.Errorf("resume: %w", err)
+		}
+		start = ci.Epoch + 1
 		if err := sched.RestoreState([]byte(ci.Meta[metaScheduler])); err != nil {
+			return fmt.Errorf("resume: %w", err)
+		}
+		if err := sched.RestoreStateTensors(ci.State); err != nil {
 			return fmt.Errorf("resume: %w", err)
 		}
 		// Dropout draws from a stream the checkpoint does not hold: say so rather than
@@ -332,7 +335,7 @@ func (c *RunCmd) execute(g *Globals, cfg runConfig, src, expSrc []byte, out stri
 			if err != nil {
 				return err
 			}
-			return nn.SaveCheckpoint(ckpt, m, opt, em.Epoch, md)
+			return nn.SaveCheckpoint(ckpt, m, opt, em.Epoch, md, sched.StateTensors()...)
 		},
 	})
 	if err != nil {
@@ -349,7 +352,7 @@ func (c *RunCmd) execute(g *Globals, cfg runConfig, src, expSrc []byte, out stri
 		return err
 	}
 	md[metaFinished] = "true"
-	if err := nn.SaveCheckpoint(ckpt, m, opt, cfg.Epochs-1, md); err != nil {
+	if err := nn.SaveCheckpoint(ckpt, m, opt, cfg.Epochs-1, md, sched.StateTensors()...); err != nil {
 		return err
 	}
 	if eps := w.summary.Summary().Epochs; last.Top1 < 0 && len(eps) > 0 {

@@ -9,11 +9,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 
 	"github.com/dst-dev/dst/internal/runlog"
+	"github.com/dst-dev/dst/internal/safetensors"
 	"github.com/dst-dev/dst/internal/tfevents"
 	"github.com/dst-dev/dst/interp"
 	"github.com/dst-dev/dst/nn"
@@ -430,4 +432,95 @@ func TestExampleExperiments(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRunResumeQAT kills quantization-aware runs of every method as epoch 1 ends and
+// resumes them: the float copies of the weights, PACT's α and its optimizer state and
+// linear QAT's activation ranges come back from the checkpoint, so the resumed run ends
+// bit-identical to an uninterrupted one.
+func TestRunResumeQAT(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds dst and trains eight times")
+	}
+	bin := buildDst(t)
+	for _, sched := range []string{
+		"quantize * dorefa weights=4 bits activations=8 bits scale_weights\n",
+		"quantize * pact weights=4 bits activations=8 bits scale_weights alpha_decay=1e-4\n",
+		"quantize * qat 8 bits mode=asym_u per_channel\n",
+	} {
+		method := strings.Fields(sched)[2]
+		t.Run(method, func(t *testing.T) {
+			dir := t.TempDir()
+			file := writeRunFile(t, dir, "q.dst", sched)
+			args := func(out string) []string {
+				return []string{"run", file, "--model", "simplenet_mnist", "--epochs", "3", "--limit-train", "192",
+					"--limit-test", "32", "--batch", "32", "--seed", "5", "--threads", "1", "--out", out}
+			}
+			full := filepath.Join(dir, "full")
+			if out, err := exec.Command(bin, args(full)...).CombinedOutput(); err != nil {
+				t.Fatalf("uninterrupted run: %v\n%s", err, out)
+			}
+			killed := filepath.Join(dir, "killed")
+			cmd := exec.Command(bin, args(killed)...)
+			stdout, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			sc := bufio.NewScanner(stdout)
+			for sc.Scan() {
+				if strings.HasPrefix(sc.Text(), "Epoch 1 ==>") {
+					cmd.Process.Signal(syscall.SIGKILL)
+					break
+				}
+			}
+			cmd.Wait()
+			ci, err := nn.ReadCheckpointInfo(filepath.Join(killed, runCheckpoint))
+			if err != nil {
+				t.Fatalf("no checkpoint after the kill: %v", err)
+			}
+			if ci.Meta[metaFinished] == "true" {
+				t.Skip("the run finished before the kill arrived")
+			}
+			if res, err := exec.Command(bin, "run", "--resume", killed, "--threads", "1").CombinedOutput(); err != nil {
+				t.Fatalf("resume: %v\n%s", err, res)
+			}
+			want, got := rawTensors(t, filepath.Join(full, runCheckpoint)), rawTensors(t, filepath.Join(killed, runCheckpoint))
+			if len(got) != len(want) {
+				t.Fatalf("resumed checkpoint has %d tensors, uninterrupted %d", len(got), len(want))
+			}
+			floats := 0
+			for name, w := range want {
+				if strings.HasPrefix(name, "__state__.") {
+					floats++
+				}
+				if !slices.Equal(got[name], w) {
+					t.Errorf("%s differs between the resumed and the uninterrupted run", name)
+				}
+			}
+			if floats == 0 {
+				t.Errorf("the checkpoint holds no float copies of the quantized weights")
+			}
+		})
+	}
+}
+
+// rawTensors returns every tensor of a safetensors file as its float32 values.
+func rawTensors(t *testing.T, path string) map[string][]float32 {
+	t.Helper()
+	f, err := safetensors.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]float32{}
+	for _, ts := range f.Tensors {
+		v := make([]float32, ts.Len())
+		if err := ts.Float32s(v); err != nil {
+			t.Fatal(err)
+		}
+		out[ts.Name] = v
+	}
+	return out
 }

@@ -40,6 +40,9 @@ type Options struct {
 	// then skips its own re-application at OnMinibatchEnd, which costs one pass over the
 	// masked weights per minibatch. Leave it false when the host updates weights itself.
 	OptimizerMasks bool
+	// Seed seeds what a policy initialises at compile time (the layers WRPN's widen
+	// creates); the same seed gives the same model.
+	Seed uint64
 	// Logger receives a record whenever a pruner sets masks, a schedule changes the
 	// learning rate or the model is thinned; nil discards them.
 	Logger *slog.Logger

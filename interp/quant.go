@@ -36,9 +36,12 @@ func (s *Scheduler) buildQuantize(cp *policy) error {
 		}
 		return nil
 	}
-	run, q, err := stdlib.InstallQAT(cp.pol, s.opt.Model)
+	run, q, err := stdlib.InstallQAT(cp.pol, s.opt.Model, s.opt.Seed)
 	if err != nil {
 		return err
+	}
+	if run.Widened != nil {
+		s.log.Info("widened", "policy", cp.pol.Range.String(), "report", run.Widened.String())
 	}
 	cp.qat = run
 	if len(run.Alphas) > 0 {

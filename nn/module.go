@@ -148,6 +148,7 @@ type Conv2d struct {
 	op           *ops.Conv2d
 	outShape     [4]int        // with a fused pooling: the convolution's own output shape
 	lastOut      *tensor.Dense // the last Forward's output
+	fanOutInit   bool          // initialised N(0, 2/(kh·kw·Cout)) rather than PyTorch's default
 }
 
 // NewConv2d returns a convolution named name with an in→out k×k kernel, stride and

@@ -150,6 +150,7 @@ func buildResNet20(r *rand.Rand) Module {
 	root := NewSequential("", mods...)
 	walk(root, func(m Module) {
 		if c, ok := m.(*Conv2d); ok {
+			c.fanOutInit = true
 			initKaimingNormalFanOut(c.Weight, r)
 		}
 	})

@@ -23,6 +23,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path"
 	"sort"
@@ -992,23 +993,32 @@ func (d DorefaWeights) Backward(g, w []float32, _ int) {
 
 // WRPNWeights is WRPN's weight quantizer (Mishra et al.; Distiller's
 // wrpn_quantize_param): clamp to [−1, 1], then round(s·w)/s with s = (2^b − 1)/2. The
-// gradient passes where |w| ≤ 1.
+// gradient passes where |w| ≤ 1. With Scale (a dst extension, as for DoReFa) the weights
+// are first divided by S = max|w| and the result multiplied by it, so that a layer whose
+// weights are all far below 1 (any layer without batch normalisation) does not round to
+// zero; S is held constant in the backward pass.
 type WRPNWeights struct {
 	// Bits is the weight bit width (≥ 2).
 	Bits int
+	// Scale quantizes w/max|w| and multiplies the result by max|w|.
+	Scale bool
 }
 
 // Forward implements [WeightFunc].
 func (q WRPNWeights) Forward(wq, w []float32, _ int) {
 	s := (math.Exp2(float64(q.Bits)) - 1) / 2
+	S, _ := DorefaWeights{Scale: q.Scale}.scale(w)
 	for i, v := range w {
-		c := math.Min(math.Max(float64(v), -1), 1)
-		wq[i] = float32(math.RoundToEven(s*c) / s)
+		c := math.Min(math.Max(float64(v)/S, -1), 1)
+		wq[i] = float32(math.RoundToEven(s*c) / s * S)
 	}
 }
 
 // Backward implements [WeightFunc].
 func (q WRPNWeights) Backward(g, w []float32, _ int) {
+	if q.Scale {
+		return // |w|/max|w| ≤ 1: the clamp never cuts
+	}
 	for i, v := range w {
 		if v < -1 || v > 1 {
 			g[i] = 0
@@ -1302,6 +1312,11 @@ type QAT struct {
 	HasAlphaDecay bool
 	// Float lists layers (Conv2d, Linear or ReLU names) left in floating point.
 	Float []string
+	// Widen is WRPN's width multiplier (1 or more; 0 means 1): Install widens every
+	// hidden layer of the model by it ([nn.Widen]) before quantizing, initialising the
+	// widened layers from a generator seeded with Seed.
+	Widen float64
+	Seed  uint64
 }
 
 // QATRun is a [QAT] installed in a model: the weight quantizer and the activation
@@ -1312,6 +1327,8 @@ type QATRun struct {
 	*WeightQAT
 	// Alphas are PACT's clipping parameters (nil for other methods).
 	Alphas []*nn.Param
+	// Widened says which layers WRPN widened (nil without widening).
+	Widened *nn.WidenReport
 	// EMAs are linear QAT's activation quantizers, in model order (the input's first,
 	// with quantize_inputs); their ranges are training state ([QATRun.EMAState]).
 	EMAs []*EMAAct
@@ -1360,7 +1377,7 @@ func (q *QAT) Install(m *nn.Model) (*QATRun, error) {
 	case "dorefa", "wrpn":
 		wf = func() WeightFunc { return DorefaWeights{Bits: q.WeightBits, Scale: q.ScaleWeights} }
 		if q.Method == "wrpn" {
-			wf = func() WeightFunc { return WRPNWeights{Bits: q.WeightBits} }
+			wf = func() WeightFunc { return WRPNWeights{Bits: q.WeightBits, Scale: q.ScaleWeights} }
 		}
 		af = func(string) nn.ActQuantizer { return &DorefaAct{Bits: q.ActBits} }
 	case "pact":
@@ -1383,6 +1400,13 @@ func (q *QAT) Install(m *nn.Model) (*QATRun, error) {
 		float[l] = true
 	}
 	run := &QATRun{WeightQAT: &WeightQAT{}}
+	if q.Widen > 1 {
+		rep, err := nn.Widen(m, q.Widen, rand.New(rand.NewPCG(q.Seed, 0x7772706e))) // "wrpn"
+		if err != nil {
+			return nil, fmt.Errorf("stdlib: %s: %w", q.Method, err)
+		}
+		run.Widened = rep
+	}
 	known := map[string]bool{}
 	first := q.QuantizeInputs
 	if first && q.Method != "qat" {
@@ -1487,6 +1511,12 @@ func NewQAT(pol *lang.Policy, all []string, layerOf func(param string) string) (
 		if v, ok := a.get("quantize_inputs"); ok {
 			q.QuantizeInputs = v.Bool
 		}
+	case "wrpn":
+		q.ScaleWeights = a.flag("scale_weights")
+		q.Widen = a.numOr("widen", 1)
+		if !(q.Widen >= 1) {
+			a.fail("widen %v must be at least 1 (WRPN widens layers; it does not narrow them)", q.Widen)
+		}
 	case "dorefa":
 		q.ScaleWeights = a.flag("scale_weights") // when the signature declares it
 	case "pact":
@@ -1551,8 +1581,9 @@ func QuantizeAfterTraining(pol *lang.Policy, m *nn.Model) ([]QuantizedLayer, err
 // InstallQAT installs the quantization-aware training a checked quantize policy (dorefa,
 // pact, wrpn or qat) describes into m (see [NewQAT] and [QAT.Install]). Call it before
 // building the optimizer; PACT's α parameters are in the result's Alphas and, with the
-// policy's alpha_decay, in the returned QAT.
-func InstallQAT(pol *lang.Policy, m *nn.Model) (*QATRun, *QAT, error) {
+// policy's alpha_decay, in the returned QAT. seed seeds the initialisation of layers
+// WRPN widens.
+func InstallQAT(pol *lang.Policy, m *nn.Model, seed uint64) (*QATRun, *QAT, error) {
 	var all []string
 	for _, p := range m.Params() {
 		all = append(all, p.Name)
@@ -1567,6 +1598,7 @@ func InstallQAT(pol *lang.Policy, m *nn.Model) (*QATRun, *QAT, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	q.Seed = seed
 	run, err := q.Install(m)
 	return run, q, err
 }

@@ -429,6 +429,27 @@ func TestWRPNAndLinearWeights(t *testing.T) {
 	if g[0] != 0 || g[4] != 0 || g[1] != 1 {
 		t.Fatalf("wrpn gradient %v", g)
 	}
+	// scale_weights: small weights are quantized relative to max|w| = 0.04 instead of
+	// all rounding to zero, and the gradient passes everywhere.
+	small := []float32{-0.04, -0.01, 0, 0.0106, 0.02}
+	WRPNWeights{Bits: 3, Scale: true}.Forward(wq, small, 1)
+	wantSmall := []float32{-4 / 3.5 * 0.04, -1 / 3.5 * 0.04, 0, 1 / 3.5 * 0.04, 2 / 3.5 * 0.04}
+	for i := range wantSmall {
+		if math.Abs(float64(wq[i]-wantSmall[i])) > 1e-7 {
+			t.Fatalf("wrpn scaled %v, want %v", wq, wantSmall)
+		}
+	}
+	WRPNWeights{Bits: 3}.Forward(wq, small, 1)
+	for _, v := range wq {
+		if v != 0 {
+			t.Fatalf("wrpn unscaled %v: small weights should all round to zero", wq)
+		}
+	}
+	g = []float32{1, 1, 1, 1, 1}
+	WRPNWeights{Bits: 3, Scale: true}.Backward(g, small, 1)
+	if g[0] != 1 || g[4] != 1 {
+		t.Fatalf("wrpn scaled gradient %v", g)
+	}
 	r := newRand()
 	x := make([]float32, 60)
 	for i := range x {
@@ -774,7 +795,7 @@ func TestQuantizeAfterTraining(t *testing.T) {
 
 func TestInstallQAT(t *testing.T) {
 	m, _ := nn.New("simplenet_mnist", 1)
-	run, q, err := InstallQAT(checkedPolicy(t, m, "quantize conv* pact 4 bits activations=8 bits alpha_decay=0.0001\n"), m)
+	run, q, err := InstallQAT(checkedPolicy(t, m, "quantize conv* pact 4 bits activations=8 bits alpha_decay=0.0001\n"), m, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -201,7 +201,7 @@ func (c *RunCmd) execute(g *Globals, cfg runConfig, src, expSrc []byte, out stri
 		logger = slog.New(slog.NewTextHandler(g.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
 	acts := &activations{ctx: g.Ctx, m: m}
-	iopt := interp.Options{Params: m.Params(), Optimizer: opt, Model: m, Epochs: cfg.Epochs, OptimizerMasks: true,
+	iopt := interp.Options{Params: m.Params(), Optimizer: opt, Model: m, Epochs: cfg.Epochs, OptimizerMasks: true, Seed: cfg.Seed,
 		Logger: logger, Activations: acts.provider}
 	prog, diags := interp.Check(name, src, iopt)
 	dw := lang.NewDiagnosticWriter(g.Stderr, map[string][]byte{name: src}, 0, isTerminal(g.Stderr))

@@ -447,6 +447,7 @@ func TestRunResumeQAT(t *testing.T) {
 		"quantize * dorefa weights=4 bits activations=8 bits scale_weights\n",
 		"quantize * pact weights=4 bits activations=8 bits scale_weights alpha_decay=1e-4\n",
 		"quantize * qat 8 bits mode=asym_u per_channel\n",
+		"quantize * wrpn weights=4 bits activations=8 bits widen=2\n",
 	} {
 		method := strings.Fields(sched)[2]
 		t.Run(method, func(t *testing.T) {
@@ -499,6 +500,9 @@ func TestRunResumeQAT(t *testing.T) {
 				if !slices.Equal(got[name], w) {
 					t.Errorf("%s differs between the resumed and the uninterrupted run", name)
 				}
+			}
+			if method == "wrpn" && len(want["fc1.weight"]) != 1000*1600 {
+				t.Errorf("wrpn widen=2: fc1.weight has %d values, want 1000×1600", len(want["fc1.weight"]))
 			}
 			if floats == 0 {
 				t.Errorf("the checkpoint holds no float copies of the quantized weights")

@@ -64,17 +64,26 @@ func spmmBlockRows(d []float32, blk *csrBlock, b []float32, n, j0, w, r0, r1 int
 // spmvSlicedAVX512 is the SlicedCSR product kernel; see spmvSlicedGo.
 //
 //go:noescape
-func spmvSlicedAVX512(y *float32, x *float32, counts *int32, idx *uint8, val *float32, chunks, slices int, skip *int64)
+func spmvSlicedAVX512(y *float32, x *float32, groups *int32, off *int32, idx *uint8, val *float32, slices int, bias *float32, relu int)
 
-// spmvSliced adds the blocks of chunks c0 ≤ c < c1 of a, applied to x (the
-// elements of those chunks, 32 per chunk), to y (16 per slice).
-func spmvSliced(y, x []float32, a *SlicedCSR, c0, c1 int) {
-	if !useAVX512 || c0 >= c1 || a.chunkStart[c0] == a.chunkStart[c1] {
-		spmvSlicedGo(y, x, a, c0, c1)
+// spmvSliced sets y (16 per slice) to a·x, adding bias when it is not nil
+// and clamping at 0 when relu is set; x holds at least max(a.off)+32
+// elements.
+func spmvSliced(y, x []float32, a *SlicedCSR, bias []float32, relu bool) {
+	if !useAVX512 || len(a.off) == 0 {
+		spmvSlicedGo(y, x, a, bias, relu)
 		return
 	}
-	_ = x[32*(c1-c0)-1]
+	_ = x[window-1]
 	_ = y[16*a.slices-1]
-	spmvSlicedAVX512(&y[0], &x[0], &a.counts[c0*a.slices], &a.idx[a.idxStart[c0]], &a.val[16*a.chunkStart[c0]],
-		c1-c0, a.slices, &a.skip[2*c0])
+	var bp *float32
+	if bias != nil {
+		_ = bias[16*a.slices-1]
+		bp = &bias[0]
+	}
+	r := 0
+	if relu {
+		r = 1
+	}
+	spmvSlicedAVX512(&y[0], &x[0], &a.groups[0], &a.off[0], &a.idx[0], &a.val[0], a.slices, bp, r)
 }

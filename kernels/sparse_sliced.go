@@ -1,8 +1,8 @@
 package kernels
 
 import (
-	"math"
 	"math/rand/v2"
+	"slices"
 )
 
 // Sliced matrix-vector products.
@@ -10,60 +10,75 @@ import (
 // At batch 1 a CSR row kernel must fetch x[ColIdx[e]] for every non-zero, and
 // AVX-512 gathers, one element per lane, bound it: a 90%-sparse 784→300
 // layer is no faster than the dense GEMV. A SlicedCSR avoids gathers. Its
-// rows are cut into slices of 16 (one zmm of y, one row per lane) and its
-// columns into chunks of 32 (two zmm of x). The entries of a slice that fall
-// in a chunk form a block stored as K vectors of 16 lanes, K being the
-// largest count of any of its 16 rows in the chunk: vector k holds, in lane
-// l, the k-th entry of row 16s+l in the chunk (value and column within the
-// chunk), or a zero value where the row has fewer. The kernel loads a chunk
-// of x into registers once and, for every vector, picks each lane's element
-// with one VPERMI2PS and adds val·x into the slice's accumulator. The price
-// is the padding: at 90% sparsity a row has 3.2 entries per chunk on
-// average and a block of 16 rows about 6, so half of the lanes do work.
-// Which rows share a slice is free, so SliceCSR improves the padding with a
-// short local search: it swaps rows between slices when that does not add
-// vectors (12–14% fewer vectors on a random 90%-sparse 784→300 weight), and
-// SpMV reads each row's result from its lane.
+// rows are cut into slices of 16 (one zmm of y, one row per lane), and the
+// entries of a slice are stored as vectors of 16 lanes: lane l of a vector
+// holds one entry of row 16s+l (value and column), or a zero value. Every
+// two vectors share a window of 32 consecutive elements of x, starting at a
+// multiple of 16 (or at Cols-32), that holds all their columns: the kernel
+// loads the window into two zmm registers (from L1: x is small; aligned, so
+// no load splits a cache line) and, for every vector, picks each lane's
+// element with one VPERMI2PS and adds val·x into the slice's accumulators.
+// There are no branches but the loops over slices and over groups of four
+// vectors (two windows), so the kernel runs at the rate of its shuffle and
+// FMA ports and the pattern of the matrix costs no mispredictions.
+//
+// The price is the padding: a lane whose row has no entry in a window is
+// zero. The windows of a slice are chosen by a sweep: each starts at the
+// smallest column not yet stored (rounded down to a multiple of 16), and
+// every lane takes the next two entries of its row if they fall inside it.
+// At 90% sparsity a row has 3.2 entries in 32 columns, so most lanes take
+// two. Which rows share a slice is free, so SliceCSR improves the padding
+// with a short local search: it swaps rows between slices when that does not
+// add windows. On a random 90%-sparse 784→300 weight this stores about 2300
+// vectors, 63% of the lanes holding an entry; fixed 32-column chunks, with a
+// block of vectors per chunk and slice, needed 2650 and a branchy loop per
+// block. Windows starting at any column would need 2080 vectors, but 15 of
+// 16 window loads would then split a cache line, which costs more than the
+// 11% more vectors. SpMV reads each row's result from its lane; SpMVLanes
+// leaves the result in lane order for the next layer of a chain.
 
 // SlicedCSR is a sparse matrix in the sliced layout above, for [SpMV]. It is
 // built by [SliceCSR], which validates the matrix once: the kernels do not
 // check it again. It is immutable and safe for concurrent use.
 type SlicedCSR struct {
 	rows, cols, nnz int
-	slices, chunks  int
-	// counts[c*slices+s] is the number of vectors of block (chunk c, slice s);
-	// chunkStart[c] is the index of chunk c's first vector.
-	counts     []int32
-	chunkStart []int
-	// idxStart[c] is the first index byte of chunk c; skip[2c] and skip[2c+1]
-	// are the index and value bytes of chunk c, which the kernel steps over
-	// when the chunk of x is zero.
-	idxStart []int
-	skip     []int64
+	slices          int
+	// groups[s] is the number of groups of four vectors (two windows) of
+	// slice s; the groups of the slices follow each other.
+	groups []int32
+	// off[w] is the first column of window w: a multiple of 16 or cols-32
+	// (0 when cols < 32, and SpMV pads x to 32 elements).
+	off []int32
+	// idx holds the column within its window of each lane, one byte each,
+	// four vectors to a group of 64 bytes: byte 4l+q of group g is lane l of
+	// its vector q (vectors 0 and 1 in window 2g, 2 and 3 in window 2g+1).
+	// The kernel loads a group as 16 dwords and shifts it by 0, 8, 16 and 24
+	// bits (VPERMI2PS reads only the low 5 bits of an index).
+	idx []uint8
+	// val holds 16 lanes per vector.
+	val []float32
 	// lane[r] is the lane (16·slice + position) row r was given.
 	lane []int32
-	// val holds 16 lanes per vector, in block order. idx holds the column
-	// within the chunk of each lane, one byte each, four vectors to a group
-	// of 64 bytes: byte 4l+q of group g of a block is lane l of its vector
-	// 4g+q. The kernel loads a group as 16 dwords and shifts it by 0, 8, 16
-	// and 24 bits (VPERMI2PS reads only the low 5 bits of an index), which
-	// leaves the shuffle port to the permutes.
-	idx []uint8
-	val []float32
 }
+
+// window is the width of x a pair of vectors picks its elements from.
+const window = 32
 
 // SliceCSR returns a in the sliced layout. It panics if a is malformed (see
 // [CSR]).
 func SliceCSR(a *CSR) *SlicedCSR {
 	a.check("SliceCSR")
 	a.checkCols("SliceCSR")
-	p := &SlicedCSR{rows: a.Rows, cols: a.Cols, nnz: a.NNZ(), slices: (a.Rows + 15) / 16, chunks: (a.Cols + 31) / 32}
-	// per[c*rows+r] counts row r's entries in chunk c.
-	per := make([]int32, p.chunks*a.Rows)
-	for r := 0; r < a.Rows; r++ {
-		for _, c := range a.ColIdx[a.RowPtr[r]:a.RowPtr[r+1]] {
-			per[int(c)/32*a.Rows+r]++
+	p := &SlicedCSR{rows: a.Rows, cols: a.Cols, nnz: a.NNZ(), slices: (a.Rows + 15) / 16}
+	// cols[r] are row r's entries (index into a) in column order.
+	cols := make([][]int32, a.Rows)
+	for r := range cols {
+		e := make([]int32, 0, a.RowPtr[r+1]-a.RowPtr[r])
+		for i := a.RowPtr[r]; i < a.RowPtr[r+1]; i++ {
+			e = append(e, i)
 		}
+		slices.SortStableFunc(e, func(i, j int32) int { return int(a.ColIdx[i] - a.ColIdx[j]) })
+		cols[r] = e
 	}
 	// rowAt[16s+l] is the row in lane l of slice s, or -1.
 	rowAt := make([]int32, 16*p.slices)
@@ -73,61 +88,79 @@ func SliceCSR(a *CSR) *SlicedCSR {
 			rowAt[i] = int32(i)
 		}
 	}
-	p.arrange(rowAt, per)
+	var sw sweeper
+	p.arrange(rowAt, func(s int) int { return sw.run(a, cols, rowAt[16*s:16*s+16], nil) })
 	p.lane = make([]int32, a.Rows)
 	for i, r := range rowAt {
 		if r >= 0 {
 			p.lane[r] = int32(i)
 		}
 	}
-	p.counts = make([]int32, p.chunks*p.slices)
-	p.chunkStart = make([]int, p.chunks+1)
-	vecs := 0
-	for c := 0; c < p.chunks; c++ {
-		p.chunkStart[c] = vecs
-		for s := 0; s < p.slices; s++ {
-			k := p.blockVectors(rowAt[16*s:16*s+16], per, c)
-			p.counts[c*p.slices+s] = k
-			vecs += int(k)
+	p.groups = make([]int32, p.slices)
+	for s := range p.slices {
+		n := len(p.off)
+		sw.run(a, cols, rowAt[16*s:16*s+16], p)
+		if (len(p.off)-n)%2 == 1 {
+			// An empty window completes the group.
+			p.off = append(p.off, 0)
+			p.val = append(p.val, make([]float32, 32)...)
 		}
-	}
-	p.chunkStart[p.chunks] = vecs
-	// base[b] and ibase[b] are the first vector and the first index byte of
-	// block b = c*slices+s; fill[c*rows+r] counts the entries of row r in
-	// chunk c placed so far.
-	base := make([]int, p.chunks*p.slices)
-	ibase := make([]int, p.chunks*p.slices)
-	v, ib := 0, 0
-	p.skip = make([]int64, 2*p.chunks)
-	for b := range base {
-		base[b], ibase[b] = v, ib
-		k := int(p.counts[b])
-		v += k
-		ib += 64 * ((k + 3) / 4)
-		c := b / p.slices
-		p.skip[2*c] += int64(64 * ((k + 3) / 4))
-		p.skip[2*c+1] += int64(64 * k)
-	}
-	p.idxStart = make([]int, p.chunks+1)
-	for c := 0; c < p.chunks; c++ {
-		p.idxStart[c+1] = p.idxStart[c] + int(p.skip[2*c])
-	}
-	p.idx = make([]uint8, ib)
-	p.val = make([]float32, 16*vecs)
-	fill := make([]int32, p.chunks*a.Rows)
-	for r := 0; r < a.Rows; r++ {
-		s, l := int(p.lane[r])/16, int(p.lane[r])%16
-		for e := a.RowPtr[r]; e < a.RowPtr[r+1]; e++ {
-			col := int(a.ColIdx[e])
-			c := col / 32
-			k := int(fill[c*a.Rows+r])
-			fill[c*a.Rows+r]++
-			b := c*p.slices + s
-			p.idx[ibase[b]+64*(k/4)+4*l+k%4] = uint8(col % 32)
-			p.val[16*(base[b]+k)+l] = a.Val[e]
-		}
+		p.groups[s] = int32((len(p.off) - n) / 2)
 	}
 	return p
+}
+
+// sweeper packs the rows of one slice into windows.
+type sweeper struct{ pos [16]int }
+
+// run packs rows (-1 for an empty lane), whose entries in column order are
+// cols[r], into windows and returns their number; when p is not nil it
+// appends them to p's off, idx and val. Each window starts at the smallest
+// column not yet packed rounded down to a multiple of 16 (so that no entry is
+// left behind), or at cols-32 if that is smaller, and each lane takes its
+// next two entries if they fall in it.
+func (sw *sweeper) run(a *CSR, cols [][]int32, rows []int32, p *SlicedCSR) int {
+	sw.pos = [16]int{}
+	n := 0
+	for {
+		w := int32(-1)
+		for l, r := range rows {
+			if r >= 0 && sw.pos[l] < len(cols[r]) {
+				if c := a.ColIdx[cols[r][sw.pos[l]]]; w < 0 || c < w {
+					w = c
+				}
+			}
+		}
+		if w < 0 {
+			return n
+		}
+		w = max(0, min(w&^15, int32(a.Cols-window)))
+		if p != nil {
+			p.off = append(p.off, w)
+			if len(p.off)%2 == 1 {
+				p.idx = append(p.idx, make([]uint8, 64)...)
+			}
+			p.val = append(p.val, make([]float32, 32)...)
+		}
+		for l, r := range rows {
+			for q := 0; q < 2 && r >= 0 && sw.pos[l] < len(cols[r]); q++ {
+				e := cols[r][sw.pos[l]]
+				c := a.ColIdx[e]
+				if c >= w+window {
+					break
+				}
+				sw.pos[l]++
+				if p != nil {
+					// Vector q of this window is vector 2·(window parity)+q
+					// of its group.
+					v := 2*((len(p.off)-1)%2) + q
+					p.idx[len(p.idx)-64+4*l+v] = uint8(c - w)
+					p.val[len(p.val)-32+16*q+l] = a.Val[e]
+				}
+			}
+		}
+		n++
+	}
 }
 
 // Rows returns the number of rows of the matrix.
@@ -153,115 +186,166 @@ func (p *SlicedCSR) Lanes() int { return len(p.val) }
 //		dst[i] = s
 //	}
 //
-// Chunks of 32 elements of x that are all zero (+0.0) are skipped, as the
-// pixels around an MNIST digit or the outputs of a ReLU often are; a NaN or
-// infinite weight then meets them without turning the sum into NaN. It
-// panics if len(x) != a.Cols() or len(dst) != a.Rows().
+// The terms are summed in another order, and every stored entry is
+// multiplied, as in the dense product: a NaN or infinite weight makes its
+// row NaN even where x is zero. It panics if len(x) != a.Cols() or
+// len(dst) != a.Rows().
 func SpMV(dst []float32, a *SlicedCSR, x []float32) {
-	checkLen("SpMV", len(x), a.cols)
-	checkLen("SpMV", len(dst), a.rows)
+	spmv("SpMV", dst, a, x, nil, false)
+}
+
+// SpMVBias is [SpMV] followed by a bias and an optional ReLU, as a Linear
+// layer at batch 1 computes them:
+//
+//	dst[i] = (a·x)[i] + bias[i]   (relu: 0 unless that is > 0, as [Relu])
+//
+// It panics if len(x) != a.Cols() or len(dst) != len(bias) != a.Rows().
+func SpMVBias(dst []float32, a *SlicedCSR, x, bias []float32, relu bool) {
+	checkLen("SpMVBias", len(bias), a.rows)
+	spmv("SpMVBias", dst, a, x, bias, relu)
+}
+
+// Width returns the length of a product in lane order ([SpMVLanes]): 16 per
+// slice of 16 rows, at least Rows().
+func (p *SlicedCSR) Width() int { return 16 * p.slices }
+
+// Lane returns the position of row r in a product in lane order.
+func (p *SlicedCSR) Lane(r int) int { return int(p.lane[r]) }
+
+// SpMVLanes is [SpMVBias] writing the product in lane order, as the kernel
+// computes it, with no pass to put the rows back in order: for every row i,
+//
+//	dst[a.Lane(i)] = (a·x)[i] + bias[a.Lane(i)]   (relu: 0 unless that is > 0)
+//
+// and the Width()-Rows() lanes that hold no row are set to their bias (or
+// 0). bias, in lane order, may be nil. A chain of layers can stay in lane
+// order by renumbering each layer's columns with the previous layer's lanes.
+// It panics if len(x) != a.Cols(), len(dst) != a.Width(), or bias is not
+// nil and len(bias) != a.Width().
+func SpMVLanes(dst []float32, a *SlicedCSR, x, bias []float32, relu bool) {
+	checkLen("SpMVLanes", len(x), a.cols)
+	checkLen("SpMVLanes", len(dst), 16*a.slices)
+	if bias != nil {
+		checkLen("SpMVLanes", len(bias), 16*a.slices)
+	}
+	if a.slices == 0 {
+		return
+	}
+	a.product(dst, x, bias, relu)
+}
+
+// spmv is SpMV with SpMVBias's bias (when not nil) and ReLU, applied as
+// each row is read from its lane.
+func spmv(fn string, dst []float32, a *SlicedCSR, x, bias []float32, relu bool) {
+	checkLen(fn, len(x), a.cols)
+	checkLen(fn, len(dst), a.rows)
 	if a.rows == 0 {
 		return
 	}
-	yp := getBuf(16 * a.slices)
-	defer putBuf(yp)
-	y := *yp
-	clear(y)
-	full := a.cols / 32
-	spmvSliced(y, x[:32*full], a, 0, full)
-	if full < a.chunks {
-		var xc [32]float32
-		copy(xc[:], x[32*full:])
-		spmvSliced(y, xc[:], a, full, a.chunks)
+	var ys [64]float32
+	var yp *[]float32
+	y := ys[:]
+	if 16*a.slices > len(ys) {
+		yp = getBuf(16 * a.slices)
+		y = *yp
 	}
-	for r, l := range a.lane {
-		dst[r] = y[l]
-	}
-}
-
-// blockVectors returns the number of vectors of the block of chunk c whose
-// slice holds rows (-1 for an empty lane): the largest count among them.
-func (p *SlicedCSR) blockVectors(rows []int32, per []int32, c int) int32 {
-	var k int32
-	for _, r := range rows {
-		if r >= 0 {
-			k = max(k, per[c*p.rows+int(r)])
+	a.product(y[:16*a.slices], x, nil, false)
+	switch {
+	case bias == nil:
+		for r, l := range a.lane {
+			dst[r] = y[l]
+		}
+	case relu:
+		bias = bias[:len(a.lane)]
+		for r, l := range a.lane {
+			if v := y[l] + bias[r]; v > 0 {
+				dst[r] = v
+			} else {
+				dst[r] = 0
+			}
+		}
+	default:
+		bias = bias[:len(a.lane)]
+		for r, l := range a.lane {
+			dst[r] = y[l] + bias[r]
 		}
 	}
-	return k
+	if yp != nil {
+		putBuf(yp)
+	}
 }
 
-// sliceVectors returns the number of vectors of a slice holding rows, over
-// all chunks.
-func (p *SlicedCSR) sliceVectors(rows []int32, per []int32) int {
-	n := 0
-	for c := 0; c < p.chunks; c++ {
-		n += int(p.blockVectors(rows, per, c))
+// product sets y (16 per slice, in lane order) to a·x, adding bias (in lane
+// order) when it is not nil and clamping at 0 when relu is set.
+func (a *SlicedCSR) product(y, x, bias []float32, relu bool) {
+	if a.cols < window {
+		var xw [window]float32
+		copy(xw[:], x)
+		x = xw[:]
+		spmvSliced(y, x, a, bias, relu)
+		return
 	}
-	return n
+	spmvSliced(y, x, a, bias, relu)
 }
 
 // arrange permutes rowAt (the row in each lane) to reduce the number of
-// vectors: 64 random swaps per row between two slices, each kept when the
-// two slices need no more vectors than before. The generator is seeded, so
-// the layout of a matrix is always the same.
-func (p *SlicedCSR) arrange(rowAt []int32, per []int32) {
+// windows, cost(s) being that of slice s: 32 random swaps per row between
+// two slices, each kept when the two slices need no more windows than
+// before. The generator is seeded, so the layout of a matrix is always the
+// same.
+func (p *SlicedCSR) arrange(rowAt []int32, cost func(s int) int) {
 	if p.slices < 2 {
 		return
 	}
 	rnd := rand.New(rand.NewPCG(1, uint64(p.rows)))
-	cost := make([]int, p.slices)
-	for s := range cost {
-		cost[s] = p.sliceVectors(rowAt[16*s:16*s+16], per)
+	costs := make([]int, p.slices)
+	for s := range costs {
+		costs[s] = cost(s)
 	}
-	for range 64 * p.rows {
+	for range 32 * p.rows {
 		i, j := rnd.IntN(len(rowAt)), rnd.IntN(len(rowAt))
 		si, sj := i/16, j/16
 		if si == sj || (rowAt[i] < 0 && rowAt[j] < 0) {
 			continue
 		}
 		rowAt[i], rowAt[j] = rowAt[j], rowAt[i]
-		ci := p.sliceVectors(rowAt[16*si:16*si+16], per)
-		cj := p.sliceVectors(rowAt[16*sj:16*sj+16], per)
-		if ci+cj <= cost[si]+cost[sj] {
-			cost[si], cost[sj] = ci, cj
+		ci, cj := cost(si), cost(sj)
+		if ci+cj <= costs[si]+costs[sj] {
+			costs[si], costs[sj] = ci, cj
 		} else {
 			rowAt[i], rowAt[j] = rowAt[j], rowAt[i]
 		}
 	}
 }
 
-// spmvSlicedGo adds the blocks of chunks c0 ≤ c < c1 of a, applied to x
-// (the elements of those chunks, 32 per chunk), to y (16 per slice).
-func spmvSlicedGo(y, x []float32, a *SlicedCSR, c0, c1 int) {
-	v, ib := a.chunkStart[c0], a.idxStart[c0]
-	for c := c0; c < c1; c++ {
-		xc := x[32*(c-c0) : 32*(c-c0)+32]
-		if allZeroBits(xc) {
-			v, ib = a.chunkStart[c+1], a.idxStart[c+1]
-			continue
-		}
-		for s := 0; s < a.slices; s++ {
-			ys := y[16*s : 16*s+16]
-			k := int(a.counts[c*a.slices+s])
-			for q := 0; q < k; q++ {
-				grp, val := a.idx[ib+64*(q/4):ib+64*(q/4)+64], a.val[16*v:16*v+16]
-				for l := range ys {
-					ys[l] += val[l] * xc[grp[4*l+q%4]&31]
+// spmvSlicedGo sets y (16 per slice) to a·x, adding bias when it is not nil
+// and clamping at 0 when relu is set; x holds at least max(off)+32
+// elements.
+func spmvSlicedGo(y, x []float32, a *SlicedCSR, bias []float32, relu bool) {
+	g, w := 0, 0
+	for s := 0; s < a.slices; s++ {
+		var acc [16]float32
+		for range a.groups[s] {
+			grp := a.idx[64*g : 64*g+64]
+			for q := 0; q < 4; q++ {
+				xw := x[a.off[w+q/2] : a.off[w+q/2]+window]
+				val := a.val[16*(4*g+q) : 16*(4*g+q)+16]
+				for l := range acc {
+					acc[l] += val[l] * xw[grp[4*l+q]&(window-1)]
 				}
-				v++
 			}
-			ib += 64 * ((k + 3) / 4)
+			g++
+			w += 2
+		}
+		ys := y[16*s : 16*s+16]
+		for l, v := range acc {
+			if bias != nil {
+				v += bias[16*s+l]
+			}
+			if relu && !(v > 0) {
+				v = 0 // as Relu: NaN becomes 0
+			}
+			ys[l] = v
 		}
 	}
-}
-
-// allZeroBits reports whether every element of x is +0.0.
-func allZeroBits(x []float32) bool {
-	for _, v := range x {
-		if math.Float32bits(v) != 0 {
-			return false
-		}
-	}
-	return true
 }

@@ -45,11 +45,111 @@ func TestSpMV(t *testing.T) {
 	ok := SliceCSR(CSRFromDense([]float32{1, 0, 0, 1}, 2, 2))
 	mustPanic(t, "SpMV short x", func() { SpMV(make([]float32, 2), ok, make([]float32, 1)) })
 	mustPanic(t, "SpMV short dst", func() { SpMV(make([]float32, 1), ok, make([]float32, 2)) })
+	mustPanic(t, "SpMVBias short bias", func() { SpMVBias(make([]float32, 2), ok, make([]float32, 2), make([]float32, 1), false) })
+	mustPanic(t, "SpMVLanes short dst", func() { SpMVLanes(make([]float32, 2), ok, make([]float32, 2), nil, false) })
+}
+
+// TestSpMVRandom checks SpMV, SpMVBias and SpMVLanes against the dense
+// product on random shapes: rows and columns off the multiples of 16 and 32,
+// empty and full rows and columns, and the layout's own invariants.
+func TestSpMVRandom(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 5))
+	for i := range 300 {
+		rows, cols := 1+rnd.IntN(70), rnd.IntN(150)
+		if i%10 == 0 {
+			rows, cols = 16*(1+rnd.IntN(4)), 32*rnd.IntN(5)
+		}
+		sparsity := []float64{0, 0.5, 0.9, 0.97, 1}[rnd.IntN(5)]
+		d := sparseDense(rnd, rows, cols, sparsity)
+		switch rnd.IntN(4) {
+		case 0: // an empty row and an empty column
+			clear(d[rnd.IntN(rows)*cols:][:cols])
+			if cols > 0 {
+				for r, j := 0, rnd.IntN(cols); r < rows; r++ {
+					d[r*cols+j] = 0
+				}
+			}
+		case 1: // a full row
+			for j := range cols {
+				d[rnd.IntN(rows)*cols+j] = rnd.Float32() + 0.5
+			}
+		}
+		a := SliceCSR(CSRFromDense(d, rows, cols))
+		checkSliced(t, a)
+		x, _ := guardedRand(rnd, cols)
+		bias := make([]float32, rows)
+		fillRand(rnd, bias)
+		want := make([]float32, rows)
+		naiveSgemm(false, false, rows, 1, cols, 1, d, max(1, cols), x, 1, 0, want, 1)
+		name := sizeName(rows, cols)
+		got, gall := guardedRand(rnd, rows)
+		SpMV(got, a, x)
+		checkClose(t, name+" SpMV", got, want, 1e-4)
+		checkGuards(t, name+" SpMV dst", gall)
+		for _, relu := range []bool{false, true} {
+			wb := make([]float32, rows)
+			for r := range wb {
+				wb[r] = want[r] + bias[r]
+				if relu && !(wb[r] > 0) {
+					wb[r] = 0
+				}
+			}
+			SpMVBias(got, a, x, bias, relu)
+			checkClose(t, name+" SpMVBias", got, wb, 1e-4)
+			lb := make([]float32, a.Width())
+			for r, v := range bias {
+				lb[a.Lane(r)] = v
+			}
+			lanes, lall := guardedRand(rnd, a.Width())
+			SpMVLanes(lanes, a, x, lb, relu)
+			checkGuards(t, name+" SpMVLanes dst", lall)
+			for r := range got {
+				got[r] = lanes[a.Lane(r)]
+			}
+			checkClose(t, name+" SpMVLanes", got, wb, 1e-4)
+		}
+	}
+}
+
+// checkSliced checks the layout's invariants: every row has a lane of its
+// own, windows start at a multiple of 16 or at Cols-32 and fit in x, slices
+// have whole groups, and the stored entries are the matrix's.
+func checkSliced(t *testing.T, a *SlicedCSR) {
+	t.Helper()
+	seen := make(map[int32]bool)
+	for _, l := range a.lane {
+		if l < 0 || int(l) >= a.Width() || seen[l] {
+			t.Fatalf("%dx%d: lane %d reused or out of range", a.rows, a.cols, l)
+		}
+		seen[l] = true
+	}
+	groups := 0
+	for _, g := range a.groups {
+		groups += int(g)
+	}
+	if len(a.off) != 2*groups || len(a.idx) != 64*groups || len(a.val) != 64*groups {
+		t.Fatalf("%dx%d: %d groups, %d windows, %d idx, %d val", a.rows, a.cols, groups, len(a.off), len(a.idx), len(a.val))
+	}
+	for _, w := range a.off {
+		if w < 0 || (w%16 != 0 && int(w) != a.cols-window) || int(w)+window > max(a.cols, window) {
+			t.Fatalf("%dx%d: window at %d", a.rows, a.cols, w)
+		}
+	}
+	nz := 0
+	for _, v := range a.val {
+		if v != 0 {
+			nz++
+		}
+	}
+	if nz != a.nnz {
+		t.Fatalf("%dx%d: %d non-zero lanes, %d entries", a.rows, a.cols, nz, a.nnz)
+	}
 }
 
 // BenchmarkSpMV784x300Sparsity90 compares, for a 90%-sparse 784→300 Linear
-// layer at batch 1, the sliced product (SpMV), the CSR gather kernel (SpMM
-// with n = 1) and the dense GEMV, side by side.
+// layer at batch 1, the sliced product (SpMV, and SpMVLanes without the pass
+// that puts the rows back in order), the CSR gather kernel (SpMM with n = 1)
+// and the dense GEMV, side by side.
 func BenchmarkSpMV784x300Sparsity90(b *testing.B) {
 	const out, in = 300, 784
 	rnd := rand.New(rand.NewPCG(1, 1))
@@ -59,11 +159,13 @@ func BenchmarkSpMV784x300Sparsity90(b *testing.B) {
 	x := make([]float32, in)
 	fillRand(rnd, x)
 	y := make([]float32, out)
+	yl := make([]float32, s.Width())
 	for _, c := range []struct {
 		name string
 		f    func()
 	}{
 		{"Sliced", func() { SpMV(y, s, x) }},
+		{"SlicedLanes", func() { SpMVLanes(yl, s, x, nil, false) }},
 		{"CSR", func() { SpMM(y, a, x, 1) }},
 		{"Dense", func() { Sgemm(false, false, out, 1, in, 1, w, in, x, 1, 0, y, 1) }},
 	} {

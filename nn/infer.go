@@ -19,11 +19,13 @@ import (
 // inference does not. [Inference] runs a model for evaluation with each Linear and
 // Conv2d weight in the form that is faster on this machine: dense (the blocked SIMD
 // GEMM) or sparse. A sparse Linear layer computes yᵀ = W·xᵀ in the features × batch
-// layout: at batch 1 with kernels.SpMV on the weight's sliced form (no gathers), above
+// layout: at batch 1 with kernels.SpMVBias on the weight's sliced form (no gathers), above
 // it with kernels.SpMMPacked on column blocks whose slice of xᵀ fits L1. Consecutive
 // sparse Linear layers of a Sequential, with the ReLUs between them, run as one chain
 // that stays in that layout (bias and ReLU applied as each row is stored), so a batch
-// is transposed once on the way in and once on the way out. A convolution unrolls
+// is transposed once on the way in and once on the way out; at batch 1 the chain stays
+// in the sliced kernel's lane order instead (kernels.SpMVLanes), so that only the last
+// layer's rows are put back in order. A convolution unrolls
 // each image with im2col and computes W·col with kernels.SpMM on the CSR weight, whose
 // output is already the image's C×H×W layout.
 //
@@ -241,6 +243,11 @@ func (s *sparseLinear) forward(x *tensor.Dense) *tensor.Dense {
 	}
 	y := s.out.Get(n, outF)
 	ys := ops.F32(y)
+	if n == 1 && s.l.Bias != nil {
+		// Bias and ReLU as each row is read from its lane.
+		kernels.SpMVBias(ys, s.sliced, xs, s.l.Bias.Data(), s.relu)
+		return y
+	}
 	if n == 1 {
 		s.product(ys, xs, 1)
 	} else {
@@ -261,13 +268,73 @@ func (s *sparseLinear) forward(x *tensor.Dense) *tensor.Dense {
 
 // sparseChain runs consecutive sparse Linear layers of a Sequential, and the ReLUs
 // between them, in the features × batch layout that kernels.SpMM works in: the input is
-// transposed once on entry and the output once on exit (both no-ops at batch 1), so
+// transposed once on entry and the output once on exit, so
 // each layer's output is the next one's SpMM operand as it stands.
+//
+// At batch 1 the chain runs in lane order (kernels.SpMVLanes): each layer's product stays
+// in the order its sliced form computes it, the next layer's columns are renumbered to
+// match (laneForms), and only the last layer's rows are put back in order.
 type sparseChain struct {
 	layers []chainLayer
 	mods   int // modules of the Sequential the chain replaces
 	bufs   [2][]float32
 	out    ops.Buffer
+	lanes  []laneLayer // built on the first batch of 1
+}
+
+// laneLayer is a chain layer in lane order: its weight with the columns renumbered by the
+// previous layer's lanes, and its bias in its own lane order (nil without a bias).
+type laneLayer struct {
+	a    *kernels.SlicedCSR
+	bias []float32
+	relu bool
+}
+
+// laneForms returns the chain's layers in lane order, building them the first time.
+func (ch *sparseChain) laneForms() []laneLayer {
+	if ch.lanes != nil {
+		return ch.lanes
+	}
+	var prev *kernels.SlicedCSR
+	for _, cl := range ch.layers {
+		a := cl.s.sliced
+		if prev != nil {
+			c := *cl.s.csr
+			c.Cols = prev.Width()
+			c.ColIdx = make([]int32, len(c.ColIdx))
+			for e, j := range cl.s.csr.ColIdx {
+				c.ColIdx[e] = int32(prev.Lane(int(j)))
+			}
+			a = kernels.SliceCSR(&c)
+		}
+		ll := laneLayer{a: a, relu: cl.relu}
+		if cl.s.l.Bias != nil {
+			ll.bias = make([]float32, a.Width())
+			for r, v := range cl.s.l.Bias.Data() {
+				ll.bias[a.Lane(r)] = v
+			}
+		}
+		ch.lanes = append(ch.lanes, ll)
+		prev = a
+	}
+	return ch.lanes
+}
+
+// forward1 runs the chain on one sample xs in lane order and writes the rows of the last
+// layer to ys.
+func (ch *sparseChain) forward1(ys, xs []float32) {
+	cur := xs
+	lanes := ch.laneForms()
+	for k, ll := range lanes {
+		b := k % 2
+		ch.bufs[b] = growF32(ch.bufs[b], ll.a.Width())
+		kernels.SpMVLanes(ch.bufs[b], ll.a, cur, ll.bias, ll.relu)
+		cur = ch.bufs[b]
+	}
+	last := lanes[len(lanes)-1].a
+	for r := range ys {
+		ys[r] = cur[last.Lane(r)]
+	}
 }
 
 // chainLayer is one layer of a sparseChain; relu is set when its own fused ReLU or a
@@ -284,43 +351,32 @@ func (ch *sparseChain) forward(x *tensor.Dense) *tensor.Dense {
 	if len(xs) != n*first.csr.Cols {
 		panic(fmt.Sprintf("nn: sparse %s: input %v, want %d features", first.l.name, x.Shape(), first.csr.Cols))
 	}
-	cur := xs
-	if n > 1 {
-		ch.bufs[0] = growF32(ch.bufs[0], len(xs))
-		kernels.Transpose(ch.bufs[0], xs, n, first.csr.Cols)
-		cur = ch.bufs[0]
-	}
 	last := ch.layers[len(ch.layers)-1].s.csr.Rows
 	y := ch.out.Get(n, last)
+	if n == 1 {
+		ch.forward1(ops.F32(y), xs)
+		return y
+	}
+	ch.bufs[0] = growF32(ch.bufs[0], len(xs))
+	kernels.Transpose(ch.bufs[0], xs, n, first.csr.Cols)
+	cur := ch.bufs[0]
 	for k, cl := range ch.layers {
 		rows := cl.s.csr.Rows
-		var dst []float32
-		switch {
-		case k == len(ch.layers)-1 && n == 1:
-			dst = ops.F32(y)
-		default:
-			b := 1 - k%2
-			ch.bufs[b] = growF32(ch.bufs[b], rows*n)
-			dst = ch.bufs[b]
-		}
-		switch {
-		case n > 1 && cl.s.l.Bias != nil:
+		b := 1 - k%2
+		ch.bufs[b] = growF32(ch.bufs[b], rows*n)
+		dst := ch.bufs[b]
+		if cl.s.l.Bias != nil {
 			// Bias and ReLU as each row is stored.
 			kernels.SpMMPackedBias(dst, cl.s.packedFor(n), cur, n, cl.s.l.Bias.Data(), cl.relu)
-		default:
+		} else {
 			cl.s.product(dst, cur, n)
-			if cl.s.l.Bias != nil {
-				kernels.AddRowVector(dst, 1, rows, cl.s.l.Bias.Data()) // n == 1: one vector add
-			}
 			if cl.relu {
 				kernels.Relu(dst, dst)
 			}
 		}
 		cur = dst
 	}
-	if n > 1 {
-		kernels.Transpose(ops.F32(y), cur, last, n)
-	}
+	kernels.Transpose(ops.F32(y), cur, last, n)
 	return y
 }
 

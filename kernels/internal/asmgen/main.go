@@ -42,7 +42,7 @@ func main() {
 		func(g *gen) { spmmRows512(g, true, false) },
 		func(g *gen) { spmmRows512(g, false, true) },
 		func(g *gen) { spmmRows512(g, true, true) },
-		spmvSliced512, rows2D,
+		rows2D,
 	}}}, extraOutputs...)
 	for _, o := range outputs {
 		var g gen

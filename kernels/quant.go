@@ -257,9 +257,26 @@ func (p *PackedS8) Cols() int { return p.k }
 // the m×n product C = A·Bᵀ, A being m×k with stride lda and C m×n with
 // stride ldc, n and k those of b. It panics as GemmS8S8S32 does.
 func GemmS8S8S32Packed(m int, a []int8, lda int, b *PackedS8, c []int32, ldc int) {
+	GemmS8S8S32PackedFunc(m, a, lda, b, c, ldc, nil)
+}
+
+// doneBytes is the number of bytes of C a GemmS8S8S32PackedFunc worker
+// computes before it calls done: small enough to still be in L2 cache.
+const doneBytes = 256 << 10
+
+// GemmS8S8S32PackedFunc is [GemmS8S8S32Packed] calling done(i0, i1), when
+// it is not nil, as soon as rows i0 ≤ i < i1 of C are complete: a few rows
+// at a time, while they are still in cache, from the goroutine that
+// computed them. Calls for disjoint row ranges may run concurrently; every
+// row is in exactly one call, and all calls have returned when
+// GemmS8S8S32PackedFunc does.
+func GemmS8S8S32PackedFunc(m int, a []int8, lda int, b *PackedS8, c []int32, ldc int, done func(i0, i1 int)) {
 	n, k := b.n, b.k
 	if b.kern == nil {
 		GemmS8S8S32(m, n, k, a, lda, b.b, max(1, k), c, ldc)
+		if done != nil && m > 0 {
+			done(0, m)
+		}
 		return
 	}
 	// Packed panels exist only for n, k ≥ 1.
@@ -275,14 +292,30 @@ func GemmS8S8S32Packed(m int, a []int8, lda int, b *PackedS8, c []int32, ldc int
 	panels := (m + int8MR - 1) / int8MR
 	workers := min(runtime.GOMAXPROCS(0), panels, max(1, m*n*k/(4*parallelMinWork)))
 	if workers == 1 {
-		gemmS8Panels(b.kern, 0, panels, m, n, k, a, lda, b.panels, c, ldc)
+		gemmS8PackedPanels(0, panels, m, a, lda, b, c, ldc, done)
 		return
 	}
 	var wg sync.WaitGroup
 	for w := 1; w < workers; w++ {
 		lo, hi := panels*w/workers, panels*(w+1)/workers
-		wg.Go(func() { gemmS8Panels(b.kern, lo, hi, m, n, k, a, lda, b.panels, c, ldc) })
+		wg.Go(func() { gemmS8PackedPanels(lo, hi, m, a, lda, b, c, ldc, done) })
 	}
-	gemmS8Panels(b.kern, 0, panels/workers, m, n, k, a, lda, b.panels, c, ldc)
+	gemmS8PackedPanels(0, panels/workers, m, a, lda, b, c, ldc, done)
 	wg.Wait()
+}
+
+// gemmS8PackedPanels computes the row panels lo ≤ pi < hi of C, calling
+// done after every doneBytes of C when it is not nil.
+func gemmS8PackedPanels(lo, hi, m int, a []int8, lda int, b *PackedS8, c []int32, ldc int, done func(i0, i1 int)) {
+	n, k := b.n, b.k
+	if done == nil {
+		gemmS8Panels(b.kern, lo, hi, m, n, k, a, lda, b.panels, c, ldc)
+		return
+	}
+	step := max(1, doneBytes/(4*int8MR*n))
+	for p := lo; p < hi; p += step {
+		q := min(p+step, hi)
+		gemmS8Panels(b.kern, p, q, m, n, k, a, lda, b.panels, c, ldc)
+		done(p*int8MR, min(q*int8MR, m))
+	}
 }

@@ -3,6 +3,8 @@ package kernels
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
+	"sync"
 	"testing"
 )
 
@@ -319,6 +321,47 @@ func TestGemmS8S8S32Packed(t *testing.T) {
 	mustPanic(t, "short c", func() { GemmS8S8S32Packed(2, make([]int8, 6), 3, p, make([]int32, 3), 2) })
 	mustPanic(t, "short lda", func() { GemmS8S8S32Packed(2, make([]int8, 6), 2, p, make([]int32, 4), 2) })
 	mustPanic(t, "short b", func() { PackS8(make([]int8, 5), 2, 3, 3) })
+}
+
+// TestGemmS8S8S32PackedFunc checks that done sees every row once, complete.
+func TestGemmS8S8S32PackedFunc(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 4))
+	for _, sz := range [][3]int{{1, 1, 1}, {13, 33, 17}, {100, 200, 300}, {256, 1024, 64}} {
+		m, n, k := sz[0], sz[1], sz[2]
+		t.Run(sizeName(m, n, k), func(t *testing.T) {
+			a, b := make([]int8, m*k), make([]int8, n*k)
+			for i := range a {
+				a[i] = int8(rnd.IntN(256) - 128)
+			}
+			for i := range b {
+				b[i] = int8(rnd.IntN(256) - 128)
+			}
+			want := make([]int32, m*n)
+			gemmS8Go(m, n, k, a, k, b, k, want, n)
+			c := make([]int32, m*n)
+			var mu sync.Mutex
+			seen := make([]int, m)
+			bad := -1
+			GemmS8S8S32PackedFunc(m, a, k, PackS8(b, n, k, k), c, n, func(i0, i1 int) {
+				mu.Lock()
+				defer mu.Unlock()
+				for i := i0; i < i1; i++ {
+					seen[i]++
+					if !slices.Equal(c[i*n:(i+1)*n], want[i*n:(i+1)*n]) {
+						bad = i
+					}
+				}
+			})
+			if bad >= 0 {
+				t.Fatalf("row %d incomplete when done was called", bad)
+			}
+			for i, s := range seen {
+				if s != 1 {
+					t.Fatalf("row %d passed to done %d times", i, s)
+				}
+			}
+		})
+	}
 }
 
 // BenchmarkGemmS8S8S32Packed1024 runs a 256×1024 by 1024×1024 int8 product

@@ -246,8 +246,10 @@ type RangeLinear struct {
 	// fits32 (every accumulator provably fits in an int32).
 	bconst32, zw32 []int32
 	fits32         bool
-	// packedQ is Q packed for the Linear GEMM, built once.
+	// packedQ is Q packed for the Linear GEMM, built once; rows finishes the GEMM's
+	// rows as they complete.
 	packedQ  *kernels.PackedS8
+	rows     int8Rows
 	a8, col8 []int8
 	img8     []int8
 	acc      []int32
@@ -537,17 +539,15 @@ func (rl *RangeLinear) forwardInt8(x *tensor.Dense) *tensor.Dense {
 			rl.colSums[i] = rl.quantizeS8(rl.a8[i*k:(i+1)*k], xd[i*k:(i+1)*k])
 		}
 		rl.acc = qGrowI32(rl.acc, n*cout)
-		kernels.GemmS8S8S32Packed(n, rl.a8, k, rl.packedQ, rl.acc, cout)
-		yd := ops.F32(y)
-		for i := 0; i < n; i++ {
-			acc, dst := rl.acc[i*cout:(i+1)*cout], yd[i*cout:(i+1)*cout]
-			if fused {
-				mx = max(mx, kernels.RequantizeS32(dst, acc, rl.bconst32, rl.zw32, rl.colSums[i], rl.Mult, rq))
-				continue
-			}
-			for o := range dst {
-				dst[o] = rl.finish(acc[o], o, int64(rl.colSums[i]))
-			}
+		r := &rl.rows
+		r.y, r.rq, r.fused = ops.F32(y), rq, fused
+		r.rowMax = qGrowU32(r.rowMax, n)
+		if r.done == nil {
+			r.rl, r.done = rl, r.finish
+		}
+		kernels.GemmS8S8S32PackedFunc(n, rl.a8, k, rl.packedQ, rl.acc, cout, r.done)
+		for _, m := range r.rowMax {
+			mx = max(mx, m)
 		}
 		rl.finishInt8(y, fused, mx)
 		return y
@@ -593,6 +593,36 @@ func (rl *RangeLinear) forwardInt8(x *tensor.Dense) *tensor.Dense {
 	}
 	rl.finishInt8(y, fused, mx)
 	return y
+}
+
+// int8Rows finishes the rows of a Linear layer's int8 product as the GEMM completes
+// them ([kernels.GemmS8S8S32PackedFunc] calls done, possibly concurrently for disjoint
+// rows): y, rq and fused are the call's, and rowMax[i] receives row i's largest |acc|.
+type int8Rows struct {
+	rl     *RangeLinear
+	y      []float32
+	rq     kernels.Requant
+	fused  bool
+	rowMax []uint32
+	done   func(i0, i1 int) // finish, bound once
+}
+
+// finish writes rows i0 ≤ i < i1 of the outputs: finished by the fused epilogue, or the
+// accumulators of finish for requantize.
+func (r *int8Rows) finish(i0, i1 int) {
+	rl := r.rl
+	cout := rl.Shape[0]
+	for i := i0; i < i1; i++ {
+		acc, dst := rl.acc[i*cout:(i+1)*cout], r.y[i*cout:(i+1)*cout]
+		if r.fused {
+			r.rowMax[i] = kernels.RequantizeS32(dst, acc, rl.bconst32, rl.zw32, rl.colSums[i], rl.Mult, r.rq)
+			continue
+		}
+		r.rowMax[i] = 0
+		for o := range dst {
+			dst[o] = rl.finish(acc[o], o, int64(rl.colSums[i]))
+		}
+	}
 }
 
 // finishInt8 completes the int8 path: after the fused epilogue it records the largest
@@ -752,6 +782,13 @@ func qGrowI8(s []int8, n int) []int8 {
 func qGrowI32(s []int32, n int) []int32 {
 	if cap(s) < n {
 		return make([]int32, n)
+	}
+	return s[:n]
+}
+
+func qGrowU32(s []uint32, n int) []uint32 {
+	if cap(s) < n {
+		return make([]uint32, n)
 	}
 	return s[:n]
 }

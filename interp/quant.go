@@ -1,6 +1,7 @@
 package interp
 
 import (
+	"encoding/json"
 	"fmt"
 
 	"github.com/dst-dev/dst/lang"
@@ -97,4 +98,39 @@ func (s *Scheduler) qatAfterStep(cp *policy) error {
 	}
 	cp.qat.AfterStep()
 	return nil
+}
+
+// InstallQAT installs into m the quantization-aware training of prog's quantize policies
+// (dorefa, pact, wrpn, qat), as [Compile] does, without a Scheduler: a model built
+// afresh then takes the checkpoint of such a run (PACT's α are parameters, WRPN's
+// widened shapes are adopted) and evaluates as the run did, with quantized activations.
+// state is the run's [Scheduler.MarshalState] (nil for none); linear QAT's activation
+// ranges come from it. It returns how many policies it installed.
+func InstallQAT(prog *lang.Program, m *nn.Model, state []byte) (int, error) {
+	var st schedState
+	if len(state) > 0 {
+		if err := json.Unmarshal(state, &st); err != nil {
+			return 0, fmt.Errorf("interp: scheduler state: %w", err)
+		}
+		if len(st.Policies) != len(prog.Policies) {
+			return 0, fmt.Errorf("interp: scheduler state has %d policies, the program %d", len(st.Policies), len(prog.Policies))
+		}
+	}
+	n := 0
+	for i, pol := range prog.Policies {
+		if pol.Kind != lang.KindQuantize || pol.Method == "linear" {
+			continue
+		}
+		run, _, err := stdlib.InstallQAT(pol, m, 0)
+		if err != nil {
+			return n, fmt.Errorf("%s: %w", pol.Range, err)
+		}
+		if st.Policies != nil && st.Policies[i].EMA != nil {
+			if err := run.SetEMAState(st.Policies[i].EMA); err != nil {
+				return n, fmt.Errorf("%s: %w", pol.Range, err)
+			}
+		}
+		n++
+	}
+	return n, nil
 }

@@ -112,10 +112,10 @@ type ThinSpace struct {
 // Empty reports whether thinning removed nothing.
 func (r *ThinReport) Empty() bool { return len(r.Removed) == 0 }
 
-// String summarises the report, one line per space.
+// String summarises the report, one line per space, each ending in a newline.
 func (r *ThinReport) String() string {
 	if r.Empty() && len(r.Kept) == 0 {
-		return "nothing to thin"
+		return "nothing to thin\n"
 	}
 	s := ""
 	for _, sp := range r.Removed {

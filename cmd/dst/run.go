@@ -28,6 +28,7 @@ const (
 	metaRun       = "dst.run"       // the run's settings (runConfig as JSON)
 	metaScheduler = "dst.scheduler" // the Scheduler's state (interp.MarshalState)
 	metaFinished  = "dst.finished"  // "true" once training and after-training policies ran
+	metaSchedule  = "dst.schedule"  // the schedule's source, so a quantization-aware model can be rebuilt
 )
 
 // Files a run writes into its output folder.
@@ -285,7 +286,7 @@ func (c *RunCmd) execute(g *Globals, cfg runConfig, src, expSrc []byte, out stri
 		if err != nil {
 			return nil, err
 		}
-		return map[string]string{metaRun: string(cfgJSON), metaScheduler: string(st)}, nil
+		return map[string]string{metaRun: string(cfgJSON), metaScheduler: string(st), metaSchedule: string(src)}, nil
 	}
 	verb := "running"
 	if resume {

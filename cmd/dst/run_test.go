@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"syscall"
@@ -458,8 +459,20 @@ func TestRunResumeQAT(t *testing.T) {
 					"--limit-test", "32", "--batch", "32", "--seed", "5", "--threads", "1", "--out", out}
 			}
 			full := filepath.Join(dir, "full")
-			if out, err := exec.Command(bin, args(full)...).CombinedOutput(); err != nil {
+			out, err := exec.Command(bin, args(full)...).CombinedOutput()
+			if err != nil {
 				t.Fatalf("uninterrupted run: %v\n%s", err, out)
+			}
+			// dst eval rebuilds the quantized activations from the checkpoint: it
+			// computes what the run computed.
+			ev, err := exec.Command(bin, "eval", "--checkpoint", filepath.Join(full, runCheckpoint), "--limit-test", "32").CombinedOutput()
+			if err != nil {
+				t.Fatalf("eval: %v\n%s", err, ev)
+			}
+			runTop1 := regexp.MustCompile(`final top-1 ([0-9.]+)%`).FindSubmatch(out)
+			evalTop1 := regexp.MustCompile(`top-1 ([0-9.]+)%`).FindSubmatch(ev)
+			if runTop1 == nil || evalTop1 == nil || string(runTop1[1]) != string(evalTop1[1]) {
+				t.Errorf("dst eval says %q, the run ended with %q", ev, runTop1)
 			}
 			killed := filepath.Join(dir, "killed")
 			cmd := exec.Command(bin, args(killed)...)

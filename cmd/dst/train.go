@@ -7,7 +7,10 @@ import (
 	"strconv"
 
 	"github.com/dst-dev/dst/internal/runlog"
+	"github.com/dst-dev/dst/interp"
+	"github.com/dst-dev/dst/lang"
 	"github.com/dst-dev/dst/nn"
+	"github.com/dst-dev/dst/stdlib"
 )
 
 // TrainFlags are the training settings shared by `dst train` and `dst run`.
@@ -174,7 +177,28 @@ func (c *EvalCmd) Run(g *Globals) error {
 	return nil
 }
 
-// loadModel builds the model a checkpoint belongs to (or the named one) and loads it.
+// installRunQAT gives m, before it loads the checkpoint of a dst run, the quantized
+// activations (and PACT's α, WRPN's widening) of the run's quantization-aware training,
+// from the schedule and scheduler state the checkpoint carries: the model then computes
+// what the run evaluated.
+func installRunQAT(m *nn.Model, checkpoint string, ci *nn.CheckpointInfo) error {
+	src := ci.Meta[metaSchedule]
+	if src == "" {
+		return nil
+	}
+	name := checkpoint + " (" + metaSchedule + ")"
+	prog, diags := lang.CheckSource(name, []byte(src), lang.Env{Params: paramTable(m), Builtins: stdlib.Signatures()})
+	if diags.HasErrors() {
+		return usageError("checkpoint %s: the schedule it was trained with does not check against %s: %v", checkpoint, m.Name, diags.Errs())
+	}
+	if _, err := interp.InstallQAT(prog, m, []byte(ci.Meta[metaScheduler])); err != nil {
+		return usageError("checkpoint %s: %v", checkpoint, err)
+	}
+	return nil
+}
+
+// loadModel builds the model a checkpoint belongs to (or the named one) and loads it,
+// with the quantization-aware training its run installed.
 func loadModel(name, checkpoint string) (*nn.Model, error) {
 	ci, err := nn.ReadCheckpointInfo(checkpoint)
 	if err != nil {
@@ -189,6 +213,9 @@ func loadModel(name, checkpoint string) (*nn.Model, error) {
 	m, err := nn.New(name, 0)
 	if err != nil {
 		return nil, usageError("%v", err)
+	}
+	if err := installRunQAT(m, checkpoint, ci); err != nil {
+		return nil, err
 	}
 	if _, err := nn.LoadCheckpoint(checkpoint, m, nil); err != nil {
 		return nil, usageError("%v", err)

@@ -87,8 +87,11 @@ func writeSummary(g *Globals, s *analysis.Summary, zooMACs int64) error {
 	fmt.Fprintf(g.Stdout, "\nModel: %s (input %s)\n", s.Model, shape(s.Input))
 	fmt.Fprintf(g.Stdout, "Total MACs: %s\n", thousands(t.MACs))
 	fmt.Fprintf(g.Stdout, "MACs left after sparsity: %s (%s of dense)\n", thousands(t.SparseMACs), percent(t.SparseMACs, t.MACs))
-	if zooMACs > 0 && zooMACs != t.MACs {
+	switch {
+	case zooMACs > 0 && t.MACs < zooMACs:
 		fmt.Fprintf(g.Stdout, "MACs of the unthinned zoo model: %s (thinning left %s)\n", thousands(zooMACs), percent(t.MACs, zooMACs))
+	case zooMACs > 0 && t.MACs > zooMACs:
+		fmt.Fprintf(g.Stdout, "MACs of the zoo model: %s (widening made them %s)\n", thousands(zooMACs), percent(t.MACs, zooMACs))
 	}
 	fmt.Fprintf(g.Stdout, "Weights (no biases or BatchNorm): %s, %s non-zero (%s)\n", thousands(int64(t.Weights)), thousands(int64(t.WeightNNZ)), percent(int64(t.WeightNNZ), int64(t.Weights)))
 	fmt.Fprintf(g.Stdout, "All parameters: %s\n", thousands(int64(t.Params)))

@@ -1,7 +1,10 @@
 // Package kernels holds dst's raw numeric loops: dense single-precision
 // GEMM, im2col convolution helpers, pooling, elementwise arithmetic,
-// reductions, selection, sparse (CSR) × dense products and int8 GEMM. It is
-// the bottom layer of dst and imports only the standard library.
+// reductions, selection, sparse (CSR) × dense products, sliced sparse
+// matrix-vector products ([SpMV]), int8 GEMM with weights packed once
+// ([PackS8], [GemmS8S8S32Packed]) and the quantization loops around it
+// ([QuantizeS8], [RequantizeS32]). It is the bottom layer of dst and imports
+// only the standard library.
 //
 // # Conventions
 //
@@ -16,7 +19,8 @@
 // AVX-512 (12×32 tile) or AVX2+FMA (6×16 tile) SGEMM micro-kernel, AVX2
 // loops for the elementwise kernels and reductions, AVX-512 transposes for
 // GEMM packing, AVX-512 VNNI (or, without it, AVX2 int16 multiply-adds)
-// for [GemmS8S8S32] and AVX-512 kernels for [SpMM]. [Path] names the GEMM path in use. Building with the purego tag,
+// for [GemmS8S8S32], and AVX-512 kernels for [SpMM], [SpMV] and the int8
+// quantize/requantize loops. [Path] names the GEMM path in use. Building with the purego tag,
 // or for another architecture, selects portable Go loops everywhere; the
 // tests pass on every path. The assembly is written by internal/asmgen
 // (go generate).

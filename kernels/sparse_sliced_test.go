@@ -178,3 +178,14 @@ func BenchmarkSpMV784x300Sparsity90(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSliceCSR784x300Sparsity90 measures building the sliced layout of a
+// 90%-sparse 784→300 weight (nn.NewInference builds one per Linear layer).
+func BenchmarkSliceCSR784x300Sparsity90(b *testing.B) {
+	rnd := rand.New(rand.NewPCG(1, 1))
+	a := CSRFromDense(sparseDense(rnd, 300, 784, 0.9), 300, 784)
+	b.ReportAllocs()
+	for b.Loop() {
+		SliceCSR(a)
+	}
+}

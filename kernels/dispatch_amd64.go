@@ -135,8 +135,8 @@ func selectS8() gemmS8Func {
 // check all of them.
 func availableS8() map[string]gemmS8Func {
 	ks := map[string]gemmS8Func{"purego": gemmS8Go}
-	hasAVX2, hasAVX512 := cpuFeatures()
-	if _, _, ecx7, _ := cpuid(7, 0); hasAVX512 && ecx7&(1<<11) != 0 {
+	hasAVX2, _ := cpuFeatures()
+	if hasVNNI() {
 		ks["vnni"] = func(m, n, k int, a []int8, lda int, b []int8, ldb int, c []int32, ldc int) {
 			gemmS8Packed(gemmS8KernelVNNI, m, n, k, a, lda, b, ldb, c, ldc)
 		}

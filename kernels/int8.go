@@ -87,10 +87,12 @@ func gemmS8Go(m, n, k int, a []int8, lda int, b []int8, ldb int, c []int32, ldc 
 // gemmS8KernelVNNI.
 type int8MicroKernel func(kq int, a *int8, b *uint8, c *int32, ldc int, corr *int32, mr, nr int)
 
-// Tile sizes of the int8 micro-kernel.
+// Tile sizes of the int8 micro-kernel. Panels of at most s8RowMax rows run
+// through s8RowKernel, a row at a time, where there is one.
 const (
-	int8MR = 12
-	int8NR = 32
+	int8MR   = 12
+	int8NR   = 32
+	s8RowMax = 3
 )
 
 // gemmS8Packed packs B (once, shared) and A (per row panel) into the
@@ -138,6 +140,14 @@ func gemmS8Panels(kern int8MicroKernel, lo, hi, m, n, k int, a []int8, lda int, 
 			if r < rows {
 				corr[r] = 128 * sumS8(a[(i0+r)*lda:(i0+r)*lda+k])
 			}
+		}
+		if rows <= s8RowMax && s8RowKernel != nil {
+			for j0 := 0; j0 < n; j0 += int8NR {
+				for r := 0; r < rows; r++ {
+					s8RowKernel(kq, (*int8)(unsafe.Pointer(&ap[4*r])), &bp[j0*kq*4], &c[(i0+r)*ldc+j0], ldc, &corr[r], 1, min(int8NR, n-j0))
+				}
+			}
+			continue
 		}
 		for j0 := 0; j0 < n; j0 += int8NR {
 			kern(kq, (*int8)(unsafe.Pointer(&ap[0])), &bp[j0*kq*4], &c[i0*ldc+j0], ldc, &corr[0], rows, min(int8NR, n-j0))

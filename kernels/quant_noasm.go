@@ -16,3 +16,6 @@ func requantS32Chan(dst []float32, acc, sums []int32, bias, zw int32, mult float
 
 // s8PackedKernel is nil without assembly: PackedS8 keeps plain rows.
 var s8PackedKernel int8MicroKernel
+
+// s8RowKernel is nil without assembly (see gemmS8Panels).
+var s8RowKernel int8MicroKernel

@@ -90,6 +90,18 @@ func im2colInto(dst []float32, ldd int, src []float32, c, h, w, kh, kw, padH, pa
 	if c*kh*kw*n == 0 {
 		return
 	}
+	if padH == 0 && padW == 0 && strideH == 1 && strideW == 1 {
+		// Every window lies inside the image: the kw rows of one
+		// (channel, kernel row) are plain copies of image rows.
+		for ch := 0; ch < c; ch++ {
+			img := src[ch*h*w : (ch+1)*h*w]
+			for ki := 0; ki < kh; ki++ {
+				row := ch*kh*kw + ki*kw
+				im2colRows(dst[row*ldd:], ldd, img[ki*w:], w, kw, outH, outW)
+			}
+		}
+		return
+	}
 	row := 0
 	for ch := 0; ch < c; ch++ {
 		img := src[ch*h*w : (ch+1)*h*w]
@@ -150,6 +162,18 @@ func im2colInto(dst []float32, ldd int, src []float32, c, h, w, kh, kw, padH, pa
 				}
 			}
 		}
+	}
+}
+
+// im2colRowsGo writes the kw im2col rows of one (channel, kernel row) of an
+// unpadded, stride-1 convolution, row kj starting at dst[kj*ldd]:
+//
+//	for kj < kw, oy < outH, ox < outW {
+//		dst[kj*ldd + oy*outW + ox] = src[oy*w + kj + ox]
+//	}
+func im2colRowsGo(dst []float32, ldd int, src []float32, w, kw, outH, outW int) {
+	for kj := 0; kj < kw; kj++ {
+		copyRows(dst[kj*ldd:], src[kj:], outH, outW, outW, w)
 	}
 }
 

@@ -90,6 +90,61 @@ func maxPool2x2(dst []float32, argmax []int32, src []float32, c, h, w, outH, out
 	}
 }
 
+// MaxPool2x2Bias is the inference form of a convolution's bias, optional
+// ReLU and 2×2 max pooling (stride 2, no padding), without the argmax that
+// training keeps. It pools n planes of h×w, plane i read from src[i*lds:]
+// and written as (h/2)×(w/2) to dst[i*ldd:]:
+//
+//	oh, ow := h/2, w/2
+//	for i < n, oy < oh, ox < ow {
+//		s := src[i*lds + 2*oy*w + 2*ox:]
+//		v := max(s[0], s[1], s[w], s[w+1]) + bias
+//		if relu {
+//			v = max(v, 0)
+//		}
+//		dst[i*ldd + oy*ow + ox] = v
+//	}
+//
+// max is Go's: a NaN in a window gives NaN. Adding the bias and the ReLU
+// are monotonic, so the result equals pooling the biased, rectified values.
+// Planes may overlap in neither src nor dst. It panics if a size is
+// negative, if ldd < (h/2)·(w/2) or lds < h·w when n > 1, or if src or dst
+// is too short.
+func MaxPool2x2Bias(dst []float32, ldd int, src []float32, lds, n, h, w int, bias float32, relu bool) {
+	if n < 0 || h < 0 || w < 0 || (n > 1 && (ldd < (h/2)*(w/2) || lds < h*w)) {
+		panic("kernels: MaxPool2x2Bias: invalid geometry")
+	}
+	oh, ow := h/2, w/2
+	if n == 0 || oh == 0 || ow == 0 {
+		return
+	}
+	if len(dst) < (n-1)*ldd+oh*ow || len(src) < (n-1)*lds+h*w {
+		panic("kernels: MaxPool2x2Bias: slice too short")
+	}
+	maxPool2x2Bias(dst, ldd, src, lds, n, h, w, bias, relu)
+}
+
+// maxPool2x2BiasGo is MaxPool2x2Bias after the checks.
+func maxPool2x2BiasGo(dst []float32, ldd int, src []float32, lds, n, h, w int, bias float32, relu bool) {
+	oh, ow := h/2, w/2
+	for i := 0; i < n; i++ {
+		s := src[i*lds : i*lds+h*w]
+		d := dst[i*ldd : i*ldd+oh*ow]
+		for oy := 0; oy < oh; oy++ {
+			r0 := s[2*oy*w : 2*oy*w+2*ow]
+			r1 := s[(2*oy+1)*w : (2*oy+1)*w+2*ow]
+			dr := d[oy*ow : (oy+1)*ow]
+			for ox := range dr {
+				v := max(r0[2*ox], r0[2*ox+1], r1[2*ox], r1[2*ox+1]) + bias
+				if relu {
+					v = max(v, 0)
+				}
+				dr[ox] = v
+			}
+		}
+	}
+}
+
 // maxStep folds v (at index j) into the running maximum; the first NaN
 // wins and stays.
 func maxStep(best float32, arg int, v float32, j int) (float32, int) {

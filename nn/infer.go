@@ -27,7 +27,8 @@ import (
 // in the sliced kernel's lane order instead (kernels.SpMVLanes), so that only the last
 // layer's rows are put back in order. A convolution unrolls
 // each image with im2col and computes W·col with kernels.SpMM on the CSR weight, whose
-// output is already the image's C×H×W layout.
+// output is already the image's C×H×W layout. A dense convolution runs on the inference
+// path of infer_conv.go rather than the training one.
 //
 // Which form wins depends on the density, the layer's shape, the batch size and the CPU,
 // so in [InferAuto] mode nothing is guessed: each layer is timed both ways on a random
@@ -66,6 +67,8 @@ type Inference struct {
 	m       *Model
 	sparse  map[Module]sparseLayer
 	chains  map[Module]*sparseChain // keyed by the chain's first module
+	dense   map[Module]*denseConv   // convolutions on the dense inference path
+	pass    map[Module]bool         // ReLU and MaxPool2d modules a dense convolution applies
 	choices []LayerChoice
 }
 
@@ -80,8 +83,10 @@ func NewInference(m *Model, batch int, mode InferMode) (*Inference, error) {
 	if batch < 1 {
 		return nil, fmt.Errorf("nn: NewInference: batch must be >= 1, got %d", batch)
 	}
-	inf := &Inference{m: m, sparse: map[Module]sparseLayer{}, chains: map[Module]*sparseChain{}}
+	inf := &Inference{m: m, sparse: map[Module]sparseLayer{}, chains: map[Module]*sparseChain{},
+		dense: map[Module]*denseConv{}, pass: map[Module]bool{}}
 	if mode == InferDense {
+		inf.addDenseConvs()
 		return inf, nil
 	}
 	// Run one forward pass so that every layer knows its input shape.
@@ -129,7 +134,32 @@ func NewInference(m *Model, batch int, mode InferMode) (*Inference, error) {
 			inf.findChains(sq)
 		}
 	})
+	inf.addDenseConvs()
 	return inf, nil
+}
+
+// addDenseConvs puts every Conv2d that does not run sparse on the dense inference path,
+// with the ReLU and MaxPool2d modules fused into it.
+func (inf *Inference) addDenseConvs() {
+	walk(inf.m.root, func(mod Module) {
+		if c, ok := mod.(*Conv2d); ok {
+			if _, sparse := inf.sparse[c]; !sparse {
+				inf.dense[c] = &denseConv{c: c}
+			}
+		}
+	})
+	walk(inf.m.root, func(mod Module) {
+		switch l := mod.(type) {
+		case *ReLU:
+			if l.conv != nil && l.conv.op.Pool2x2 && inf.dense[l.conv] != nil {
+				inf.pass[l] = true
+			}
+		case *MaxPool2d:
+			if l.conv != nil && l.conv.op.Pool2x2 && inf.dense[l.conv] != nil {
+				inf.pass[l] = true
+			}
+		}
+	})
 }
 
 // findChains records every run of sparse Linear layers and ReLUs in sq that starts with
@@ -167,7 +197,7 @@ func (inf *Inference) Choices() []LayerChoice { return inf.choices }
 // Forward runs the model on a batch in evaluation mode and returns the logits, owned by
 // the Inference until its next Forward.
 func (inf *Inference) Forward(x *tensor.Dense) *tensor.Dense {
-	if len(inf.sparse) == 0 {
+	if len(inf.sparse) == 0 && len(inf.dense) == 0 {
 		return inf.m.Forward(x, false)
 	}
 	return inf.run(inf.m.root, x)
@@ -176,6 +206,12 @@ func (inf *Inference) Forward(x *tensor.Dense) *tensor.Dense {
 func (inf *Inference) run(mod Module, x *tensor.Dense) *tensor.Dense {
 	if sl, ok := inf.sparse[mod]; ok {
 		return sl.forward(x)
+	}
+	if dc, ok := inf.dense[mod]; ok {
+		return dc.forward(x)
+	}
+	if inf.pass[mod] {
+		return x
 	}
 	switch l := mod.(type) {
 	case *Sequential:

@@ -1,0 +1,102 @@
+package nn
+
+import (
+	"fmt"
+
+	"github.com/dst-dev/dst/kernels"
+	"github.com/dst-dev/dst/ops"
+	"gorgonia.org/tensor"
+)
+
+// Dense convolution for inference.
+//
+// Training's convolution (ops.Conv2d) keeps what Backward needs: the argmax of every
+// pooled window, and a reorder pass per output plane. Inference needs neither, so
+// [Inference] runs each dense Conv2d with its own path: a chunk of images is unrolled
+// with kernels.Im2colBatch into one (C·kh·kw)×(chunk·outH·outW) matrix, one GEMM
+// multiplies it by the weight, and the bias, the fused ReLU and the fused 2×2 max
+// pooling are applied in a single pass (kernels.MaxPool2x2Bias) that writes the
+// N×Cout×outH/2×outW/2 output directly. The values equal the model's own Forward up to
+// the GEMM's summation order. The MaxPool2d and ReLU modules fused into the convolution
+// then pass their input through.
+
+// denseConv is a Conv2d running on the dense inference path.
+type denseConv struct {
+	c        *Conv2d
+	col, tmp []float32
+	out      ops.Buffer
+}
+
+// convColTarget is the number of im2col values per chunk of images (256 KiB), as in
+// ops.Conv2d: the unrolled chunk stays in L2 while the GEMM reads it.
+const convColTarget = 1 << 16
+
+func (d *denseConv) forward(x *tensor.Dense) *tensor.Dense {
+	cv := d.c.op
+	sh := x.Shape()
+	ws := d.c.Weight.Value.Shape()
+	if len(sh) != 4 || sh[1] != ws[1] {
+		panic(fmt.Sprintf("nn: %s: input %v does not fit weight %v", d.c.name, sh, ws))
+	}
+	n, c, h, w := sh[0], sh[1], sh[2], sh[3]
+	cout, kh, kw := ws[0], ws[2], ws[3]
+	oh, ow := cv.OutSize(h, w, kh, kw)
+	if oh == 0 || ow == 0 {
+		panic(fmt.Sprintf("nn: %s: kernel %d×%d larger than padded input %v", d.c.name, kh, kw, sh))
+	}
+	k, p := c*kh*kw, oh*ow
+	chunk := max(1, min(n, convColTarget/(k*p)))
+	d.col = growF32(d.col, k*chunk*p)
+	d.tmp = growF32(d.tmp, cout*chunk*p)
+	q := p // values per output plane
+	var y *tensor.Dense
+	if cv.Pool2x2 {
+		q = (oh / 2) * (ow / 2)
+		y = d.out.Get(n, cout, oh/2, ow/2)
+	} else {
+		y = d.out.Get(n, cout, oh, ow)
+	}
+	xs, ys, wd := ops.F32(x), ops.F32(y), d.c.Weight.Data()
+	var bias []float32
+	if d.c.Bias != nil {
+		bias = d.c.Bias.Data()
+	}
+	img := c * h * w
+	for s0 := 0; s0 < n; s0 += chunk {
+		cn := min(chunk, n-s0)
+		l := cn * p
+		col, tmp := d.col[:k*l], d.tmp[:cout*l]
+		kernels.Im2colBatch(col, xs[s0*img:(s0+cn)*img], cn, c, h, w, kh, kw, cv.PadH, cv.PadW, cv.StrideH, cv.StrideW)
+		kernels.Sgemm(false, false, cout, l, k, 1, wd, k, col, l, 0, tmp, l)
+		for o := 0; o < cout; o++ {
+			var b float32
+			if bias != nil {
+				b = bias[o]
+			}
+			src := tmp[o*l : (o+1)*l]
+			dst := ys[(s0*cout+o)*q:]
+			if cv.Pool2x2 {
+				kernels.MaxPool2x2Bias(dst, cout*q, src, p, cn, oh, ow, b, cv.Relu)
+				continue
+			}
+			for i := 0; i < cn; i++ {
+				biasReLU(dst[i*cout*q:i*cout*q+p], src[i*p:(i+1)*p], b, cv.Relu)
+			}
+		}
+	}
+	return y
+}
+
+// biasReLU writes dst[j] = src[j] + b, clamped at 0 when relu is set.
+func biasReLU(dst, src []float32, b float32, relu bool) {
+	dst = dst[:len(src)]
+	if relu {
+		for j, v := range src {
+			dst[j] = max(v+b, 0)
+		}
+		return
+	}
+	for j, v := range src {
+		dst[j] = v + b
+	}
+}

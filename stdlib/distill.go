@@ -154,9 +154,10 @@ func NewKD(pol *lang.Policy) (*KD, error) {
 }
 
 // LoadTeacher returns the teacher a distill policy names (lang.Policy.Teacher): a
-// checkpoint file, whose metadata names its zoo model. A bare zoo model name is an
-// error, since an untrained teacher teaches nothing.
-func LoadTeacher(ref string) (*nn.Model, error) {
+// checkpoint file holding the zoo model model, or, when model is "", the one its
+// metadata names. A bare zoo model name is an error, since an untrained teacher teaches
+// nothing.
+func LoadTeacher(ref, model string) (*nn.Model, error) {
 	if _, err := os.Stat(ref); err != nil {
 		return nil, fmt.Errorf("stdlib: distill: teacher %q is not a checkpoint file (a zoo model needs trained weights): %w", ref, err)
 	}
@@ -164,10 +165,15 @@ func LoadTeacher(ref string) (*nn.Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("stdlib: distill: teacher: %w", err)
 	}
-	if ci.Model == "" {
-		return nil, fmt.Errorf("stdlib: distill: teacher %s does not say which model it holds", ref)
+	switch {
+	case model == "" && ci.Model == "":
+		return nil, fmt.Errorf("stdlib: distill: teacher %s does not say which model it holds; name it with `model NAME`", ref)
+	case model == "":
+		model = ci.Model
+	case ci.Model != "" && ci.Model != model:
+		return nil, fmt.Errorf("stdlib: distill: teacher %s holds a %s, not the %s the policy names", ref, ci.Model, model)
 	}
-	m, err := nn.New(ci.Model, 0)
+	m, err := nn.New(model, 0)
 	if err != nil {
 		return nil, fmt.Errorf("stdlib: distill: teacher %s: %w", ref, err)
 	}
@@ -184,7 +190,11 @@ func NewKDHooks(pol *lang.Policy) (*KDHooks, error) {
 	if err != nil {
 		return nil, err
 	}
-	t, err := LoadTeacher(pol.Teacher)
+	var model string
+	if v, ok := pol.Arg("model"); ok {
+		model = v.Str
+	}
+	t, err := LoadTeacher(pol.Teacher, model)
 	if err != nil {
 		return nil, err
 	}

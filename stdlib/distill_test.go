@@ -6,9 +6,11 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/dst-dev/dst/data"
+	"github.com/dst-dev/dst/internal/safetensors"
 	"github.com/dst-dev/dst/lang"
 	"github.com/dst-dev/dst/nn"
 	"github.com/dst-dev/dst/ops"
@@ -200,8 +202,50 @@ func TestNewKDHooks(t *testing.T) {
 		t.Fatal("teacher weights not loaded")
 	}
 	for _, ref := range []string{"resnet20_cifar", filepath.Join(t.TempDir(), "none.safetensors")} {
-		if _, err := LoadTeacher(ref); err == nil {
+		if _, err := LoadTeacher(ref, ""); err == nil {
 			t.Fatalf("teacher %q accepted", ref)
 		}
+	}
+
+	// A state dict that does not name its model needs `model NAME`; a named checkpoint
+	// must hold the model the policy names.
+	f, err := safetensors.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	delete(f.Metadata, "dst.model")
+	bare := filepath.Join(t.TempDir(), "state_dict.safetensors")
+	if err := safetensors.WriteFile(bare, f); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		ref, model, wantErr string
+	}{
+		{bare, "simplenet_mnist", ""},
+		{bare, "", "model NAME"},
+		{path, "simplenet_mnist", ""},
+		{path, "lenet5", "holds a simplenet_mnist, not the lenet5"},
+	} {
+		m, err := LoadTeacher(tc.ref, tc.model)
+		switch {
+		case tc.wantErr == "" && err != nil:
+			t.Errorf("LoadTeacher(%s, %q): %v", filepath.Base(tc.ref), tc.model, err)
+		case tc.wantErr == "" && m.Params()[0].Data()[0] != teacher.Params()[0].Data()[0]:
+			t.Errorf("LoadTeacher(%s, %q): weights not loaded", filepath.Base(tc.ref), tc.model)
+		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+			t.Errorf("LoadTeacher(%s, %q): error %v, want one saying %q", filepath.Base(tc.ref), tc.model, err, tc.wantErr)
+		}
+	}
+	src := "distill from \"" + bare + "\" model simplenet_mnist temperature 3\n"
+	prog, diags = lang.CheckSource("kd.dst", []byte(src), lang.Env{Builtins: Signatures()})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	if h, err := NewKDHooks(prog.Policies[0]); err != nil || h.Teacher.Name != "simplenet_mnist" {
+		t.Fatalf("model argument: %v", err)
+	}
+	_, diags = lang.CheckSource("kd.dst", []byte("distill from \"t.safetensors\" model simplenet_mnst\n"), lang.Env{Builtins: Signatures()})
+	if !diags.HasErrors() || !strings.Contains(diags.Error(), "simplenet_mnist") {
+		t.Errorf("a misspelt teacher model checks: %v", diags)
 	}
 }

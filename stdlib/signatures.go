@@ -1,6 +1,9 @@
 package stdlib
 
-import "github.com/dst-dev/dst/lang"
+import (
+	"github.com/dst-dev/dst/lang"
+	"github.com/dst-dev/dst/nn"
+)
 
 // Signatures returns the table of every builtin method a .dst script can name: pruners,
 // regularizers, quantizers, learning-rate schedules, distillation and thinning. The
@@ -348,6 +351,7 @@ func signatureTable() []lang.Signature {
 				{Name: "temperature", Type: lang.TypePositive, Default: "1", Positional: true, Doc: "Softmax temperature T."},
 				{Name: "student", Type: lang.TypeNonNegative, Default: "0.5", Doc: "Weight of the student's loss against the labels."},
 				{Name: "soft", Type: lang.TypeNonNegative, Default: "0.5", Doc: "Weight of the distillation (soft-target) loss."},
+				{Name: "model", Type: lang.TypeEnum, Enum: zooNames(), Doc: "The teacher's zoo model: required when the checkpoint does not say which model it holds (a state dict written by other tools), checked against the checkpoint when it does."},
 			},
 			Windows: []lang.WindowForm{lang.FormRange}, DefaultWindow: "from epoch 0", Exclusive: true,
 		},
@@ -373,4 +377,13 @@ func signatureTable() []lang.Signature {
 			Windows: []lang.WindowForm{lang.FormAt, lang.FormList, lang.FormBefore, lang.FormAfter},
 		},
 	}
+}
+
+// zooNames lists the models of nn's zoo, the values of a distill policy's model argument.
+func zooNames() []string {
+	var out []string
+	for _, m := range nn.Models() {
+		out = append(out, m.Name)
+	}
+	return out
 }

@@ -20,6 +20,11 @@ TEXT ·im2colRowsAVX512(SB), NOSPLIT, $0-56
 	SHLQ CX, AX
 	DECQ AX
 	KMOVW AX, K1
+	MOVQ AX, DX
+	SHLQ CX, DX
+	KMOVW DX, K2
+	ORQ AX, DX
+	KMOVW DX, K3
 	MOVQ R10, BX
 	SHRQ $4, BX
 	SHLQ $2, R10
@@ -29,6 +34,18 @@ i2c_kj:
 	MOVQ outH+40(FP), DX
 	TESTQ BX, BX
 	JNZ i2c_row
+	CMPQ R10, $32
+	JGT i2c_short2
+i2c_pair:
+	CMPQ DX, $2
+	JLT i2c_short1
+	VMOVUPS.Z (R14), K1, Z0
+	VEXPANDPS (R14)(R9*1), K2, Z0
+	VMOVUPS Z0, K3, (R15)
+	LEAQ (R14)(R9*2), R14
+	LEAQ (R15)(R10*2), R15
+	SUBQ $2, DX
+	JMP i2c_pair
 i2c_short2:
 	CMPQ DX, $2
 	JLT i2c_short1

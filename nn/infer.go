@@ -67,7 +67,7 @@ type Inference struct {
 	m       *Model
 	sparse  map[Module]sparseLayer
 	chains  map[Module]*sparseChain // keyed by the chain's first module
-	dense   map[Module]*denseConv   // convolutions on the dense inference path
+	dense   map[Module]sparseLayer  // Conv2d and Linear layers on the dense inference path
 	pass    map[Module]bool         // ReLU and MaxPool2d modules a dense convolution applies
 	choices []LayerChoice
 }
@@ -84,7 +84,7 @@ func NewInference(m *Model, batch int, mode InferMode) (*Inference, error) {
 		return nil, fmt.Errorf("nn: NewInference: batch must be >= 1, got %d", batch)
 	}
 	inf := &Inference{m: m, sparse: map[Module]sparseLayer{}, chains: map[Module]*sparseChain{},
-		dense: map[Module]*denseConv{}, pass: map[Module]bool{}}
+		dense: map[Module]sparseLayer{}, pass: map[Module]bool{}}
 	if mode == InferDense {
 		inf.addDenseConvs()
 		return inf, nil
@@ -138,14 +138,19 @@ func NewInference(m *Model, batch int, mode InferMode) (*Inference, error) {
 	return inf, nil
 }
 
-// addDenseConvs puts every Conv2d that does not run sparse on the dense inference path,
-// with the ReLU and MaxPool2d modules fused into it.
+// addDenseConvs puts every Conv2d and Linear layer that does not run sparse on the
+// dense inference path (infer_conv.go), with the ReLU and MaxPool2d modules fused into
+// a convolution.
 func (inf *Inference) addDenseConvs() {
 	walk(inf.m.root, func(mod Module) {
-		if c, ok := mod.(*Conv2d); ok {
-			if _, sparse := inf.sparse[c]; !sparse {
-				inf.dense[c] = &denseConv{c: c}
-			}
+		if _, sparse := inf.sparse[mod]; sparse {
+			return
+		}
+		switch l := mod.(type) {
+		case *Conv2d:
+			inf.dense[l] = &denseConv{c: l}
+		case *Linear:
+			inf.dense[l] = &denseLinear{l: l}
 		}
 	})
 	walk(inf.m.root, func(mod Module) {

@@ -100,3 +100,31 @@ func biasReLU(dst, src []float32, b float32, relu bool) {
 		dst[j] = v + b
 	}
 }
+
+// denseLinear is a Linear layer on the dense inference path: the GEMM, then the bias
+// and the fused ReLU as vector passes over the whole batch (the training op adds them
+// one element at a time).
+type denseLinear struct {
+	l   *Linear
+	out ops.Buffer
+}
+
+func (d *denseLinear) forward(x *tensor.Dense) *tensor.Dense {
+	s := d.l.Weight.Value.Shape()
+	outF, in := s[0], s[1]
+	xs := ops.F32(x)
+	n := x.Shape()[0]
+	if len(xs) != n*in {
+		panic(fmt.Sprintf("nn: %s: input %v, want %d features", d.l.name, x.Shape(), in))
+	}
+	y := d.out.Get(n, outF)
+	ys := ops.F32(y)
+	kernels.Sgemm(false, true, n, outF, in, 1, xs, in, d.l.Weight.Data(), in, 0, ys, outF)
+	if d.l.Bias != nil {
+		kernels.AddRowVector(ys, n, outF, d.l.Bias.Data())
+	}
+	if d.l.op.Relu {
+		kernels.Relu(ys, ys)
+	}
+	return y
+}

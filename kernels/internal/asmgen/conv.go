@@ -37,6 +37,13 @@ func im2colRows512(g *gen) {
 	g.p("\tSHLQ CX, AX")
 	g.p("\tDECQ AX")
 	g.p("\tKMOVW AX, K1")
+	// Rows of at most 8 floats: K2 = K1<<outW places the second row of a
+	// pair, K3 = K1|K2 covers both.
+	g.p("\tMOVQ AX, DX")
+	g.p("\tSHLQ CX, DX")
+	g.p("\tKMOVW DX, K2")
+	g.p("\tORQ AX, DX")
+	g.p("\tKMOVW DX, K3")
 	g.p("\tMOVQ R10, BX")
 	g.p("\tSHRQ $4, BX")  // full vectors per row
 	g.p("\tSHLQ $2, R10") // outW·4
@@ -48,6 +55,21 @@ func im2colRows512(g *gen) {
 	// rows per iteration.
 	g.p("\tTESTQ BX, BX")
 	g.p("\tJNZ i2c_row")
+	g.p("\tCMPQ R10, $32")
+	g.p("\tJGT i2c_short2")
+	// Rows of at most 8 floats: a pair of rows is contiguous in dst, so
+	// it goes out in one store (VEXPANDPS puts the second row above the
+	// first).
+	g.p("i2c_pair:")
+	g.p("\tCMPQ DX, $2")
+	g.p("\tJLT i2c_short1")
+	g.p("\tVMOVUPS.Z (R14), K1, Z0")
+	g.p("\tVEXPANDPS (R14)(R9*1), K2, Z0")
+	g.p("\tVMOVUPS Z0, K3, (R15)")
+	g.p("\tLEAQ (R14)(R9*2), R14")
+	g.p("\tLEAQ (R15)(R10*2), R15")
+	g.p("\tSUBQ $2, DX")
+	g.p("\tJMP i2c_pair")
 	g.p("i2c_short2:")
 	g.p("\tCMPQ DX, $2")
 	g.p("\tJLT i2c_short1")

@@ -98,13 +98,17 @@ func NewInference(m *Model, batch int, mode InferMode) (*Inference, error) {
 		if err != nil {
 			return
 		}
-		var sl sparseLayer
+		var sl, dl sparseLayer
 		var w *Param
+		var after []Module // the modules a dense convolution fuses, which the sparse one runs
 		switch l := mod.(type) {
 		case *Linear:
-			sl, w = newSparseLinear(l, batch), l.Weight
+			sl, dl, w = newSparseLinear(l, batch), &denseLinear{l: l}, l.Weight
 		case *Conv2d:
-			sl, w = newSparseConv(l), l.Weight
+			sl, dl, w = newSparseConv(l), &denseConv{c: l}, l.Weight
+			if l.op.Pool2x2 {
+				after = fusedWith(m.root, l)
+			}
 		default:
 			return
 		}
@@ -117,8 +121,15 @@ func NewInference(m *Model, batch int, mode InferMode) (*Inference, error) {
 			}
 			in := ops.New(append([]int{batch}, info.InShape[1:]...)...)
 			fillRandom(ops.F32(in), 2)
-			c.DenseNs = timeIt(func() { mod.Forward(in, false) })
-			c.SparseNs = timeIt(func() { sl.forward(in) })
+			// Each side runs what Forward would: the dense path with its fused ReLU and
+			// pooling, the sparse one followed by those modules.
+			c.DenseNs = timeIt(func() { dl.forward(in) })
+			c.SparseNs = timeIt(func() {
+				y := sl.forward(in)
+				for _, a := range after {
+					y = a.Forward(y, false)
+				}
+			})
 			c.Sparse = c.SparseNs < c.DenseNs
 		}
 		if c.Sparse {
@@ -165,6 +176,25 @@ func (inf *Inference) addDenseConvs() {
 			}
 		}
 	})
+}
+
+// fusedWith returns the ReLU and MaxPool2d modules of root fused into conv, in model
+// order.
+func fusedWith(root Module, conv *Conv2d) []Module {
+	var out []Module
+	walk(root, func(mod Module) {
+		switch l := mod.(type) {
+		case *ReLU:
+			if l.conv == conv {
+				out = append(out, l)
+			}
+		case *MaxPool2d:
+			if l.conv == conv {
+				out = append(out, l)
+			}
+		}
+	})
+	return out
 }
 
 // findChains records every run of sparse Linear layers and ReLUs in sq that starts with

@@ -248,14 +248,15 @@ type RangeLinear struct {
 	fits32         bool
 	// packedQ is Q packed for the Linear GEMM, built once; rows finishes the GEMM's
 	// rows as they complete.
-	packedQ  *kernels.PackedS8
-	rows     int8Rows
-	a8, col8 []int8
-	img8     []int8
-	acc      []int32
-	colSums  []int32
-	maxAcc   float64
-	int8     bool
+	packedQ *kernels.PackedS8
+	rows    int8Rows
+	// cv is a convolution's int8 state (quant_conv.go).
+	cv      int8Conv
+	a8      []int8
+	acc     []int32
+	colSums []int32
+	maxAcc  float64
+	int8    bool
 	// dynamic ranges
 	dynIn, dynOut DynamicRange
 	biasF         []float32
@@ -428,9 +429,7 @@ func (rl *RangeLinear) quantizeInput(x *tensor.Dense) *tensor.Dense {
 // Forward implements [Module].
 func (rl *RangeLinear) Forward(x *tensor.Dense, _ bool) *tensor.Dense {
 	if rl.int8 {
-		y := rl.forwardInt8(x)
-		rl.record(x, y)
-		return y
+		return rl.forwardInt8(x) // records the shapes
 	}
 	if rl.dynIn != nil {
 		rl.dynamicInput(x)
@@ -550,49 +549,10 @@ func (rl *RangeLinear) forwardInt8(x *tensor.Dense) *tensor.Dense {
 			mx = max(mx, m)
 		}
 		rl.finishInt8(y, fused, mx)
+		rl.record(x, y)
 		return y
 	}
-	s := x.Shape()
-	n, c, h, w := s[0], s[1], s[2], s[3]
-	kh, kw := rl.Shape[2], rl.Shape[3]
-	oh := kernels.ConvOutSize(h, kh, rl.pad[0], rl.stride[0])
-	ow := kernels.ConvOutSize(w, kw, rl.pad[1], rl.stride[1])
-	p := oh * ow
-	y := rl.y.Get(n, cout, oh, ow)
-	yd := ops.F32(y)
-	// Samples go through the GEMM in chunks: the rows of col8 are the output positions
-	// of the chunk's samples, one k-long patch each.
-	chunk := max(1, min(n, (1<<21)/(p*k)))
-	img := c * h * w
-	rl.img8 = qGrowI8(rl.img8, img)
-	rl.col8 = qGrowI8(rl.col8, chunk*p*k)
-	rl.acc = qGrowI32(rl.acc, cout*chunk*p)
-	rl.colSums = qGrowI32(rl.colSums, chunk*p)
-	for s0 := 0; s0 < n; s0 += chunk {
-		cn := min(chunk, n-s0)
-		for i := 0; i < cn; i++ {
-			rl.quantizeS8(rl.img8, xd[(s0+i)*img:(s0+i+1)*img])
-			rl.im2row(rl.col8[i*p*k:(i+1)*p*k], rl.colSums[i*p:(i+1)*p], c, h, w, kh, kw, oh, ow)
-		}
-		l := cn * p
-		kernels.GemmS8S8S32(cout, l, k, rl.Q, k, rl.col8, k, rl.acc, l)
-		for o := 0; o < cout; o++ {
-			acc := rl.acc[o*l : (o+1)*l]
-			for i := 0; i < cn; i++ {
-				dst := yd[((s0+i)*cout+o)*p : ((s0+i)*cout+o+1)*p]
-				sums := rl.colSums[i*p : (i+1)*p]
-				if fused {
-					mx = max(mx, kernels.RequantizeS32Chan(dst, acc[i*p:(i+1)*p], sums, rl.bconst32[o], rl.zw32[o], rl.Mult[o], rq))
-					continue
-				}
-				for j := range dst {
-					dst[j] = rl.finish(acc[i*p+j], o, int64(sums[j]))
-				}
-			}
-		}
-	}
-	rl.finishInt8(y, fused, mx)
-	return y
+	return rl.forwardConvInt8(x, rq, fused)
 }
 
 // int8Rows finishes the rows of a Linear layer's int8 product as the GEMM completes
@@ -669,54 +629,6 @@ func (rl *RangeLinear) quantizeS8(dst []int8, src []float32) int32 {
 		sum += int32(a)
 	}
 	return sum
-}
-
-// im2row writes the k-long input patch of every output position of the image in
-// rl.img8 (c×h×w) as one row of dst, padded positions holding the int8 of a zero input
-// (−ox), and each row's sum into sums.
-func (rl *RangeLinear) im2row(dst []int8, sums []int32, c, h, w, kh, kw, oh, ow int) {
-	pad := int8(-rl.ox)
-	sh, sw, ph, pw := rl.stride[0], rl.stride[1], rl.pad[0], rl.pad[1]
-	img := rl.img8[:c*h*w]
-	d := 0
-	for oy := 0; oy < oh; oy++ {
-		for ox := 0; ox < ow; ox++ {
-			var sum int32
-			for ch := 0; ch < c; ch++ {
-				plane := img[ch*h*w : (ch+1)*h*w]
-				for ki := 0; ki < kh; ki++ {
-					iy := oy*sh - ph + ki
-					x0 := ox*sw - pw
-					if iy < 0 || iy >= h {
-						for kj := 0; kj < kw; kj++ {
-							dst[d+kj] = pad
-						}
-						sum += int32(pad) * int32(kw)
-						d += kw
-						continue
-					}
-					line := plane[iy*w : (iy+1)*w]
-					if x0 >= 0 && x0+kw <= w {
-						for kj, a := range line[x0 : x0+kw] {
-							dst[d+kj] = a
-							sum += int32(a)
-						}
-					} else {
-						for kj := 0; kj < kw; kj++ {
-							a := pad
-							if ix := x0 + kj; ix >= 0 && ix < w {
-								a = line[ix]
-							}
-							dst[d+kj] = a
-							sum += int32(a)
-						}
-					}
-					d += kw
-				}
-			}
-			sums[oy*ow+ox] = sum
-		}
-	}
 }
 
 // prepareInt8 packs a Linear layer's weights for the GEMM (once: Q does not change)

@@ -132,6 +132,18 @@ func TestRangeLinearInt8Fused(t *testing.T) {
 			c.op.Relu = relu
 			return c, 17, 17 * 2 * 3 * 3, ops.New(2, 2, 9, 11)
 		}},
+		// A convolution whose model fused the following 2×2 max pooling into it: the
+		// int8 path pools, the float path leaves it to the MaxPool2d module.
+		{"conv pooled", func(relu bool) (Module, int, int, *tensor.Dense) {
+			c := NewConv2d("c", 4, 9, 3, 1, 1, true)
+			c.op.Relu, c.op.Pool2x2 = relu, true
+			return c, 9, 9 * 4 * 3 * 3, ops.New(3, 4, 7, 6)
+		}},
+		{"conv pooled odd", func(relu bool) (Module, int, int, *tensor.Dense) {
+			c := NewConv2d("c", 1, 5, 5, 1, 0, true)
+			c.op.Relu, c.op.Pool2x2 = relu, true
+			return c, 5, 5 * 5 * 5, ops.New(2, 1, 11, 12)
+		}},
 	}
 	for _, ly := range layers {
 		for _, in := range int8Inputs {
@@ -148,11 +160,18 @@ func TestRangeLinearInt8Fused(t *testing.T) {
 								return newInt8Layer(t, layer, cout, size, c, rand.New(rand.NewPCG(seed, 2)), on)
 							}
 							fl, fused, scalar := build(false), build(true), build(true)
-							want := append([]float32(nil), ops.F32(fl.Forward(x, false))...)
+							yf := fl.Forward(x, false)
+							if l, ok := layer.(*Conv2d); ok && l.op.Pool2x2 {
+								yf = ops.NewMaxPool2d(2, 2, 0).Forward(yf)
+							}
+							want := append([]float32(nil), ops.F32(yf)...)
 							got := append([]float32(nil), ops.F32(fused.Forward(x, false))...)
 							scalar.Forward(x, false) // prepares the constants for this input offset
 							scalar.fits32 = false    // forces finish and requantize
 							viaScalar := ops.F32(scalar.Forward(x, false))
+							if len(got) != len(want) || len(viaScalar) != len(want) {
+								t.Fatalf("%d and %d outputs, want %d", len(got), len(viaScalar), len(want))
+							}
 							if _, ok := fused.requant(); ok != (out.name != "wide out") {
 								t.Fatalf("fused epilogue used: %v", ok)
 							}
@@ -202,5 +221,51 @@ func TestRangeLinearInt8Overflow(t *testing.T) {
 				t.Fatalf("fits32 = %v, want %v", rl.fits32, tc.fits)
 			}
 		})
+	}
+}
+
+// TestInt8SimplenetMatchesFloatPath runs the int8 simplenet of BenchmarkInt8Simplenet,
+// whose convolutions pool on the int8 path (the ReLU and MaxPool2d modules passing
+// their output through), against the same layers on the float path, which leave the
+// pooling to the MaxPool2d modules: the logits must agree bit for bit, also when the
+// batch size changes between calls.
+func TestInt8SimplenetMatchesFloatPath(t *testing.T) {
+	m := int8Model(t, mnistLike(64, 3))
+	var layers []*RangeLinear
+	walk(m.root, func(mod Module) {
+		if rl, ok := mod.(*RangeLinear); ok {
+			layers = append(layers, rl)
+		}
+	})
+	if len(layers) != 4 {
+		t.Fatalf("%d quantized layers, want 4", len(layers))
+	}
+	setInt8 := func(on bool) {
+		t.Helper()
+		for _, rl := range layers {
+			if err := rl.SetInt8(on); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, batch := range []int{1, 7, 1, 64} {
+		x := mnistLike(batch, uint64(batch)+10)
+		setInt8(false)
+		want := append([]float32(nil), ops.F32(m.Forward(x, false))...)
+		setInt8(true)
+		for rep := 0; rep < 2; rep++ {
+			got := ops.F32(m.Forward(x, false))
+			if len(got) != len(want) {
+				t.Fatalf("batch %d: %d logits, want %d", batch, len(got), len(want))
+			}
+			for i := range want {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("batch %d: logit %d: int8 path %v, float path %v", batch, i, got[i], want[i])
+				}
+			}
+		}
+		if s := layers[0].Info().OutShape; len(s) != 4 || s[2] != 24 {
+			t.Fatalf("conv1 output shape %v, want the unpooled %v", s, []int{batch, 20, 24, 24})
+		}
 	}
 }

@@ -1,0 +1,136 @@
+package nn
+
+// The int8 path of a quantized convolution ([RangeLinear] replacing a Conv2d).
+//
+// A chunk of images is quantized straight to the GEMM's bytes in channels-last order
+// (one float transpose per image first, when it has several channels), and
+// [kernels.PackedConvS8] convolves it with the weights packed once: an implicit GEMM
+// whose output rows are the channels at every output position of the chunk, plus one
+// row of patch sums for the zero-point terms. The fused epilogue
+// ([kernels.RequantizeS32Chan]) finishes each channel's row where prepareInt8 allows
+// it (finish and requantize otherwise). When the replaced convolution also pooled (its model
+// fused the following 2×2 max pooling into it), the requantized outputs are pooled
+// right away ([kernels.MaxPool2x2Bias] without bias or ReLU), and the ReLU and
+// MaxPool2d modules pass the pooled output through as they do for the float Conv2d.
+// The pooling runs on the final float outputs, so its values are those the MaxPool2d
+// module would compute.
+
+import (
+	"github.com/dst-dev/dst/kernels"
+	"github.com/dst-dev/dst/ops"
+	"gorgonia.org/tensor"
+)
+
+// int8Conv is the int8 convolution's state: the packed weights and scratch buffers.
+type int8Conv struct {
+	packed *kernels.PackedConvS8
+	hwc    []float32 // one image, channels last
+	img8   []int8    // a chunk of images as GEMM bytes, channels last
+	acc    []int32   // (cout+1) rows of the chunk's positions
+	tmp    []float32 // requantized, unpooled outputs of a chunk, channel-major
+	full   ops.Buffer
+}
+
+// convAccTarget is the number of accumulators per chunk of images (256 KiB).
+const convAccTarget = 1 << 16
+
+// forwardConvInt8 is forwardInt8 for a convolution; rq and fused are the epilogue's
+// (see requant). It records the layer's shapes, the convolution's own output shape
+// when it pools.
+func (rl *RangeLinear) forwardConvInt8(x *tensor.Dense, rq kernels.Requant, fused bool) *tensor.Dense {
+	s := x.Shape()
+	n, c, h, w := s[0], s[1], s[2], s[3]
+	cout, kh, kw := rl.Shape[0], rl.Shape[2], rl.Shape[3]
+	oh := kernels.ConvOutSize(h, kh, rl.pad[0], rl.stride[0])
+	ow := kernels.ConvOutSize(w, kw, rl.pad[1], rl.stride[1])
+	p := oh * ow
+	cv := &rl.cv
+	if cv.packed == nil {
+		cv.packed = kernels.PackConvS8(rl.Q, cout, c, kh, kw)
+	}
+	layer, _ := rl.Layer.(*Conv2d)
+	pool := layer != nil && layer.op.Pool2x2 && oh >= 2 && ow >= 2
+	q := p // values per output plane
+	var y, full *tensor.Dense
+	if pool {
+		q = (oh / 2) * (ow / 2)
+		y = rl.y.Get(n, cout, oh/2, ow/2)
+		if !fused {
+			full = cv.full.Get(n, cout, oh, ow)
+		}
+	} else {
+		y = rl.y.Get(n, cout, oh, ow)
+		if !fused {
+			full = y
+		}
+	}
+	xd, yd := ops.F32(x), ops.F32(y)
+	img := c * h * w
+	chunk := max(1, min(n, convAccTarget/((cout+1)*p)))
+	cv.img8 = qGrowI8(cv.img8, chunk*img)
+	cv.acc = qGrowI32(cv.acc, (cout+1)*chunk*p)
+	if c > 1 {
+		cv.hwc = qGrowF32(cv.hwc, img)
+	}
+	if pool && fused {
+		cv.tmp = qGrowF32(cv.tmp, cout*chunk*p)
+	}
+	pad := int8(-rl.ox)
+	var mx uint32
+	for s0 := 0; s0 < n; s0 += chunk {
+		cn := min(chunk, n-s0)
+		for i := 0; i < cn; i++ {
+			src := xd[(s0+i)*img : (s0+i+1)*img]
+			if c > 1 {
+				kernels.Transpose(cv.hwc, src, c, h*w)
+				src = cv.hwc
+			}
+			rl.quantizeS8(cv.img8[i*img:(i+1)*img], src)
+		}
+		l := cn * p
+		acc := cv.acc[:(cout+1)*l]
+		cv.packed.Conv(acc, l, cv.img8[:cn*img], cn, h, w, rl.stride[0], rl.stride[1], rl.pad[0], rl.pad[1], pad)
+		sums := acc[cout*l:]
+		for o := 0; o < cout; o++ {
+			row := acc[o*l : (o+1)*l]
+			if !fused {
+				fd := ops.F32(full)
+				for i := 0; i < cn; i++ {
+					dst := fd[((s0+i)*cout+o)*p : ((s0+i)*cout+o+1)*p]
+					for j := range dst {
+						dst[j] = rl.finish(row[i*p+j], o, int64(sums[i*p+j]))
+					}
+				}
+				continue
+			}
+			if pool {
+				t := cv.tmp[o*l : (o+1)*l]
+				mx = max(mx, kernels.RequantizeS32Chan(t, row, sums, rl.bconst32[o], rl.zw32[o], rl.Mult[o], rq))
+				kernels.MaxPool2x2Bias(yd[(s0*cout+o)*q:], cout*q, t, p, cn, oh, ow, 0, false)
+				continue
+			}
+			for i := 0; i < cn; i++ {
+				dst := yd[((s0+i)*cout+o)*p : ((s0+i)*cout+o+1)*p]
+				mx = max(mx, kernels.RequantizeS32Chan(dst, row[i*p:(i+1)*p], sums[i*p:(i+1)*p], rl.bconst32[o], rl.zw32[o], rl.Mult[o], rq))
+			}
+		}
+	}
+	if fused {
+		rl.finishInt8(y, true, mx)
+	} else {
+		rl.requantize(full)
+		if pool {
+			kernels.MaxPool2x2Bias(yd, q, ops.F32(full), p, n*cout, oh, ow, 0, false)
+		}
+	}
+	if !pool {
+		rl.record(x, y)
+		return y
+	}
+	// The ReLU and MaxPool2d modules fused into the replaced convolution pass y
+	// through, as they do for the convolution's own pooled output.
+	layer.lastOut = y
+	layer.outShape = [4]int{n, cout, oh, ow}
+	rl.recordShapes(s, layer.outShape[:])
+	return y
+}

@@ -155,11 +155,51 @@ func (p *PackedConvS8) convPanels(dst []int32, ldd int, img []int8, g *convGeom,
 	for pj := lo; pj < hi; pj++ {
 		j0 := pj * int8NR
 		cnt := min(int8NR, l-j0)
+		p.panel(bp, img, g, j0, cnt)
+		for i0 := 0; i0 < rows; i0 += int8MR {
+			p.kern(p.kq, &p.a[i0*4*p.kq], &bp[0], &dst[i0*ldd+j0], ldd, &p.corr[i0], min(int8MR, rows-i0), cnt)
+		}
+	}
+}
+
+// panel builds the B panel of the cnt ≤ 32 positions from j0 in bp. When every
+// patch lies inside the image, it copies one 4-byte group of all the patches at a
+// time, so that the stores run along the panel.
+func (p *PackedConvS8) panel(bp []uint8, img []int8, g *convGeom, j0, cnt int) {
+	var base [int8NR]int // offset of each patch's first byte in img
+	per := g.oh * g.ow
+	i, r := j0/per, j0%per
+	oy, ox := r/g.ow, r%g.ow
+	line := g.w * p.c
+	fast := true
+	for lane := 0; lane < cnt; lane++ {
+		iy0, ix0 := oy*g.sh-g.ph, ox*g.sw-g.pw
+		base[lane] = ((i*g.h+iy0)*g.w + ix0) * p.c
+		inside := iy0 >= 0 && iy0+p.kh <= g.h && ix0 >= 0 && ix0+p.kw <= g.w
+		fast = fast && inside && base[lane]+(p.kh-1)*line+p.runP <= len(img)
+		if ox++; ox == g.ow {
+			ox = 0
+			if oy++; oy == g.oh {
+				oy, i = 0, i+1
+			}
+		}
+	}
+	if !fast {
 		for lane := 0; lane < cnt; lane++ {
 			p.patchWords(bp, lane, img, g, j0+lane)
 		}
-		for i0 := 0; i0 < rows; i0 += int8MR {
-			p.kern(p.kq, &p.a[i0*4*p.kq], &bp[0], &dst[i0*ldd+j0], ldd, &p.corr[i0], min(int8MR, rows-i0), cnt)
+		return
+	}
+	src := unsafe.Pointer(unsafe.SliceData(img))
+	d := unsafe.Pointer(unsafe.SliceData(bp))
+	words := p.runP / 4
+	for ki := 0; ki < p.kh; ki++ {
+		for t := 0; t < words; t++ {
+			s := unsafe.Add(src, ki*line+4*t)
+			for lane, b := range base[:cnt] {
+				*(*uint32)(unsafe.Add(d, 4*lane)) = *(*uint32)(unsafe.Add(s, b)) ^ 0x80808080
+			}
+			d = unsafe.Add(d, 4*int8NR)
 		}
 	}
 }

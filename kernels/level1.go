@@ -85,6 +85,30 @@ func Relu(dst, src []float32) {
 	reluUnitary(dst, src)
 }
 
+// AddBiasRelu adds the scalar bias to src into dst, clamped at 0 when relu is
+// set (a convolution's output plane, finished):
+//
+//	for i, v := range src {
+//		dst[i] = v + bias
+//		if relu {
+//			dst[i] = max(dst[i], 0) // a NaN stays NaN
+//		}
+//	}
+//
+// dst may be src. It panics if len(dst) != len(src).
+func AddBiasRelu(dst, src []float32, bias float32, relu bool) {
+	checkLen("AddBiasRelu", len(dst), len(src))
+	if relu {
+		for i, v := range src {
+			dst[i] = max(v+bias, 0)
+		}
+		return
+	}
+	for i, v := range src {
+		dst[i] = v + bias
+	}
+}
+
 // ReluBackward passes the gradient dy through where the forward output y
 // was positive:
 //

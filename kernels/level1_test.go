@@ -93,6 +93,27 @@ func TestReluNaN(t *testing.T) {
 	checkClose(t, "ReluBackward", dst, wantBack, 0)
 }
 
+func TestAddBiasRelu(t *testing.T) {
+	src := []float32{-3, -0.5, 0, 0.25, 4, nan32}
+	for _, tc := range []struct {
+		relu bool
+		want []float32
+	}{
+		{false, []float32{-2, 0.5, 1, 1.25, 5}},
+		{true, []float32{0, 0.5, 1, 1.25, 5}},
+	} {
+		dst := make([]float32, len(src))
+		AddBiasRelu(dst, src, 1, tc.relu)
+		checkClose(t, "AddBiasRelu", dst[:5], tc.want, 0)
+		if dst[5] == dst[5] {
+			t.Errorf("AddBiasRelu(relu=%v) of NaN = %v, want NaN", tc.relu, dst[5])
+		}
+		in := append([]float32(nil), src...)
+		AddBiasRelu(in, in, 1, tc.relu) // in place
+		checkClose(t, "AddBiasRelu in place", in[:5], tc.want, 0)
+	}
+}
+
 func TestReductions(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(1, 1))
 	for _, n := range level1Sizes {
@@ -230,6 +251,7 @@ func TestLevel1Panics(t *testing.T) {
 		{"Mul", func() { Mul(b, a, b) }},
 		{"Relu", func() { Relu(a, b) }},
 		{"ReluBackward", func() { ReluBackward(a, a, b) }},
+		{"AddBiasRelu", func() { AddBiasRelu(a, b, 1, true) }},
 		{"Dot", func() { Dot(a, b) }},
 		{"AddRowVector", func() { AddRowVector(b, 2, 2, a) }},
 		{"AddRowVectorNeg", func() { AddRowVector(nil, -1, 0, nil) }},

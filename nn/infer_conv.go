@@ -80,25 +80,11 @@ func (d *denseConv) forward(x *tensor.Dense) *tensor.Dense {
 				continue
 			}
 			for i := 0; i < cn; i++ {
-				biasReLU(dst[i*cout*q:i*cout*q+p], src[i*p:(i+1)*p], b, cv.Relu)
+				kernels.AddBiasRelu(dst[i*cout*q:i*cout*q+p], src[i*p:(i+1)*p], b, cv.Relu)
 			}
 		}
 	}
 	return y
-}
-
-// biasReLU writes dst[j] = src[j] + b, clamped at 0 when relu is set.
-func biasReLU(dst, src []float32, b float32, relu bool) {
-	dst = dst[:len(src)]
-	if relu {
-		for j, v := range src {
-			dst[j] = max(v+b, 0)
-		}
-		return
-	}
-	for j, v := range src {
-		dst[j] = v + b
-	}
 }
 
 // denseLinear is a Linear layer on the dense inference path: the GEMM, then the bias

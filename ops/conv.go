@@ -137,28 +137,14 @@ func (cv *Conv2d) Forward(x, w, b *tensor.Dense) *tensor.Dense {
 					// Max first, then bias and ReLU: both are monotonic, so this is
 					// the maximum of the biased, rectified values.
 					maxPool2x2(out, cv.argmax[off:off+q], src[i*p:(i+1)*p], 1, oh, ow)
-					biasAct(out, out, bv, cv.Relu)
+					kernels.AddBiasRelu(out, out, bv, cv.Relu)
 					continue
 				}
-				biasAct(yd[off:off+q], src[i*p:(i+1)*p], bv, cv.Relu)
+				kernels.AddBiasRelu(yd[off:off+p], src[i*p:(i+1)*p], bv, cv.Relu)
 			}
 		}
 	}
 	return y
-}
-
-// biasAct writes dst[j] = src[j] + b, clamped at 0 when relu is set (NaN stays NaN).
-func biasAct(dst, src []float32, b float32, relu bool) {
-	dst = dst[:len(src)]
-	if relu {
-		for j, v := range src {
-			dst[j] = max(v+b, 0)
-		}
-		return
-	}
-	for j, v := range src {
-		dst[j] = v + b
-	}
 }
 
 // Backward takes dy, the gradient with respect to the last Forward's output, adds the

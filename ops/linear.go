@@ -42,7 +42,7 @@ func (li *Linear) Forward(x, w, b *tensor.Dense) *tensor.Dense {
 		for r := 0; r < n; r++ {
 			row := yd[r*out : (r+1)*out]
 			if bd == nil {
-				biasAct(row, row, 0, li.Relu)
+				kernels.AddBiasRelu(row, row, 0, li.Relu)
 				continue
 			}
 			if li.Relu {

@@ -296,29 +296,16 @@ func TestRunKillResume(t *testing.T) {
 			kill = -1
 		}
 		out := filepath.Join(dir, fmt.Sprintf("killed%d", trial))
-		cmd := exec.Command(bin, append(args(out), "--print-steps")...)
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		sc := bufio.NewScanner(stdout)
 		n := 0
-		for sc.Scan() {
-			if kill < 0 && strings.HasPrefix(sc.Text(), "Epoch 1 ==>") {
-				cmd.Process.Signal(syscall.SIGKILL)
-				break
+		runUntil(t, bin, append(args(out), "--print-steps"), func(line string) bool {
+			if kill < 0 {
+				return strings.HasPrefix(line, "Epoch 1 ==>")
 			}
-			if strings.HasPrefix(sc.Text(), "step ") {
-				if n++; n == kill+1 {
-					cmd.Process.Signal(syscall.SIGKILL)
-					break
-				}
+			if strings.HasPrefix(line, "step ") {
+				n++
 			}
-		}
-		cmd.Wait()
+			return n == kill+1
+		})
 		ci, err := nn.ReadCheckpointInfo(filepath.Join(out, runCheckpoint))
 		if err != nil {
 			t.Fatalf("trial %d: checkpoint after SIGKILL at step %d: %v", trial, kill, err)
@@ -475,22 +462,7 @@ func TestRunResumeQAT(t *testing.T) {
 				t.Errorf("dst eval says %q, the run ended with %q", ev, runTop1)
 			}
 			killed := filepath.Join(dir, "killed")
-			cmd := exec.Command(bin, args(killed)...)
-			stdout, err := cmd.StdoutPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			sc := bufio.NewScanner(stdout)
-			for sc.Scan() {
-				if strings.HasPrefix(sc.Text(), "Epoch 1 ==>") {
-					cmd.Process.Signal(syscall.SIGKILL)
-					break
-				}
-			}
-			cmd.Wait()
+			runUntil(t, bin, args(killed), func(line string) bool { return strings.HasPrefix(line, "Epoch 1 ==>") })
 			ci, err := nn.ReadCheckpointInfo(filepath.Join(killed, runCheckpoint))
 			if err != nil {
 				t.Fatalf("no checkpoint after the kill: %v", err)
@@ -522,6 +494,28 @@ func TestRunResumeQAT(t *testing.T) {
 			}
 		})
 	}
+}
+
+// runUntil runs dst with args and SIGKILLs it at the first line of its standard output
+// for which stop returns true (or lets it finish), then waits for it.
+func runUntil(t *testing.T, bin string, args []string, stop func(line string) bool) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		if stop(sc.Text()) {
+			cmd.Process.Signal(syscall.SIGKILL)
+			break
+		}
+	}
+	cmd.Wait()
 }
 
 // rawTensors returns every tensor of a safetensors file as its float32 values.

@@ -1614,9 +1614,9 @@ TEXT ·gemmS8KernelVNNI(SB), NOSPLIT, $0-64
 	MOVQ a+8(FP), AX
 	MOVQ b+16(FP), BX
 	MOVQ c+24(FP), DI
+	MOVQ corr+40(FP), R8
 	MOVQ ldc+32(FP), SI
 	SHLQ $2, SI
-	MOVQ corr+40(FP), R8
 	MOVQ mr+48(FP), DX
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1

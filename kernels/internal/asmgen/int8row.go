@@ -12,20 +12,7 @@ func init() {
 func int8VNNIRow(g *gen) {
 	const name = "gemmS8KernelVNNIRow"
 	const astep, bstep = 4 * 12, 128
-	g.p("// func %s(kq int, a *int8, b *uint8, c *int32, ldc int, corr *int32, mr, nr int)", name)
-	g.p("TEXT ·%s(SB), NOSPLIT, $0-64", name)
-	g.p("\tMOVQ nr+56(FP), CX")
-	g.p("\tMOVQ $1, DX")
-	g.p("\tSHLQ CX, DX")
-	g.p("\tDECQ DX")
-	g.p("\tKMOVW DX, K1")
-	g.p("\tSHRQ $16, DX")
-	g.p("\tKMOVW DX, K2")
-	g.p("\tMOVQ kq+0(FP), CX")
-	g.p("\tMOVQ a+8(FP), AX")
-	g.p("\tMOVQ b+16(FP), BX")
-	g.p("\tMOVQ c+24(FP), DI")
-	g.p("\tMOVQ corr+40(FP), R8")
+	vnniPrologue(g, name)
 	for i := 0; i < 8; i++ {
 		g.p("\tVPXORD Z%d, Z%d, Z%d", i, i, i)
 	}

@@ -577,22 +577,9 @@ func loop8(g *gen, name string, body func(unroll, y int, off string), ptrs []str
 func int8VNNI(g *gen) {
 	const mr = 12
 	name := "gemmS8KernelVNNI"
-	g.p("// func %s(kq int, a *int8, b *uint8, c *int32, ldc int, corr *int32, mr, nr int)", name)
-	g.p("TEXT ·%s(SB), NOSPLIT, $0-64", name)
-	g.p("\tMOVQ nr+56(FP), CX")
-	g.p("\tMOVQ $1, DX")
-	g.p("\tSHLQ CX, DX")
-	g.p("\tDECQ DX")
-	g.p("\tKMOVW DX, K1")
-	g.p("\tSHRQ $16, DX")
-	g.p("\tKMOVW DX, K2")
-	g.p("\tMOVQ kq+0(FP), CX")
-	g.p("\tMOVQ a+8(FP), AX")
-	g.p("\tMOVQ b+16(FP), BX")
-	g.p("\tMOVQ c+24(FP), DI")
+	vnniPrologue(g, name)
 	g.p("\tMOVQ ldc+32(FP), SI")
 	g.p("\tSHLQ $2, SI")
-	g.p("\tMOVQ corr+40(FP), R8")
 	g.p("\tMOVQ mr+48(FP), DX")
 	for i := 0; i < 2*mr; i++ {
 		g.p("\tVPXORD Z%d, Z%d, Z%d", i, i, i)
@@ -1100,4 +1087,24 @@ func dot4x4(g *gen) {
 	g.p("\tVZEROUPPER")
 	g.p("\tRET")
 	g.p("")
+}
+
+// vnniPrologue starts a kernel with the int8MicroKernel signature: the column
+// masks of nr in K1 (columns 0-15) and K2 (16-31), and CX = kq, AX = a,
+// BX = b, DI = c, R8 = corr.
+func vnniPrologue(g *gen, name string) {
+	g.p("// func %s(kq int, a *int8, b *uint8, c *int32, ldc int, corr *int32, mr, nr int)", name)
+	g.p("TEXT ·%s(SB), NOSPLIT, $0-64", name)
+	g.p("\tMOVQ nr+56(FP), CX")
+	g.p("\tMOVQ $1, DX")
+	g.p("\tSHLQ CX, DX")
+	g.p("\tDECQ DX")
+	g.p("\tKMOVW DX, K1")
+	g.p("\tSHRQ $16, DX")
+	g.p("\tKMOVW DX, K2")
+	g.p("\tMOVQ kq+0(FP), CX")
+	g.p("\tMOVQ a+8(FP), AX")
+	g.p("\tMOVQ b+16(FP), BX")
+	g.p("\tMOVQ c+24(FP), DI")
+	g.p("\tMOVQ corr+40(FP), R8")
 }

@@ -6,36 +6,6 @@ import (
 	"testing"
 )
 
-// TestIm2colUnpadded covers the unpadded, stride-1 fast path of Im2col on
-// widths that reach every vector tail.
-func TestIm2colUnpadded(t *testing.T) {
-	rnd := rand.New(rand.NewPCG(1, 1))
-	for _, wc := range []windowCase{
-		{1, 3, 17, 1, 1, 0, 0, 1, 1},
-		{2, 6, 20, 3, 3, 0, 0, 1, 1},
-		{1, 5, 37, 2, 5, 0, 0, 1, 1},
-		{3, 12, 12, 5, 5, 0, 0, 1, 1},
-		{1, 4, 50, 4, 2, 0, 0, 1, 1},
-		{2, 7, 6, 2, 3, 0, 0, 1, 1},
-		{1, 9, 10, 3, 2, 0, 0, 1, 1},
-		{2, 9, 8, 2, 1, 0, 0, 1, 1},
-	} {
-		t.Run(wc.name(), func(t *testing.T) {
-			outH, outW := wc.out()
-			n := outH * outW
-			rows := wc.c * wc.kh * wc.kw
-			src, sall := guardedRand(rnd, wc.c*wc.h*wc.w)
-			dst, dall := guarded(rows * n)
-			want := make([]float32, rows*n)
-			wc.forIm2col(func(row, col, s int) { want[row*n+col] = src[s] })
-			Im2col(dst, src, wc.c, wc.h, wc.w, wc.kh, wc.kw, 0, 0, 1, 1)
-			checkClose(t, "Im2col", dst, want, 0)
-			checkGuards(t, "Im2col dst", dall)
-			checkGuards(t, "Im2col src", sall)
-		})
-	}
-}
-
 func TestMaxPool2x2Bias(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(1, 1))
 	type tc struct{ n, h, w, ldd, lds int }

@@ -24,6 +24,16 @@ var windowCases = []windowCase{
 	{1, 2, 2, 3, 3, 0, 0, 1, 1}, // kernel larger than image: empty output
 	{0, 4, 4, 2, 2, 0, 0, 1, 1},
 	{3, 11, 13, 4, 3, 3, 1, 3, 2},
+	// Unpadded stride-1 windows take Im2col's vector path: widths that reach every
+	// vector tail.
+	{1, 3, 17, 1, 1, 0, 0, 1, 1},
+	{2, 6, 20, 3, 3, 0, 0, 1, 1},
+	{1, 5, 37, 2, 5, 0, 0, 1, 1},
+	{3, 12, 12, 5, 5, 0, 0, 1, 1},
+	{1, 4, 50, 4, 2, 0, 0, 1, 1},
+	{2, 7, 6, 2, 3, 0, 0, 1, 1},
+	{1, 9, 10, 3, 2, 0, 0, 1, 1},
+	{2, 9, 8, 2, 1, 0, 0, 1, 1},
 }
 
 func (wc windowCase) name() string {

@@ -88,6 +88,9 @@ type ArgSpec struct {
 	Positional bool
 	// Doc is a one-sentence description for `help` and the manual.
 	Doc string
+	// Bounds, when set, are the inclusive lowest and highest values a number argument
+	// may take beyond what its type allows (WRPN's widen: [1, 8]).
+	Bounds *[2]float64
 }
 
 // WindowForm names one way of writing a policy's window. Signatures list the forms they

@@ -885,6 +885,10 @@ func (c *checker) convert(spec *ArgSpec, t *Term) (Value, bool) {
 		c.errorf(r, "Value out of range", "%s", detail)
 		return Value{}, false
 	}
+	if b := spec.Bounds; b != nil && (out.Num < b[0] || out.Num > b[1]) {
+		c.errorf(r, "Value out of range", "%s is %s; it must lie in [%s, %s].", spec.Name, formatNum(out.Num), formatNum(b[0]), formatNum(b[1]))
+		return Value{}, false
+	}
 	return out, true
 }
 

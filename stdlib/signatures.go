@@ -268,7 +268,7 @@ func signatureTable() []lang.Signature {
 				"(2^b − 1)/2; activations clamped to [0, 1] as in DoReFa. widen multiplies the filters of every hidden layer, " +
 				"as the paper's wide networks do; the widened layers are initialised afresh, so it is for training from scratch.",
 			Args: sigConcat(sigQuantBits("8"), []lang.ArgSpec{
-				{Name: "widen", Type: lang.TypePositive, Default: "1", Doc: "Width multiplier (at least 1): every hidden space of C channels becomes round(C·widen); the input and the class scores keep their sizes."},
+				{Name: "widen", Type: lang.TypePositive, Default: "1", Bounds: &[2]float64{1, 8}, Doc: "Width multiplier, from 1 to 8: every hidden space of C channels becomes round(C·widen); the input and the class scores keep their sizes."},
 				{Name: "scale_weights", Type: lang.TypeFlag, Doc: "dst extension: quantize w/max|w| and multiply the result by max|w|, so that small weights (networks without batch normalisation, such as simplenet_mnist) do not all round to zero."},
 			}),
 			Windows: []lang.WindowForm{lang.FormRange}, DefaultWindow: "from epoch 0", Overrides: true, Exclusive: true,

@@ -54,15 +54,22 @@ func New(name string, seed uint64) (*Model, error) {
 			return NewModel(e.name, e.input, e.classes, e.build(r)), nil
 		}
 	}
-	names := make([]string, len(zoo))
-	for i, e := range zoo {
-		names[i] = e.name
-	}
+	names := ModelNames()
 	msg := fmt.Sprintf("nn: unknown model %q", name)
 	if s := suggest(name, names); s != "" {
 		msg += fmt.Sprintf("; did you mean %q?", s)
 	}
 	return nil, fmt.Errorf("%s (models: %s)", msg, strings.Join(names, ", "))
+}
+
+// ModelNames returns the names of the zoo's models, in the order [Models] reports them,
+// without building them.
+func ModelNames() []string {
+	names := make([]string, len(zoo))
+	for i, e := range zoo {
+		names[i] = e.name
+	}
+	return names
 }
 
 // Models describes every model of the zoo.

@@ -351,7 +351,7 @@ func signatureTable() []lang.Signature {
 				{Name: "temperature", Type: lang.TypePositive, Default: "1", Positional: true, Doc: "Softmax temperature T."},
 				{Name: "student", Type: lang.TypeNonNegative, Default: "0.5", Doc: "Weight of the student's loss against the labels."},
 				{Name: "soft", Type: lang.TypeNonNegative, Default: "0.5", Doc: "Weight of the distillation (soft-target) loss."},
-				{Name: "model", Type: lang.TypeEnum, Enum: zooNames(), Doc: "The teacher's zoo model: required when the checkpoint does not say which model it holds (a state dict written by other tools), checked against the checkpoint when it does."},
+				{Name: "model", Type: lang.TypeEnum, Enum: nn.ModelNames(), Doc: "The teacher's zoo model: required when the checkpoint does not say which model it holds (a state dict written by other tools), checked against the checkpoint when it does."},
 			},
 			Windows: []lang.WindowForm{lang.FormRange}, DefaultWindow: "from epoch 0", Exclusive: true,
 		},
@@ -377,13 +377,4 @@ func signatureTable() []lang.Signature {
 			Windows: []lang.WindowForm{lang.FormAt, lang.FormList, lang.FormBefore, lang.FormAfter},
 		},
 	}
-}
-
-// zooNames lists the models of nn's zoo, the values of a distill policy's model argument.
-func zooNames() []string {
-	var out []string
-	for _, m := range nn.Models() {
-		out = append(out, m.Name)
-	}
-	return out
 }

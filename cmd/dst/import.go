@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 
 	"github.com/dst-dev/dst/importer"
 	"github.com/dst-dev/dst/lang"
@@ -76,11 +77,9 @@ func importParams(model string, res *importer.Result) ([]lang.ParamInfo, string,
 		return p, "model " + model, err
 	}
 	if res.Arch != "" {
-		for _, m := range nn.Models() {
-			if m.Name == res.Arch {
-				p, err := modelParams(m.Name)
-				return p, "model " + m.Name + " (named by " + res.ArchFrom + ")", err
-			}
+		if slices.Contains(nn.ModelNames(), res.Arch) {
+			p, err := modelParams(res.Arch)
+			return p, "model " + res.Arch + " (named by " + res.ArchFrom + ")", err
 		}
 	}
 	desc := fmt.Sprintf("a synthetic table of the %d parameters the file names", len(res.Params)+len(res.Layers))

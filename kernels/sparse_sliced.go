@@ -13,18 +13,29 @@ import (
 // layer is no faster than the dense GEMV. A SlicedCSR avoids gathers. Its
 // rows are cut into slices of 16 (one zmm of y, one row per lane), and the
 // entries of a slice are stored as vectors of 16 lanes: lane l of a vector
-// holds one entry of row 16s+l (value and column), or a zero value. Every
-// two vectors share a window of 32 consecutive elements of x, starting at a
-// multiple of 16 (or at Cols-32), that holds all their columns: the kernel
-// loads the window into two zmm registers (from L1: x is small; aligned, so
-// no load splits a cache line) and, for every vector, picks each lane's
-// element with one VPERMI2PS and adds val·x into the slice's accumulators.
-// There are no branches but the loops over slices and over groups of four
-// vectors (two windows), so the kernel runs at the rate of its shuffle and
-// FMA ports and the pattern of the matrix costs no mispredictions.
+// holds one entry of row 16s+l, or a zero. Every two vectors share a window
+// of 32 consecutive elements of x, starting at a multiple of 16 (or at
+// Cols-32), that holds all their columns: the kernel loads the window into
+// two zmm registers (from L1: x is small; aligned, so no load splits a cache
+// line) and, for every vector, picks each lane's element with one VPERMI2PS
+// and adds val·x into the slice's accumulators. There are no branches but
+// the loops over slices and over groups of four vectors (two windows), so
+// the kernel runs at the rate of its shuffle and FMA ports and the pattern
+// of the matrix costs no mispredictions.
 //
-// The price is the padding: a lane whose row has no entry in a window is
-// zero. The windows of a slice are chosen by a sweep: each starts at the
+// The column of an entry within its window (0-31) is stored in the five
+// lowest bits of its value: VPERMI2PS reads only those bits of an index, so
+// a copy of the value vector is its own index vector. This saves the index
+// bytes (a fifth of what the kernel streams from L2 at batch 1, where it is
+// bound by that stream) and the shifts that unpacked them, 17% of the
+// kernel's time. The price is precision: a stored weight keeps 19 of
+// float32's 24 significant bits, the value nearest to it whose low bits are
+// its column (a relative change of at most 2⁻¹⁹, below the rounding of the
+// products' 800-term sums). Non-finite weights are stored as NaN, so they
+// make their row NaN, and stored zeros are dropped.
+//
+// The other price is the padding: a lane whose row has no entry in a window
+// is zero. The windows of a slice are chosen by a sweep: each starts at the
 // smallest column not yet stored (rounded down to a multiple of 16), and
 // every lane takes the next two entries of its row if they fall inside it.
 // At 90% sparsity a row has 3.2 entries in 32 columns, so most lanes take
@@ -37,8 +48,9 @@ import (
 // 16 window loads would then split a cache line, which costs more than the
 // 11% more vectors; windows on a grid of 8 columns, read from an aligned
 // copy of x and of x[8:] made per call, need 6% fewer vectors than on 16,
-// but the copies cost more than that saves at lenet300's sizes. SpMV reads each row's result from its lane; SpMVLanes
-// leaves the result in lane order for the next layer of a chain.
+// but the copies cost more than that saves at lenet300's sizes. SpMV reads
+// each row's result from its lane; SpMVLanes leaves the result in lane order
+// for the next layer of a chain.
 
 // SlicedCSR is a sparse matrix in the sliced layout above, for [SpMV]. It is
 // built by [SliceCSR], which validates the matrix once: the kernels do not
@@ -52,13 +64,9 @@ type SlicedCSR struct {
 	// off[w] is the first column of window w: a multiple of 16 or cols-32
 	// (0 when cols < 32, and SpMV pads x to 32 elements).
 	off []int32
-	// idx holds the column within its window of each lane, one byte each,
-	// four vectors to a group of 64 bytes: byte 4l+q of group g is lane l of
-	// its vector q (vectors 0 and 1 in window 2g, 2 and 3 in window 2g+1).
-	// The kernel loads a group as 16 dwords and shifts it by 0, 8, 16 and 24
-	// bits (VPERMI2PS reads only the low 5 bits of an index).
-	idx []uint8
-	// val holds 16 lanes per vector.
+	// val holds 16 lanes per vector, four vectors to a group (vectors 0 and
+	// 1 in window 2g, 2 and 3 in window 2g+1); the five lowest bits of a
+	// lane's value are its column within the window (see embed).
 	val []float32
 	// lane[r] is the lane (16·slice + position) row r was given.
 	lane []int32
@@ -79,7 +87,7 @@ const swaps = 32
 func SliceCSR(a *CSR) *SlicedCSR {
 	a.check("SliceCSR")
 	a.checkCols("SliceCSR")
-	p := &SlicedCSR{rows: a.Rows, cols: a.Cols, nnz: a.NNZ(), slices: (a.Rows + 15) / 16}
+	p := &SlicedCSR{rows: a.Rows, cols: a.Cols, slices: (a.Rows + 15) / 16}
 	// ent[r] are row r's entries (index into a) in column order, and
 	// col[r] their columns.
 	ent := make([][]int32, a.Rows)
@@ -87,8 +95,11 @@ func SliceCSR(a *CSR) *SlicedCSR {
 	for r := range ent {
 		e := make([]int32, 0, a.RowPtr[r+1]-a.RowPtr[r])
 		for i := a.RowPtr[r]; i < a.RowPtr[r+1]; i++ {
-			e = append(e, i)
+			if a.Val[i] != 0 { // stored zeros add nothing
+				e = append(e, i)
+			}
 		}
+		p.nnz += len(e)
 		slices.SortStableFunc(e, func(i, j int32) int { return int(a.ColIdx[i] - a.ColIdx[j]) })
 		ent[r] = e
 		col[r] = make([]int32, len(e))
@@ -135,6 +146,41 @@ func SliceCSR(a *CSR) *SlicedCSR {
 // grid, or cols-32 if that is smaller (0 when cols < 32).
 func start(c int32, cols int) int32 {
 	return max(0, min(c&^(grid-1), int32(cols-window)))
+}
+
+// embed returns v with its five lowest bits set to col (0-31): of the floats
+// whose low bits are col, the nearest to v, with v's sign and finite when v
+// is. Zero stays zero (its lane is never read as an index: all of a zero
+// vector's lanes pick x[off], a finite element times 0), and a NaN or an
+// infinity becomes NaN.
+func embed(v float32, col int32) float32 {
+	b := math.Float32bits(v)
+	sign, mag := b&(1<<31), b&^(1<<31)
+	switch {
+	case mag == 0:
+		return v
+	case mag >= 0x7f800000: // NaN or ±Inf
+		return math.Float32frombits(0x7fc00000 | uint32(col))
+	}
+	// The magnitudes of floats of one sign are ordered as their bits: the
+	// candidates are the values with the right low bits just below and just
+	// above mag.
+	lo := mag&^31 | uint32(col)
+	if lo > mag {
+		lo -= 32 // may wrap below zero: then hi is the only candidate
+	}
+	hi := lo + 32
+	best := hi
+	if lo <= mag && mag-lo <= hi-mag {
+		best = lo
+	}
+	if best >= 0x7f800000 { // past the largest finite float
+		best = lo
+	}
+	if best == 0 { // a tiny subnormal would round to zero and be lost
+		best = hi
+	}
+	return math.Float32frombits(sign | best)
 }
 
 // windows returns the number of windows [SlicedCSR.pack] makes of rows (-1
@@ -193,9 +239,6 @@ func (p *SlicedCSR) pack(a *CSR, ent, col [][]int32, rows []int32) {
 		}
 		w = start(w, a.Cols)
 		p.off = append(p.off, w)
-		if len(p.off)%2 == 1 {
-			p.idx = append(p.idx, make([]uint8, 64)...)
-		}
 		p.val = append(p.val, make([]float32, 32)...)
 		for l, r := range rows {
 			for q := 0; q < 2 && r >= 0 && pos[l] < len(col[r]); q++ {
@@ -205,11 +248,7 @@ func (p *SlicedCSR) pack(a *CSR, ent, col [][]int32, rows []int32) {
 				}
 				e := ent[r][pos[l]]
 				pos[l]++
-				// Vector q of this window is vector 2·(window parity)+q of
-				// its group.
-				v := 2*((len(p.off)-1)%2) + q
-				p.idx[len(p.idx)-64+4*l+v] = uint8(c - w)
-				p.val[len(p.val)-32+16*q+l] = a.Val[e]
+				p.val[len(p.val)-32+16*q+l] = embed(a.Val[e], c-w)
 			}
 		}
 	}
@@ -384,12 +423,11 @@ func spmvSlicedGo(y, x []float32, a *SlicedCSR, bias []float32, relu bool) {
 	for s := 0; s < a.slices; s++ {
 		var acc [16]float32
 		for range a.groups[s] {
-			grp := a.idx[64*g : 64*g+64]
 			for q := 0; q < 4; q++ {
 				xw := x[a.off[w+q/2] : a.off[w+q/2]+window]
 				val := a.val[16*(4*g+q) : 16*(4*g+q)+16]
-				for l := range acc {
-					acc[l] += val[l] * xw[grp[4*l+q]&(window-1)]
+				for l, v := range val {
+					acc[l] += v * xw[math.Float32bits(v)&(window-1)]
 				}
 			}
 			g++

@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -127,8 +128,8 @@ func checkSliced(t *testing.T, a *SlicedCSR) {
 	for _, g := range a.groups {
 		groups += int(g)
 	}
-	if len(a.off) != 2*groups || len(a.idx) != 64*groups || len(a.val) != 64*groups {
-		t.Fatalf("%dx%d: %d groups, %d windows, %d idx, %d val", a.rows, a.cols, groups, len(a.off), len(a.idx), len(a.val))
+	if len(a.off) != 2*groups || len(a.val) != 64*groups {
+		t.Fatalf("%dx%d: %d groups, %d windows, %d val", a.rows, a.cols, groups, len(a.off), len(a.val))
 	}
 	for _, w := range a.off {
 		if w < 0 || (w%16 != 0 && int(w) != a.cols-window) || int(w)+window > max(a.cols, window) {
@@ -143,6 +144,77 @@ func checkSliced(t *testing.T, a *SlicedCSR) {
 	}
 	if nz != a.nnz {
 		t.Fatalf("%dx%d: %d non-zero lanes, %d entries", a.rows, a.cols, nz, a.nnz)
+	}
+}
+
+// TestEmbed checks how a lane's column is stored in its value: the low five
+// bits are the column, the value moves by at most 2⁻¹⁹ of itself (half of
+// 32 units in the last place) and keeps its sign, finite values stay finite
+// and non-zero, and non-finite ones become NaN.
+func TestEmbed(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 6))
+	vals := []float32{1, -1, 0.1, -3.5e-3, 1e-30, math.MaxFloat32, -math.MaxFloat32,
+		math.SmallestNonzeroFloat32, -math.SmallestNonzeroFloat32, 1e-44, 3e-39, 1.0000001, 65504}
+	for range 2000 {
+		vals = append(vals, math.Float32frombits(rnd.Uint32()&0x7f7fffff|rnd.Uint32()&(1<<31)))
+	}
+	for _, v := range vals {
+		for col := int32(0); col < 32; col++ {
+			e := embed(v, col)
+			b := math.Float32bits(e)
+			switch {
+			case b&31 != uint32(col):
+				t.Fatalf("embed(%g, %d) = %g: low bits %d", v, col, e, b&31)
+			case math.IsInf(float64(e), 0) || math.IsNaN(float64(e)) || e == 0:
+				t.Fatalf("embed(%g, %d) = %g", v, col, e)
+			case math.Signbit(float64(e)) != math.Signbit(float64(v)):
+				t.Fatalf("embed(%g, %d) = %g: sign changed", v, col, e)
+			}
+			// Subnormals have fewer significant bits: there the bound is 16 units
+			// of the smallest subnormal.
+			d := math.Abs(float64(e) - float64(v))
+			if bound := math.Max(math.Abs(float64(v))*0x1p-19, 32*math.SmallestNonzeroFloat32); d > bound {
+				t.Fatalf("embed(%g, %d) = %g: moved by %g > %g", v, col, e, d, bound)
+			}
+		}
+	}
+	for _, v := range []float32{float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN())} {
+		for col := int32(0); col < 32; col++ {
+			if e := embed(v, col); !math.IsNaN(float64(e)) || math.Float32bits(e)&31 != uint32(col) {
+				t.Fatalf("embed(%g, %d) = %g", v, col, e)
+			}
+		}
+	}
+	if e := embed(0, 5); e != 0 {
+		t.Fatalf("embed(0, 5) = %g", e)
+	}
+}
+
+// TestSpMVNonFinite checks that a NaN or infinite weight makes its row NaN and
+// leaves the other rows alone, and that stored zeros are dropped.
+func TestSpMVNonFinite(t *testing.T) {
+	for _, bad := range []float32{float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN())} {
+		d := make([]float32, 20*40)
+		for i := range d {
+			d[i] = float32(i%7) - 3
+		}
+		d[3*40+17] = bad
+		a := SliceCSR(CSRFromDense(d, 20, 40))
+		x := make([]float32, 40)
+		for i := range x {
+			x[i] = 1
+		}
+		y := make([]float32, 20)
+		SpMV(y, a, x)
+		for r, v := range y {
+			if nan := math.IsNaN(float64(v)); nan != (r == 3) {
+				t.Fatalf("weight %g: row %d = %g", bad, r, v)
+			}
+		}
+	}
+	c := &CSR{Rows: 1, Cols: 2, RowPtr: []int32{0, 2}, ColIdx: []int32{0, 1}, Val: []float32{0, 2}}
+	if a := SliceCSR(c); a.NNZ() != 1 {
+		t.Fatalf("stored zero kept: %d entries", a.NNZ())
 	}
 }
 

@@ -4,17 +4,16 @@
 
 #include "textflag.h"
 
-// func spmvSlicedAVX512(y *float32, x *float32, groups *int32, off *int32, idx *uint8, val *float32, slices int, bias *float32, relu int)
-TEXT ·spmvSlicedAVX512(SB), NOSPLIT, $0-72
+// func spmvSlicedAVX512(y *float32, x *float32, groups *int32, off *int32, val *float32, slices int, bias *float32, relu int)
+TEXT ·spmvSlicedAVX512(SB), NOSPLIT, $0-64
 	MOVQ y+0(FP), DI
 	MOVQ x+8(FP), AX
 	MOVQ groups+16(FP), R8
 	MOVQ off+24(FP), R13
-	MOVQ idx+32(FP), SI
-	MOVQ val+40(FP), DX
-	MOVQ slices+48(FP), R9
-	MOVQ bias+56(FP), R10
-	MOVQ relu+64(FP), R11
+	MOVQ val+32(FP), DX
+	MOVQ slices+40(FP), R9
+	MOVQ bias+48(FP), R10
+	MOVQ relu+56(FP), R11
 	VPXORD Z7, Z7, Z7
 	TESTQ R9, R9
 	JZ spmvs_done
@@ -34,20 +33,23 @@ spmvs_group:
 	VMOVUPS 64(AX)(R12*4), Z29
 	VMOVUPS (AX)(R14*4), Z30
 	VMOVUPS 64(AX)(R14*4), Z31
-	VMOVDQU32 (SI), Z1
-	VPSRLD $8, Z1, Z2
-	VPSRLD $16, Z1, Z3
-	VPSRLD $24, Z1, Z4
-	VPERMI2PS Z29, Z28, Z1
-	VPERMI2PS Z29, Z28, Z2
-	VPERMI2PS Z31, Z30, Z3
-	VPERMI2PS Z31, Z30, Z4
-	VFMADD231PS 0(DX), Z1, Z20
-	VFMADD231PS 64(DX), Z2, Z21
-	VFMADD231PS 128(DX), Z3, Z22
-	VFMADD231PS 192(DX), Z4, Z23
+	VMOVUPS 0(DX), Z1
+	VMOVUPS 64(DX), Z2
+	VMOVUPS 128(DX), Z3
+	VMOVUPS 192(DX), Z4
+	VMOVAPS Z1, Z10
+	VMOVAPS Z2, Z11
+	VMOVAPS Z3, Z12
+	VMOVAPS Z4, Z13
+	VPERMI2PS Z29, Z28, Z10
+	VPERMI2PS Z29, Z28, Z11
+	VPERMI2PS Z31, Z30, Z12
+	VPERMI2PS Z31, Z30, Z13
+	VFMADD231PS Z1, Z10, Z20
+	VFMADD231PS Z2, Z11, Z21
+	VFMADD231PS Z3, Z12, Z22
+	VFMADD231PS Z4, Z13, Z23
 	ADDQ $8, R13
-	ADDQ $64, SI
 	ADDQ $256, DX
 	DECQ CX
 	JNZ spmvs_group

@@ -9,28 +9,27 @@ func init() {
 // groups[s] groups of four vectors follow, each with two windows of x
 // (window w is x[off[w]:off[w]+32], loaded into two zmm registers) and
 //
-//	y[16s+l] = Σ_v val[v][l]·x[off[w(v)] + idx(v, l)]
+//	y[16s+l] = Σ_v val[v][l]·x[off[w(v)] + (bits(val[v][l]) & 31)]
 //
-// with v running over the vectors of the slice. The indices of a group share
-// 64 bytes (byte 4l+q for vector q, lane l): one load and three VPSRLDs, and
-// four VPERMI2PSs, which read only the low 5 bits of an index, pick each
-// lane's element from the window's registers, so nothing is gathered from
-// memory. Four accumulators take the four vectors of a group. When bias is
-// not nil, bias[16s+l] is added, and when relu is not 0 the result is clamped
-// at 0 (NaN becomes 0, as in Relu), before the store.
+// with v running over the vectors of the slice. A lane's column within its
+// window is in the low five bits of its value, the only bits of an index
+// VPERMI2PS reads: each vector is loaded once, copied (the copy becomes the
+// picked elements of x) and multiplied with them, so nothing is gathered from
+// memory and no index is stored. Four accumulators take the four vectors of
+// a group. When bias is not nil, bias[16s+l] is added, and when relu is not 0
+// the result is clamped at 0 (NaN becomes 0, as in Relu), before the store.
 func spmvSliced512(g *gen) {
 	name := "spmvSlicedAVX512"
-	g.p("// func %s(y *float32, x *float32, groups *int32, off *int32, idx *uint8, val *float32, slices int, bias *float32, relu int)", name)
-	g.p("TEXT ·%s(SB), NOSPLIT, $0-72", name)
+	g.p("// func %s(y *float32, x *float32, groups *int32, off *int32, val *float32, slices int, bias *float32, relu int)", name)
+	g.p("TEXT ·%s(SB), NOSPLIT, $0-64", name)
 	g.p("\tMOVQ y+0(FP), DI")
 	g.p("\tMOVQ x+8(FP), AX")
 	g.p("\tMOVQ groups+16(FP), R8")
 	g.p("\tMOVQ off+24(FP), R13")
-	g.p("\tMOVQ idx+32(FP), SI")
-	g.p("\tMOVQ val+40(FP), DX")
-	g.p("\tMOVQ slices+48(FP), R9")
-	g.p("\tMOVQ bias+56(FP), R10")
-	g.p("\tMOVQ relu+64(FP), R11")
+	g.p("\tMOVQ val+32(FP), DX")
+	g.p("\tMOVQ slices+40(FP), R9")
+	g.p("\tMOVQ bias+48(FP), R10")
+	g.p("\tMOVQ relu+56(FP), R11")
 	g.p("\tVPXORD Z7, Z7, Z7")
 	g.p("\tTESTQ R9, R9")
 	g.p("\tJZ spmvs_done")
@@ -49,19 +48,20 @@ func spmvSliced512(g *gen) {
 	g.p("\tVMOVUPS 64(AX)(R12*4), Z29")
 	g.p("\tVMOVUPS (AX)(R14*4), Z30")
 	g.p("\tVMOVUPS 64(AX)(R14*4), Z31")
-	g.p("\tVMOVDQU32 (SI), Z1")
-	g.p("\tVPSRLD $8, Z1, Z2")
-	g.p("\tVPSRLD $16, Z1, Z3")
-	g.p("\tVPSRLD $24, Z1, Z4")
-	g.p("\tVPERMI2PS Z29, Z28, Z1")
-	g.p("\tVPERMI2PS Z29, Z28, Z2")
-	g.p("\tVPERMI2PS Z31, Z30, Z3")
-	g.p("\tVPERMI2PS Z31, Z30, Z4")
 	for q := 0; q < 4; q++ {
-		g.p("\tVFMADD231PS %d(DX), Z%d, Z%d", 64*q, q+1, 20+q)
+		g.p("\tVMOVUPS %d(DX), Z%d", 64*q, q+1)
+	}
+	for q := 0; q < 4; q++ {
+		g.p("\tVMOVAPS Z%d, Z%d", q+1, q+10)
+	}
+	for q := 0; q < 4; q++ {
+		t := 28 + 2*(q/2)
+		g.p("\tVPERMI2PS Z%d, Z%d, Z%d", t+1, t, q+10)
+	}
+	for q := 0; q < 4; q++ {
+		g.p("\tVFMADD231PS Z%d, Z%d, Z%d", q+1, q+10, 20+q)
 	}
 	g.p("\tADDQ $8, R13")
-	g.p("\tADDQ $64, SI")
 	g.p("\tADDQ $256, DX")
 	g.p("\tDECQ CX")
 	g.p("\tJNZ spmvs_group")

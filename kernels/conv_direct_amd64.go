@@ -1,0 +1,69 @@
+//go:build amd64 && !purego
+
+package kernels
+
+// The AVX-512 tiles of ConvDirect, written by internal/asmgen into
+// convdirect_amd64.s: convTileGo for strideW = 1 with two full vectors per
+// row (up to 32 columns), one (up to 16), one and a merged one (17 to 24:
+// the columns past 16 of both rows share a vector), or a merged one alone
+// (up to 8).
+
+//go:noescape
+func convTile2AVX512(dst, x *float32, off *int32, taps int, w, bias *float32, nf, ldd, rowB, dstB int, masks uint64, flags int)
+
+//go:noescape
+func convTile1AVX512(dst, x *float32, off *int32, taps int, w, bias *float32, nf, ldd, rowB, dstB int, masks uint64, flags int)
+
+//go:noescape
+func convTile1MAVX512(dst, x *float32, off *int32, taps int, w, bias *float32, nf, ldd, rowB, dstB int, masks uint64, flags int)
+
+//go:noescape
+func convTileMAVX512(dst, x *float32, off *int32, taps int, w, bias *float32, nf, ldd, rowB, dstB int, masks uint64, flags int)
+
+// convTile is convTileGo, on AVX-512 when strideW is 1. The caller has
+// checked the geometry; the bounds checks here guard the assembly's reach.
+func convTile(dst, x []float32, off []int32, w, bias []float32, nf, ldd, rowB, dstB, cols, strideW, flags int) {
+	if !useAVX512 || strideW != 1 || len(off) == 0 {
+		convTileGo(dst, x, off, w, bias, nf, ldd, rowB, dstB, cols, strideW, flags)
+		return
+	}
+	maxOff := int32(0)
+	for _, o := range off {
+		maxOff = max(maxOff, o)
+	}
+	_ = x[int(maxOff)+rowB+cols-1]
+	nb := (nf + 3) / 4
+	_ = w[nb*len(off)*4-1]
+	_ = bias[nb*4-1]
+	if flags&convPool != 0 {
+		_ = dst[(nf-1)*ldd+cols/2-1]
+	} else if flags&convRowB != 0 {
+		_ = dst[(nf-1)*ldd+dstB+cols-1]
+	} else {
+		_ = dst[(nf-1)*ldd+cols-1]
+	}
+	low := func(n int) uint64 { return 1<<n - 1 }
+	var fn func(dst, x *float32, off *int32, taps int, w, bias *float32, nf, ldd, rowB, dstB int, masks uint64, flags int)
+	// K1: the last full vector's columns; K4, K5: the merged vector's
+	// columns of row A (lanes 0-7) and row B (lanes 8-15); K6, K7: the
+	// pooled outputs of the last full and the merged vector.
+	var k1, k4, k5, k6, k7 uint64
+	switch {
+	case cols > 24:
+		fn = convTile2AVX512
+		k1, k6 = low(cols-16), low((cols-16)/2)
+	case cols > 16:
+		fn = convTile1MAVX512
+		k1, k6 = low(16), low(8)
+		k4, k7 = low(cols-16), low((cols-16)/2)
+	case cols > 8:
+		fn = convTile1AVX512
+		k1, k6 = low(cols), low(cols/2)
+	default:
+		fn = convTileMAVX512
+		k4, k7 = low(cols), low(cols/2)
+	}
+	k5 = k4 << 8
+	fn(&dst[0], &x[0], &off[0], len(off), &w[0], &bias[0], nf, ldd, rowB, dstB,
+		k1|k4<<16|k5<<32|k6<<48, flags|int(k7)<<16)
+}

@@ -1,0 +1,7 @@
+//go:build !amd64 || purego
+
+package kernels
+
+func convTile(dst, x []float32, off []int32, w, bias []float32, nf, ldd, rowB, dstB, cols, strideW, flags int) {
+	convTileGo(dst, x, off, w, bias, nf, ldd, rowB, dstB, cols, strideW, flags)
+}

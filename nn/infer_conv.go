@@ -19,6 +19,10 @@ import (
 // N×Cout×outH/2×outW/2 output directly. The values equal the model's own Forward up to
 // the GEMM's summation order. The MaxPool2d and ReLU modules fused into the convolution
 // then pass their input through.
+//
+// A convolution with few taps per output (C·kh·kw ≤ directMaxTaps, unit column stride),
+// such as a first layer on one input channel, skips im2col and the GEMM: kernels.ConvDirect
+// reads the image in place and fuses the same bias, ReLU and pooling.
 
 // denseConv is a Conv2d running on the dense inference path.
 type denseConv struct {
@@ -45,6 +49,9 @@ func (d *denseConv) forward(x *tensor.Dense) *tensor.Dense {
 		panic(fmt.Sprintf("nn: %s: kernel %d×%d larger than padded input %v", d.c.name, kh, kw, sh))
 	}
 	k, p := c*kh*kw, oh*ow
+	if k <= directMaxTaps && cv.StrideW == 1 {
+		return d.direct(x, n, c, h, w, cout, kh, kw, oh, ow)
+	}
 	chunk := max(1, min(n, convColTarget/(k*p)))
 	d.col = growF32(d.col, k*chunk*p)
 	d.tmp = growF32(d.tmp, cout*chunk*p)
@@ -84,6 +91,32 @@ func (d *denseConv) forward(x *tensor.Dense) *tensor.Dense {
 			}
 		}
 	}
+	return y
+}
+
+// directMaxTaps is the largest window (C·kh·kw taps) that [denseConv] computes with
+// kernels.ConvDirect: a GEMM whose k is the tap count stores each output tile after a
+// few dozen multiply-adds, and im2col copies the input once per tap, while the direct
+// kernel keeps the tile in registers and pools it before storing. simplenet's conv1
+// (25 taps) runs 20-25% faster directly; its conv2 (500 taps) is a proper GEMM.
+const directMaxTaps = 64
+
+// direct runs the convolution with kernels.ConvDirect, which fuses the bias, the ReLU
+// and the pooling.
+func (d *denseConv) direct(x *tensor.Dense, n, c, h, w, cout, kh, kw, oh, ow int) *tensor.Dense {
+	cv := d.c.op
+	var y *tensor.Dense
+	if cv.Pool2x2 {
+		y = d.out.Get(n, cout, oh/2, ow/2)
+	} else {
+		y = d.out.Get(n, cout, oh, ow)
+	}
+	var bias []float32
+	if d.c.Bias != nil {
+		bias = d.c.Bias.Data()
+	}
+	kernels.ConvDirect(ops.F32(y), ops.F32(x), d.c.Weight.Data(), bias, n, c, h, w, cout, kh, kw,
+		cv.PadH, cv.PadW, cv.StrideH, cv.StrideW, cv.Relu, cv.Pool2x2)
 	return y
 }
 

@@ -85,6 +85,8 @@ func BenchmarkSgemmLayers(b *testing.B) {
 		{"LinearBatch8Fwd_8x500x800", false, true, 8, 500, 800},
 		{"Conv1FwdBatch16_20x9216x25", false, false, 20, 9216, 25},
 		{"Conv2FwdBatch16_50x1024x500", false, false, 50, 1024, 500},
+		{"Conv2FwdBatch2_50x128x500", false, false, 50, 128, 500},        // dense inference's chunk
+		{"Conv2ThinnedFwdBatch2_25x128x500", false, false, 25, 128, 500}, // half the filters thinned
 		{"Conv1dWBatch16_20x25x9216", false, true, 20, 25, 9216},
 		{"Conv2dWBatch16_50x500x1024", false, true, 50, 500, 1024},
 		{"Conv2dXBatch16_500x1024x50", true, false, 500, 1024, 50},

@@ -22,6 +22,12 @@ func sgemmKernelAVX512(k int, a *float32, rsA, csA int, b *float32, csB int, c *
 //go:noescape
 func sgemmKernelAVX512x8(k int, a *float32, rsA, csA int, b *float32, csB int, c *float32, ldc int, alpha, beta float32, mr, nr int, accumulate bool)
 
+// sgemmKernelAVX512x13 is the 13×32 variant that widens row panels (see
+// microKernel.wide).
+//
+//go:noescape
+func sgemmKernelAVX512x13(k int, a *float32, rsA, csA int, b *float32, csB int, c *float32, ldc int, alpha, beta float32, mr, nr int, accumulate bool)
+
 //go:noescape
 func sgemmKernelAVX512x4(k int, a *float32, rsA, csA int, b *float32, csB int, c *float32, ldc int, alpha, beta float32, mr, nr int, accumulate bool)
 
@@ -91,7 +97,7 @@ func availableKernels() map[string]microKernel {
 		ks["avx512"] = microKernel{mr: 12, nr: 32, masked: true, fn: sgemmKernelAVX512, small: []microKernel{
 			{mr: 4, nr: 32, masked: true, fn: sgemmKernelAVX512x4},
 			{mr: 8, nr: 32, masked: true, fn: sgemmKernelAVX512x8},
-		}}
+		}, wide: sgemmKernelAVX512x13}
 	}
 	if hasAVX2 {
 		ks["avx2"] = microKernel{mr: 6, nr: 16, fn: sgemmKernelAVX2}

@@ -54,11 +54,34 @@ import (
 // small lists variants with fewer rows (ascending mr, same nr and
 // masking) for the last, partial row panel, so that a panel of a few rows
 // does not pay for a full tile.
+//
+// wide, if not nil, computes mr+1 rows. When the rows left in a block are
+// some whole panels plus a remainder no larger than their count, that many
+// panels take one row more instead (25 rows: 13+12, not 12+12+1): every
+// panel streams the B panel once, and a panel of one or two rows costs a
+// third of a full one for a twelfth of the work.
 type microKernel struct {
 	mr, nr int
 	masked bool
 	fn     kernelFunc
 	small  []microKernel
+	wide   kernelFunc
+}
+
+// panelRows returns the number of rows of the next row panel when rem rows
+// of the block are left, and its kernel: mr+1 rows with the wide kernel
+// while the remainder past whole panels can be spread over them (not when
+// A is packed, in panels of mr rows), mr rows, or the partial remainder.
+func (mk microKernel) panelRows(rem int, packed bool) (int, kernelFunc) {
+	if mk.wide != nil && !packed && rem > mk.mr {
+		if r := rem % mk.mr; r > 0 && r <= rem/mk.mr {
+			return mk.mr + 1, mk.wide
+		}
+	}
+	if rem < mk.mr {
+		return rem, mk.forRows(rem)
+	}
+	return mk.mr, mk.fn
 }
 
 // kernelFunc is the signature of the SGEMM micro-kernels.
@@ -374,8 +397,9 @@ func sgemmSerial(kern microKernel, transA, transB bool, m, n, k int, alpha float
 					} else {
 						bpan = &b[pc*ldb+jc+jr]
 					}
-					for ir := 0; ir < mb; ir += mr {
-						nrows := min(mr, mb-ir)
+					for ir, nrows := 0, 0; ir < mb; ir += nrows {
+						var fn kernelFunc
+						nrows, fn = kern.panelRows(mb-ir, packAll)
 						var apan *float32
 						rsA, csA := 1, mr
 						switch {
@@ -392,10 +416,6 @@ func sgemmSerial(kern microKernel, transA, transB bool, m, n, k int, alpha float
 							apan, rsA, csA = &a[(ic+ir)*lda+pc], lda, 1
 						}
 						ci := (ic+ir)*ldc + jc + jr
-						fn := kern.fn
-						if nrows < mr {
-							fn = kern.forRows(nrows)
-						}
 						if ncols == nr || kern.masked {
 							fn(kb, apan, rsA, csA, bpan, csB, &c[ci], ldc, alpha, betaEff, nrows, ncols, accumulate)
 							continue

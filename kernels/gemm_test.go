@@ -60,6 +60,9 @@ func gemmCases(short bool) []gemmCase {
 		gemmCase{17, 33, 15, 0, 0.5, 0},
 		gemmCase{17, 33, 15, 0, 0, 2},
 		gemmCase{50, 64, 500, 1, 0, 0},
+		gemmCase{25, 128, 500, 1, 0, 0},  // 13+12 rows
+		gemmCase{26, 40, 300, 0.5, 1, 2}, // 13+13 rows
+		gemmCase{37, 33, 200, 1, 0.5, 0}, // 13+12+12 rows
 		gemmCase{20, 576, 25, 1, 1, 0},
 		gemmCase{64, 50, 500, 1, 1, 5},
 		gemmCase{100, 37, 300, 1.5, -1, 7},

@@ -70,7 +70,7 @@ const (
 )
 
 // prologue loads the common arguments. Rows 0-3 of A are addressed from
-// AX, rows 4-7 from R12 and rows 8-11 from R13 with R8 = rsA·4 and
+// AX, rows 4-7 from R12, rows 8-11 from R13 and row 12 from R14, with R8 = rsA·4 and
 // R9 = 3·rsA·4; R10 = csA·4 advances A by one k step, R11 = csB·4 advances
 // B. BX = B, CX = k, DI = C, SI = ldc·4, DX = mr.
 func prologue(g *gen, name string, rows int) {
@@ -92,6 +92,9 @@ func prologue(g *gen, name string, rows int) {
 	if rows > 8 {
 		g.p("\tLEAQ (R12)(R8*4), R13")
 	}
+	if rows > 12 {
+		g.p("\tLEAQ (R13)(R8*4), R14")
+	}
 	g.p("\tMOVQ c+%d(FP), DI", offC)
 	g.p("\tMOVQ ldc+%d(FP), SI", offLdc)
 	g.p("\tSHLQ $2, SI")
@@ -100,7 +103,7 @@ func prologue(g *gen, name string, rows int) {
 
 // rowAddr returns the address of A's row r at the current k step.
 func rowAddr(r int) string {
-	base := []string{"AX", "R12", "R13"}[r/4]
+	base := []string{"AX", "R12", "R13", "R14"}[r/4]
 	switch r % 4 {
 	case 0:
 		return "(" + base + ")"
@@ -121,6 +124,9 @@ func advance(g *gen, rows int) {
 	if rows > 8 {
 		g.p("\tADDQ R10, R13")
 	}
+	if rows > 12 {
+		g.p("\tADDQ R10, R14")
+	}
 	g.p("\tADDQ R11, BX")
 }
 
@@ -132,10 +138,16 @@ func avx512(g *gen) {
 	avx512Rows(g, 12, "sgemmKernelAVX512")
 	avx512Rows(g, 8, "sgemmKernelAVX512x8")
 	avx512Rows(g, 4, "sgemmKernelAVX512x4")
+	avx512Rows(g, 13, "sgemmKernelAVX512x13")
 }
 
-// avx512Rows writes the AVX-512 kernel for an mr×32 tile (mr ≤ 12); the
-// 8- and 4-row variants serve the last, partial row panel.
+// avx512Rows writes the AVX-512 kernel for an mr×32 tile (mr ≤ 13); the
+// 8- and 4-row variants serve the last, partial row panel, and the 13-row
+// one widens panels so that no partial panel is left (25 rows as 13+12
+// rather than 12+12+1, which would stream B once more for one row). With
+// 13 rows the accumulators reach Z25, so B moves to Z26/Z27 and the
+// broadcasts rotate through Z28..Z31 (alpha and beta are loaded after the
+// loop). Row 12 is addressed from R14.
 func avx512Rows(g *gen, mr int, name string) {
 	const nr = 32
 	g.p("// %s computes a %d×%d tile of C; see microKernel.", name, mr, nr)
@@ -168,13 +180,17 @@ func avx512Rows(g *gen, mr int, name string) {
 	g.p("\tLEAQ (BX)(R11*8), DX")
 	g.p("\tPREFETCHT0 (DX)")
 	g.p("\tPREFETCHT0 64(DX)")
-	g.p("\tVMOVUPS.Z (BX), K1, Z24")
-	g.p("\tVMOVUPS.Z 64(BX), K2, Z25")
+	b0, bc := 24, 26
+	if mr > 12 {
+		b0, bc = 26, 28
+	}
+	g.p("\tVMOVUPS.Z (BX), K1, Z%d", b0)
+	g.p("\tVMOVUPS.Z 64(BX), K2, Z%d", b0+1)
 	for r := 0; r < mr; r++ {
-		z := 26 + r%4
+		z := bc + r%4
 		g.p("\tVBROADCASTSS %s, Z%d", rowAddr(r), z)
-		g.p("\tVFMADD231PS Z24, Z%d, Z%d", z, 2*r)
-		g.p("\tVFMADD231PS Z25, Z%d, Z%d", z, 2*r+1)
+		g.p("\tVFMADD231PS Z%d, Z%d, Z%d", b0, z, 2*r)
+		g.p("\tVFMADD231PS Z%d, Z%d, Z%d", b0+1, z, 2*r+1)
 	}
 	advance(g, mr)
 	g.p("\tDECQ CX")

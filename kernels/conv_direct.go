@@ -17,6 +17,14 @@ import "unsafe"
 // the two rows 2×2 and applies the ReLU before anything is stored, so the
 // unpooled output never reaches memory.
 //
+// A window of many taps on a narrow output (up to eight columns, such as
+// the second layer of a LeNet: 20 channels × 5×5 on 8×8) is a GEMM with a
+// long k whose B would be im2col's output. There the tile turns around:
+// thirteen filters × four rows of the output, the two rows of each pair in
+// one vector (lanes 0-7 and 8-15), so the tap loop is a 13×32 GEMM
+// micro-kernel that reads its B rows from the image in place, without the
+// im2col pass.
+//
 // Padding is handled by copying each image into a zero-bordered buffer, so
 // that every tap is a fixed element offset from the tile's first output:
 // offset (ch·Hp + ki)·Wp + kj for a padded image of Hp×Wp. A stride moves
@@ -41,27 +49,103 @@ import "unsafe"
 //
 // max is Go's, so a NaN propagates; pooling before adding the bias equals
 // pooling the biased values, as addition is monotonic. The summation order
-// over the taps is unspecified. ConvDirect is meant for small C·kh·kw
-// (tens of taps); larger windows are faster through [Im2colBatch] and
-// [Sgemm].
+// over the taps is unspecified. [ConvDirectFaster] tells whether
+// ConvDirect beats [Im2colBatch] and [Sgemm] for a geometry: windows of a
+// few dozen taps, or narrow outputs (up to eight columns) with many
+// filters, with a unit column stride, on a CPU with the assembly tiles.
 //
 // It panics on invalid geometry, if n or cout is negative, or if a slice's
 // length does not match the shapes.
 func ConvDirect(dst, src, weight, bias []float32, n, c, h, w, cout, kh, kw, padH, padW, strideH, strideW int, relu, pool bool) {
-	outH, outW := checkWindow("ConvDirect", c, h, w, kh, kw, padH, padW, strideH, strideW)
-	if n < 0 || cout < 0 {
+	checkWindow("ConvDirect", c, h, w, kh, kw, padH, padW, strideH, strideW)
+	if cout < 0 {
 		panic("kernels: ConvDirect: invalid geometry")
+	}
+	checkLen("ConvDirect", len(weight), cout*c*kh*kw)
+	if bias != nil {
+		checkLen("ConvDirect", len(bias), cout)
+	}
+	p := PackedConv{cout: cout, c: c, kh: kh, kw: kw}
+	buf := getBuf(p.size())
+	defer putBuf(buf)
+	p.pack(*buf, weight, bias)
+	p.conv("ConvDirect", dst, src, n, h, w, padH, padW, strideH, strideW, relu, pool)
+}
+
+// PackedConv is a convolution's weights and biases packed for
+// [PackedConv.Conv], which is [ConvDirect] without packing them on every
+// call. It is immutable and safe for concurrent use; its zero value is not
+// usable.
+type PackedConv struct {
+	cout, c, kh, kw int
+	w4, b4          []float32 // blocks of 4 filters, for convTile
+	wr, br          []float32 // blocks of convRowsF filters, for convRows
+}
+
+// PackConv packs the cout×c×kh×kw weight and the cout biases (nil for
+// none) for [PackedConv.Conv]. It panics if a dimension is negative or a
+// length does not match.
+func PackConv(weight, bias []float32, cout, c, kh, kw int) *PackedConv {
+	if cout < 0 || c < 0 || kh < 0 || kw < 0 {
+		panic("kernels: PackConv: negative dimension")
+	}
+	checkLen("PackConv", len(weight), cout*c*kh*kw)
+	if bias != nil {
+		checkLen("PackConv", len(bias), cout)
+	}
+	p := &PackedConv{cout: cout, c: c, kh: kh, kw: kw}
+	p.pack(make([]float32, p.size()), weight, bias)
+	return p
+}
+
+// size returns the number of floats the packed weights take.
+func (p *PackedConv) size() int {
+	taps := p.c * p.kh * p.kw
+	n := (p.cout + 3) / 4 * 4 * (taps + 1)
+	if haveConvRows {
+		n += (p.cout + convRowsF - 1) / convRowsF * convRowsF * (taps + 1)
+	}
+	return n
+}
+
+// pack carves p's panels from buf (p.size() floats) and fills them.
+func (p *PackedConv) pack(buf, weight, bias []float32) {
+	taps := p.c * p.kh * p.kw
+	carve := func(n int) []float32 {
+		s := buf[:n:n]
+		buf = buf[n:]
+		return s
+	}
+	n4 := (p.cout + 3) / 4 * 4
+	p.w4, p.b4 = carve(n4*taps), carve(n4)
+	packConvWeights(p.w4, p.b4, weight, bias, p.cout, taps, 4)
+	if haveConvRows {
+		nr := (p.cout + convRowsF - 1) / convRowsF * convRowsF
+		p.wr, p.br = carve(nr*taps), carve(nr)
+		packConvWeights(p.wr, p.br, weight, bias, p.cout, taps, convRowsF)
+	}
+}
+
+// Conv is [ConvDirect] with the packed weights: it convolves n C×H×W
+// images (src) into dst, adding the bias and optionally applying the ReLU
+// and the 2×2 max pooling. It panics on invalid geometry or if a slice's
+// length does not match the shapes.
+func (p *PackedConv) Conv(dst, src []float32, n, h, w, padH, padW, strideH, strideW int, relu, pool bool) {
+	p.conv("PackedConv.Conv", dst, src, n, h, w, padH, padW, strideH, strideW, relu, pool)
+}
+
+func (p *PackedConv) conv(name string, dst, src []float32, n, h, w, padH, padW, strideH, strideW int, relu, pool bool) {
+	c, cout, kh, kw := p.c, p.cout, p.kh, p.kw
+	outH, outW := checkWindow(name, c, h, w, kh, kw, padH, padW, strideH, strideW)
+	if n < 0 {
+		panic("kernels: " + name + ": invalid geometry")
 	}
 	dh, dw := outH, outW
 	if pool {
 		dh, dw = outH/2, outW/2
 	}
-	checkLen("ConvDirect", len(src), n*c*h*w)
-	checkLen("ConvDirect", len(weight), cout*c*kh*kw)
-	if bias != nil {
-		checkLen("ConvDirect", len(bias), cout)
-	}
-	checkLen("ConvDirect", len(dst), n*cout*dh*dw)
+	checkLen(name, len(src), n*c*h*w)
+	checkLen(name, len(dst), n*cout*dh*dw)
 	if len(dst) == 0 {
 		return
 	}
@@ -69,10 +153,7 @@ func ConvDirect(dst, src, weight, bias []float32, n, c, h, w, cout, kh, kw, padH
 	if taps == 0 {
 		// No taps: every output is the bias (pooled or not).
 		for i := 0; i < n*cout; i++ {
-			var b float32
-			if bias != nil {
-				b = bias[i%cout]
-			}
+			b := p.b4[i%cout]
 			if relu {
 				b = max(b, 0)
 			}
@@ -85,40 +166,34 @@ func ConvDirect(dst, src, weight, bias []float32, n, c, h, w, cout, kh, kw, padH
 	}
 	hp, wp := h+2*padH, w+2*padW
 	if c*hp*wp > 1<<30 {
-		panic("kernels: ConvDirect: image too large")
+		panic("kernels: " + name + ": image too large")
 	}
-	nb := (cout + 3) / 4
+	// Narrow outputs with many filters run four rows at a time through
+	// convRows (13 filters a block, the rows of a pair in one vector);
+	// the rows left over, and everything else, through convTile.
+	rowsEnd := outH
+	if pool {
+		rowsEnd = 2 * dh
+	}
+	quadEnd := 0
+	if haveConvRows && outW <= 8 && strideW == 1 && cout > 4 {
+		quadEnd = rowsEnd &^ 3
+	}
 
-	// Scratch: the packed weights and biases, the tap offsets and, with
-	// padding, one padded image.
-	need := nb*taps*4 + nb*4 + taps
+	// Scratch: the tap offsets and, with padding, one padded image.
+	need := taps
 	padded := padH > 0 || padW > 0
 	if padded {
 		need += c * hp * wp
 	}
 	buf := getBuf(need)
 	defer putBuf(buf)
-	rest := *buf
-	wpk, rest := rest[:nb*taps*4], rest[nb*taps*4:]
-	bpk, rest := rest[:nb*4], rest[nb*4:]
-	offF, rest := rest[:taps], rest[taps:]
 	// The offsets are int32s kept in the float32 scratch (same size).
-	off := f32AsI32(offF)
+	off := f32AsI32((*buf)[:taps])
 	var xp []float32
 	if padded {
-		xp = rest[:c*hp*wp]
+		xp = (*buf)[taps : taps+c*hp*wp]
 		clear(xp)
-	}
-	clear(wpk)
-	clear(bpk)
-	for f := 0; f < cout; f++ {
-		blk := wpk[(f/4)*taps*4:]
-		for t := 0; t < taps; t++ {
-			blk[t*4+f%4] = weight[f*taps+t]
-		}
-		if bias != nil {
-			bpk[f] = bias[f]
-		}
 	}
 	t := 0
 	for ch := 0; ch < c; ch++ {
@@ -130,10 +205,6 @@ func ConvDirect(dst, src, weight, bias []float32, n, c, h, w, cout, kh, kw, padH
 		}
 	}
 
-	rowsEnd := outH
-	if pool {
-		rowsEnd = 2 * dh
-	}
 	flags := 0
 	if pool {
 		flags |= convPool
@@ -153,7 +224,14 @@ func ConvDirect(dst, src, weight, bias []float32, n, c, h, w, cout, kh, kw, padH
 			x = xp
 		}
 		out := dst[i*cout*dh*dw : (i+1)*cout*dh*dw]
-		for oy := 0; oy < rowsEnd; oy += 2 {
+		for oy := 0; oy < quadEnd; oy += 4 {
+			d := oy * dw
+			if pool {
+				d = (oy / 2) * dw
+			}
+			convRows(out[d:], x[oy*strideH*wp:], off, p.wr, p.br, cout, dh*dw, strideH*wp, dw, outW, flags)
+		}
+		for oy := quadEnd; oy < rowsEnd; oy += 2 {
 			rows := min(2, rowsEnd-oy)
 			xrow := oy * strideH * wp
 			rowB, fl := 0, flags
@@ -172,10 +250,44 @@ func ConvDirect(dst, src, weight, bias []float32, n, c, h, w, cout, kh, kw, padH
 				} else {
 					d = oy*dw + c0
 				}
-				convTile(out[d:], x[xrow+c0*strideW:], off, wpk, bpk, cout, dh*dw, rowB, dw, cols, strideW, fl)
+				convTile(out[d:], x[xrow+c0*strideW:], off, p.w4, p.b4, cout, dh*dw, rowB, dw, cols, strideW, fl)
 			}
 		}
 	}
+}
+
+// packConvWeights packs the cout×taps weights into blocks of f filters,
+// tap-major (dst[(i/f)*taps*f + t*f + i%f] = weight[i*taps+t]), and the
+// biases (or zeros) into blocks alike; the padding filters of the last
+// block get zeros. dst and bdst may be empty (nothing to pack).
+func packConvWeights(dst, bdst, weight, bias []float32, cout, taps, f int) {
+	if len(dst) == 0 {
+		return
+	}
+	clear(dst)
+	clear(bdst)
+	for i := 0; i < cout; i++ {
+		blk := dst[(i/f)*taps*f:]
+		for t := 0; t < taps; t++ {
+			blk[t*f+i%f] = weight[i*taps+t]
+		}
+		if bias != nil {
+			bdst[i] = bias[i]
+		}
+	}
+}
+
+// ConvDirectFaster reports whether [ConvDirect] is expected to run faster
+// than im2col and a GEMM for c input channels, a kh×kw window, cout filters
+// and an outH×outW output with the given column stride: on AVX-512, with
+// strideW 1, for at most 64 taps (c·kh·kw), or for outputs of at most
+// eight columns and four rows or more with more than four filters.
+// Elsewhere ConvDirect runs its Go tiles, which are correct but slow.
+func ConvDirectFaster(c, kh, kw, cout, outH, outW, strideW int) bool {
+	if !convDirectAsm || strideW != 1 {
+		return false
+	}
+	return c*kh*kw <= 64 || outW <= 8 && outH >= 4 && cout > 4
 }
 
 // The flags of a convolution tile.

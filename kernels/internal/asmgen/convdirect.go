@@ -31,6 +31,7 @@ func init() {
 		func(g *gen) { convTile512(g, "convTile1AVX512", 1, false) },
 		func(g *gen) { convTile512(g, "convTile1MAVX512", 1, true) },
 		func(g *gen) { convTile512(g, "convTileMAVX512", 0, true) },
+		func(g *gen) { convRows512(g, "convRows13AVX512", 13, 2) },
 	}})
 }
 
@@ -203,6 +204,141 @@ func convTile512(g *gen, name string, full int, merged bool) {
 	}
 	g.p("\tADDQ $16, BX")
 	g.p("\tSUBQ $4, DX")
+	g.p("\tJG %s", lbl("block"))
+	g.p("%s:", lbl("done"))
+	g.p("\tVZEROUPPER")
+	g.p("\tRET")
+	g.p("")
+}
+
+// convRows512 writes a direct-convolution tile for windows of many taps on a
+// narrow output (up to 8 columns): F filters × 2·pairs rows, each pair of
+// rows in one merged vector (row 2p in lanes 0-7, row 2p+1 in lanes 8-15,
+// masks K4 and K5). With many filters per tile the tap loop is a GEMM
+// micro-kernel whose B rows are read from the image in place (an implicit
+// im2col): per tap, pairs vectors are loaded and F weights broadcast from a
+// panel packed tap-major (w[t*F+f]).
+//
+//	func name(dst, x *float32, off *int32, taps int, w, bias *float32, nf, ldd, rowB, dstB int, masks uint64, flags int)
+//
+// Row r of the tile reads the input r·rowB elements on; output row r is
+// dstB elements after row r-1 (unpooled), pooled row p dstB after p-1.
+// masks and flags are as for convTile512 (K1 and K6 unused; flags bit 2 is
+// ignored: all rows exist). Filters are processed in blocks of F, nf in
+// all; filters f ≥ nf of the last block are computed but not stored.
+func convRows512(g *gen, name string, F, pairs int) {
+	if F*pairs > 26 || pairs > 2 {
+		panic("convRows512: too many accumulators")
+	}
+	acc := func(f, p int) int { return f*pairs + p }
+	lbl := func(s string, a ...any) string { return name + "_" + fmt.Sprintf(s, a...) }
+	ld := 32 - 6 // load registers Z26.., broadcasts after them
+	bc := ld + pairs
+	nbc := 32 - bc
+	g.p("// func %s(dst, x *float32, off *int32, taps int, w, bias *float32, nf, ldd, rowB, dstB int, masks uint64, flags int)", name)
+	g.p("TEXT ·%s(SB), NOSPLIT, $0-96", name)
+	g.p("\tMOVQ masks+80(FP), AX")
+	g.p("\tSHRQ $16, AX")
+	g.p("\tKMOVW AX, K4")
+	g.p("\tSHRQ $16, AX")
+	g.p("\tKMOVW AX, K5")
+	g.p("\tMOVQ flags+88(FP), AX")
+	g.p("\tSHRQ $16, AX")
+	g.p("\tKMOVW AX, K7")
+	// Input rows 0-3 from SI, R8, R14, R15.
+	g.p("\tMOVQ x+8(FP), SI")
+	g.p("\tMOVQ rowB+64(FP), AX")
+	g.p("\tLEAQ (SI)(AX*4), R8")
+	g.p("\tLEAQ (R8)(AX*4), R14")
+	g.p("\tLEAQ (R14)(AX*4), R15")
+	g.p("\tMOVQ w+32(FP), R10")
+	g.p("\tMOVQ dst+0(FP), DI")
+	g.p("\tMOVQ ldd+56(FP), R12")
+	g.p("\tSHLQ $2, R12")
+	g.p("\tMOVQ dstB+72(FP), R13")
+	g.p("\tSHLQ $2, R13")
+	g.p("\tMOVQ bias+40(FP), BX")
+	g.p("\tMOVQ nf+48(FP), DX")
+	g.p("%s:", lbl("block"))
+	g.p("\tMOVQ off+16(FP), R9")
+	g.p("\tMOVQ taps+24(FP), CX")
+	for f := 0; f < F; f++ {
+		for p := 0; p < pairs; p++ {
+			a := acc(f, p)
+			g.p("\tVPXORD Z%d, Z%d, Z%d", a, a, a)
+		}
+	}
+	g.p("%s:", lbl("tap"))
+	g.p("\tMOVLQSX (R9), R11")
+	rowReg := []string{"SI", "R8", "R14", "R15"}
+	for p := 0; p < pairs; p++ {
+		g.p("\tVMOVUPS.Z (%s)(R11*4), K4, Z%d", rowReg[2*p], ld+p)
+		g.p("\tVMOVUPS -32(%s)(R11*4), K5, Z%d", rowReg[2*p+1], ld+p)
+	}
+	for f := 0; f < F; f++ {
+		z := bc + f%nbc
+		g.p("\tVBROADCASTSS %d(R10), Z%d", 4*f, z)
+		for p := 0; p < pairs; p++ {
+			g.p("\tVFMADD231PS Z%d, Z%d, Z%d", ld+p, z, acc(f, p))
+		}
+	}
+	g.p("\tADDQ $%d, R10", 4*F)
+	g.p("\tADDQ $4, R9")
+	g.p("\tDECQ CX")
+	g.p("\tJNZ %s", lbl("tap"))
+
+	// Epilogue: bias in Z28, zero in Z31, temporaries Z26, Z27, Z29, Z30.
+	g.p("\tMOVQ flags+88(FP), AX")
+	g.p("\tVPXORD Z31, Z31, Z31")
+	g.p("\tLEAQ (R13)(R13*2), R11") // 3·dstB
+	relu := func(z int, skip string) {
+		g.p("\tTESTQ $2, AX")
+		g.p("\tJZ %s", skip)
+		maxNaN(g, z, 31, 30)
+		g.p("\tVMOVAPS Z30, Z%d", z)
+		g.p("%s:", skip)
+	}
+	for f := 0; f < F; f++ {
+		if f > 0 {
+			g.p("\tCMPQ DX, $%d", f)
+			g.p("\tJLE %s", lbl("done"))
+		}
+		g.p("\tVBROADCASTSS %d(BX), Z28", 4*f)
+		g.p("\tTESTQ $1, AX")
+		g.p("\tJZ %s", lbl("plain%d", f))
+		for p := 0; p < pairs; p++ {
+			a := acc(f, p)
+			g.p("\tVSHUFF32X4 $0x4e, Z%d, Z%d, Z29", a, a)
+			maxNaN(g, a, 29, 30)
+			g.p("\tVPSRLQ $32, Z30, Z29")
+			maxNaN(g, 30, 29, 27)
+			g.p("\tVADDPS Z28, Z27, Z27")
+			relu(27, lbl("pr%d_%d", f, p))
+			if p == 0 {
+				g.p("\tVPMOVQD Z27, K7, (DI)")
+			} else {
+				g.p("\tVPMOVQD Z27, K7, (DI)(R13*1)")
+			}
+		}
+		g.p("\tJMP %s", lbl("next%d", f))
+		g.p("%s:", lbl("plain%d", f))
+		for p := 0; p < pairs; p++ {
+			a := acc(f, p)
+			g.p("\tVADDPS Z28, Z%d, Z27", a)
+			relu(27, lbl("u%d_%d", f, p))
+			if p == 0 {
+				g.p("\tVMOVUPS Z27, K4, (DI)")
+				g.p("\tVMOVUPS Z27, K5, -32(DI)(R13*1)")
+			} else {
+				g.p("\tVMOVUPS Z27, K4, (DI)(R13*2)")
+				g.p("\tVMOVUPS Z27, K5, -32(DI)(R11*1)")
+			}
+		}
+		g.p("%s:", lbl("next%d", f))
+		g.p("\tADDQ R12, DI")
+	}
+	g.p("\tADDQ $%d, BX", 4*F)
+	g.p("\tSUBQ $%d, DX", F)
 	g.p("\tJG %s", lbl("block"))
 	g.p("%s:", lbl("done"))
 	g.p("\tVZEROUPPER")

@@ -20,15 +20,20 @@ import (
 // the GEMM's summation order. The MaxPool2d and ReLU modules fused into the convolution
 // then pass their input through.
 //
-// A convolution with few taps per output (C·kh·kw ≤ directMaxTaps, unit column stride),
-// such as a first layer on one input channel, skips im2col and the GEMM: kernels.ConvDirect
-// reads the image in place and fuses the same bias, ReLU and pooling.
+// Where kernels.ConvDirectFaster says so (on AVX-512: windows of a few dozen taps, such
+// as a first layer on one input channel, and narrow outputs with many filters, such as
+// simplenet's conv2 on 8×8), the convolution skips im2col and the GEMM: kernels.ConvDirect
+// reads the images in place, keeps each output tile in registers for the whole window
+// and fuses the same bias, ReLU and pooling.
 
 // denseConv is a Conv2d running on the dense inference path.
 type denseConv struct {
 	c        *Conv2d
 	col, tmp []float32
 	out      ops.Buffer
+	// packed holds the weights for kernels.ConvDirect, packed on the first direct
+	// forward pass (an Inference is rebuilt when the weights change).
+	packed *kernels.PackedConv
 }
 
 // convColTarget is the number of im2col values per chunk of images (256 KiB), as in
@@ -49,7 +54,7 @@ func (d *denseConv) forward(x *tensor.Dense) *tensor.Dense {
 		panic(fmt.Sprintf("nn: %s: kernel %d×%d larger than padded input %v", d.c.name, kh, kw, sh))
 	}
 	k, p := c*kh*kw, oh*ow
-	if k <= directMaxTaps && cv.StrideW == 1 {
+	if kernels.ConvDirectFaster(c, kh, kw, cout, oh, ow, cv.StrideW) {
 		return d.direct(x, n, c, h, w, cout, kh, kw, oh, ow)
 	}
 	chunk := max(1, min(n, convColTarget/(k*p)))
@@ -94,15 +99,8 @@ func (d *denseConv) forward(x *tensor.Dense) *tensor.Dense {
 	return y
 }
 
-// directMaxTaps is the largest window (C·kh·kw taps) that [denseConv] computes with
-// kernels.ConvDirect: a GEMM whose k is the tap count stores each output tile after a
-// few dozen multiply-adds, and im2col copies the input once per tap, while the direct
-// kernel keeps the tile in registers and pools it before storing. simplenet's conv1
-// (25 taps) runs 20-25% faster directly; its conv2 (500 taps) is a proper GEMM.
-const directMaxTaps = 64
-
-// direct runs the convolution with kernels.ConvDirect, which fuses the bias, the ReLU
-// and the pooling.
+// direct runs the convolution with kernels.PackedConv (kernels.ConvDirect), which fuses
+// the bias, the ReLU and the pooling.
 func (d *denseConv) direct(x *tensor.Dense, n, c, h, w, cout, kh, kw, oh, ow int) *tensor.Dense {
 	cv := d.c.op
 	var y *tensor.Dense
@@ -111,12 +109,14 @@ func (d *denseConv) direct(x *tensor.Dense, n, c, h, w, cout, kh, kw, oh, ow int
 	} else {
 		y = d.out.Get(n, cout, oh, ow)
 	}
-	var bias []float32
-	if d.c.Bias != nil {
-		bias = d.c.Bias.Data()
+	if d.packed == nil {
+		var bias []float32
+		if d.c.Bias != nil {
+			bias = d.c.Bias.Data()
+		}
+		d.packed = kernels.PackConv(d.c.Weight.Data(), bias, cout, c, kh, kw)
 	}
-	kernels.ConvDirect(ops.F32(y), ops.F32(x), d.c.Weight.Data(), bias, n, c, h, w, cout, kh, kw,
-		cv.PadH, cv.PadW, cv.StrideH, cv.StrideW, cv.Relu, cv.Pool2x2)
+	d.packed.Conv(ops.F32(y), ops.F32(x), n, h, w, cv.PadH, cv.PadW, cv.StrideH, cv.StrideW, cv.Relu, cv.Pool2x2)
 	return y
 }
 

@@ -79,6 +79,7 @@ func ConvDirect(dst, src, weight, bias []float32, n, c, h, w, cout, kh, kw, padH
 type PackedConv struct {
 	cout, c, kh, kw int
 	w4, b4          []float32 // blocks of 4 filters, for convTile
+	w8, b8          []float32 // blocks of 8 filters, for convTile8
 	wr, br          []float32 // blocks of convRowsF filters, for convRows
 }
 
@@ -102,6 +103,9 @@ func PackConv(weight, bias []float32, cout, c, kh, kw int) *PackedConv {
 func (p *PackedConv) size() int {
 	taps := p.c * p.kh * p.kw
 	n := (p.cout + 3) / 4 * 4 * (taps + 1)
+	if haveConvTile8 {
+		n += (p.cout + 7) / 8 * 8 * (taps + 1)
+	}
 	if haveConvRows {
 		n += (p.cout + convRowsF - 1) / convRowsF * convRowsF * (taps + 1)
 	}
@@ -119,6 +123,11 @@ func (p *PackedConv) pack(buf, weight, bias []float32) {
 	n4 := (p.cout + 3) / 4 * 4
 	p.w4, p.b4 = carve(n4*taps), carve(n4)
 	packConvWeights(p.w4, p.b4, weight, bias, p.cout, taps, 4)
+	if haveConvTile8 {
+		n8 := (p.cout + 7) / 8 * 8
+		p.w8, p.b8 = carve(n8*taps), carve(n8)
+		packConvWeights(p.w8, p.b8, weight, bias, p.cout, taps, 8)
+	}
 	if haveConvRows {
 		nr := (p.cout + convRowsF - 1) / convRowsF * convRowsF
 		p.wr, p.br = carve(nr*taps), carve(nr)
@@ -250,7 +259,18 @@ func (p *PackedConv) conv(name string, dst, src []float32, n, h, w, padH, padW, 
 				} else {
 					d = oy*dw + c0
 				}
-				convTile(out[d:], x[xrow+c0*strideW:], off, p.w4, p.b4, cout, dh*dw, rowB, dw, cols, strideW, fl)
+				xt := x[xrow+c0*strideW:]
+				f8 := 0
+				if haveConvTile8 && strideW == 1 && cols > 16 && cols <= 24 {
+					// Whole blocks of eight filters first, the rest by four.
+					f8 = cout &^ 7
+					if f8 > 0 {
+						convTile8(out[d:], xt, off, p.w8, p.b8, f8, dh*dw, rowB, dw, cols, fl)
+					}
+				}
+				if f8 < cout {
+					convTile(out[f8*dh*dw+d:], xt, off, p.w4[f8*taps:], p.b4[f8:], cout-f8, dh*dw, rowB, dw, cols, strideW, fl)
+				}
 			}
 		}
 	}

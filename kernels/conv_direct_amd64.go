@@ -27,10 +27,7 @@ func convTile(dst, x []float32, off []int32, w, bias []float32, nf, ldd, rowB, d
 		convTileGo(dst, x, off, w, bias, nf, ldd, rowB, dstB, cols, strideW, flags)
 		return
 	}
-	maxOff := int32(0)
-	for _, o := range off {
-		maxOff = max(maxOff, o)
-	}
+	maxOff := off[len(off)-1] // the offsets increase with the tap
 	_ = x[int(maxOff)+rowB+cols-1]
 	nb := (nf + 3) / 4
 	_ = w[nb*len(off)*4-1]
@@ -84,10 +81,7 @@ var haveConvRows, convDirectAsm = useAVX512, useAVX512
 // input r·rowB elements on; output rows (or pooled rows) are dstB apart,
 // filters ldd. See convRows512 in internal/asmgen.
 func convRows(dst, x []float32, off []int32, w, bias []float32, nf, ldd, rowB, dstB, cols, flags int) {
-	maxOff := int32(0)
-	for _, o := range off {
-		maxOff = max(maxOff, o)
-	}
+	maxOff := off[len(off)-1] // the offsets increase with the tap
 	_ = x[int(maxOff)+3*rowB+cols-1]
 	nb := (nf + convRowsF - 1) / convRowsF
 	_ = w[nb*len(off)*convRowsF-1]
@@ -100,4 +94,34 @@ func convRows(dst, x []float32, off []int32, w, bias []float32, nf, ldd, rowB, d
 	k4, k7 := uint64(1)<<cols-1, uint64(1)<<(cols/2)-1
 	convRows13AVX512(&dst[0], &x[0], &off[0], len(off), &w[0], &bias[0], nf, ldd, rowB, dstB,
 		k4<<16|k4<<40, flags|int(k7)<<16)
+}
+
+//go:noescape
+func convTile1M8AVX512(dst, x *float32, off *int32, taps int, w, bias *float32, nf, ldd, rowB, dstB int, masks uint64, flags int)
+
+// haveConvTile8 reports whether convTile8 exists on this CPU.
+var haveConvTile8 = useAVX512
+
+// convTile8 is convTile for 17 to 24 columns at strideW 1 with blocks of
+// eight filters (w[(f/8)*taps*8 + t*8 + f%8], biases alike): twice the
+// multiply-adds per input load of convTile's four.
+func convTile8(dst, x []float32, off []int32, w, bias []float32, nf, ldd, rowB, dstB, cols, flags int) {
+	if cols <= 16 || cols > 24 {
+		panic("kernels: convTile8: columns out of range")
+	}
+	_ = x[int(off[len(off)-1])+rowB+cols-1]
+	nb := (nf + 7) / 8
+	_ = w[nb*len(off)*8-1]
+	_ = bias[nb*8-1]
+	if flags&convPool != 0 {
+		_ = dst[(nf-1)*ldd+cols/2-1]
+	} else if flags&convRowB != 0 {
+		_ = dst[(nf-1)*ldd+dstB+cols-1]
+	} else {
+		_ = dst[(nf-1)*ldd+cols-1]
+	}
+	k1, k6 := uint64(1)<<16-1, uint64(1)<<8-1
+	k4, k7 := uint64(1)<<(cols-16)-1, uint64(1)<<((cols-16)/2)-1
+	convTile1M8AVX512(&dst[0], &x[0], &off[0], len(off), &w[0], &bias[0], nf, ldd, rowB, dstB,
+		k1|k4<<16|k4<<40|k6<<48, flags|int(k7)<<16)
 }

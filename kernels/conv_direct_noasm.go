@@ -16,3 +16,9 @@ const (
 func convRows(dst, x []float32, off []int32, w, bias []float32, nf, ldd, rowB, dstB, cols, flags int) {
 	panic("kernels: convRows without assembly")
 }
+
+const haveConvTile8 = false
+
+func convTile8(dst, x []float32, off []int32, w, bias []float32, nf, ldd, rowB, dstB, cols, flags int) {
+	panic("kernels: convTile8 without assembly")
+}

@@ -27,10 +27,11 @@ import "fmt"
 
 func init() {
 	extraOutputs = append(extraOutputs, output{"convdirect_amd64.s", []func(*gen){
-		func(g *gen) { convTile512(g, "convTile2AVX512", 2, false) },
-		func(g *gen) { convTile512(g, "convTile1AVX512", 1, false) },
-		func(g *gen) { convTile512(g, "convTile1MAVX512", 1, true) },
-		func(g *gen) { convTile512(g, "convTileMAVX512", 0, true) },
+		func(g *gen) { convTile512(g, "convTile2AVX512", 2, false, 4) },
+		func(g *gen) { convTile512(g, "convTile1AVX512", 1, false, 4) },
+		func(g *gen) { convTile512(g, "convTile1MAVX512", 1, true, 4) },
+		func(g *gen) { convTile512(g, "convTileMAVX512", 0, true, 4) },
+		func(g *gen) { convTile512(g, "convTile1M8AVX512", 1, true, 8) },
 		func(g *gen) { convRows512(g, "convRows13AVX512", 13, 2) },
 	}})
 }
@@ -53,7 +54,7 @@ type convSlot struct {
 // in its four 16-bit fields; flags has bit 0 for pooling, bit 1 for ReLU,
 // bit 2 for storing row B (unpooled), and K7 (the pooled store mask of the
 // merged vector) in bits 16-31. Filters f ≥ nf are computed but not stored.
-func convTile512(g *gen, name string, full int, merged bool) {
+func convTile512(g *gen, name string, full int, merged bool, F int) {
 	var slots []convSlot
 	for r := 0; r < 2; r++ {
 		for j := 0; j < full; j++ {
@@ -64,7 +65,14 @@ func convTile512(g *gen, name string, full int, merged bool) {
 		slots = append(slots, convSlot{0, full, true})
 	}
 	ns := len(slots)
+	if F*ns > 24 {
+		panic("convTile512: too many accumulators")
+	}
 	acc := func(f, s int) int { return f*ns + s }
+	// Loads follow the accumulators, then up to four broadcast registers
+	// (Z31, the epilogue's zero, is set after the tap loop).
+	ldz, bc := F*ns, F*ns+ns
+	nbc := min(4, 32-bc)
 	lbl := func(s string, a ...any) string { return name + "_" + fmt.Sprintf(s, a...) }
 	g.p("// func %s(dst, x *float32, off *int32, taps int, w, bias *float32, nf, ldd, rowB, dstB int, masks uint64, flags int)", name)
 	g.p("TEXT ·%s(SB), NOSPLIT, $0-96", name)
@@ -88,13 +96,12 @@ func convTile512(g *gen, name string, full int, merged bool) {
 	g.p("\tSHLQ $2, R13")
 	g.p("\tMOVQ bias+40(FP), BX")
 	g.p("\tMOVQ nf+48(FP), DX")
-	g.p("\tVPXORD Z31, Z31, Z31")
-	// One block of four filters per iteration: the weight panels follow
+	// One block of F filters per iteration: the weight panels follow
 	// each other, so R10 ends a block's taps at the next one's.
 	g.p("%s:", lbl("block"))
 	g.p("\tMOVQ off+16(FP), R9")
 	g.p("\tMOVQ taps+24(FP), CX")
-	for f := 0; f < 4; f++ {
+	for f := 0; f < F; f++ {
 		for s := range slots {
 			a := acc(f, s)
 			g.p("\tVPXORD Z%d, Z%d, Z%d", a, a, a)
@@ -103,7 +110,7 @@ func convTile512(g *gen, name string, full int, merged bool) {
 	g.p("%s:", lbl("tap"))
 	g.p("\tMOVLQSX (R9), R11")
 	for s, sl := range slots {
-		z := 16 + s
+		z := ldz + s
 		base := "SI"
 		if sl.row == 1 {
 			base = "R8"
@@ -118,16 +125,18 @@ func convTile512(g *gen, name string, full int, merged bool) {
 			g.p("\tVMOVUPS %d(%s)(R11*4), Z%d", 64*sl.j, base, z)
 		}
 	}
-	for f := 0; f < 4; f++ {
-		g.p("\tVBROADCASTSS %d(R10), Z%d", 4*f, 20+f)
+	for f := 0; f < F; f++ {
+		z := bc + f%nbc
+		g.p("\tVBROADCASTSS %d(R10), Z%d", 4*f, z)
 		for s := range slots {
-			g.p("\tVFMADD231PS Z%d, Z%d, Z%d", 16+s, 20+f, acc(f, s))
+			g.p("\tVFMADD231PS Z%d, Z%d, Z%d", ldz+s, z, acc(f, s))
 		}
 	}
-	g.p("\tADDQ $16, R10")
+	g.p("\tADDQ $%d, R10", 4*F)
 	g.p("\tADDQ $4, R9")
 	g.p("\tDECQ CX")
 	g.p("\tJNZ %s", lbl("tap"))
+	g.p("\tVPXORD Z31, Z31, Z31")
 
 	// relu applies the ReLU to Z(z) when flags bit 1 is set, via Z30.
 	relu := func(z int, skip string) {
@@ -137,7 +146,7 @@ func convTile512(g *gen, name string, full int, merged bool) {
 		g.p("\tVMOVAPS Z30, Z%d", z)
 		g.p("%s:", skip)
 	}
-	for f := 0; f < 4; f++ {
+	for f := 0; f < F; f++ {
 		if f > 0 {
 			g.p("\tCMPQ DX, $%d", f)
 			g.p("\tJLE %s", lbl("done"))
@@ -202,8 +211,8 @@ func convTile512(g *gen, name string, full int, merged bool) {
 		g.p("%s:", lbl("next%d", f))
 		g.p("\tADDQ R12, DI")
 	}
-	g.p("\tADDQ $16, BX")
-	g.p("\tSUBQ $4, DX")
+	g.p("\tADDQ $%d, BX", 4*F)
+	g.p("\tSUBQ $%d, DX", F)
 	g.p("\tJG %s", lbl("block"))
 	g.p("%s:", lbl("done"))
 	g.p("\tVZEROUPPER")

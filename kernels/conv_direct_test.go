@@ -81,6 +81,8 @@ func TestConvDirect(t *testing.T) {
 		{1, 3, 11, 7, 14, 3, 3, 1, 0, 1, 1},   // 11 rows of 5: rows of four, then pairs
 		{1, 2, 14, 9, 27, 2, 3, 0, 0, 2, 1},   // strideH 2, 7 columns
 		{1, 4, 6, 6, 5, 1, 1, 0, 0, 1, 1},     // 1×1 window, 5 filters
+		{1, 2, 7, 21, 8, 3, 3, 0, 0, 1, 1},    // 19 columns: one block of eight filters
+		{1, 1, 9, 24, 13, 2, 2, 0, 0, 1, 1},   // 23 columns: eight filters, then four and one
 	}
 	// Every width from 1 to 70 reaches each tile layout and its masks.
 	for w := 3; w <= 72; w += 1 + w/24 {

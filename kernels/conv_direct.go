@@ -80,7 +80,10 @@ type PackedConv struct {
 	cout, c, kh, kw int
 	w4, b4          []float32 // blocks of 4 filters, for convTile
 	w8, b8          []float32 // blocks of 8 filters, for convTile8
-	wr, br          []float32 // blocks of convRowsF filters, for convRows
+	// wr and br hold blocks of 13 filters for convRows, n13 of them, then
+	// blocks of 12 (50 filters as 13+13+12+12: none computed in vain).
+	wr, br []float32
+	n13    int
 }
 
 // PackConv packs the cout×c×kh×kw weight and the cout biases (nil for
@@ -107,7 +110,7 @@ func (p *PackedConv) size() int {
 		n += (p.cout + 7) / 8 * 8 * (taps + 1)
 	}
 	if haveConvRows {
-		n += (p.cout + convRowsF - 1) / convRowsF * convRowsF * (taps + 1)
+		n += (p.cout + 12) * (taps + 1) // at most 12 padding filters
 	}
 	return n
 }
@@ -129,9 +132,13 @@ func (p *PackedConv) pack(buf, weight, bias []float32) {
 		packConvWeights(p.w8, p.b8, weight, bias, p.cout, taps, 8)
 	}
 	if haveConvRows {
-		nr := (p.cout + convRowsF - 1) / convRowsF * convRowsF
-		p.wr, p.br = carve(nr*taps), carve(nr)
-		packConvWeights(p.wr, p.br, weight, bias, p.cout, taps, convRowsF)
+		nb := (p.cout + 12) / 13
+		p.n13 = min(max(p.cout-12*nb, 0), nb)
+		f13 := min(13*p.n13, p.cout)
+		n12 := (p.cout - f13 + 11) / 12 * 12
+		p.wr, p.br = carve(13*p.n13*taps+n12*taps), carve(13*p.n13+n12)
+		packConvWeights(p.wr[:13*p.n13*taps], p.br[:13*p.n13], weight, bias, f13, taps, 13)
+		packConvWeights(p.wr[13*p.n13*taps:], p.br[13*p.n13:], weight[f13*taps:], biasFrom(bias, f13), p.cout-f13, taps, 12)
 	}
 }
 
@@ -238,7 +245,14 @@ func (p *PackedConv) conv(name string, dst, src []float32, n, h, w, padH, padW, 
 			if pool {
 				d = (oy / 2) * dw
 			}
-			convRows(out[d:], x[oy*strideH*wp:], off, p.wr, p.br, cout, dh*dw, strideH*wp, dw, outW, flags)
+			xq := x[oy*strideH*wp:]
+			f13 := min(13*p.n13, cout)
+			if f13 > 0 {
+				convRows(out[d:], xq, off, p.wr, p.br, f13, 13, dh*dw, strideH*wp, dw, outW, flags)
+			}
+			if f13 < cout {
+				convRows(out[f13*dh*dw+d:], xq, off, p.wr[f13*taps:], p.br[f13:], cout-f13, 12, dh*dw, strideH*wp, dw, outW, flags)
+			}
 		}
 		for oy := quadEnd; oy < rowsEnd; oy += 2 {
 			rows := min(2, rowsEnd-oy)
@@ -308,6 +322,14 @@ func ConvDirectFaster(c, kh, kw, cout, outH, outW, strideW int) bool {
 		return false
 	}
 	return c*kh*kw <= 64 || outW <= 8 && outH >= 4 && cout > 4
+}
+
+// biasFrom returns bias[i:], or nil for no bias.
+func biasFrom(bias []float32, i int) []float32 {
+	if bias == nil {
+		return nil
+	}
+	return bias[i:]
 }
 
 // The flags of a convolution tile.

@@ -68,31 +68,34 @@ func convTile(dst, x []float32, off []int32, w, bias []float32, nf, ldd, rowB, d
 //go:noescape
 func convRows13AVX512(dst, x *float32, off *int32, taps int, w, bias *float32, nf, ldd, rowB, dstB int, masks uint64, flags int)
 
-// convRowsF is the number of filters per block of convRows.
-const convRowsF = 13
+//go:noescape
+func convRows12AVX512(dst, x *float32, off *int32, taps int, w, bias *float32, nf, ldd, rowB, dstB int, masks uint64, flags int)
 
 // haveConvRows reports whether convRows exists on this CPU, and
 // convDirectAsm whether convTile runs in assembly (for strideW 1).
 var haveConvRows, convDirectAsm = useAVX512, useAVX512
 
 // convRows computes four output rows of cols ≤ 8 columns (two pooled rows
-// when pooling) for nf filters in blocks of convRowsF (weights
-// w[(f/13)*taps*13 + t*13 + f%13], biases padded alike), row r reading the
+// when pooling) for nf filters in blocks of f = 12 or 13 (weights
+// w[(i/f)*taps*f + t*f + i%f], biases padded alike), row r reading the
 // input r·rowB elements on; output rows (or pooled rows) are dstB apart,
 // filters ldd. See convRows512 in internal/asmgen.
-func convRows(dst, x []float32, off []int32, w, bias []float32, nf, ldd, rowB, dstB, cols, flags int) {
-	maxOff := off[len(off)-1] // the offsets increase with the tap
-	_ = x[int(maxOff)+3*rowB+cols-1]
-	nb := (nf + convRowsF - 1) / convRowsF
-	_ = w[nb*len(off)*convRowsF-1]
-	_ = bias[nb*convRowsF-1]
+func convRows(dst, x []float32, off []int32, w, bias []float32, nf, f, ldd, rowB, dstB, cols, flags int) {
+	_ = x[int(off[len(off)-1])+3*rowB+cols-1]
+	nb := (nf + f - 1) / f
+	_ = w[nb*len(off)*f-1]
+	_ = bias[nb*f-1]
 	if flags&convPool != 0 {
 		_ = dst[(nf-1)*ldd+dstB+cols/2-1]
 	} else {
 		_ = dst[(nf-1)*ldd+3*dstB+cols-1]
 	}
 	k4, k7 := uint64(1)<<cols-1, uint64(1)<<(cols/2)-1
-	convRows13AVX512(&dst[0], &x[0], &off[0], len(off), &w[0], &bias[0], nf, ldd, rowB, dstB,
+	fn := convRows12AVX512
+	if f == 13 {
+		fn = convRows13AVX512
+	}
+	fn(&dst[0], &x[0], &off[0], len(off), &w[0], &bias[0], nf, ldd, rowB, dstB,
 		k4<<16|k4<<40, flags|int(k7)<<16)
 }
 

@@ -13,7 +13,7 @@ const (
 	convDirectAsm = false
 )
 
-func convRows(dst, x []float32, off []int32, w, bias []float32, nf, ldd, rowB, dstB, cols, flags int) {
+func convRows(dst, x []float32, off []int32, w, bias []float32, nf, f, ldd, rowB, dstB, cols, flags int) {
 	panic("kernels: convRows without assembly")
 }
 

@@ -33,6 +33,7 @@ func init() {
 		func(g *gen) { convTile512(g, "convTileMAVX512", 0, true, 4) },
 		func(g *gen) { convTile512(g, "convTile1M8AVX512", 1, true, 8) },
 		func(g *gen) { convRows512(g, "convRows13AVX512", 13, 2) },
+		func(g *gen) { convRows512(g, "convRows12AVX512", 12, 2) },
 	}})
 }
 

@@ -1,6 +1,10 @@
 package kernels
 
-import "unsafe"
+import (
+	"runtime"
+	"sync"
+	"unsafe"
+)
 
 // Direct convolution
 //
@@ -196,21 +200,10 @@ func (p *PackedConv) conv(name string, dst, src []float32, n, h, w, padH, padW, 
 		quadEnd = rowsEnd &^ 3
 	}
 
-	// Scratch: the tap offsets and, with padding, one padded image.
-	need := taps
-	padded := padH > 0 || padW > 0
-	if padded {
-		need += c * hp * wp
-	}
-	buf := getBuf(need)
-	defer putBuf(buf)
-	// The offsets are int32s kept in the float32 scratch (same size).
-	off := f32AsI32((*buf)[:taps])
-	var xp []float32
-	if padded {
-		xp = (*buf)[taps : taps+c*hp*wp]
-		clear(xp)
-	}
+	// The tap offsets, int32s kept in float32 scratch (same size).
+	obuf := getBuf(taps)
+	defer putBuf(obuf)
+	off := f32AsI32(*obuf)
 	t := 0
 	for ch := 0; ch < c; ch++ {
 		for ki := 0; ki < kh; ki++ {
@@ -228,63 +221,96 @@ func (p *PackedConv) conv(name string, dst, src []float32, n, h, w, padH, padW, 
 	if relu {
 		flags |= convRelu
 	}
+	padded := padH > 0 || padW > 0
 	img := c * h * w
-	for i := 0; i < n; i++ {
-		x := src[i*img : (i+1)*img]
+	// images convolves images [i0, i1), each in turn, through a padded
+	// copy of its own when there is padding.
+	images := func(i0, i1 int) {
+		var xp []float32
 		if padded {
-			for ch := 0; ch < c; ch++ {
-				for y := 0; y < h; y++ {
-					copy(xp[(ch*hp+y+padH)*wp+padW:], x[(ch*h+y)*w:(ch*h+y+1)*w])
-				}
-			}
-			x = xp
+			pbuf := getBuf(c * hp * wp)
+			defer putBuf(pbuf)
+			xp = *pbuf
+			clear(xp)
 		}
-		out := dst[i*cout*dh*dw : (i+1)*cout*dh*dw]
-		for oy := 0; oy < quadEnd; oy += 4 {
-			d := oy * dw
+		for i := i0; i < i1; i++ {
+			p.image(dst[i*cout*dh*dw:(i+1)*cout*dh*dw], src[i*img:(i+1)*img], xp, off, h, w, padH, padW, strideH, strideW, outW, dh, dw, quadEnd, rowsEnd, flags)
+		}
+	}
+	// Large batches split into ranges of images across goroutines, as
+	// Sgemm splits large products.
+	workers := min(runtime.GOMAXPROCS(0), n, n*cout*taps*outH*outW/parallelMinWork)
+	if workers <= 1 {
+		images(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	for k := 1; k < workers; k++ {
+		wg.Go(func() { images(n*k/workers, n*(k+1)/workers) })
+	}
+	images(0, n/workers)
+	wg.Wait()
+}
+
+// image convolves one image x into out (cout planes of dh×dw), copying it
+// into xp first if xp is not nil (padding): rows of four through convRows
+// up to quadEnd, then pairs of rows through the column tiles.
+func (p *PackedConv) image(out, x, xp []float32, off []int32, h, w, padH, padW, strideH, strideW, outW, dh, dw, quadEnd, rowsEnd, flags int) {
+	c, cout, taps := p.c, p.cout, len(off)
+	hp, wp := h+2*padH, w+2*padW
+	pool := flags&convPool != 0
+	if xp != nil {
+		for ch := 0; ch < c; ch++ {
+			for y := 0; y < h; y++ {
+				copy(xp[(ch*hp+y+padH)*wp+padW:], x[(ch*h+y)*w:(ch*h+y+1)*w])
+			}
+		}
+		x = xp
+	}
+	for oy := 0; oy < quadEnd; oy += 4 {
+		d := oy * dw
+		if pool {
+			d = (oy / 2) * dw
+		}
+		xq := x[oy*strideH*wp:]
+		f13 := min(13*p.n13, cout)
+		if f13 > 0 {
+			convRows(out[d:], xq, off, p.wr, p.br, f13, 13, dh*dw, strideH*wp, dw, outW, flags)
+		}
+		if f13 < cout {
+			convRows(out[f13*dh*dw+d:], xq, off, p.wr[f13*taps:], p.br[f13:], cout-f13, 12, dh*dw, strideH*wp, dw, outW, flags)
+		}
+	}
+	for oy := quadEnd; oy < rowsEnd; oy += 2 {
+		rows := min(2, rowsEnd-oy)
+		xrow := oy * strideH * wp
+		rowB, fl := 0, flags
+		if rows == 2 {
+			rowB = strideH * wp
+			fl |= convRowB
+		}
+		for c0 := 0; c0 < outW; c0 += 32 {
+			cols := min(32, outW-c0)
+			var d int
 			if pool {
-				d = (oy / 2) * dw
-			}
-			xq := x[oy*strideH*wp:]
-			f13 := min(13*p.n13, cout)
-			if f13 > 0 {
-				convRows(out[d:], xq, off, p.wr, p.br, f13, 13, dh*dw, strideH*wp, dw, outW, flags)
-			}
-			if f13 < cout {
-				convRows(out[f13*dh*dw+d:], xq, off, p.wr[f13*taps:], p.br[f13:], cout-f13, 12, dh*dw, strideH*wp, dw, outW, flags)
-			}
-		}
-		for oy := quadEnd; oy < rowsEnd; oy += 2 {
-			rows := min(2, rowsEnd-oy)
-			xrow := oy * strideH * wp
-			rowB, fl := 0, flags
-			if rows == 2 {
-				rowB = strideH * wp
-				fl |= convRowB
-			}
-			for c0 := 0; c0 < outW; c0 += 32 {
-				cols := min(32, outW-c0)
-				var d int
-				if pool {
-					if cols < 2 {
-						break
-					}
-					d = (oy/2)*dw + c0/2
-				} else {
-					d = oy*dw + c0
+				if cols < 2 {
+					break
 				}
-				xt := x[xrow+c0*strideW:]
-				f8 := 0
-				if haveConvTile8 && strideW == 1 && cols > 16 && cols <= 24 {
-					// Whole blocks of eight filters first, the rest by four.
-					f8 = cout &^ 7
-					if f8 > 0 {
-						convTile8(out[d:], xt, off, p.w8, p.b8, f8, dh*dw, rowB, dw, cols, fl)
-					}
+				d = (oy/2)*dw + c0/2
+			} else {
+				d = oy*dw + c0
+			}
+			xt := x[xrow+c0*strideW:]
+			f8 := 0
+			if haveConvTile8 && strideW == 1 && cols > 16 && cols <= 24 {
+				// Whole blocks of eight filters first, the rest by four.
+				f8 = cout &^ 7
+				if f8 > 0 {
+					convTile8(out[d:], xt, off, p.w8, p.b8, f8, dh*dw, rowB, dw, cols, fl)
 				}
-				if f8 < cout {
-					convTile(out[f8*dh*dw+d:], xt, off, p.w4[f8*taps:], p.b4[f8:], cout-f8, dh*dw, rowB, dw, cols, strideW, fl)
-				}
+			}
+			if f8 < cout {
+				convTile(out[f8*dh*dw+d:], xt, off, p.w4[f8*taps:], p.b4[f8:], cout-f8, dh*dw, rowB, dw, cols, strideW, fl)
 			}
 		}
 	}

@@ -83,6 +83,7 @@ func TestConvDirect(t *testing.T) {
 		{1, 4, 6, 6, 5, 1, 1, 0, 0, 1, 1},     // 1×1 window, 5 filters
 		{1, 2, 7, 21, 8, 3, 3, 0, 0, 1, 1},    // 19 columns: one block of eight filters
 		{1, 1, 9, 24, 13, 2, 2, 0, 0, 1, 1},   // 23 columns: eight filters, then four and one
+		{5, 3, 20, 20, 16, 5, 5, 2, 2, 1, 1},  // padded, large enough to split the images across goroutines
 	}
 	// Every width from 1 to 70 reaches each tile layout and its masks.
 	for w := 3; w <= 72; w += 1 + w/24 {

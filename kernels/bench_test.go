@@ -77,6 +77,7 @@ func BenchmarkSgemmLayers(b *testing.B) {
 		{"Conv2dW_50x500x64", false, true, 50, 500, 64},
 		{"Conv2dX_500x64x50", true, false, 500, 64, 50},
 		{"FC1Fwd_64x500x800", false, true, 64, 500, 800},
+		{"FC1ThinnedFwd_64x500x400", false, true, 64, 500, 400}, // conv2 thinned to 25 filters
 		{"FC1dW_500x800x64", true, false, 500, 800, 64},
 		{"FC1dX_64x800x500", false, false, 64, 800, 500},
 		{"FC2Fwd_64x10x500", false, true, 64, 10, 500},

@@ -20,6 +20,8 @@ func TestNoAllocs(t *testing.T) {
 	xs, ys := f32(784*64), f32(300*64)
 	img, col := f32(16*20*12*12), f32(20*25*16*64)
 	pooled, arg := f32(20*12*12), make([]int32, 20*12*12)
+	cw, cb, cout, cpad := f32(50*20*5*5), f32(50), f32(16*50*4*4), f32(16*50*5*5)
+	pc := PackConv(cw, cb, 50, 20, 5, 5)
 	for _, c := range []struct {
 		name string
 		f    func()
@@ -37,6 +39,8 @@ func TestNoAllocs(t *testing.T) {
 		{"Col2imBatch", func() { Col2imBatch(img, col, 16, 20, 12, 12, 5, 5, 0, 0, 1, 1) }},
 		{"MaxPool2d", func() { MaxPool2d(pooled[:20*6*6], arg[:20*6*6], img[:20*12*12], 20, 12, 12, 2, 2, 0, 0, 2, 2) }},
 		{"Select", func() { Select(x, 1000) }},
+		{"ConvDirect", func() { ConvDirect(cout, img, cw, cb, 16, 20, 12, 12, 50, 5, 5, 0, 0, 1, 1, true, true) }},
+		{"PackedConv.Conv padded", func() { pc.Conv(cpad, img, 16, 12, 12, 1, 1, 1, 1, false, true) }},
 	} {
 		for range 3 {
 			c.f() // fill the pools (buffers grow to the largest size asked)

@@ -221,41 +221,58 @@ func (p *PackedConv) conv(name string, dst, src []float32, n, h, w, padH, padW, 
 	if relu {
 		flags |= convRelu
 	}
-	padded := padH > 0 || padW > 0
-	img := c * h * w
-	// images convolves images [i0, i1), each in turn, through a padded
-	// copy of its own when there is padding.
-	images := func(i0, i1 int) {
-		var xp []float32
-		if padded {
-			pbuf := getBuf(c * hp * wp)
-			defer putBuf(pbuf)
-			xp = *pbuf
-			clear(xp)
-		}
-		for i := i0; i < i1; i++ {
-			p.image(dst[i*cout*dh*dw:(i+1)*cout*dh*dw], src[i*img:(i+1)*img], xp, off, h, w, padH, padW, strideH, strideW, outW, dh, dw, quadEnd, rowsEnd, flags)
-		}
-	}
+	r := convRun{p: *p, dst: dst, src: src, off: off, h: h, w: w, padH: padH, padW: padW, strideH: strideH, strideW: strideW,
+		outW: outW, dh: dh, dw: dw, quadEnd: quadEnd, rowsEnd: rowsEnd, flags: flags}
 	// Large batches split into ranges of images across goroutines, as
 	// Sgemm splits large products.
 	workers := min(runtime.GOMAXPROCS(0), n, n*cout*taps*outH*outW/parallelMinWork)
 	if workers <= 1 {
-		images(0, n)
+		r.images(0, n)
 		return
 	}
 	var wg sync.WaitGroup
 	for k := 1; k < workers; k++ {
-		wg.Go(func() { images(n*k/workers, n*(k+1)/workers) })
+		rk := r // a copy, so that r itself does not escape
+		wg.Go(func() { rk.images(n*k/workers, n*(k+1)/workers) })
 	}
-	images(0, n/workers)
+	r.images(0, n/workers)
 	wg.Wait()
+}
+
+// convRun is one call of [PackedConv.Conv] after its checks: the operands,
+// the tap offsets and the geometry.
+type convRun struct {
+	p                                                                         PackedConv // a copy: ConvDirect's stays on its stack
+	dst, src                                                                  []float32
+	off                                                                       []int32
+	h, w, padH, padW, strideH, strideW, outW, dh, dw, quadEnd, rowsEnd, flags int
+}
+
+// images convolves images [i0, i1), each in turn, through a padded copy of
+// its own when there is padding.
+func (r *convRun) images(i0, i1 int) {
+	c, cout := r.p.c, r.p.cout
+	hp, wp := r.h+2*r.padH, r.w+2*r.padW
+	var xp []float32
+	if r.padH > 0 || r.padW > 0 {
+		pbuf := getBuf(c * hp * wp)
+		defer putBuf(pbuf)
+		xp = *pbuf
+		clear(xp)
+	}
+	img, plane := c*r.h*r.w, cout*r.dh*r.dw
+	for i := i0; i < i1; i++ {
+		r.image(r.dst[i*plane:(i+1)*plane], r.src[i*img:(i+1)*img], xp)
+	}
 }
 
 // image convolves one image x into out (cout planes of dh×dw), copying it
 // into xp first if xp is not nil (padding): rows of four through convRows
 // up to quadEnd, then pairs of rows through the column tiles.
-func (p *PackedConv) image(out, x, xp []float32, off []int32, h, w, padH, padW, strideH, strideW, outW, dh, dw, quadEnd, rowsEnd, flags int) {
+func (r *convRun) image(out, x, xp []float32) {
+	p, off := &r.p, r.off
+	h, w, padH, padW, strideH, strideW := r.h, r.w, r.padH, r.padW, r.strideH, r.strideW
+	outW, dh, dw, quadEnd, rowsEnd, flags := r.outW, r.dh, r.dw, r.quadEnd, r.rowsEnd, r.flags
 	c, cout, taps := p.c, p.cout, len(off)
 	hp, wp := h+2*padH, w+2*padW
 	pool := flags&convPool != 0

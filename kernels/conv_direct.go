@@ -13,7 +13,8 @@ import (
 // the tap count, so each tile of C is loaded and stored for a handful of
 // multiply-adds, and im2col writes the input kh·kw times over first.
 // ConvDirect instead reads the image in place. Its unit of work is a tile
-// of four filters × two output rows × up to 32 output columns: for each tap
+// of four filters (eight for 17 to 24 columns, which fit three vectors) ×
+// two output rows × up to 32 output columns: for each tap
 // (channel, ki, kj) it loads the input under the tile (one vector per 16
 // columns and row), and multiplies it by the four filters' weights for that
 // tap, broadcast from a panel packed tap-major. The tile's accumulators stay
@@ -24,10 +25,13 @@ import (
 // A window of many taps on a narrow output (up to eight columns, such as
 // the second layer of a LeNet: 20 channels × 5×5 on 8×8) is a GEMM with a
 // long k whose B would be im2col's output. There the tile turns around:
-// thirteen filters × four rows of the output, the two rows of each pair in
-// one vector (lanes 0-7 and 8-15), so the tap loop is a 13×32 GEMM
-// micro-kernel that reads its B rows from the image in place, without the
-// im2col pass.
+// thirteen (or twelve) filters × four rows of the output, the two rows of
+// each pair in one vector (lanes 0-7 and 8-15), so the tap loop is a 13×32
+// GEMM micro-kernel that reads its B rows from the image in place, without
+// the im2col pass.
+//
+// Images are independent: a large batch is split into ranges of images
+// across goroutines.
 //
 // Padding is handled by copying each image into a zero-bordered buffer, so
 // that every tap is a fixed element offset from the tile's first output:

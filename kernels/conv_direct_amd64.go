@@ -6,7 +6,8 @@ package kernels
 // convdirect_amd64.s: convTileGo for strideW = 1 with two full vectors per
 // row (up to 32 columns), one (up to 16), one and a merged one (17 to 24:
 // the columns past 16 of both rows share a vector), or a merged one alone
-// (up to 8).
+// (up to 8); the same with eight filters for 17 to 24 columns (convTile8);
+// and the rows of four with 13 or 12 filters (convRows).
 
 //go:noescape
 func convTile2AVX512(dst, x *float32, off *int32, taps int, w, bias *float32, nf, ldd, rowB, dstB int, masks uint64, flags int)

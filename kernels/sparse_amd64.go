@@ -87,4 +87,3 @@ func spmvSliced(y, x []float32, a *SlicedCSR, bias []float32, relu bool) {
 	}
 	spmvSlicedAVX512(&y[0], &x[0], &a.groups[0], &a.off[0], &a.val[0], a.slices, bp, r)
 }
-

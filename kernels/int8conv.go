@@ -125,17 +125,43 @@ func (p *PackedConvS8) Conv(dst []int32, ldd int, img []int8, n, h, w, sh, sw, p
 	}
 	panels := (l + int8NR - 1) / int8NR
 	workers := min(runtime.GOMAXPROCS(0), panels, max(1, l*(p.cout+1)*k/(4*parallelMinWork)))
+	var b blockGeom
+	if p.blocks(sh, sw, g.ow) {
+		buf := p.blockImages(&b, img, &g)
+		defer putBytes(buf)
+	}
+	r := convS8Run{p: p, dst: dst, ldd: ldd, img: img, g: g, b: b}
 	if workers == 1 {
-		p.convPanels(dst, ldd, img, &g, 0, panels)
+		r.run(0, panels)
 		return
 	}
 	var wg sync.WaitGroup
 	for wk := 1; wk < workers; wk++ {
 		lo, hi := panels*wk/workers, panels*(wk+1)/workers
-		wg.Go(func() { p.convPanels(dst, ldd, img, &g, lo, hi) })
+		rk := r // a copy, so that r itself does not escape
+		wg.Go(func() { rk.run(lo, hi) })
 	}
-	p.convPanels(dst, ldd, img, &g, 0, panels/workers)
+	r.run(0, panels/workers)
 	wg.Wait()
+}
+
+// convS8Run is the state of one Conv call.
+type convS8Run struct {
+	p   *PackedConvS8
+	dst []int32
+	ldd int
+	img []int8
+	g   convGeom
+	b   blockGeom // the blocked images, if any
+}
+
+// run computes the columns of the position panels lo ≤ pj < hi.
+func (r *convS8Run) run(lo, hi int) {
+	if r.b.e != nil {
+		r.p.blockedPanels(r.dst, r.ldd, &r.b, &r.g, lo, hi)
+		return
+	}
+	r.p.convPanels(r.dst, r.ldd, r.img, &r.g, lo, hi)
 }
 
 // convGeom is the geometry of one Conv call.
@@ -260,6 +286,148 @@ func (p *PackedConvS8) patchRow(dst []int8, img []int8, g *convGeom, j int) {
 	for ki := 0; ki < p.kh; ki++ {
 		for r := 0; r < p.runP; r++ {
 			dst[ki*p.runP+r] = p.patchByte(img, g, i, iy0, ix0, ki, r)
+		}
+	}
+}
+
+// The blocked path. With stride 1, one channel or channels in whole groups
+// of four, and output rows of whole groups of eight positions, Conv first
+// copies the images into planes of 32-bit words (blockImages) in which a
+// patch word of consecutive output positions of an output row lies in
+// consecutive words, eight positions taking one ymm. The micro-kernel
+// (convS8Kernels) then loads its B operand straight from those planes, four
+// runs of eight positions per 32 columns, instead of from a packed panel:
+// the panel's 32 scattered word loads per group were more work than the
+// group's multiplications.
+
+// blocks reports whether Conv runs the blocked path for this geometry.
+func (p *PackedConvS8) blocks(sh, sw, ow int) bool {
+	return haveConvS8 && p.kern != nil && sh == 1 && sw == 1 && ow%8 == 0 && (p.c == 1 || p.c%4 == 0)
+}
+
+// blockGeom is the layout of the blocked images: per image, planes of the
+// padded hp×wp pixels, one plane per four channels (one plane of four
+// horizontally adjacent pixels per word for one channel), and the byte
+// offset of each patch group from its position's word in plane 0.
+type blockGeom struct {
+	planes, hp, wp int
+	e              []uint32
+	off            []int32
+}
+
+// blockImages writes the blocked images of img, and their layout, into b,
+// in a pooled buffer that it returns; bytes are stored as v+128: with c = 4·planes, word
+// ((i·planes + π)·hp + y)·wp + x holds channels 4π…4π+3 of padded pixel
+// (y, x); with one channel, it holds padded pixels (y, x…x+3) of image i,
+// pixels past the padded row reading pad. The patch group q = ki·runP/4 + t
+// of the position at padded pixel (y, x) then lies at word (y+ki, x+4t) of
+// the one plane, or at word (y+ki, x+kj) of plane π with 4t = kj·c + 4π.
+func (p *PackedConvS8) blockImages(b *blockGeom, img []int8, g *convGeom) *[]uint8 {
+	*b = blockGeom{planes: max(1, p.c/4), hp: g.h + 2*g.ph, wp: g.w + 2*g.pw}
+	plane := b.hp * b.wp
+	words := g.n * b.planes * plane
+	buf := getBytes(4 * (words + p.kq))
+	all := unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(*buf))), words+p.kq)
+	b.e = all[:words]
+	b.off = unsafe.Slice((*int32)(unsafe.Pointer(&all[words])), p.kq)
+	q := 0
+	for ki := 0; ki < p.kh; ki++ {
+		kj, ch := 0, 0 // the group's first tap and channel (c > 1)
+		for t := 0; t < p.runP/4; t++ {
+			off := ki * b.wp
+			if p.c == 1 {
+				off += 4 * t
+			} else {
+				off += (ch/4)*plane + kj
+				if ch += 4; ch == p.c {
+					kj, ch = kj+1, 0
+				}
+			}
+			b.off[q] = int32(4 * off)
+			q++
+		}
+	}
+	padW := uint32(uint8(g.pad)^0x80) * 0x01010101
+	if p.c == 1 {
+		for i := 0; i < g.n; i++ {
+			for y := 0; y < b.hp; y++ {
+				dst := b.e[(i*b.hp+y)*b.wp : (i*b.hp+y+1)*b.wp]
+				iy := y - g.ph
+				if iy < 0 || iy >= g.h {
+					for x := range dst {
+						dst[x] = padW
+					}
+					continue
+				}
+				src := img[(i*g.h+iy)*g.w : (i*g.h+iy+1)*g.w]
+				for x := range dst {
+					if ix := x - g.pw; ix >= 0 && ix+4 <= len(src) {
+						dst[x] = *(*uint32)(unsafe.Pointer(&src[ix])) ^ 0x80808080
+						continue
+					}
+					var v uint32
+					for t := 3; t >= 0; t-- {
+						px := uint8(g.pad)
+						if ix := x - g.pw + t; ix >= 0 && ix < g.w {
+							px = uint8(src[ix])
+						}
+						v = v<<8 | uint32(px^0x80)
+					}
+					dst[x] = v
+				}
+			}
+		}
+		return buf
+	}
+	src := unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(img))), len(img)/4)
+	for i := 0; i < g.n; i++ {
+		for pi := 0; pi < b.planes; pi++ {
+			e := b.e[(i*b.planes+pi)*plane : (i*b.planes+pi+1)*plane]
+			for y := 0; y < b.hp; y++ {
+				dst := e[y*b.wp : (y+1)*b.wp]
+				iy := y - g.ph
+				if iy < 0 || iy >= g.h {
+					for x := range dst {
+						dst[x] = padW
+					}
+					continue
+				}
+				for x := 0; x < g.pw; x++ {
+					dst[x] = padW
+					dst[b.wp-1-x] = padW
+				}
+				s := src[(i*g.h+iy)*g.w*b.planes+pi:]
+				in := dst[g.pw : g.pw+g.w]
+				for x := range in {
+					in[x] = s[x*b.planes] ^ 0x80808080
+				}
+			}
+		}
+	}
+	return buf
+}
+
+// blockedPanels computes the columns of the position panels lo ≤ pj < hi
+// from the blocked images: each panel's four runs of eight positions (an
+// output row holds whole runs) through the smallest kernel covering each
+// weight panel's rows.
+func (p *PackedConvS8) blockedPanels(dst []int32, ldd int, b *blockGeom, g *convGeom, lo, hi int) {
+	l := g.n * g.oh * g.ow
+	per := g.oh * g.ow
+	rows := p.cout + 1
+	e := (*uint8)(unsafe.Pointer(unsafe.SliceData(b.e)))
+	for pj := lo; pj < hi; pj++ {
+		j0 := pj * int8NR
+		cnt := min(int8NR, l-j0)
+		var seg [4]int
+		for s := range seg {
+			j := j0 + 8*min(s, (cnt-1)/8) // a run past the positions repeats the last one
+			i, r := j/per, j%per
+			seg[s] = 4 * ((i*b.planes*b.hp+r/g.ow)*b.wp + r%g.ow)
+		}
+		for i0 := 0; i0 < rows; i0 += int8MR {
+			mr := min(int8MR, rows-i0)
+			convS8Kernel(mr, p.kq, &p.a[i0*4*p.kq], e, &seg, &b.off[0], &dst[i0*ldd+j0], ldd, &p.corr[i0], cnt)
 		}
 	}
 }

@@ -57,6 +57,12 @@ func TestPackedConvS8(t *testing.T) {
 		{3, 1, 7, 7, 1, 1, 3, 3, 1, 7, 7},      // wider than the image
 		{5, 2, 3, 3, 1, 1, 0, 0, 1, 3, 3},      // last patch ends at the image end
 		{7, 3, 3, 3, 1, 1, 0, 1, 2, 4, 5},      // last patch reads past the image
+		{9, 1, 5, 5, 1, 1, 2, 1, 3, 11, 13},    // blocked, one channel, padded
+		{5, 1, 3, 3, 1, 1, 0, 0, 2, 3, 7},      // blocked, one channel, words past the row
+		{4, 1, 9, 2, 1, 1, 4, 0, 2, 6, 5},      // blocked, one channel, one word per row
+		{14, 8, 3, 3, 1, 1, 1, 1, 3, 5, 41},    // blocked, rows longer than a panel
+		{26, 12, 3, 5, 1, 1, 1, 2, 2, 7, 6},    // blocked, three planes, padded
+		{25, 20, 5, 5, 1, 1, 0, 0, 5, 12, 12},  // blocked, thinned simplenet conv2
 	} {
 		name := fmt.Sprintf("cout%d_c%d_k%dx%d_s%dx%d_p%dx%d_n%d_%dx%d", tc.cout, tc.c, tc.kh, tc.kw, tc.sh, tc.sw, tc.ph, tc.pw, tc.n, tc.h, tc.w)
 		t.Run(name, func(t *testing.T) {

@@ -277,3 +277,47 @@ func AvgPool2dBackward(dx, dy []float32, c, h, w, kh, kw, padH, padW, strideH, s
 		}
 	}
 }
+
+// MaxPool2x2S32 is [MaxPool2x2Bias] for int32 planes, without bias or ReLU:
+// it pools n planes of h×w, plane i read from src[i*lds:] and written as
+// (h/2)×(w/2) to dst[i*ldd:]:
+//
+//	for i < n, oy < h/2, ox < w/2 {
+//		s := src[i*lds + 2*oy*w + 2*ox:]
+//		dst[i*ldd + oy*(w/2) + ox] = max(s[0], s[1], s[w], s[w+1])
+//	}
+//
+// An int8 convolution pools its accumulators with it before requantizing
+// them, four times fewer, when the requantization is monotonic. It panics
+// if a size is negative, if ldd < (h/2)·(w/2) or lds < h·w when n > 1, or
+// if src or dst is too short.
+func MaxPool2x2S32(dst []int32, ldd int, src []int32, lds, n, h, w int) {
+	if n < 0 || h < 0 || w < 0 || (n > 1 && (ldd < (h/2)*(w/2) || lds < h*w)) {
+		panic("kernels: MaxPool2x2S32: invalid geometry")
+	}
+	oh, ow := h/2, w/2
+	if n == 0 || oh == 0 || ow == 0 {
+		return
+	}
+	if len(dst) < (n-1)*ldd+oh*ow || len(src) < (n-1)*lds+h*w {
+		panic("kernels: MaxPool2x2S32: slice too short")
+	}
+	maxPool2x2S32(dst, ldd, src, lds, n, h, w)
+}
+
+// maxPool2x2S32Go is MaxPool2x2S32 after the checks.
+func maxPool2x2S32Go(dst []int32, ldd int, src []int32, lds, n, h, w int) {
+	oh, ow := h/2, w/2
+	for i := 0; i < n; i++ {
+		s := src[i*lds : i*lds+h*w]
+		d := dst[i*ldd : i*ldd+oh*ow]
+		for oy := 0; oy < oh; oy++ {
+			r0 := s[2*oy*w : 2*oy*w+2*ow]
+			r1 := s[(2*oy+1)*w : (2*oy+1)*w+2*ow]
+			dr := d[oy*ow : (oy+1)*ow]
+			for ox := range dr {
+				dr[ox] = max(r0[2*ox], r0[2*ox+1], r1[2*ox], r1[2*ox+1])
+			}
+		}
+	}
+}

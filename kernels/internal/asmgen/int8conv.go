@@ -1,0 +1,181 @@
+package main
+
+import "fmt"
+
+func init() {
+	extraOutputs = append(extraOutputs, output{"int8conv_amd64.s", []func(*gen){
+		func(g *gen) { int8ConvVNNI(g, 12) },
+		func(g *gen) { int8ConvVNNI(g, 8) },
+		func(g *gen) { int8ConvVNNI(g, 4) },
+		maxPool2x2S32512,
+	}})
+}
+
+// int8ConvVNNI writes convS8KernelVNNI<mr>, the VNNI micro-kernel of an int8
+// convolution's blocked path: it computes mr rows of the 12-row A panel
+// (the gemmS8KernelVNNI layout) against 32 output positions whose B operand
+// is read straight from the blocked images instead of a packed panel. The
+// positions are four segments of eight, segment s starting seg[s] bytes
+// after e; group q of a segment's eight words lies off[q] bytes further.
+// Each 16-lane B vector is one segment's eight words loaded as a ymm and the
+// next segment's inserted as its upper half. The epilogue is
+// gemmS8KernelVNNI's: subtract corr, store the first mr rows (at most, as
+// rows says) and nr columns.
+func int8ConvVNNI(g *gen, mr int) {
+	name := fmt.Sprintf("convS8KernelVNNI%d", mr)
+	label := fmt.Sprintf("convs8_%d", mr)
+	g.p("// func %s(kq int, a *int8, e *uint8, seg *[4]int, off *int32, c *int32, ldc int, corr *int32, rows, nr int)", name)
+	g.p("TEXT ·%s(SB), NOSPLIT, $0-80", name)
+	g.p("\tMOVQ nr+72(FP), CX")
+	g.p("\tMOVQ $1, DX")
+	g.p("\tSHLQ CX, DX")
+	g.p("\tDECQ DX")
+	g.p("\tKMOVW DX, K1")
+	g.p("\tSHRQ $16, DX")
+	g.p("\tKMOVW DX, K2")
+	g.p("\tMOVQ kq+0(FP), CX")
+	g.p("\tMOVQ a+8(FP), AX")
+	g.p("\tMOVQ e+16(FP), BX")
+	g.p("\tMOVQ seg+24(FP), DX")
+	g.p("\tMOVQ 8(DX), R9")
+	g.p("\tMOVQ 16(DX), R10")
+	g.p("\tMOVQ 24(DX), R11")
+	g.p("\tMOVQ (DX), DX")
+	g.p("\tADDQ BX, DX")
+	g.p("\tADDQ BX, R9")
+	g.p("\tADDQ BX, R10")
+	g.p("\tADDQ BX, R11")
+	g.p("\tMOVQ off+32(FP), R12")
+	for i := 0; i < 2*mr; i++ {
+		g.p("\tVPXORD Z%d, Z%d, Z%d", i, i, i)
+	}
+	g.p("%s_loop:", label)
+	g.p("\tMOVLQSX (R12), R13")
+	g.p("\tVMOVDQU32 (DX)(R13*1), Y24")
+	g.p("\tVINSERTI32X8 $1, (R9)(R13*1), Z24, Z24")
+	g.p("\tVMOVDQU32 (R10)(R13*1), Y25")
+	g.p("\tVINSERTI32X8 $1, (R11)(R13*1), Z25, Z25")
+	for r := 0; r < mr; r++ {
+		z := 26 + r%4
+		g.p("\tVPBROADCASTD %d(AX), Z%d", 4*r, z)
+		g.p("\tVPDPBUSD Z%d, Z24, Z%d", z, 2*r)
+		g.p("\tVPDPBUSD Z%d, Z25, Z%d", z, 2*r+1)
+	}
+	g.p("\tADDQ $48, AX")
+	g.p("\tADDQ $4, R12")
+	g.p("\tDECQ CX")
+	g.p("\tJNZ %s_loop", label)
+	g.p("\tMOVQ c+40(FP), DI")
+	g.p("\tMOVQ ldc+48(FP), SI")
+	g.p("\tSHLQ $2, SI")
+	g.p("\tMOVQ corr+56(FP), R8")
+	g.p("\tMOVQ rows+64(FP), DX")
+	for r := 0; r < mr; r++ {
+		g.p("\tVPBROADCASTD %d(R8), Z26", 4*r)
+		g.p("\tVPSUBD Z26, Z%d, Z%d", 2*r, 2*r)
+		g.p("\tVPSUBD Z26, Z%d, Z%d", 2*r+1, 2*r+1)
+		g.p("\tVMOVDQU32 Z%d, K1, (DI)", 2*r)
+		g.p("\tVMOVDQU32 Z%d, K2, 64(DI)", 2*r+1)
+		if r < mr-1 {
+			g.p("\tDECQ DX")
+			g.p("\tJZ %s_done", label)
+			g.p("\tADDQ SI, DI")
+		}
+	}
+	g.p("%s_done:", label)
+	g.p("\tVZEROUPPER")
+	g.p("\tRET")
+	g.p("")
+}
+
+// maxPool2x2S32512 writes maxPool2x2S32AVX512, maxPool2x2S32Go over n ≥ 1
+// planes with oh, ow ≥ 1:
+//
+//	for i < n, oy < oh, ox < ow {
+//		s := src[i*lds + 2*oy*w + 2*ox:]
+//		dst[i*ldd + oy*ow + ox] = max(s[0], s[1], s[w], s[w+1])
+//	}
+//
+// It is maxPool2x2Bias512 on int32 lanes without bias or ReLU: sixteen
+// input columns of the two rows give eight outputs (the rows' maximum,
+// each even lane against its odd neighbour, VPMOVQD keeping the even
+// lanes); the last ow mod 8 outputs load under K1 and store under K2.
+func maxPool2x2S32512(g *gen) {
+	name := "maxPool2x2S32AVX512"
+	g.p("// func %s(dst *int32, ldd int, src *int32, lds, n, oh, ow, w int)", name)
+	g.p("TEXT ·%s(SB), NOSPLIT, $0-64", name)
+	g.p("\tMOVQ dst+0(FP), DI")
+	g.p("\tMOVQ ldd+8(FP), R13")
+	g.p("\tSHLQ $2, R13")
+	g.p("\tMOVQ src+16(FP), SI")
+	g.p("\tMOVQ lds+24(FP), R12")
+	g.p("\tSHLQ $2, R12")
+	g.p("\tMOVQ w+56(FP), R9")
+	g.p("\tSHLQ $2, R9")
+	g.p("\tMOVQ ow+48(FP), R10")
+	g.p("\tMOVQ R10, CX")
+	g.p("\tANDQ $7, CX")
+	g.p("\tMOVQ $1, AX")
+	g.p("\tSHLQ CX, AX")
+	g.p("\tDECQ AX")
+	g.p("\tKMOVW AX, K2")
+	g.p("\tSHLQ CX, AX")
+	g.p("\tMOVQ $1, DX")
+	g.p("\tSHLQ CX, DX")
+	g.p("\tDECQ DX")
+	g.p("\tORQ DX, AX")
+	g.p("\tKMOVW AX, K1")
+	g.p("\tMOVQ R10, BX")
+	g.p("\tSHRQ $3, BX")
+	g.p("\tMOVQ n+32(FP), R8")
+	body := func(mask bool) {
+		if mask {
+			g.p("\tVMOVDQU32.Z (R11), K1, Z0")
+			g.p("\tVMOVDQU32.Z (R11)(R9*1), K1, Z1")
+		} else {
+			g.p("\tVMOVDQU32 (R11), Z0")
+			g.p("\tVMOVDQU32 (R11)(R9*1), Z1")
+		}
+		g.p("\tVPMAXSD Z1, Z0, Z2")
+		g.p("\tVPSRLQ $32, Z2, Z1")
+		g.p("\tVPMAXSD Z1, Z2, Z0")
+		if mask {
+			g.p("\tVPMOVQD Z0, K2, (R14)")
+		} else {
+			g.p("\tVPMOVQD Z0, (R14)")
+		}
+	}
+	g.p("mps_plane:")
+	g.p("\tMOVQ SI, AX")
+	g.p("\tMOVQ DI, DX")
+	g.p("\tMOVQ oh+40(FP), CX")
+	g.p("mps_row:")
+	g.p("\tMOVQ AX, R11")
+	g.p("\tMOVQ DX, R14")
+	g.p("\tMOVQ BX, R10")
+	g.p("\tTESTQ R10, R10")
+	g.p("\tJZ mps_tail")
+	g.p("mps_vec:")
+	body(false)
+	g.p("\tADDQ $64, R11")
+	g.p("\tADDQ $32, R14")
+	g.p("\tDECQ R10")
+	g.p("\tJNZ mps_vec")
+	g.p("mps_tail:")
+	g.p("\tKORTESTW K2, K2")
+	g.p("\tJZ mps_next")
+	body(true)
+	g.p("mps_next:")
+	g.p("\tLEAQ (AX)(R9*2), AX")
+	g.p("\tMOVQ ow+48(FP), R10")
+	g.p("\tLEAQ (DX)(R10*4), DX")
+	g.p("\tDECQ CX")
+	g.p("\tJNZ mps_row")
+	g.p("\tADDQ R12, SI")
+	g.p("\tADDQ R13, DI")
+	g.p("\tDECQ R8")
+	g.p("\tJNZ mps_plane")
+	g.p("\tVZEROUPPER")
+	g.p("\tRET")
+	g.p("")
+}

@@ -28,6 +28,7 @@ type int8Conv struct {
 	img8   []int8    // a chunk of images as GEMM bytes, channels last
 	acc    []int32   // (cout+1) rows of the chunk's positions
 	tmp    []float32 // requantized, unpooled outputs of a chunk, channel-major
+	pooled []int32   // one channel's pooled accumulators of a chunk (poolsFirst)
 	full   ops.Buffer
 }
 
@@ -72,7 +73,11 @@ func (rl *RangeLinear) forwardConvInt8(x *tensor.Dense, rq kernels.Requant, fuse
 	if c > 1 {
 		cv.hwc = qGrowF32(cv.hwc, img)
 	}
-	if pool && fused {
+	poolFirst := pool && fused && rl.poolsFirst(rq, oh, ow)
+	switch {
+	case poolFirst:
+		cv.pooled = qGrowI32(cv.pooled, chunk*q)
+	case pool && fused:
 		cv.tmp = qGrowF32(cv.tmp, cout*chunk*p)
 	}
 	pad := int8(-rl.ox)
@@ -100,6 +105,17 @@ func (rl *RangeLinear) forwardConvInt8(x *tensor.Dense, rq kernels.Requant, fuse
 					for j := range dst {
 						dst[j] = rl.finish(row[i*p+j], o, int64(sums[i*p+j]))
 					}
+				}
+				continue
+			}
+			if poolFirst {
+				pooled := cv.pooled[:cn*q]
+				kernels.MaxPool2x2S32(pooled, q, row, p, cn, oh, ow)
+				for i := 0; i < cn; i++ {
+					dst := yd[((s0+i)*cout+o)*q : ((s0+i)*cout+o+1)*q]
+					a := pooled[i*q : (i+1)*q]
+					// zw is 0: a stands in for the sums it multiplies.
+					mx = max(mx, kernels.RequantizeS32Chan(dst, a, a, rl.bconst32[o], 0, rl.Mult[o], rq))
 				}
 				continue
 			}
@@ -133,4 +149,25 @@ func (rl *RangeLinear) forwardConvInt8(x *tensor.Dense, rq kernels.Requant, fuse
 	layer.outShape = [4]int{n, cout, oh, ow}
 	rl.recordShapes(s, layer.outShape[:])
 	return y
+}
+
+// poolsFirst reports whether the fused epilogue of a pooling convolution may
+// pool the accumulators Σ a·q_w + bias before requantizing them, a quarter
+// as many: the requantization, ReLU included, is monotonic (positive
+// multipliers and output scale), so it commutes with the maximum, and
+// without weight zero points a channel's accumulator is the product plus a
+// constant (the product does not wrap: prepareInt8's fits32 bounds it). The
+// largest |acc| it records is then the largest pooled one, the same value
+// when the ReLU floors the accumulators at 0 and the planes have no row or
+// column that the pooling drops.
+func (rl *RangeLinear) poolsFirst(rq kernels.Requant, oh, ow int) bool {
+	if !rq.ReLU || oh%2 != 0 || ow%2 != 0 || (rq.Out && !(rq.Scale > 0)) {
+		return false
+	}
+	for o, z := range rl.zw32 {
+		if z != 0 || !(rl.Mult[o] > 0) {
+			return false
+		}
+	}
+	return true
 }

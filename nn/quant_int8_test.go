@@ -139,6 +139,19 @@ func TestRangeLinearInt8Fused(t *testing.T) {
 			c.op.Relu, c.op.Pool2x2 = relu, true
 			return c, 9, 9 * 4 * 3 * 3, ops.New(3, 4, 7, 6)
 		}},
+		// Even planes: with a ReLU and no weight zero points the int8 path pools the
+		// accumulators before requantizing them; rows of eight positions and one or
+		// four channels take the convolution's blocked path.
+		{"conv pooled even", func(relu bool) (Module, int, int, *tensor.Dense) {
+			c := NewConv2d("c", 4, 9, 3, 1, 1, true)
+			c.op.Relu, c.op.Pool2x2 = relu, true
+			return c, 9, 9 * 4 * 3 * 3, ops.New(3, 4, 6, 8)
+		}},
+		{"conv pooled one channel", func(relu bool) (Module, int, int, *tensor.Dense) {
+			c := NewConv2d("c", 1, 13, 5, 1, 0, true)
+			c.op.Relu, c.op.Pool2x2 = relu, true
+			return c, 13, 13 * 5 * 5, ops.New(2, 1, 12, 20)
+		}},
 		{"conv pooled odd", func(relu bool) (Module, int, int, *tensor.Dense) {
 			c := NewConv2d("c", 1, 5, 5, 1, 0, true)
 			c.op.Relu, c.op.Pool2x2 = relu, true

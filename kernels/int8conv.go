@@ -326,7 +326,8 @@ func (p *PackedConvS8) blockImages(b *blockGeom, img []int8, g *convGeom) *[]uin
 	*b = blockGeom{planes: max(1, p.c/4), hp: g.h + 2*g.ph, wp: g.w + 2*g.pw}
 	plane := b.hp * b.wp
 	words := g.n * b.planes * plane
-	buf := getBytes(4 * (words + p.kq))
+	rowLen := roundUp(b.wp+3, 8) // one channel: a padded row of bytes
+	buf := getBytes(4*(words+p.kq) + rowLen)
 	all := unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(*buf))), words+p.kq)
 	b.e = all[:words]
 	b.off = unsafe.Slice((*int32)(unsafe.Pointer(&all[words])), p.kq)
@@ -349,6 +350,13 @@ func (p *PackedConvS8) blockImages(b *blockGeom, img []int8, g *convGeom) *[]uin
 	}
 	padW := uint32(uint8(g.pad)^0x80) * 0x01010101
 	if p.c == 1 {
+		// Each row of the image goes to a padded row of v+128 bytes (eight at
+		// a time), from which every word is one unaligned load.
+		row := (*buf)[4*(words+p.kq):][:rowLen]
+		for x := range row {
+			row[x] = uint8(g.pad) ^ 0x80
+		}
+		inner := row[g.pw : g.pw+g.w]
 		for i := 0; i < g.n; i++ {
 			for y := 0; y < b.hp; y++ {
 				dst := b.e[(i*b.hp+y)*b.wp : (i*b.hp+y+1)*b.wp]
@@ -360,20 +368,16 @@ func (p *PackedConvS8) blockImages(b *blockGeom, img []int8, g *convGeom) *[]uin
 					continue
 				}
 				src := img[(i*g.h+iy)*g.w : (i*g.h+iy+1)*g.w]
+				x := 0
+				for ; x+8 <= len(src); x += 8 {
+					*(*uint64)(unsafe.Pointer(&inner[x])) = *(*uint64)(unsafe.Pointer(&src[x])) ^ 0x8080808080808080
+				}
+				for ; x < len(src); x++ {
+					inner[x] = uint8(src[x]) ^ 0x80
+				}
+				r := unsafe.Pointer(unsafe.SliceData(row))
 				for x := range dst {
-					if ix := x - g.pw; ix >= 0 && ix+4 <= len(src) {
-						dst[x] = *(*uint32)(unsafe.Pointer(&src[ix])) ^ 0x80808080
-						continue
-					}
-					var v uint32
-					for t := 3; t >= 0; t-- {
-						px := uint8(g.pad)
-						if ix := x - g.pw + t; ix >= 0 && ix < g.w {
-							px = uint8(src[ix])
-						}
-						v = v<<8 | uint32(px^0x80)
-					}
-					dst[x] = v
+					dst[x] = *(*uint32)(unsafe.Add(r, x)) // x+4 ≤ wp+3 ≤ len(row)
 				}
 			}
 		}

@@ -40,17 +40,27 @@ import (
 // every lane takes the next two entries of its row if they fall inside it.
 // At 90% sparsity a row has 3.2 entries in 32 columns, so most lanes take
 // two. Which rows share a slice is free, so SliceCSR improves the padding
-// with a short local search: it swaps rows between slices when that does not
-// add windows. On a random 90%-sparse 784→300 weight this stores about 2300
-// vectors, 63% of the lanes holding an entry; fixed 32-column chunks, with a
-// block of vectors per chunk and slice, needed 2650 and a branchy loop per
-// block. Windows starting at any column would need 2080 vectors, but 15 of
-// 16 window loads would then split a cache line, which costs more than the
-// 11% more vectors; windows on a grid of 8 columns, read from an aligned
-// copy of x and of x[8:] made per call, need 6% fewer vectors than on 16,
-// but the copies cost more than that saves at lenet300's sizes. SpMV reads
-// each row's result from its lane; SpMVLanes leaves the result in lane order
-// for the next layer of a chain.
+// with a local search: starting from the rows sorted by length, it swaps
+// rows between slices when that does not add windows. On a random
+// 90%-sparse 784→300 weight this stores about 2270 vectors, 65% of the
+// lanes holding an entry (a trained one, whose rows and columns are less
+// even, about 2620: 56%); fixed 32-column chunks, with a block of vectors
+// per chunk and slice, needed 2650 and a branchy loop per block.
+//
+// Measured and rejected: windows starting at any column (10% fewer vectors,
+// but most window loads then split a cache line: slower); windows on a grid
+// of 8 columns, read from aligned copies of x and x[8:] (6% fewer vectors,
+// no faster with the copies); one window per vector (no pair sharing: 41%
+// slower, the window loads saturate the load ports); 64-column windows (24%
+// fewer vectors, but two permutes and a blend per vector); reordering x's
+// columns in blocks of 8 so that dense blocks share windows (13% fewer
+// vectors on a trained layer, which the per-call copy of x costs back);
+// greedy window choice instead of the sweep (more vectors); software
+// prefetching of the values (slower). At batch 1 the kernel streams its
+// values from L2 at about 40 bytes a cycle, as the dense GEMV streams its
+// weights, so its speed-up over dense is about the ratio of the bytes.
+// SpMV reads each row's result from its lane; SpMVLanes leaves the result in
+// lane order for the next layer of a chain.
 
 // SlicedCSR is a sparse matrix in the sliced layout above, for [SpMV]. It is
 // built by [SliceCSR], which validates the matrix once: the kernels do not
@@ -79,8 +89,16 @@ const window = 32
 // that the window loads do not split cache lines when x is aligned.
 const grid = 16
 
-// swaps is the number of row swaps per row that SliceCSR tries.
-const swaps = 32
+// swaps is the number of row swaps per row that SliceCSR tries, and
+// swapWork caps their total at swapWork/(entries per row), so that any
+// layer builds in about a tenth of a second at most: a swap costs about
+// 0.1 µs per entry of a row (it recounts the windows of two slices). On a
+// trained 90%-sparse 784→300 weight, 19,000 swaps store 5% fewer vectors
+// than 9,600.
+const (
+	swaps    = 128
+	swapWork = 1_500_000
+)
 
 // SliceCSR returns a in the sliced layout. It panics if a is malformed (see
 // [CSR]).
@@ -107,7 +125,9 @@ func SliceCSR(a *CSR) *SlicedCSR {
 			col[r][k] = a.ColIdx[i]
 		}
 	}
-	// rowAt[16s+l] is the row in lane l of slice s, or -1.
+	// rowAt[16s+l] is the row in lane l of slice s, or -1. The search
+	// starts from the rows in order of their lengths, so that rows of
+	// similar lengths share slices.
 	rowAt := make([]int32, 16*p.slices)
 	for i := range rowAt {
 		rowAt[i] = -1
@@ -115,11 +135,8 @@ func SliceCSR(a *CSR) *SlicedCSR {
 			rowAt[i] = int32(i)
 		}
 	}
-	flat, at := []int32{math.MaxInt32}, make([]int32, a.Rows)
-	for r, c := range col {
-		at[r] = int32(len(flat))
-		flat = append(append(flat, c...), math.MaxInt32)
-	}
+	slices.SortStableFunc(rowAt[:a.Rows], func(i, j int32) int { return len(col[i]) - len(col[j]) })
+	flat, at := flatten(col)
 	p.arrange(rowAt, func(s, limit int) int { return windows(flat, at, rowAt[16*s:16*s+16], a.Cols, limit) })
 	p.lane = make([]int32, a.Rows)
 	for i, r := range rowAt {
@@ -139,6 +156,18 @@ func SliceCSR(a *CSR) *SlicedCSR {
 		p.groups[s] = int32((len(p.off) - n) / 2)
 	}
 	return p
+}
+
+// flatten returns the columns of every row in one slice for windows: row
+// r's are flat[at[r]:], ended by math.MaxInt32, and flat[0] is
+// math.MaxInt32 for the empty lanes.
+func flatten(col [][]int32) (flat, at []int32) {
+	flat, at = []int32{math.MaxInt32}, make([]int32, len(col))
+	for r, c := range col {
+		at[r] = int32(len(flat))
+		flat = append(append(flat, c...), math.MaxInt32)
+	}
+	return flat, at
 }
 
 // start returns the first column of the window that holds column c, the
@@ -373,18 +402,16 @@ func (a *SlicedCSR) product(y, x, bias []float32, relu bool) {
 		var xw [window]float32
 		copy(xw[:], x)
 		x = xw[:]
-		spmvSliced(y, x, a, bias, relu)
-		return
 	}
 	spmvSliced(y, x, a, bias, relu)
 }
 
 // arrange permutes rowAt (the row in each lane) to reduce the number of
 // windows, cost(s, limit) being that of slice s (or any number above limit
-// once it exceeds limit, which is all a rejected swap needs): 32 random swaps per row between
-// two slices, each kept when the two slices need no more windows than
-// before. The generator is seeded, so the layout of a matrix is always the
-// same.
+// once it exceeds limit, which is all a rejected swap needs): swaps random
+// swaps per row (see swapWork for their limit) between two slices, each kept
+// when the two slices need no more windows than before. The generator is
+// seeded, so the layout of a matrix is always the same.
 func (p *SlicedCSR) arrange(rowAt []int32, cost func(s, limit int) int) {
 	if p.slices < 2 {
 		return
@@ -394,7 +421,7 @@ func (p *SlicedCSR) arrange(rowAt []int32, cost func(s, limit int) int) {
 	for s := range costs {
 		costs[s] = cost(s, math.MaxInt)
 	}
-	for range swaps * p.rows {
+	for range min(swaps*p.rows, swapWork*p.rows/max(p.nnz, 1)) {
 		i, j := rnd.IntN(len(rowAt)), rnd.IntN(len(rowAt))
 		si, sj := i/16, j/16
 		if si == sj || (rowAt[i] < 0 && rowAt[j] < 0) {

@@ -33,13 +33,7 @@ func convTile(dst, x []float32, off []int32, w, bias []float32, nf, ldd, rowB, d
 	nb := (nf + 3) / 4
 	_ = w[nb*len(off)*4-1]
 	_ = bias[nb*4-1]
-	if flags&convPool != 0 {
-		_ = dst[(nf-1)*ldd+cols/2-1]
-	} else if flags&convRowB != 0 {
-		_ = dst[(nf-1)*ldd+dstB+cols-1]
-	} else {
-		_ = dst[(nf-1)*ldd+cols-1]
-	}
+	checkTileDst(dst, nf, ldd, dstB, cols, flags)
 	low := func(n int) uint64 { return 1<<n - 1 }
 	var fn func(dst, x *float32, off *int32, taps int, w, bias *float32, nf, ldd, rowB, dstB int, masks uint64, flags int)
 	// K1: the last full vector's columns; K4, K5: the merged vector's
@@ -117,15 +111,23 @@ func convTile8(dst, x []float32, off []int32, w, bias []float32, nf, ldd, rowB, 
 	nb := (nf + 7) / 8
 	_ = w[nb*len(off)*8-1]
 	_ = bias[nb*8-1]
-	if flags&convPool != 0 {
-		_ = dst[(nf-1)*ldd+cols/2-1]
-	} else if flags&convRowB != 0 {
-		_ = dst[(nf-1)*ldd+dstB+cols-1]
-	} else {
-		_ = dst[(nf-1)*ldd+cols-1]
-	}
+	checkTileDst(dst, nf, ldd, dstB, cols, flags)
 	k1, k6 := uint64(1)<<16-1, uint64(1)<<8-1
 	k4, k7 := uint64(1)<<(cols-16)-1, uint64(1)<<((cols-16)/2)-1
 	convTile1M8AVX512(&dst[0], &x[0], &off[0], len(off), &w[0], &bias[0], nf, ldd, rowB, dstB,
 		k1|k4<<16|k4<<40|k6<<48, flags|int(k7)<<16)
+}
+
+// checkTileDst panics unless dst holds the outputs a tile of nf filters and
+// cols columns writes: pooled (half the columns), at dstB when the second
+// row has its own offset, or plain.
+func checkTileDst(dst []float32, nf, ldd, dstB, cols, flags int) {
+	switch {
+	case flags&convPool != 0:
+		_ = dst[(nf-1)*ldd+cols/2-1]
+	case flags&convRowB != 0:
+		_ = dst[(nf-1)*ldd+dstB+cols-1]
+	default:
+		_ = dst[(nf-1)*ldd+cols-1]
+	}
 }

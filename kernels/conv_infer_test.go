@@ -6,16 +6,26 @@ import (
 	"testing"
 )
 
+// poolCase is a 2×2 pooling of n h×w planes lds apart into planes ldd apart
+// (0: packed).
+type poolCase struct{ n, h, w, ldd, lds int }
+
+// pool2x2Cases are the geometries the 2×2 pooling kernels are tested on:
+// every width up to 36 (the kernels' vector tails), LeNet's planes, odd
+// sizes, gaps between planes, and empty ones.
+func pool2x2Cases() []poolCase {
+	var cases []poolCase
+	for w := 2; w <= 36; w++ {
+		cases = append(cases, poolCase{1, 2, w, 0, 0})
+	}
+	return append(cases,
+		poolCase{3, 24, 24, 0, 0}, poolCase{5, 8, 8, 20, 70}, poolCase{2, 7, 9, 0, 0}, poolCase{4, 5, 33, 300, 200},
+		poolCase{1, 1, 8, 0, 0}, poolCase{0, 4, 4, 0, 0})
+}
+
 func TestMaxPool2x2Bias(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(1, 1))
-	type tc struct{ n, h, w, ldd, lds int }
-	var cases []tc
-	for w := 2; w <= 36; w++ {
-		cases = append(cases, tc{1, 2, w, 0, 0})
-	}
-	cases = append(cases,
-		tc{3, 24, 24, 0, 0}, tc{5, 8, 8, 20, 70}, tc{2, 7, 9, 0, 0}, tc{4, 5, 33, 300, 200},
-		tc{1, 1, 8, 0, 0}, tc{0, 4, 4, 0, 0})
+	cases := pool2x2Cases()
 	for _, c := range cases {
 		oh, ow := c.h/2, c.w/2
 		ldd, lds := max(c.ldd, oh*ow), max(c.lds, c.h*c.w)

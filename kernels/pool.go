@@ -111,17 +111,9 @@ func maxPool2x2(dst []float32, argmax []int32, src []float32, c, h, w, outH, out
 // negative, if ldd < (h/2)·(w/2) or lds < h·w when n > 1, or if src or dst
 // is too short.
 func MaxPool2x2Bias(dst []float32, ldd int, src []float32, lds, n, h, w int, bias float32, relu bool) {
-	if n < 0 || h < 0 || w < 0 || (n > 1 && (ldd < (h/2)*(w/2) || lds < h*w)) {
-		panic("kernels: MaxPool2x2Bias: invalid geometry")
+	if checkPool2x2("MaxPool2x2Bias", len(dst), ldd, len(src), lds, n, h, w) {
+		maxPool2x2Bias(dst, ldd, src, lds, n, h, w, bias, relu)
 	}
-	oh, ow := h/2, w/2
-	if n == 0 || oh == 0 || ow == 0 {
-		return
-	}
-	if len(dst) < (n-1)*ldd+oh*ow || len(src) < (n-1)*lds+h*w {
-		panic("kernels: MaxPool2x2Bias: slice too short")
-	}
-	maxPool2x2Bias(dst, ldd, src, lds, n, h, w, bias, relu)
 }
 
 // maxPool2x2BiasGo is MaxPool2x2Bias after the checks.
@@ -292,17 +284,9 @@ func AvgPool2dBackward(dx, dy []float32, c, h, w, kh, kw, padH, padW, strideH, s
 // if a size is negative, if ldd < (h/2)·(w/2) or lds < h·w when n > 1, or
 // if src or dst is too short.
 func MaxPool2x2S32(dst []int32, ldd int, src []int32, lds, n, h, w int) {
-	if n < 0 || h < 0 || w < 0 || (n > 1 && (ldd < (h/2)*(w/2) || lds < h*w)) {
-		panic("kernels: MaxPool2x2S32: invalid geometry")
+	if checkPool2x2("MaxPool2x2S32", len(dst), ldd, len(src), lds, n, h, w) {
+		maxPool2x2S32(dst, ldd, src, lds, n, h, w)
 	}
-	oh, ow := h/2, w/2
-	if n == 0 || oh == 0 || ow == 0 {
-		return
-	}
-	if len(dst) < (n-1)*ldd+oh*ow || len(src) < (n-1)*lds+h*w {
-		panic("kernels: MaxPool2x2S32: slice too short")
-	}
-	maxPool2x2S32(dst, ldd, src, lds, n, h, w)
 }
 
 // maxPool2x2S32Go is MaxPool2x2S32 after the checks.
@@ -320,4 +304,22 @@ func maxPool2x2S32Go(dst []int32, ldd int, src []int32, lds, n, h, w int) {
 			}
 		}
 	}
+}
+
+// checkPool2x2 checks the geometry of fn, a 2×2 pooling of n h×w planes
+// lds apart into planes ldd apart, against the lengths of its slices: it
+// panics if a size is negative, if the planes overlap, or if a slice is too
+// short, and reports whether there is anything to pool.
+func checkPool2x2(fn string, dstLen, ldd, srcLen, lds, n, h, w int) bool {
+	if n < 0 || h < 0 || w < 0 || (n > 1 && (ldd < (h/2)*(w/2) || lds < h*w)) {
+		panic("kernels: " + fn + ": invalid geometry")
+	}
+	oh, ow := h/2, w/2
+	if n == 0 || oh == 0 || ow == 0 {
+		return false
+	}
+	if dstLen < (n-1)*ldd+oh*ow || srcLen < (n-1)*lds+h*w {
+		panic("kernels: " + fn + ": slice too short")
+	}
+	return true
 }

@@ -8,14 +8,7 @@ import (
 
 func TestMaxPool2x2S32(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(2, 2))
-	type tc struct{ n, h, w, ldd, lds int }
-	var cases []tc
-	for w := 2; w <= 36; w++ {
-		cases = append(cases, tc{1, 2, w, 0, 0})
-	}
-	cases = append(cases,
-		tc{3, 24, 24, 0, 0}, tc{5, 8, 8, 20, 70}, tc{2, 7, 9, 0, 0}, tc{4, 5, 33, 300, 200},
-		tc{1, 1, 8, 0, 0}, tc{0, 4, 4, 0, 0})
+	cases := pool2x2Cases()
 	const guard = -0x5a5a5a5b
 	for _, c := range cases {
 		oh, ow := c.h/2, c.w/2

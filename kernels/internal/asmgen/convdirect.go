@@ -139,14 +139,7 @@ func convTile512(g *gen, name string, full int, merged bool, F int) {
 	g.p("\tJNZ %s", lbl("tap"))
 	g.p("\tVPXORD Z31, Z31, Z31")
 
-	// relu applies the ReLU to Z(z) when flags bit 1 is set, via Z30.
-	relu := func(z int, skip string) {
-		g.p("\tTESTQ $2, R15")
-		g.p("\tJZ %s", skip)
-		maxNaN(g, z, 31, 30)
-		g.p("\tVMOVAPS Z30, Z%d", z)
-		g.p("%s:", skip)
-	}
+	relu := func(z int, skip string) { reluIfFlag(g, "R15", z, skip) }
 	for f := 0; f < F; f++ {
 		if f > 0 {
 			g.p("\tCMPQ DX, $%d", f)
@@ -301,13 +294,7 @@ func convRows512(g *gen, name string, F, pairs int) {
 	g.p("\tMOVQ flags+88(FP), AX")
 	g.p("\tVPXORD Z31, Z31, Z31")
 	g.p("\tLEAQ (R13)(R13*2), R11") // 3·dstB
-	relu := func(z int, skip string) {
-		g.p("\tTESTQ $2, AX")
-		g.p("\tJZ %s", skip)
-		maxNaN(g, z, 31, 30)
-		g.p("\tVMOVAPS Z30, Z%d", z)
-		g.p("%s:", skip)
-	}
+	relu := func(z int, skip string) { reluIfFlag(g, "AX", z, skip) }
 	for f := 0; f < F; f++ {
 		if f > 0 {
 			g.p("\tCMPQ DX, $%d", f)
@@ -354,4 +341,15 @@ func convRows512(g *gen, name string, F, pairs int) {
 	g.p("\tVZEROUPPER")
 	g.p("\tRET")
 	g.p("")
+}
+
+// reluIfFlag applies the ReLU to Z(z) when bit 1 of the flags in register
+// flags is set, via Z30 and the zero in Z31 (NaN stays NaN, as in Relu);
+// skip labels the code after it.
+func reluIfFlag(g *gen, flags string, z int, skip string) {
+	g.p("\tTESTQ $2, %s", flags)
+	g.p("\tJZ %s", skip)
+	maxNaN(g, z, 31, 30)
+	g.p("\tVMOVAPS Z30, Z%d", z)
+	g.p("%s:", skip)
 }

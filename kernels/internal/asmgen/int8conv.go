@@ -70,22 +70,7 @@ func int8ConvVNNI(g *gen, mr int) {
 	g.p("\tSHLQ $2, SI")
 	g.p("\tMOVQ corr+56(FP), R8")
 	g.p("\tMOVQ rows+64(FP), DX")
-	for r := 0; r < mr; r++ {
-		g.p("\tVPBROADCASTD %d(R8), Z26", 4*r)
-		g.p("\tVPSUBD Z26, Z%d, Z%d", 2*r, 2*r)
-		g.p("\tVPSUBD Z26, Z%d, Z%d", 2*r+1, 2*r+1)
-		g.p("\tVMOVDQU32 Z%d, K1, (DI)", 2*r)
-		g.p("\tVMOVDQU32 Z%d, K2, 64(DI)", 2*r+1)
-		if r < mr-1 {
-			g.p("\tDECQ DX")
-			g.p("\tJZ %s_done", label)
-			g.p("\tADDQ SI, DI")
-		}
-	}
-	g.p("%s_done:", label)
-	g.p("\tVZEROUPPER")
-	g.p("\tRET")
-	g.p("")
+	storeS32Rows(g, mr, label+"_done")
 }
 
 // maxPool2x2S32512 writes maxPool2x2S32AVX512, maxPool2x2S32Go over n ≥ 1

@@ -613,6 +613,14 @@ func int8VNNI(g *gen) {
 	g.p("\tADDQ $128, BX")
 	g.p("\tDECQ CX")
 	g.p("\tJNZ vnni_loop")
+	storeS32Rows(g, mr, "vnni_done")
+}
+
+// storeS32Rows ends an int8 GEMM kernel whose int32 tile is in Z0..Z(2mr-1)
+// (two vectors a row): it subtracts each row's correction (R8, one int32 a
+// row), stores the rows ldc bytes apart (DI, SI) under the column masks K1
+// and K2, stopping after DX rows, and returns through the label done.
+func storeS32Rows(g *gen, mr int, done string) {
 	for r := 0; r < mr; r++ {
 		g.p("\tVPBROADCASTD %d(R8), Z26", 4*r)
 		g.p("\tVPSUBD Z26, Z%d, Z%d", 2*r, 2*r)
@@ -621,11 +629,11 @@ func int8VNNI(g *gen) {
 		g.p("\tVMOVDQU32 Z%d, K2, 64(DI)", 2*r+1)
 		if r < mr-1 {
 			g.p("\tDECQ DX")
-			g.p("\tJZ vnni_done")
+			g.p("\tJZ %s", done)
 			g.p("\tADDQ SI, DI")
 		}
 	}
-	g.p("vnni_done:")
+	g.p("%s:", done)
 	g.p("\tVZEROUPPER")
 	g.p("\tRET")
 	g.p("")

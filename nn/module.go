@@ -501,8 +501,7 @@ type BasicBlock struct {
 	BN2        *BatchNorm2d
 	Relu2      *ReLU
 	Downsample *Sequential // nil for an identity shortcut
-	add        ops.Add
-	dx         ops.Buffer
+	res        residual
 }
 
 // NewBasicBlock returns a block named name (for example "layer2.0") mapping in to out
@@ -536,35 +535,64 @@ func (b *BasicBlock) Forward(x *tensor.Dense, train bool) *tensor.Dense {
 // forwardVia is the block's wiring, with every child run through run: Forward runs
 // them plainly, and the observing and sparse-inference walks substitute their own.
 func (b *BasicBlock) forwardVia(x *tensor.Dense, run func(Module, *tensor.Dense) *tensor.Dense) *tensor.Dense {
-	h := x
-	for _, m := range []Module{b.Conv1, b.BN1, b.Relu1, b.Conv2, b.BN2} {
-		h = run(m, h)
-	}
-	res := x
-	if b.Downsample != nil {
-		res = run(b.Downsample, x)
-	}
-	y := run(b.Relu2, b.add.Forward(h, res))
+	y := b.res.forward(x, run, b.main(), b.shortcut(), b.Relu2)
 	b.record(x, y)
 	return y
 }
 
 // Backward implements [Module].
 func (b *BasicBlock) Backward(dy *tensor.Dense) *tensor.Dense {
-	g := b.Relu2.Backward(dy)
-	gh, gr := b.add.Backward(g)
-	gh = b.BN2.Backward(gh)
-	gh = b.Conv2.Backward(gh)
-	gh = b.Relu1.Backward(gh)
-	gh = b.BN1.Backward(gh)
-	gh = b.Conv1.Backward(gh)
-	if b.Downsample != nil {
-		gr = b.Downsample.Backward(gr)
+	return b.res.backward(dy, b.main(), b.shortcut(), b.Relu2)
+}
+
+// main returns the layers of the block's main path, in order.
+func (b *BasicBlock) main() []Module {
+	return []Module{b.Conv1, b.BN1, b.Relu1, b.Conv2, b.BN2}
+}
+
+// shortcut returns the shortcut's layer, or nil (not a nil *Sequential) for an
+// identity shortcut.
+func (b *BasicBlock) shortcut() Module {
+	if b.Downsample == nil {
+		return nil
+	}
+	return b.Downsample
+}
+
+// residual is the wiring a residual block shares: relu(main(x) + shortcut(x)), the
+// shortcut being the identity when its layer is nil.
+type residual struct {
+	add ops.Add
+	dx  ops.Buffer
+}
+
+// forward runs the block on x, every layer through run.
+func (r *residual) forward(x *tensor.Dense, run func(Module, *tensor.Dense) *tensor.Dense, main []Module, shortcut, relu Module) *tensor.Dense {
+	h := x
+	for _, m := range main {
+		h = run(m, h)
+	}
+	res := x
+	if shortcut != nil {
+		res = run(shortcut, x)
+	}
+	return run(relu, r.add.Forward(h, res))
+}
+
+// backward back-propagates dy through the block, returning the gradient of its input
+// (nil when the main path returns none).
+func (r *residual) backward(dy *tensor.Dense, main []Module, shortcut, relu Module) *tensor.Dense {
+	gh, gr := r.add.Backward(relu.Backward(dy))
+	for i := len(main) - 1; i >= 0; i-- {
+		gh = main[i].Backward(gh)
+	}
+	if shortcut != nil {
+		gr = shortcut.Backward(gr)
 	}
 	if gh == nil {
 		return nil
 	}
-	dx := b.dx.Get(gh.Shape()...)
+	dx := r.dx.Get(gh.Shape()...)
 	kernels.Add(ops.F32(dx), ops.F32(gh), ops.F32(gr))
 	return dx
 }

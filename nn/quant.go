@@ -973,40 +973,20 @@ type Block struct {
 	Relu1, Relu2 *ReLU
 	// Downsample is the shortcut's layer, or nil for an identity shortcut.
 	Downsample Module
-	add        ops.Add
-	dx         ops.Buffer
+	res        residual
 }
 
 // Forward implements [Module].
 func (b *Block) Forward(x *tensor.Dense, train bool) *tensor.Dense {
-	h := b.Conv1.Forward(x, train)
-	h = b.Relu1.Forward(h, train)
-	h = b.Conv2.Forward(h, train)
-	res := x
-	if b.Downsample != nil {
-		res = b.Downsample.Forward(x, train)
-	}
-	y := b.Relu2.Forward(b.add.Forward(h, res), train)
+	run := func(m Module, x *tensor.Dense) *tensor.Dense { return m.Forward(x, train) }
+	y := b.res.forward(x, run, []Module{b.Conv1, b.Relu1, b.Conv2}, b.Downsample, b.Relu2)
 	b.record(x, y)
 	return y
 }
 
 // Backward implements [Module].
 func (b *Block) Backward(dy *tensor.Dense) *tensor.Dense {
-	g := b.Relu2.Backward(dy)
-	gh, gr := b.add.Backward(g)
-	gh = b.Conv2.Backward(gh)
-	gh = b.Relu1.Backward(gh)
-	gh = b.Conv1.Backward(gh)
-	if b.Downsample != nil {
-		gr = b.Downsample.Backward(gr)
-	}
-	if gh == nil {
-		return nil
-	}
-	dx := b.dx.Get(gh.Shape()...)
-	kernels.Add(ops.F32(dx), ops.F32(gh), ops.F32(gr))
-	return dx
+	return b.res.backward(dy, []Module{b.Conv1, b.Relu1, b.Conv2}, b.Downsample, b.Relu2)
 }
 
 // Info implements [Module].

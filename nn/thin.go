@@ -273,49 +273,9 @@ func (tr *tracer) trace(mod Module, in int, flat bool) (int, bool, error) {
 		}
 		return in, flat, nil
 	case *BasicBlock:
-		if flat {
-			return 0, false, fmt.Errorf("%w: %s reads flattened features", ErrThin, l.name)
-		}
-		h := in
-		var err error
-		for _, c := range []Module{l.Conv1, l.BN1, l.Relu1, l.Conv2, l.BN2} {
-			if h, _, err = tr.trace(c, h, false); err != nil {
-				return 0, false, err
-			}
-		}
-		res := in
-		if l.Downsample != nil {
-			if res, _, err = tr.trace(l.Downsample, in, false); err != nil {
-				return 0, false, err
-			}
-		}
-		out, err := tr.union(h, res)
-		if err != nil {
-			return 0, false, err
-		}
-		return tr.trace(l.Relu2, out, false)
+		return tr.traceResidual(l.name, in, flat, l.main(), l.shortcut(), l.Relu2)
 	case *Block:
-		if flat {
-			return 0, false, fmt.Errorf("%w: %s reads flattened features", ErrThin, l.name)
-		}
-		h := in
-		var err error
-		for _, c := range []Module{l.Conv1, l.Relu1, l.Conv2} {
-			if h, _, err = tr.trace(c, h, false); err != nil {
-				return 0, false, err
-			}
-		}
-		res := in
-		if l.Downsample != nil {
-			if res, _, err = tr.trace(l.Downsample, in, false); err != nil {
-				return 0, false, err
-			}
-		}
-		out, err := tr.union(h, res)
-		if err != nil {
-			return 0, false, err
-		}
-		return tr.trace(l.Relu2, out, false)
+		return tr.traceResidual(l.name, in, flat, []Module{l.Conv1, l.Relu1, l.Conv2}, l.Downsample, l.Relu2)
 	case *Conv2d:
 		if flat {
 			return 0, false, fmt.Errorf("%w: convolution %s reads flattened features", ErrThin, l.name)
@@ -621,4 +581,31 @@ func (sp *space) describe(channels []int) ThinSpace {
 	}
 	sort.Ints(ts.Channels)
 	return ts
+}
+
+// traceResidual traces a residual block named name: its main path and its
+// shortcut (nil for the identity) share the block's output channels, which the
+// final ReLU keeps.
+func (tr *tracer) traceResidual(name string, in int, flat bool, main []Module, shortcut, relu Module) (int, bool, error) {
+	if flat {
+		return 0, false, fmt.Errorf("%w: %s reads flattened features", ErrThin, name)
+	}
+	h := in
+	var err error
+	for _, c := range main {
+		if h, _, err = tr.trace(c, h, false); err != nil {
+			return 0, false, err
+		}
+	}
+	res := in
+	if shortcut != nil {
+		if res, _, err = tr.trace(shortcut, in, false); err != nil {
+			return 0, false, err
+		}
+	}
+	out, err := tr.union(h, res)
+	if err != nil {
+		return 0, false, err
+	}
+	return tr.trace(relu, out, false)
 }

@@ -646,20 +646,7 @@ func spmmRow512(g *gen) {
 	name := "spmmRowAVX512"
 	g.p("// func %s(dst *float32, vals *float32, cols *int32, nnz int, b *float32, ldb, ncols int)", name)
 	g.p("TEXT ·%s(SB), NOSPLIT, $0-56", name)
-	g.p("\tMOVQ ncols+48(FP), CX")
-	g.p("\tMOVQ $-1, AX")
-	g.p("\tCMPQ CX, $64")
-	g.p("\tJGE spmm_mask")
-	g.p("\tMOVQ $1, AX")
-	g.p("\tSHLQ CX, AX")
-	g.p("\tDECQ AX")
-	g.p("spmm_mask:")
-	for i := 1; i <= 4; i++ {
-		g.p("\tKMOVW AX, K%d", i)
-		if i < 4 {
-			g.p("\tSHRQ $16, AX")
-		}
-	}
+	columnMasks(g, "ncols+48(FP)", "spmm")
 	g.p("\tMOVQ dst+0(FP), DI")
 	g.p("\tMOVQ vals+8(FP), SI")
 	g.p("\tMOVQ cols+16(FP), DX")
@@ -670,42 +657,8 @@ func spmmRow512(g *gen) {
 	for _, z := range []int{0, 1, 2, 3, 8, 9, 10, 11} {
 		g.p("\tVPXORD Z%d, Z%d, Z%d", z, z, z)
 	}
-	fma := func(acc int, ptr string) {
-		for v := 0; v < 4; v++ {
-			g.p("\tVFMADD231PS %d(%s), Z%d, K%d, Z%d", 64*v, ptr, 4+acc/2, v+1, acc+v)
-		}
-	}
-	g.p("\tCMPQ CX, $2")
-	g.p("\tJLT spmm_tail")
-	g.p("spmm_loop2:")
-	g.p("\tVBROADCASTSS (SI), Z4")
-	g.p("\tVBROADCASTSS 4(SI), Z12")
-	g.p("\tMOVLQSX (DX), R8")
-	g.p("\tMOVLQSX 4(DX), R9")
-	g.p("\tIMULQ R10, R8")
-	g.p("\tIMULQ R10, R9")
-	g.p("\tADDQ BX, R8")
-	g.p("\tADDQ BX, R9")
+	csrRowProduct(g, "spmm")
 	for v := 0; v < 4; v++ {
-		g.p("\tVFMADD231PS %d(R8), Z4, K%d, Z%d", 64*v, v+1, v)
-		g.p("\tVFMADD231PS %d(R9), Z12, K%d, Z%d", 64*v, v+1, 8+v)
-	}
-	g.p("\tADDQ $8, SI")
-	g.p("\tADDQ $8, DX")
-	g.p("\tSUBQ $2, CX")
-	g.p("\tCMPQ CX, $2")
-	g.p("\tJGE spmm_loop2")
-	g.p("spmm_tail:")
-	g.p("\tTESTQ CX, CX")
-	g.p("\tJZ spmm_store")
-	g.p("\tVBROADCASTSS (SI), Z4")
-	g.p("\tMOVLQSX (DX), R8")
-	g.p("\tIMULQ R10, R8")
-	g.p("\tADDQ BX, R8")
-	fma(0, "R8")
-	g.p("spmm_store:")
-	for v := 0; v < 4; v++ {
-		g.p("\tVADDPS Z%d, Z%d, Z%d", 8+v, v, v)
 		g.p("\tVMOVUPS Z%d, K%d, %d(DI)", v, v+1, 64*v)
 	}
 	g.p("\tVZEROUPPER")

@@ -33,20 +33,7 @@ func spmmRows512(g *gen, acc, epi bool) {
 		g.p("// func %s(dst *float32, vals *float32, cols *int32, rowptr *int32, rows int, b *float32, ld, ncols int)", name)
 		g.p("TEXT ·%s(SB), NOSPLIT, $0-64", name)
 	}
-	g.p("\tMOVQ ncols+56(FP), CX")
-	g.p("\tMOVQ $-1, AX")
-	g.p("\tCMPQ CX, $64")
-	g.p("\tJGE %s_mask", pfx)
-	g.p("\tMOVQ $1, AX")
-	g.p("\tSHLQ CX, AX")
-	g.p("\tDECQ AX")
-	g.p("%s_mask:", pfx)
-	for i := 1; i <= 4; i++ {
-		g.p("\tKMOVW AX, K%d", i)
-		if i < 4 {
-			g.p("\tSHRQ $16, AX")
-		}
-	}
+	columnMasks(g, "ncols+56(FP)", pfx)
 	g.p("\tMOVQ dst+0(FP), DI")
 	g.p("\tMOVQ vals+8(FP), SI")
 	g.p("\tMOVQ cols+16(FP), DX")
@@ -74,6 +61,56 @@ func spmmRows512(g *gen, acc, epi bool) {
 			g.p("\tVMOVUPS %d(DI), K%d, Z%d", 64*v, v+1, v)
 		}
 	}
+	csrRowProduct(g, pfx)
+	if epi {
+		g.p("\tVBROADCASTSS (R11), Z6")
+		g.p("\tADDQ $4, R11")
+		for v := 0; v < 4; v++ {
+			g.p("\tVADDPS Z6, Z%d, Z%d", v, v)
+		}
+		g.p("\tTESTQ AX, AX")
+		g.p("\tJZ %s_put", pfx)
+		for v := 0; v < 4; v++ {
+			g.p("\tVMAXPS Z7, Z%d, Z%d", v, v)
+		}
+		g.p("%s_put:", pfx)
+	}
+	for v := 0; v < 4; v++ {
+		g.p("\tVMOVUPS Z%d, K%d, %d(DI)", v, v+1, 64*v)
+	}
+	g.p("\tADDQ R10, DI")
+	g.p("\tDECQ R13")
+	g.p("\tJNZ %s_row", pfx)
+	g.p("%s_done:", pfx)
+	g.p("\tVZEROUPPER")
+	g.p("\tRET")
+	g.p("")
+}
+
+// columnMasks sets K1..K4 to the masks of the first ncols (the argument at
+// ncolsArg, at most 64) of four 16-lane vectors, using AX and CX.
+func columnMasks(g *gen, ncolsArg, pfx string) {
+	g.p("\tMOVQ %s, CX", ncolsArg)
+	g.p("\tMOVQ $-1, AX")
+	g.p("\tCMPQ CX, $64")
+	g.p("\tJGE %s_mask", pfx)
+	g.p("\tMOVQ $1, AX")
+	g.p("\tSHLQ CX, AX")
+	g.p("\tDECQ AX")
+	g.p("%s_mask:", pfx)
+	for i := 1; i <= 4; i++ {
+		g.p("\tKMOVW AX, K%d", i)
+		if i < 4 {
+			g.p("\tSHRQ $16, AX")
+		}
+	}
+}
+
+// csrRowProduct adds the CX non-zeros of one CSR row (values at SI, columns
+// at DX, both advanced past them) times the rows of b (BX, R10 bytes apart)
+// into Z0..Z3 under the masks K1..K4: alternate non-zeros go to Z0..Z3 and
+// Z8..Z11, which are then summed into Z0..Z3.
+func csrRowProduct(g *gen, pfx string) {
 	g.p("\tCMPQ CX, $2")
 	g.p("\tJLT %s_tail", pfx)
 	g.p("%s_loop2:", pfx)
@@ -110,27 +147,4 @@ func spmmRows512(g *gen, acc, epi bool) {
 	for v := 0; v < 4; v++ {
 		g.p("\tVADDPS Z%d, Z%d, Z%d", 8+v, v, v)
 	}
-	if epi {
-		g.p("\tVBROADCASTSS (R11), Z6")
-		g.p("\tADDQ $4, R11")
-		for v := 0; v < 4; v++ {
-			g.p("\tVADDPS Z6, Z%d, Z%d", v, v)
-		}
-		g.p("\tTESTQ AX, AX")
-		g.p("\tJZ %s_put", pfx)
-		for v := 0; v < 4; v++ {
-			g.p("\tVMAXPS Z7, Z%d, Z%d", v, v)
-		}
-		g.p("%s_put:", pfx)
-	}
-	for v := 0; v < 4; v++ {
-		g.p("\tVMOVUPS Z%d, K%d, %d(DI)", v, v+1, 64*v)
-	}
-	g.p("\tADDQ R10, DI")
-	g.p("\tDECQ R13")
-	g.p("\tJNZ %s_row", pfx)
-	g.p("%s_done:", pfx)
-	g.p("\tVZEROUPPER")
-	g.p("\tRET")
-	g.p("")
 }

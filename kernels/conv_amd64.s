@@ -96,6 +96,9 @@ i2c_kjnext:
 
 // func maxPool2x2BiasAVX512(dst *float32, ldd int, src *float32, lds, n, oh, ow, w int, bias float32, relu bool)
 TEXT ·maxPool2x2BiasAVX512(SB), NOSPLIT, $0-69
+	VBROADCASTSS bias+64(FP), Z30
+	VPXORD Z31, Z31, Z31
+	MOVBQZX relu+68(FP), R15
 	MOVQ dst+0(FP), DI
 	MOVQ ldd+8(FP), R13
 	SHLQ $2, R13
@@ -104,9 +107,6 @@ TEXT ·maxPool2x2BiasAVX512(SB), NOSPLIT, $0-69
 	SHLQ $2, R12
 	MOVQ w+56(FP), R9
 	SHLQ $2, R9
-	VBROADCASTSS bias+64(FP), Z30
-	VPXORD Z31, Z31, Z31
-	MOVBQZX relu+68(FP), R15
 	MOVQ ow+48(FP), R10
 	MOVQ R10, CX
 	ANDQ $7, CX

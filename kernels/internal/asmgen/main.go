@@ -1072,16 +1072,22 @@ func dot4x4(g *gen) {
 func vnniPrologue(g *gen, name string) {
 	g.p("// func %s(kq int, a *int8, b *uint8, c *int32, ldc int, corr *int32, mr, nr int)", name)
 	g.p("TEXT ·%s(SB), NOSPLIT, $0-64", name)
-	g.p("\tMOVQ nr+56(FP), CX")
+	nrMasks(g, "nr+56(FP)")
+	g.p("\tMOVQ kq+0(FP), CX")
+	g.p("\tMOVQ a+8(FP), AX")
+	g.p("\tMOVQ b+16(FP), BX")
+	g.p("\tMOVQ c+24(FP), DI")
+	g.p("\tMOVQ corr+40(FP), R8")
+}
+
+// nrMasks sets K1 and K2 to the masks of the first nr (the argument at nrArg,
+// at most 32) columns of two 16-lane vectors, using CX and DX.
+func nrMasks(g *gen, nrArg string) {
+	g.p("\tMOVQ %s, CX", nrArg)
 	g.p("\tMOVQ $1, DX")
 	g.p("\tSHLQ CX, DX")
 	g.p("\tDECQ DX")
 	g.p("\tKMOVW DX, K1")
 	g.p("\tSHRQ $16, DX")
 	g.p("\tKMOVW DX, K2")
-	g.p("\tMOVQ kq+0(FP), CX")
-	g.p("\tMOVQ a+8(FP), AX")
-	g.p("\tMOVQ b+16(FP), BX")
-	g.p("\tMOVQ c+24(FP), DI")
-	g.p("\tMOVQ corr+40(FP), R8")
 }

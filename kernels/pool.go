@@ -118,21 +118,15 @@ func MaxPool2x2Bias(dst []float32, ldd int, src []float32, lds, n, h, w int, bia
 
 // maxPool2x2BiasGo is MaxPool2x2Bias after the checks.
 func maxPool2x2BiasGo(dst []float32, ldd int, src []float32, lds, n, h, w int, bias float32, relu bool) {
-	oh, ow := h/2, w/2
+	maxPool2x2Go(dst, ldd, src, lds, n, h, w)
 	for i := 0; i < n; i++ {
-		s := src[i*lds : i*lds+h*w]
-		d := dst[i*ldd : i*ldd+oh*ow]
-		for oy := 0; oy < oh; oy++ {
-			r0 := s[2*oy*w : 2*oy*w+2*ow]
-			r1 := s[(2*oy+1)*w : (2*oy+1)*w+2*ow]
-			dr := d[oy*ow : (oy+1)*ow]
-			for ox := range dr {
-				v := max(r0[2*ox], r0[2*ox+1], r1[2*ox], r1[2*ox+1]) + bias
-				if relu {
-					v = max(v, 0)
-				}
-				dr[ox] = v
+		d := dst[i*ldd : i*ldd+(h/2)*(w/2)]
+		for j, v := range d {
+			v += bias
+			if relu {
+				v = max(v, 0)
 			}
+			d[j] = v
 		}
 	}
 }
@@ -291,6 +285,13 @@ func MaxPool2x2S32(dst []int32, ldd int, src []int32, lds, n, h, w int) {
 
 // maxPool2x2S32Go is MaxPool2x2S32 after the checks.
 func maxPool2x2S32Go(dst []int32, ldd int, src []int32, lds, n, h, w int) {
+	maxPool2x2Go(dst, ldd, src, lds, n, h, w)
+}
+
+// maxPool2x2Go sets every output of the 2×2 max pooling of n h×w planes, lds
+// apart, to the largest of its window (Go's max: a NaN wins); the output
+// planes are ldd apart.
+func maxPool2x2Go[T float32 | int32](dst []T, ldd int, src []T, lds, n, h, w int) {
 	oh, ow := h/2, w/2
 	for i := 0; i < n; i++ {
 		s := src[i*lds : i*lds+h*w]

@@ -116,25 +116,25 @@ func (c *BenchCmd) Run(g *Globals) error {
 
 	rep := &BenchReport{Model: m.Name, Kernels: kernels.Path(), Threads: runtime.GOMAXPROCS(0), Batch: c.Batch, Sparsity: weightSparsity(m)}
 	// Dense.
-	dense, err := c.measure(g, "dense fp32", m, nn.InferDense, test)
+	dense, err := c.prepare("dense fp32", m, nn.InferDense)
 	if err != nil {
 		return err
 	}
-	dense.SizeBytes, err = denseFileSize(filepath.Join(dir, "dense.safetensors"), m)
+	dense.r.SizeBytes, err = denseFileSize(filepath.Join(dir, "dense.safetensors"), m)
 	if err != nil {
 		return err
 	}
-	rep.Results = append(rep.Results, dense)
+	runs := []*benchRun{dense}
 	// Sparse: each layer in the format measured faster.
-	sparse, err := c.measure(g, "sparse fp32", m, nn.InferAuto, test)
+	sparse, err := c.prepare("sparse fp32", m, nn.InferAuto)
 	if err != nil {
 		return err
 	}
 	if err := nn.SaveSparse(filepath.Join(dir, "sparse.safetensors"), m); err != nil {
 		return err
 	}
-	sparse.SizeBytes = fileSize(filepath.Join(dir, "sparse.safetensors"))
-	rep.Results = append(rep.Results, sparse)
+	sparse.r.SizeBytes = fileSize(filepath.Join(dir, "sparse.safetensors"))
+	runs = append(runs, sparse)
 	// Thinned: a copy with zero filters and channels removed.
 	tm, err := load()
 	if err != nil {
@@ -144,19 +144,19 @@ func (c *BenchCmd) Run(g *Globals) error {
 	if err != nil {
 		fmt.Fprintf(g.Stderr, "dst bench: thinned variant skipped: %v\n", err)
 	} else {
-		thin, err := c.measure(g, "thinned fp32", tm, nn.InferDense, test)
+		thin, err := c.prepare("thinned fp32", tm, nn.InferDense)
 		if err != nil {
 			return err
 		}
-		thin.SizeBytes, err = denseFileSize(filepath.Join(dir, "thin.safetensors"), tm)
+		thin.r.SizeBytes, err = denseFileSize(filepath.Join(dir, "thin.safetensors"), tm)
 		if err != nil {
 			return err
 		}
-		thin.Note = fmt.Sprintf("%d channel spaces shrunk", len(tr.Removed))
+		thin.r.Note = fmt.Sprintf("%d channel spaces shrunk", len(tr.Removed))
 		if sm, err := analysis.Summarize(tm); err == nil {
-			thin.Note += "; " + thousands(sm.Total.MACs) + " MACs"
+			thin.r.Note += "; " + thousands(sm.Total.MACs) + " MACs"
 		}
-		rep.Results = append(rep.Results, thin)
+		runs = append(runs, thin)
 	}
 	// Int8: the checkpoint quantized as `dst export --int8` does by default.
 	qm, err := load()
@@ -166,7 +166,13 @@ func (c *BenchCmd) Run(g *Globals) error {
 	if q, err := c.int8Variant(g, qm, train, test, dir); err != nil {
 		fmt.Fprintf(g.Stderr, "dst bench: int8 variant skipped: %v\n", err)
 	} else {
-		rep.Results = append(rep.Results, q)
+		runs = append(runs, q)
+	}
+	if err := c.timeAll(g, runs, m.Input, test); err != nil {
+		return err
+	}
+	for _, r := range runs {
+		rep.Results = append(rep.Results, r.r)
 	}
 	// The crossover density of the largest Linear or Conv2d layer, at batch 1 and --batch.
 	if l := largestLayer(m); l != nil {
@@ -201,7 +207,7 @@ func (c *BenchCmd) Run(g *Globals) error {
 			size = sizeString(r.SizeBytes)
 		}
 		fmt.Fprintf(tw, "%s\t%.1f\t%.0f\t%.2fx / %.2fx\t%s\t%s\t%s\t\n", r.Variant, r.LatencyUs, r.Throughput,
-			dense.LatencyUs/r.LatencyUs, r.Throughput/dense.Throughput, size, top1, r.Note)
+			dense.r.LatencyUs/r.LatencyUs, r.Throughput/dense.r.Throughput, size, top1, r.Note)
 	}
 	tw.Flush()
 	for _, x := range rep.Crossover {
@@ -210,58 +216,59 @@ func (c *BenchCmd) Run(g *Globals) error {
 	return nil
 }
 
-// measure times one variant: median batch-1 latency and median throughput at --batch
-// over the test samples, and its top-1 on them.
-func (c *BenchCmd) measure(g *Globals, name string, m *nn.Model, mode nn.InferMode, test *data.Set) (BenchResult, error) {
-	r := BenchResult{Variant: name}
-	inf1, err := nn.NewInference(m, 1, mode)
-	if err != nil {
-		return r, err
+// benchRun is one variant being measured: its model compiled for batch 1 and for
+// --batch, and the figures of each timed repetition.
+type benchRun struct {
+	r          BenchResult
+	inf1, infB *nn.Inference
+	lat, tput  []float64
+}
+
+// prepare compiles m for one variant's measurement.
+func (c *BenchCmd) prepare(name string, m *nn.Model, mode nn.InferMode) (*benchRun, error) {
+	run := &benchRun{r: BenchResult{Variant: name}}
+	var err error
+	if run.inf1, err = nn.NewInference(m, 1, mode); err != nil {
+		return nil, err
 	}
-	infB, err := nn.NewInference(m, c.Batch, mode)
-	if err != nil {
-		return r, err
+	if run.infB, err = nn.NewInference(m, c.Batch, mode); err != nil {
+		return nil, err
 	}
 	if mode == nn.InferAuto {
 		n := 0
-		for _, ch := range infB.Choices() {
+		for _, ch := range run.infB.Choices() {
 			if ch.Sparse {
 				n++
 			}
 		}
-		r.Note = fmt.Sprintf("%d of %d layers sparse at b=%d", n, len(infB.Choices()), c.Batch)
-		for _, ch := range inf1.Choices() {
+		run.r.Note = fmt.Sprintf("%d of %d layers sparse at b=%d", n, len(run.infB.Choices()), c.Batch)
+		for _, ch := range run.inf1.Choices() {
 			if ch.Sparse && ch.Type == "Linear" {
 				// kernels.SpMV's sliced layout keeps a lane's column in the weight's
 				// low bits: say so next to the figures it gives.
-				r.Note += "; b=1 sparse Linear weights keep 19 of 24 significant bits"
+				run.r.Note += "; b=1 sparse Linear weights keep 19 of 24 significant bits"
 				break
 			}
 		}
 	}
+	return run, nil
+}
+
+// timeAll times the variants side by side: the median batch-1 latency and the median
+// throughput at --batch over the test samples, and each one's top-1 on them. Each
+// repetition times every variant once, starting from a different one each time, so
+// that a change in the machine's load during the run (other processes, the clock)
+// falls on all of them alike instead of on whichever came first or last.
+func (c *BenchCmd) timeAll(g *Globals, runs []*benchRun, input []int, test *data.Set) error {
 	// The inputs are copied out of the data set before the clock starts, so that the
 	// figures are the model's: data loading and scoring are not timed.
 	sz := test.SampleSize()
 	nLat := min(test.N, 500)
 	singles := make([]*tensor.Dense, nLat)
 	for i := range singles {
-		singles[i] = ops.New(append([]int{1}, m.Input...)...)
+		singles[i] = ops.New(append([]int{1}, input...)...)
 		test.Sample(i, ops.F32(singles[i]))
 	}
-	lat := make([]float64, 0, c.Reps)
-	for rep := 0; rep < c.Reps+1; rep++ {
-		t0 := time.Now()
-		for _, x1 := range singles {
-			inf1.Forward(x1)
-		}
-		if rep > 0 { // the first pass warms up
-			lat = append(lat, float64(time.Since(t0).Nanoseconds())/1e3/float64(nLat))
-		}
-		if err := g.Ctx.Err(); err != nil {
-			return r, err
-		}
-	}
-	r.LatencyUs = median(lat)
 	loader := data.NewLoader(test, c.Batch, false, 0)
 	batches := make([]*tensor.Dense, loader.Steps())
 	labels := make([][]int32, loader.Steps())
@@ -269,34 +276,54 @@ func (c *BenchCmd) measure(g *Globals, name string, m *nn.Model, mode nn.InferMo
 		xb := make([]float32, c.Batch*sz)
 		yb := make([]int32, c.Batch)
 		n := loader.Batch(i, xb, yb)
-		batches[i] = tensor.New(tensor.WithShape(append([]int{n}, m.Input...)...), tensor.WithBacking(xb[:n*sz]))
+		batches[i] = tensor.New(tensor.WithShape(append([]int{n}, input...)...), tensor.WithBacking(xb[:n*sz]))
 		labels[i] = yb[:n]
 	}
-	var tput []float64
+	// Repetition 0 warms every variant up and is not counted. In the others, an
+	// untimed pass over the batch-1 inputs before the timed one brings the variant's
+	// weights and those inputs back into the caches the previous variant used: the
+	// latency is that of a model in steady use, as at the head of the run.
 	for rep := 0; rep < c.Reps+1; rep++ {
-		t0 := time.Now()
-		for _, x := range batches {
-			infB.Forward(x)
-		}
-		if rep > 0 {
-			tput = append(tput, float64(test.N)/time.Since(t0).Seconds())
-		}
-		if err := g.Ctx.Err(); err != nil {
-			return r, err
-		}
-	}
-	correct := 0
-	for i, x := range batches {
-		logits := ops.F32(infB.Forward(x))
-		for j, y := range labels[i] {
-			if nn.Rank(logits[j*m.Classes:(j+1)*m.Classes], int(y)) == 0 {
-				correct++
+		for k := range runs {
+			run := runs[(k+rep)%len(runs)]
+			for _, x1 := range singles {
+				run.inf1.Forward(x1)
+			}
+			t0 := time.Now()
+			for _, x1 := range singles {
+				run.inf1.Forward(x1)
+			}
+			if rep > 0 {
+				run.lat = append(run.lat, float64(time.Since(t0).Nanoseconds())/1e3/float64(nLat))
+			}
+			t0 = time.Now()
+			for _, x := range batches {
+				run.infB.Forward(x)
+			}
+			if rep > 0 {
+				run.tput = append(run.tput, float64(test.N)/time.Since(t0).Seconds())
+			}
+			if err := g.Ctx.Err(); err != nil {
+				return err
 			}
 		}
 	}
-	r.Throughput = median(tput)
-	r.Top1 = 100 * float64(correct) / float64(test.N)
-	return r, nil
+	for _, run := range runs {
+		correct := 0
+		for i, x := range batches {
+			logits := ops.F32(run.infB.Forward(x))
+			classes := len(logits) / len(labels[i])
+			for j, y := range labels[i] {
+				if nn.Rank(logits[j*classes:(j+1)*classes], int(y)) == 0 {
+					correct++
+				}
+			}
+		}
+		run.r.LatencyUs = median(run.lat)
+		run.r.Throughput = median(run.tput)
+		run.r.Top1 = 100 * float64(correct) / float64(test.N)
+	}
+	return nil
 }
 
 // torchNames maps dst's zoo names to the anchor scripts' model names.

@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/dst-dev/dst/internal/atomicfile"
 )
 
 // partVersion is the version of the part file format.
@@ -344,27 +346,11 @@ func (r *Result) WriteCSVFile(path string) error {
 	return writeFileAtomic(path, []byte(sb.String()))
 }
 
-// writeFileAtomic writes b to a temporary file next to path, syncs it and renames it
-// over path.
+// writeFileAtomic replaces path with b, so that readers see the old or the new file,
+// never a partial one (see atomicfile.Write).
 func writeFileAtomic(path string, b []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
+	if err := atomicfile.WriteFile(path, b); err != nil {
 		return fmt.Errorf("analysis: %w", err)
-	}
-	tmp := f.Name()
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("analysis: write %s: %w", path, err)
 	}
 	return nil
 }

@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
+	"github.com/dst-dev/dst/internal/atomicfile"
 	"github.com/dst-dev/dst/lang"
 )
 
@@ -65,34 +65,9 @@ func (c *FmtCmd) Run(g *Globals) error {
 	return nil
 }
 
-// writeFileAtomic replaces name with data through a temporary file in the same
-// directory, keeping the file's permissions.
-func writeFileAtomic(name string, data []byte) error {
-	mode := os.FileMode(0o644)
-	if st, err := os.Stat(name); err == nil {
-		mode = st.Mode().Perm()
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*")
-	if err != nil {
-		return fmt.Errorf("fmt %s: %w", name, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("fmt %s: %w", name, err)
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return fmt.Errorf("fmt %s: %w", name, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("fmt %s: %w", name, err)
-	}
-	if err := os.Rename(tmp.Name(), name); err != nil {
-		return fmt.Errorf("fmt %s: %w", name, err)
-	}
-	return nil
-}
+// writeFileAtomic replaces name with data, keeping the file's permissions (see
+// atomicfile.Write).
+func writeFileAtomic(name string, data []byte) error { return atomicfile.WriteFile(name, data) }
 
 // splitLines splits text into lines, each without its newline.
 func splitLines(b []byte) []string {

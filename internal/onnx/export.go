@@ -12,9 +12,8 @@ package onnx
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 
+	"github.com/dst-dev/dst/internal/atomicfile"
 	"github.com/dst-dev/dst/internal/onnx/onnxpb"
 	"github.com/dst-dev/dst/nn"
 	"google.golang.org/protobuf/proto"
@@ -59,26 +58,10 @@ func WriteFile(path string, m *nn.Model) (err error) {
 	if err != nil {
 		return fmt.Errorf("onnx: encode %s: %w", m.Name, err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
+	if err := atomicfile.WriteFile(path, b); err != nil {
+		return fmt.Errorf("onnx: %w", err)
 	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err = tmp.Write(b); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return nil
 }
 
 type exporter struct {

@@ -20,8 +20,9 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"sort"
+
+	"github.com/dst-dev/dst/internal/atomicfile"
 )
 
 // DType is a tensor element type, spelled as in the safetensors header.
@@ -247,42 +248,10 @@ func ReadFile(path string) (*File, error) {
 	return f, nil
 }
 
-// WriteFile writes f to path atomically: into a temporary file in the same folder,
-// synced to disk, then renamed over path. A crash leaves either the old file or the new
-// one, never a half-written one.
-func WriteFile(path string, f *File) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	bw := newBufWriter(tmp)
-	if err = Encode(bw, f); err != nil {
-		return err
-	}
-	if err = bw.Flush(); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	if d, derr := os.Open(dir); derr == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
+// WriteFile writes f to path atomically (see atomicfile.Write): a crash leaves either the
+// old file or the new one, never a half-written one.
+func WriteFile(path string, f *File) error {
+	return atomicfile.Write(path, func(w io.Writer) error { return Encode(w, f) })
 }
 
 // FromFloat32 returns an F32 tensor holding a copy of v.

@@ -17,7 +17,7 @@ type ExportCmd struct {
 	Int8       string `name:"int8" help:"Checkpoint to quantize and export as an int8 model." type:"existingfile" placeholder:"CHECKPOINT"`
 	Format     string `help:"Output format: int8 (safetensors with int8 weights, scales and zero points) or onnx (the dense or thinned float model, opset 13)." default:"int8" enum:"int8,onnx"`
 	Checkpoint string `help:"Checkpoint to export (the same as --int8 CHECKPOINT for --format int8)." type:"existingfile" placeholder:"CHECKPOINT"`
-	Out        string `short:"o" help:"Output file (.safetensors)." required:"" type:"path" placeholder:"FILE"`
+	Out        string `short:"o" help:"Output file (.safetensors for int8, .onnx for onnx)." required:"" type:"path" placeholder:"FILE"`
 	Model      string `help:"Model from the zoo (default: the one the checkpoint names)." placeholder:"NAME"`
 	Bits       int    `help:"Bit width of weights and activations (without --quantize)." default:"8" placeholder:"N"`
 	Mode       string `help:"Range-linear mode (without --quantize): sym, sym_restr, asym_u or asym_s." default:"sym" enum:"sym,sym_restr,asym_u,asym_s" placeholder:"MODE"`

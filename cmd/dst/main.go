@@ -38,7 +38,7 @@ type CLI struct {
 	Plot        PlotCmd        `cmd:"" help:"Draw PNG charts of a finished run: sparsity bars, accuracy, loss, total sparsity."`
 	Thin        ThinCmd        `cmd:"" help:"Remove zeroed filters and channels from a checkpoint (thinning)."`
 	Import      ImportCmd      `cmd:"" help:"Convert a Distiller YAML schedule into a .dst script."`
-	Export      ExportCmd      `cmd:"" help:"Quantize a checkpoint after training and write an int8 model file."`
+	Export      ExportCmd      `cmd:"" help:"Write a checkpoint as an int8 model file (quantizing it after training) or as an ONNX model."`
 	Bench       BenchCmd       `cmd:"" help:"Measure dense, sparse and thinned inference of a checkpoint side by side (and PyTorch with --torch)."`
 	Repl        ReplCmd        `cmd:"" help:"Interactive shell: load a model, prune or quantize step by step, evaluate, undo."`
 }

@@ -1735,6 +1735,84 @@ reluAVX2_done:
 	VZEROUPPER
 	RET
 
+// func addBiasAVX2(dst, src *float32, bias float32, n int)
+TEXT ·addBiasAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	VBROADCASTSS bias+16(FP), Y15
+	MOVQ n+24(FP), CX
+	CMPQ CX, $32
+	JLT addBiasAVX2_tail
+addBiasAVX2_loop32:
+	VADDPS 0(SI), Y15, Y0
+	VMOVUPS Y0, 0(DI)
+	VADDPS 32(SI), Y15, Y1
+	VMOVUPS Y1, 32(DI)
+	VADDPS 64(SI), Y15, Y2
+	VMOVUPS Y2, 64(DI)
+	VADDPS 96(SI), Y15, Y3
+	VMOVUPS Y3, 96(DI)
+	ADDQ $128, DI
+	ADDQ $128, SI
+	SUBQ $32, CX
+	CMPQ CX, $32
+	JGE addBiasAVX2_loop32
+addBiasAVX2_tail:
+	TESTQ CX, CX
+	JZ addBiasAVX2_done
+addBiasAVX2_loop8:
+	VADDPS 0(SI), Y15, Y0
+	VMOVUPS Y0, 0(DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JNZ addBiasAVX2_loop8
+addBiasAVX2_done:
+	VZEROUPPER
+	RET
+
+// func addBiasReluAVX2(dst, src *float32, bias float32, n int)
+TEXT ·addBiasReluAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	VBROADCASTSS bias+16(FP), Y15
+	MOVQ n+24(FP), CX
+	VXORPS Y14, Y14, Y14
+	CMPQ CX, $32
+	JLT addBiasReluAVX2_tail
+addBiasReluAVX2_loop32:
+	VADDPS 0(SI), Y15, Y0
+	VMAXPS Y0, Y14, Y0
+	VMOVUPS Y0, 0(DI)
+	VADDPS 32(SI), Y15, Y1
+	VMAXPS Y1, Y14, Y1
+	VMOVUPS Y1, 32(DI)
+	VADDPS 64(SI), Y15, Y2
+	VMAXPS Y2, Y14, Y2
+	VMOVUPS Y2, 64(DI)
+	VADDPS 96(SI), Y15, Y3
+	VMAXPS Y3, Y14, Y3
+	VMOVUPS Y3, 96(DI)
+	ADDQ $128, DI
+	ADDQ $128, SI
+	SUBQ $32, CX
+	CMPQ CX, $32
+	JGE addBiasReluAVX2_loop32
+addBiasReluAVX2_tail:
+	TESTQ CX, CX
+	JZ addBiasReluAVX2_done
+addBiasReluAVX2_loop8:
+	VADDPS 0(SI), Y15, Y0
+	VMAXPS Y0, Y14, Y0
+	VMOVUPS Y0, 0(DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JNZ addBiasReluAVX2_loop8
+addBiasReluAVX2_done:
+	VZEROUPPER
+	RET
+
 // func reluBackwardAVX2(dx, dy, y *float32, n int)
 TEXT ·reluBackwardAVX2(SB), NOSPLIT, $0-32
 	MOVQ dx+0(FP), DI

@@ -98,15 +98,7 @@ func Relu(dst, src []float32) {
 // dst may be src. It panics if len(dst) != len(src).
 func AddBiasRelu(dst, src []float32, bias float32, relu bool) {
 	checkLen("AddBiasRelu", len(dst), len(src))
-	if relu {
-		for i, v := range src {
-			dst[i] = max(v+bias, 0)
-		}
-		return
-	}
-	for i, v := range src {
-		dst[i] = v + bias
-	}
+	addBiasReluUnitary(dst, src, bias, relu)
 }
 
 // ReluBackward passes the gradient dy through where the forward output y

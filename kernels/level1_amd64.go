@@ -28,6 +28,12 @@ func reluAVX2(dst, src *float32, n int)
 func reluBackwardAVX2(dx, dy, y *float32, n int)
 
 //go:noescape
+func addBiasAVX2(dst, src *float32, bias float32, n int)
+
+//go:noescape
+func addBiasReluAVX2(dst, src *float32, bias float32, n int)
+
+//go:noescape
 func sumAVX2(x *float32, n int) float32
 
 //go:noescape
@@ -100,6 +106,19 @@ func reluUnitary(dst, src []float32) {
 		reluAVX2(&dst[0], &src[0], v)
 	}
 	reluGo(dst[v:], src[v:])
+}
+
+func addBiasReluUnitary(dst, src []float32, bias float32, relu bool) {
+	dst = dst[:len(src)]
+	v := vecLen(len(src))
+	if v > 0 {
+		if relu {
+			addBiasReluAVX2(&dst[0], &src[0], bias, v)
+		} else {
+			addBiasAVX2(&dst[0], &src[0], bias, v)
+		}
+	}
+	addBiasReluGo(dst[v:], src[v:], bias, relu)
 }
 
 func reluBackwardUnitary(dx, dy, y []float32) {

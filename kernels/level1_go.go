@@ -35,6 +35,19 @@ func mulGo(dst, a, b []float32) {
 	}
 }
 
+func addBiasReluGo(dst, src []float32, bias float32, relu bool) {
+	dst = dst[:len(src)]
+	if relu {
+		for i, v := range src {
+			dst[i] = max(v+bias, 0)
+		}
+		return
+	}
+	for i, v := range src {
+		dst[i] = v + bias
+	}
+}
+
 func reluGo(dst, src []float32) {
 	dst = dst[:len(src)]
 	for i, v := range src {

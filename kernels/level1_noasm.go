@@ -8,10 +8,13 @@ func addUnitary(dst, a, b []float32)                        { addGo(dst, a, b) }
 func mulUnitary(dst, a, b []float32)                        { mulGo(dst, a, b) }
 func reluUnitary(dst, src []float32)                        { reluGo(dst, src) }
 func reluBackwardUnitary(dx, dy, y []float32)               { reluBackwardGo(dx, dy, y) }
-func addConstUnitary(dst []float32, c float32)              { addConstGo(dst, c) }
-func sumUnitary(x []float32) float32                        { return sumGo(x) }
-func dotUnitary(x, y []float32) float32                     { return dotGo(x, y) }
-func sumAbsUnitary(x []float32) float32                     { return sumAbsGo(x) }
+func addBiasReluUnitary(dst, src []float32, bias float32, relu bool) {
+	addBiasReluGo(dst, src, bias, relu)
+}
+func addConstUnitary(dst []float32, c float32) { addConstGo(dst, c) }
+func sumUnitary(x []float32) float32           { return sumGo(x) }
+func dotUnitary(x, y []float32) float32        { return dotGo(x, y) }
+func sumAbsUnitary(x []float32) float32        { return sumAbsGo(x) }
 
 // copyRows sets dst[r*ldd+j] = src[r*lds+j] for r < rows, j < cols.
 func copyRows(dst, src []float32, rows, cols, ldd, lds int) {

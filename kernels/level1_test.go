@@ -114,6 +114,40 @@ func TestAddBiasRelu(t *testing.T) {
 	}
 }
 
+// TestAddBiasReluSizes checks the vector loops of AddBiasRelu against the scalar
+// definition on every length of level1Sizes, with NaNs, infinities and zeros of both
+// signs among the values: a NaN stays NaN, with and without the ReLU.
+func TestAddBiasReluSizes(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(3, 9))
+	special := []float32{nan32, float32(math.Inf(1)), float32(math.Inf(-1)), 0, float32(math.Copysign(0, -1)), -1.5}
+	for _, n := range level1Sizes {
+		src := make([]float32, n)
+		fillRand(rnd, src)
+		for i := 0; i < n; i += 7 {
+			src[i] = special[i%len(special)]
+		}
+		for _, relu := range []bool{false, true} {
+			for _, bias := range []float32{0, 0.75, -0.25} {
+				want := make([]float32, n)
+				for i, v := range src {
+					want[i] = v + bias
+					if relu {
+						want[i] = max(want[i], 0)
+					}
+				}
+				dst, all := guardedRand(rnd, n)
+				AddBiasRelu(dst, src, bias, relu)
+				checkGuards(t, "AddBiasRelu dst", all)
+				for i := range want {
+					if dst[i] != want[i] && !(dst[i] != dst[i] && want[i] != want[i]) {
+						t.Fatalf("n=%d relu=%v bias=%v: dst[%d] = %v, want %v (src %v)", n, relu, bias, i, dst[i], want[i], src[i])
+					}
+				}
+			}
+		}
+	}
+}
+
 func TestReductions(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(1, 1))
 	for _, n := range level1Sizes {

@@ -1,6 +1,10 @@
 package ops
 
-import "math"
+import (
+	"math"
+
+	"github.com/dst-dev/dst/kernels"
+)
 
 // Branch-free loops for the element-wise work of the training hot path. On activations
 // whose signs are random, a compare-and-branch per element mispredicts half the time,
@@ -9,10 +13,7 @@ import "math"
 
 // reluTo writes dst[i] = max(src[i], 0); NaN stays NaN, as in PyTorch.
 func reluTo(dst, src []float32) {
-	dst = dst[:len(src)]
-	for i, v := range src {
-		dst[i] = max(v, 0)
-	}
+	kernels.AddBiasRelu(dst[:len(src)], src, 0, true) // max(v+0, 0) is max(v, 0), -0 and NaN included
 }
 
 // positiveMask returns all ones when y > 0 (positive finite or +Inf) and 0 for zeros,

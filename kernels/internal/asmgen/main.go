@@ -425,6 +425,21 @@ func level1(g *gen) {
 				g.p("\tVMAXPS Y15, Y%d, Y%d", y, y)
 				g.p("\tVMOVUPS Y%d, %s(DI)", y, off)
 			}},
+		{"addBiasAVX2", "(dst, src *float32, bias float32, n int)", "$0-32",
+			[]string{"MOVQ dst+0(FP), DI", "MOVQ src+8(FP), SI", "VBROADCASTSS bias+16(FP), Y15", "MOVQ n+24(FP), CX"},
+			func(g *gen, y int, off string) {
+				g.p("\tVADDPS %s(SI), Y15, Y%d", off, y)
+				g.p("\tVMOVUPS Y%d, %s(DI)", y, off)
+			}},
+		{"addBiasReluAVX2", "(dst, src *float32, bias float32, n int)", "$0-32",
+			[]string{"MOVQ dst+0(FP), DI", "MOVQ src+8(FP), SI", "VBROADCASTSS bias+16(FP), Y15", "MOVQ n+24(FP), CX", "VXORPS Y14, Y14, Y14"},
+			func(g *gen, y int, off string) {
+				// MAXPS returns its second source when either is NaN: zero
+				// first, so that a NaN stays NaN (as Go's max).
+				g.p("\tVADDPS %s(SI), Y15, Y%d", off, y)
+				g.p("\tVMAXPS Y%d, Y14, Y%d", y, y)
+				g.p("\tVMOVUPS Y%d, %s(DI)", y, off)
+			}},
 		{"reluBackwardAVX2", "(dx, dy, y *float32, n int)", "$0-32",
 			[]string{"MOVQ dx+0(FP), DI", "MOVQ dy+8(FP), SI", "MOVQ y+16(FP), DX", "MOVQ n+24(FP), CX", "VXORPS Y15, Y15, Y15"},
 			func(g *gen, y int, off string) {
@@ -544,7 +559,7 @@ func maxAbs(g *gen) {
 // walks.
 func advanceMap(args string) []string {
 	switch args {
-	case "(dst *float32, alpha float32, x *float32, n int)", "(dst, src *float32, n int)":
+	case "(dst *float32, alpha float32, x *float32, n int)", "(dst, src *float32, n int)", "(dst, src *float32, bias float32, n int)":
 		return []string{"DI", "SI"}
 	case "(dst *float32, alpha float32, n int)", "(dst *float32, c float32, n int)":
 		return []string{"DI"}

@@ -72,6 +72,17 @@ type Inference struct {
 	choices []LayerChoice
 	// plan is the compiled forward pass (see compile).
 	plan func(*tensor.Dense) *tensor.Dense
+	// folds are the batch normalisations folded into the convolution before them.
+	folds map[*Conv2d]bnFold
+}
+
+// convParams returns the parameters c runs with, with its batch normalisation folded
+// in when it has one.
+func (inf *Inference) convParams(c *Conv2d) convParams {
+	if f, ok := inf.folds[c]; ok {
+		return paramsOf(c, &f)
+	}
+	return paramsOf(c, nil)
 }
 
 // step is one module of a compiled forward pass.
@@ -89,7 +100,15 @@ func NewInference(m *Model, batch int, mode InferMode) (*Inference, error) {
 		return nil, fmt.Errorf("nn: NewInference: batch must be >= 1, got %d", batch)
 	}
 	inf := &Inference{m: m, sparse: map[Module]sparseLayer{}, chains: map[Module]*sparseChain{},
-		dense: map[Module]sparseLayer{}, pass: map[Module]bool{}}
+		dense: map[Module]sparseLayer{}, pass: map[Module]bool{}, folds: foldsOf(m.root)}
+	// The batch normalisations folded into a convolution, and the ReLUs it applies
+	// instead, pass their input through.
+	for _, f := range inf.folds {
+		inf.pass[f.bn] = true
+		if f.relu != nil {
+			inf.pass[f.relu] = true
+		}
+	}
 	if mode == InferDense {
 		inf.addDenseConvs()
 		return inf, nil
@@ -104,13 +123,14 @@ func NewInference(m *Model, batch int, mode InferMode) (*Inference, error) {
 			return
 		}
 		var sl, dl sparseLayer
-		var w *Param
+		var w []float32
 		var after []Module // the modules a dense convolution fuses, which the sparse one runs
 		switch l := mod.(type) {
 		case *Linear:
-			sl, dl, w = newSparseLinear(l, batch), &denseLinear{l: l}, l.Weight
+			sl, dl, w = newSparseLinear(l, batch), &denseLinear{l: l}, l.Weight.Data()
 		case *Conv2d:
-			sl, dl, w = newSparseConv(l), &denseConv{c: l}, l.Weight
+			p := inf.convParams(l)
+			sl, dl, w = newSparseConv(l, p), &denseConv{c: l, convParams: p}, p.w
 			if l.op.Pool2x2 {
 				after = fusedWith(m.root, l)
 			}
@@ -118,7 +138,7 @@ func NewInference(m *Model, batch int, mode InferMode) (*Inference, error) {
 			return
 		}
 		info := mod.Info()
-		c := LayerChoice{Name: info.Name, Type: info.Type, Density: density(w.Data()), Sparse: true}
+		c := LayerChoice{Name: info.Name, Type: info.Type, Density: density(w), Sparse: true}
 		if mode == InferAuto {
 			if info.InShape == nil {
 				err = fmt.Errorf("nn: NewInference: layer %s saw no input", info.Name)
@@ -165,7 +185,7 @@ func (inf *Inference) addDenseConvs() {
 		}
 		switch l := mod.(type) {
 		case *Conv2d:
-			inf.dense[l] = &denseConv{c: l}
+			inf.dense[l] = &denseConv{c: l, convParams: inf.convParams(l)}
 		case *Linear:
 			inf.dense[l] = &denseLinear{l: l}
 		}
@@ -512,6 +532,7 @@ func (ch *sparseChain) forward(x *tensor.Dense) *tensor.Dense {
 type sparseConv struct {
 	c        *Conv2d
 	csr      *kernels.CSR
+	bias     []float32
 	relu     bool
 	kh, kw   int
 	sh, sw   int
@@ -521,10 +542,10 @@ type sparseConv struct {
 	nWorkers int
 }
 
-func newSparseConv(c *Conv2d) *sparseConv {
+func newSparseConv(c *Conv2d, p convParams) *sparseConv {
 	s := c.Weight.Value.Shape()
 	return &sparseConv{
-		c: c, csr: kernels.CSRFromDense(c.Weight.Data(), s[0], s[1]*s[2]*s[3]), relu: c.op.Relu,
+		c: c, csr: kernels.CSRFromDense(p.w, s[0], s[1]*s[2]*s[3]), bias: p.bias, relu: p.relu,
 		kh: s[2], kw: s[3], sh: c.op.StrideH, sw: c.op.StrideW, ph: c.op.PadH, pw: c.op.PadW,
 		nWorkers: runtime.GOMAXPROCS(0),
 	}
@@ -551,8 +572,8 @@ func (s *sparseConv) forward(x *tensor.Dense) *tensor.Dense {
 		kernels.Im2col(col, xs[i*c*h*w:(i+1)*c*h*w], c, h, w, s.kh, s.kw, s.ph, s.pw, s.sh, s.sw)
 		dst := ys[i*f*oh*ow : (i+1)*f*oh*ow]
 		kernels.SpMM(dst, s.csr, col, oh*ow)
-		if s.c.Bias != nil {
-			kernels.AddChannelBias(dst, f, oh*ow, s.c.Bias.Data())
+		if s.bias != nil {
+			kernels.AddChannelBias(dst, f, oh*ow, s.bias)
 		}
 		if s.relu {
 			kernels.Relu(dst, dst)

@@ -28,7 +28,8 @@ import (
 
 // denseConv is a Conv2d running on the dense inference path.
 type denseConv struct {
-	c        *Conv2d
+	c *Conv2d
+	convParams
 	col, tmp []float32
 	out      ops.Buffer
 	// packed holds the weights for kernels.ConvDirect, packed on the first direct
@@ -68,11 +69,7 @@ func (d *denseConv) forward(x *tensor.Dense) *tensor.Dense {
 	} else {
 		y = d.out.Get(n, cout, oh, ow)
 	}
-	xs, ys, wd := ops.F32(x), ops.F32(y), d.c.Weight.Data()
-	var bias []float32
-	if d.c.Bias != nil {
-		bias = d.c.Bias.Data()
-	}
+	xs, ys, wd, bias := ops.F32(x), ops.F32(y), d.w, d.bias
 	img := c * h * w
 	for s0 := 0; s0 < n; s0 += chunk {
 		cn := min(chunk, n-s0)
@@ -88,11 +85,11 @@ func (d *denseConv) forward(x *tensor.Dense) *tensor.Dense {
 			src := tmp[o*l : (o+1)*l]
 			dst := ys[(s0*cout+o)*q:]
 			if cv.Pool2x2 {
-				kernels.MaxPool2x2Bias(dst, cout*q, src, p, cn, oh, ow, b, cv.Relu)
+				kernels.MaxPool2x2Bias(dst, cout*q, src, p, cn, oh, ow, b, d.relu)
 				continue
 			}
 			for i := 0; i < cn; i++ {
-				kernels.AddBiasRelu(dst[i*cout*q:i*cout*q+p], src[i*p:(i+1)*p], b, cv.Relu)
+				kernels.AddBiasRelu(dst[i*cout*q:i*cout*q+p], src[i*p:(i+1)*p], b, d.relu)
 			}
 		}
 	}
@@ -110,14 +107,85 @@ func (d *denseConv) direct(x *tensor.Dense, n, c, h, w, cout, kh, kw, oh, ow int
 		y = d.out.Get(n, cout, oh, ow)
 	}
 	if d.packed == nil {
-		var bias []float32
-		if d.c.Bias != nil {
-			bias = d.c.Bias.Data()
-		}
-		d.packed = kernels.PackConv(d.c.Weight.Data(), bias, cout, c, kh, kw)
+		d.packed = kernels.PackConv(d.w, d.bias, cout, c, kh, kw)
 	}
-	d.packed.Conv(ops.F32(y), ops.F32(x), n, h, w, cv.PadH, cv.PadW, cv.StrideH, cv.StrideW, cv.Relu, cv.Pool2x2)
+	d.packed.Conv(ops.F32(y), ops.F32(x), n, h, w, cv.PadH, cv.PadW, cv.StrideH, cv.StrideW, d.relu, cv.Pool2x2)
 	return y
+}
+
+// convParams are the weight, the bias (nil for none) and the ReLU an inference
+// convolution applies: its layer's own, or those of the layer with the batch
+// normalisation after it folded in, and the ReLU after that.
+type convParams struct {
+	w, bias []float32
+	relu    bool
+}
+
+// bnFold is a BatchNorm2d that directly follows a Conv2d, which inference folds into the
+// convolution's weight and bias (the arithmetic of FoldBatchNorms), and the ReLU right
+// after it, if any, which the convolution then applies.
+type bnFold struct {
+	bn   *BatchNorm2d
+	relu *ReLU
+}
+
+// foldsOf returns the batch normalisations of root that inference folds, by the
+// convolution before them: a BatchNorm2d right after a Conv2d in a Sequential (with
+// the ReLU right after it, if any), and in a BasicBlock bn1 (with relu1) and bn2. It
+// looks only inside the Sequentials and BasicBlocks that [Inference] runs module by
+// module, not inside layers that run their children themselves, where a folded batch
+// normalisation would be applied twice. A convolution that already applies a fused
+// ReLU or pooling keeps its own.
+func foldsOf(root Module) map[*Conv2d]bnFold {
+	folds := map[*Conv2d]bnFold{}
+	add := func(c *Conv2d, f bnFold) {
+		if !c.op.Relu && !c.op.Pool2x2 {
+			folds[c] = f
+		}
+	}
+	var visit func(Module)
+	visit = func(mod Module) {
+		switch l := mod.(type) {
+		case *Sequential:
+			for i, m := range l.mods {
+				visit(m)
+				c, ok := m.(*Conv2d)
+				if !ok || i+1 == len(l.mods) {
+					continue
+				}
+				if bn, ok := l.mods[i+1].(*BatchNorm2d); ok {
+					f := bnFold{bn: bn}
+					if i+2 < len(l.mods) {
+						f.relu, _ = l.mods[i+2].(*ReLU)
+					}
+					add(c, f)
+				}
+			}
+		case *BasicBlock:
+			add(l.Conv1, bnFold{bn: l.BN1, relu: l.Relu1})
+			add(l.Conv2, bnFold{bn: l.BN2})
+			if l.Downsample != nil {
+				visit(l.Downsample)
+			}
+		}
+	}
+	visit(root)
+	return folds
+}
+
+// paramsOf returns the parameters inference runs c with, folding f's batch
+// normalisation in when f is not nil.
+func paramsOf(c *Conv2d, f *bnFold) convParams {
+	if f == nil {
+		p := convParams{w: c.Weight.Data(), relu: c.op.Relu}
+		if c.Bias != nil {
+			p.bias = c.Bias.Data()
+		}
+		return p
+	}
+	p := convParams{w: make([]float32, c.Weight.Len()), bias: make([]float32, c.Weight.Shape()[0]), relu: f.relu != nil}
+	foldInto(p.w, p.bias, c, f.bn)
+	return p
 }
 
 // denseLinear is a Linear layer on the dense inference path: the GEMM, then the bias

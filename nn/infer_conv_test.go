@@ -3,6 +3,7 @@ package nn
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/dst-dev/dst/data"
@@ -113,6 +114,66 @@ func BenchmarkInferSimplenetThinned(b *testing.B) {
 				}
 				b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "samples/s")
 				b.ReportMetric((cpuSeconds()-cpu0)*1e9/float64(b.N), "cpu-ns/op")
+			})
+		}
+	}
+}
+
+// TestInferFoldsBatchNorm checks inference of a ResNet whose batch normalisations are
+// not the identity (trained-like running statistics, γ and β): every one of them is
+// folded into the convolution before it, on the dense and the sparse path alike, and
+// the logits are the model's own in evaluation mode.
+func TestInferFoldsBatchNorm(t *testing.T) {
+	if testing.Short() {
+		t.Skip("resnet20")
+	}
+	m, err := New("resnet20_cifar", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(5, 5))
+	bns := 0
+	walk(m.root, func(mod Module) {
+		bn, ok := mod.(*BatchNorm2d)
+		if !ok {
+			return
+		}
+		bns++
+		rm, rv := ops.F32(bn.RunningMean.Value), ops.F32(bn.RunningVar.Value)
+		g, b := bn.Weight.Data(), bn.Bias.Data()
+		for i := range rm {
+			rm[i] = float32(0.5 * r.NormFloat64())
+			rv[i] = float32(0.5 + 1.5*r.Float64())
+			g[i] = float32(0.5 + r.Float64())
+			b[i] = float32(0.3 * r.NormFloat64())
+		}
+	})
+	pruneRandom(m, 0.7, 3)
+	for _, mode := range []InferMode{InferDense, InferSparse, InferAuto} {
+		for _, batch := range []int{1, 3} {
+			t.Run(fmt.Sprintf("mode%d/batch%d", mode, batch), func(t *testing.T) {
+				x := ops.New(append([]int{batch}, m.Input...)...)
+				fillRandom(ops.F32(x), uint64(batch))
+				want := append([]float32(nil), ops.F32(m.Forward(x, false))...)
+				inf, err := NewInference(m, batch, mode)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(inf.folds) != bns {
+					t.Fatalf("%d batch normalisations folded, want all %d", len(inf.folds), bns)
+				}
+				got := ops.F32(inf.Forward(x))
+				for i := range got {
+					if d := math.Abs(float64(got[i] - want[i])); d > 1e-4*(1+math.Abs(float64(want[i]))) || got[i] != got[i] {
+						t.Fatalf("logit %d = %v, want %v", i, got[i], want[i])
+					}
+				}
+				again := ops.F32(m.Forward(x, false))
+				for i := range again {
+					if again[i] != want[i] {
+						t.Fatalf("model Forward changed: logit %d = %v, want %v", i, again[i], want[i])
+					}
+				}
 			})
 		}
 	}

@@ -933,21 +933,28 @@ func foldConv(c *Conv2d, bn *BatchNorm2d) *Conv2d {
 	ws := c.Weight.Shape()
 	f := NewConv2d(c.name, ws[1], ws[0], ws[2], c.op.StrideH, c.op.PadH, true)
 	f.op.StrideW, f.op.PadW, f.op.NoInputGrad = c.op.StrideW, c.op.PadW, c.op.NoInputGrad
-	per := c.Weight.Len() / ws[0]
+	foldInto(f.Weight.Data(), f.Bias.Data(), c, bn)
+	return f
+}
+
+// foldInto sets w and b (the shapes of c's weight and of one bias per output channel)
+// to the weight and bias of the convolution computing bn(c(x)) in evaluation mode.
+func foldInto(w, b []float32, c *Conv2d, bn *BatchNorm2d) {
+	out := c.Weight.Shape()[0]
+	per := c.Weight.Len() / out
 	rm, rv := ops.F32(bn.RunningMean.Value), ops.F32(bn.RunningVar.Value)
 	g, be := bn.Weight.Data(), bn.Bias.Data()
-	for o := 0; o < ws[0]; o++ {
+	for o := 0; o < out; o++ {
 		k := float64(g[o]) / math.Sqrt(float64(rv[o])+bn.op.Eps)
 		for i := o * per; i < (o+1)*per; i++ {
-			f.Weight.Data()[i] = float32(float64(c.Weight.Data()[i]) * k)
+			w[i] = float32(float64(c.Weight.Data()[i]) * k)
 		}
-		var b float64
+		var cb float64
 		if c.Bias != nil {
-			b = float64(c.Bias.Data()[o])
+			cb = float64(c.Bias.Data()[o])
 		}
-		f.Bias.Data()[o] = float32((b-float64(rm[o]))*k + float64(be[o]))
+		b[o] = float32((cb-float64(rm[o]))*k + float64(be[o]))
 	}
-	return f
 }
 
 func foldBlock(b *BasicBlock) *Block {

@@ -64,7 +64,7 @@ func spmmBlockRows(d []float32, blk *csrBlock, b []float32, n, j0, w, r0, r1 int
 // spmvSlicedAVX512 is the SlicedCSR product kernel; see spmvSlicedGo.
 //
 //go:noescape
-func spmvSlicedAVX512(y *float32, x *float32, groups *int32, off *int32, val *float32, slices int, bias *float32, relu int)
+func spmvSlicedAVX512(y *float32, x *float32, counts *int32, off *int32, val *float32, slices int, bias *float32, relu int)
 
 // spmvSliced sets y (16 per slice) to a·x, adding bias when it is not nil
 // and clamping at 0 when relu is set; x holds at least max(a.off)+32
@@ -85,5 +85,5 @@ func spmvSliced(y, x []float32, a *SlicedCSR, bias []float32, relu bool) {
 	if relu {
 		r = 1
 	}
-	spmvSlicedAVX512(&y[0], &x[0], &a.groups[0], &a.off[0], &a.val[0], a.slices, bp, r)
+	spmvSlicedAVX512(&y[0], &x[0], &a.counts[0], &a.off[0], &a.val[0], a.slices, bp, r)
 }

@@ -19,9 +19,9 @@ import (
 // two zmm registers (from L1: x is small; aligned, so no load splits a cache
 // line) and, for every vector, picks each lane's element with one VPERMI2PS
 // and adds val·x into the slice's accumulators. There are no branches but
-// the loops over slices and over groups of four vectors (two windows), so
-// the kernel runs at the rate of its shuffle and FMA ports and the pattern
-// of the matrix costs no mispredictions.
+// the loops over slices and over groups of four vectors (two windows, or
+// one window twice, which the kernel loads once: see pairWindows), so the
+// pattern of the matrix costs no mispredictions.
 //
 // The column of an entry within its window (0-31) is stored in the five
 // lowest bits of its value: VPERMI2PS reads only those bits of an index, so
@@ -62,24 +62,25 @@ import (
 // prefetching of the values (slower); sorting all of x's columns by their
 // number of entries (12% fewer vectors on a trained layer, 15% less kernel
 // time, but the per-call gather of x, 49 VGATHERDPS, takes 0.11 µs alone
-// and 0.18 µs before the kernel: no net gain); ordering each slice's
-// windows so that both windows of a group share their first column and
-// skipping the second window's loads (no faster); simulated annealing or 20
-// times more swaps in the row search (4% fewer vectors for seconds of
-// build time); two rows per lane, with a masked FMA for each (11% fewer
-// vectors on a random layer, 4% more on a trained one, before the cost of
-// the second FMA); eight accumulators (no faster).
+// and 0.18 µs before the kernel: no net gain); skipping the second window
+// load of a group with a branch when its windows are one (no faster: the
+// branch mispredicts; a loop of their own, as now, is 8% faster);
+// simulated annealing or 20 times more swaps in the row search (4% fewer
+// vectors for seconds of build time); two rows per lane, with a masked FMA
+// for each (11% fewer vectors on a random layer, 4% more on a trained one,
+// before the cost of the second FMA); eight accumulators (no faster).
 //
 // What bounds it, measured on a Sapphire Rapids core at 3.7 GHz: a bare
-// loop of the kernel's loads of a 168 KB value stream from L2 takes 1.47
-// cycles per 64-byte vector (44 bytes a cycle); the kernel takes 1.77 (0.50
-// ns a vector when its values fit in L1). Timed without one kind of its
-// instructions at a time (wrong results, for the measure only), it is 1-8%
-// faster without its moves, permutes or FMAs and 12% without the window
-// loads: the value stream is what is left. The dense GEMV streams its
-// weights from L2 at about 30 bytes a cycle and this kernel its values at
-// about 28, so at batch 1 the speed-up over dense is about the ratio of the
-// bytes.
+// loop of loads of a 168 KB stream from L2 takes 1.47 cycles per 64-byte
+// vector (44 bytes a cycle), and the kernel's core alone (load, copy,
+// permute, FMA, with the windows kept in registers) 1.8 (1.4 from L1). The
+// whole kernel took 2.3 cycles a vector on a trained 784→300 weight before
+// the one-window groups (1.85 from L1; 12% less without its window loads,
+// 1-8% less without its moves, permutes or FMAs, timed with wrong results
+// for the measure only) and takes about 2.1 with them, streaming its values
+// at about 30 bytes a cycle, as the dense GEMV streams its weights. So at
+// batch 1 the speed-up over dense is about the ratio of the bytes.
+//
 // SpMV reads each row's result from its lane; SpMVLanes leaves the result in
 // lane order for the next layer of a chain.
 
@@ -89,9 +90,11 @@ import (
 type SlicedCSR struct {
 	rows, cols, nnz int
 	slices          int
-	// groups[s] is the number of groups of four vectors (two windows) of
-	// slice s; the groups of the slices follow each other.
-	groups []int32
+	// counts[2s] is the number of groups of four vectors of slice s whose two
+	// windows start at the same column, which come first, and counts[2s+1]
+	// the number of its other groups (see pairWindows); the groups of the
+	// slices follow each other.
+	counts []int32
 	// off[w] is the first column of window w: a multiple of 16 or cols-32
 	// (0 when cols < 32, and SpMV pads x to 32 elements).
 	off []int32
@@ -165,18 +168,74 @@ func SliceCSR(a *CSR) *SlicedCSR {
 			p.lane[r] = int32(i)
 		}
 	}
-	p.groups = make([]int32, p.slices)
+	p.counts = make([]int32, 0, 2*p.slices)
 	for s := range p.slices {
 		n := len(p.off)
 		p.pack(a, ent, col, rowAt[16*s:16*s+16])
-		if (len(p.off)-n)%2 == 1 {
+		pad := (len(p.off)-n)%2 == 1
+		if pad {
 			// An empty window completes the group.
 			p.off = append(p.off, 0)
 			p.val = append(p.val, make([]float32, 32)...)
 		}
-		p.groups[s] = int32((len(p.off) - n) / 2)
+		same := p.pairWindows(n, pad)
+		p.counts = append(p.counts, int32(same), int32((len(p.off)-n)/2-same))
 	}
 	return p
+}
+
+// pairWindows reorders the windows from n on, one slice's, so that the two
+// windows of a group start at the same column wherever the slice has two
+// windows at that column, those groups first, and returns their number. The
+// kernel loads such a group's window once instead of twice: a window load
+// per two vectors is a third of the kernel's loads, and on a trained
+// 90%-sparse 784→300 weight two groups in three share their window (the
+// sweep repeats a window while any lane has entries left in it), which
+// makes the product 8% faster. pad reports that the last window is the
+// empty one that completes the group count, which may start anywhere.
+func (p *SlicedCSR) pairWindows(n int, pad bool) int {
+	end := len(p.off)
+	if pad {
+		end--
+	}
+	// The windows of each first column, in order of the columns' first use.
+	at := map[int32][]int{}
+	var cols []int32
+	for i := n; i < end; i++ {
+		o := p.off[i]
+		if at[o] == nil {
+			cols = append(cols, o)
+		}
+		at[o] = append(at[o], i)
+	}
+	var same, rest []int
+	for _, o := range cols {
+		ws := at[o]
+		k := len(ws) &^ 1
+		same = append(same, ws[:k]...)
+		rest = append(rest, ws[k:]...)
+	}
+	if pad {
+		if len(rest) > 0 {
+			// The empty window takes the column of one left alone.
+			last := rest[len(rest)-1]
+			p.off[end] = p.off[last]
+			same = append(same, last, end)
+			rest = rest[:len(rest)-1]
+		} else {
+			rest = append(rest, end)
+		}
+	}
+	order := append(same, rest...)
+	off := make([]int32, len(order))
+	val := make([]float32, 32*len(order))
+	for k, i := range order {
+		off[k] = p.off[i]
+		copy(val[32*k:], p.val[32*i:32*i+32])
+	}
+	copy(p.off[n:], off)
+	copy(p.val[32*n:], val)
+	return len(same) / 2
 }
 
 // flatten returns the columns of every row in one slice for windows: row
@@ -470,7 +529,7 @@ func spmvSlicedGo(y, x []float32, a *SlicedCSR, bias []float32, relu bool) {
 	g, w := 0, 0
 	for s := 0; s < a.slices; s++ {
 		var acc [16]float32
-		for range a.groups[s] {
+		for range a.counts[2*s] + a.counts[2*s+1] {
 			for q := 0; q < 4; q++ {
 				xw := x[a.off[w+q/2] : a.off[w+q/2]+window]
 				val := a.val[16*(4*g+q) : 16*(4*g+q)+16]

@@ -124,9 +124,19 @@ func checkSliced(t *testing.T, a *SlicedCSR) {
 		}
 		seen[l] = true
 	}
-	groups := 0
-	for _, g := range a.groups {
-		groups += int(g)
+	groups, w := 0, 0
+	for s := 0; s < a.slices; s++ {
+		same, rest := int(a.counts[2*s]), int(a.counts[2*s+1])
+		if same < 0 || rest < 0 {
+			t.Fatalf("%dx%d: slice %d has %d + %d groups", a.rows, a.cols, s, same, rest)
+		}
+		for g := 0; g < same; g++ {
+			if a.off[w+2*g] != a.off[w+2*g+1] {
+				t.Fatalf("%dx%d: slice %d group %d: windows at %d and %d, want one column", a.rows, a.cols, s, g, a.off[w+2*g], a.off[w+2*g+1])
+			}
+		}
+		groups += same + rest
+		w += 2 * (same + rest)
 	}
 	if len(a.off) != 2*groups || len(a.val) != 64*groups {
 		t.Fatalf("%dx%d: %d groups, %d windows, %d val", a.rows, a.cols, groups, len(a.off), len(a.val))

@@ -4,11 +4,11 @@
 
 #include "textflag.h"
 
-// func spmvSlicedAVX512(y *float32, x *float32, groups *int32, off *int32, val *float32, slices int, bias *float32, relu int)
+// func spmvSlicedAVX512(y *float32, x *float32, counts *int32, off *int32, val *float32, slices int, bias *float32, relu int)
 TEXT ·spmvSlicedAVX512(SB), NOSPLIT, $0-64
 	MOVQ y+0(FP), DI
 	MOVQ x+8(FP), AX
-	MOVQ groups+16(FP), R8
+	MOVQ counts+16(FP), R8
 	MOVQ off+24(FP), R13
 	MOVQ val+32(FP), DX
 	MOVQ slices+40(FP), R9
@@ -22,15 +22,45 @@ spmvs_slice:
 	VPXORD Z21, Z21, Z21
 	VPXORD Z22, Z22, Z22
 	VPXORD Z23, Z23, Z23
+spmvs_one:
+	MOVL (R8), CX
+	ADDQ $4, R8
+	TESTQ CX, CX
+	JZ spmvs_two
+spmvs_one_group:
+	MOVL (R13), R12
+	VMOVUPS (AX)(R12*4), Z28
+	VMOVUPS 64(AX)(R12*4), Z29
+	VMOVUPS 0(DX), Z1
+	VMOVUPS 64(DX), Z2
+	VMOVUPS 128(DX), Z3
+	VMOVUPS 192(DX), Z4
+	VMOVAPS Z1, Z10
+	VMOVAPS Z2, Z11
+	VMOVAPS Z3, Z12
+	VMOVAPS Z4, Z13
+	VPERMI2PS Z29, Z28, Z10
+	VPERMI2PS Z29, Z28, Z11
+	VPERMI2PS Z29, Z28, Z12
+	VPERMI2PS Z29, Z28, Z13
+	VFMADD231PS Z1, Z10, Z20
+	VFMADD231PS Z2, Z11, Z21
+	VFMADD231PS Z3, Z12, Z22
+	VFMADD231PS Z4, Z13, Z23
+	ADDQ $8, R13
+	ADDQ $256, DX
+	DECQ CX
+	JNZ spmvs_one_group
+spmvs_two:
 	MOVL (R8), CX
 	ADDQ $4, R8
 	TESTQ CX, CX
 	JZ spmvs_store
-spmvs_group:
+spmvs_two_group:
 	MOVL (R13), R12
-	MOVL 4(R13), R14
 	VMOVUPS (AX)(R12*4), Z28
 	VMOVUPS 64(AX)(R12*4), Z29
+	MOVL 4(R13), R14
 	VMOVUPS (AX)(R14*4), Z30
 	VMOVUPS 64(AX)(R14*4), Z31
 	VMOVUPS 0(DX), Z1
@@ -52,7 +82,7 @@ spmvs_group:
 	ADDQ $8, R13
 	ADDQ $256, DX
 	DECQ CX
-	JNZ spmvs_group
+	JNZ spmvs_two_group
 spmvs_store:
 	VADDPS Z21, Z20, Z20
 	VADDPS Z23, Z22, Z22

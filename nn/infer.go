@@ -505,17 +505,25 @@ func (ch *sparseChain) forward(x *tensor.Dense) *tensor.Dense {
 		ch.forward1(ops.F32(y), xs)
 		return y
 	}
-	ch.bufs[0] = growF32(ch.bufs[0], len(xs))
-	kernels.Transpose(ch.bufs[0], xs, n, first.csr.Cols)
-	cur := ch.bufs[0]
+	var cur []float32
 	for k, cl := range ch.layers {
 		rows := cl.s.csr.Rows
-		b := 1 - k%2
+		b := k % 2
 		ch.bufs[b] = growF32(ch.bufs[b], rows*n)
 		dst := ch.bufs[b]
+		var bias []float32
 		if cl.s.l.Bias != nil {
-			// Bias and ReLU as each row is stored.
-			kernels.SpMMPackedBias(dst, cl.s.packedFor(n), cur, n, cl.s.l.Bias.Data(), cl.relu)
+			bias = cl.s.l.Bias.Data()
+		}
+		// Bias and ReLU as each row is stored. The first layer reads the batch as it
+		// comes, a sample per row, transposing it block by block as it goes.
+		if k == 0 {
+			kernels.SpMMPackedRows(dst, cl.s.packedFor(n), xs, n, bias, cl.relu)
+			if bias == nil && cl.relu { // the epilogue comes with a bias
+				kernels.Relu(dst, dst)
+			}
+		} else if bias != nil {
+			kernels.SpMMPackedBias(dst, cl.s.packedFor(n), cur, n, bias, cl.relu)
 		} else {
 			cl.s.product(dst, cur, n)
 			if cl.relu {

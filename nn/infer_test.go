@@ -108,3 +108,43 @@ func BenchmarkInferLeNet300(b *testing.B) {
 		}
 	}
 }
+
+// TestInferSparseChainNoBias checks a chain of sparse Linear layers without biases,
+// with and without a ReLU after the first, at batch 1 and above: the first layer reads
+// the batch a sample per row (kernels.SpMMPackedRows), whose fused epilogue comes only
+// with a bias.
+func TestInferSparseChainNoBias(t *testing.T) {
+	for _, relu := range []bool{false, true} {
+		mods := []Module{NewFlatten("flatten"), NewLinear("fc1", 40, 30, false)}
+		if relu {
+			mods = append(mods, NewReLU("relu1"))
+		}
+		mods = append(mods, NewLinear("fc2", 30, 5, false))
+		m := NewModel("nobias", []int{1, 5, 8}, 5, NewSequential("", mods...))
+		r := rand.New(rand.NewPCG(4, 4))
+		for _, p := range m.Params() {
+			for i := range p.Data() {
+				if r.Float64() < 0.3 {
+					p.Data()[i] = float32(r.NormFloat64())
+				} else {
+					p.Data()[i] = 0
+				}
+			}
+		}
+		for _, batch := range []int{1, 6} {
+			x := ops.New(batch, 1, 5, 8)
+			fillRandom(ops.F32(x), uint64(batch))
+			want := append([]float32(nil), ops.F32(m.Forward(x, false))...)
+			inf, err := NewInference(m, batch, InferSparse)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := ops.F32(inf.Forward(x))
+			for i := range want {
+				if d := math.Abs(float64(got[i] - want[i])); d > 1e-5*(1+math.Abs(float64(want[i]))) {
+					t.Fatalf("relu %v batch %d: logit %d = %v, want %v", relu, batch, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}

@@ -371,6 +371,24 @@ func transpose512(g *gen) {
 	g.p("")
 }
 
+// addBias returns the loop dst = src + bias, clamped at 0 when relu is set:
+// MAXPS returns its second source when either is NaN, so zero comes first
+// and a NaN stays NaN (as Go's max).
+func addBias(name string, relu bool) mapKernel {
+	setup := []string{"MOVQ dst+0(FP), DI", "MOVQ src+8(FP), SI", "VBROADCASTSS bias+16(FP), Y15", "MOVQ n+24(FP), CX"}
+	if relu {
+		setup = append(setup, "VXORPS Y14, Y14, Y14")
+	}
+	return mapKernel{name, "(dst, src *float32, bias float32, n int)", "$0-32", setup,
+		func(g *gen, y int, off string) {
+			g.p("\tVADDPS %s(SI), Y15, Y%d", off, y)
+			if relu {
+				g.p("\tVMAXPS Y%d, Y14, Y%d", y, y)
+			}
+			g.p("\tVMOVUPS Y%d, %s(DI)", y, off)
+		}}
+}
+
 // mapKernel describes an elementwise AVX2 loop over n (a multiple of 8)
 // float32 values: setup runs once, body(reg, off) computes one 8-wide
 // vector at byte offset off into Y(reg) and stores it.
@@ -425,21 +443,8 @@ func level1(g *gen) {
 				g.p("\tVMAXPS Y15, Y%d, Y%d", y, y)
 				g.p("\tVMOVUPS Y%d, %s(DI)", y, off)
 			}},
-		{"addBiasAVX2", "(dst, src *float32, bias float32, n int)", "$0-32",
-			[]string{"MOVQ dst+0(FP), DI", "MOVQ src+8(FP), SI", "VBROADCASTSS bias+16(FP), Y15", "MOVQ n+24(FP), CX"},
-			func(g *gen, y int, off string) {
-				g.p("\tVADDPS %s(SI), Y15, Y%d", off, y)
-				g.p("\tVMOVUPS Y%d, %s(DI)", y, off)
-			}},
-		{"addBiasReluAVX2", "(dst, src *float32, bias float32, n int)", "$0-32",
-			[]string{"MOVQ dst+0(FP), DI", "MOVQ src+8(FP), SI", "VBROADCASTSS bias+16(FP), Y15", "MOVQ n+24(FP), CX", "VXORPS Y14, Y14, Y14"},
-			func(g *gen, y int, off string) {
-				// MAXPS returns its second source when either is NaN: zero
-				// first, so that a NaN stays NaN (as Go's max).
-				g.p("\tVADDPS %s(SI), Y15, Y%d", off, y)
-				g.p("\tVMAXPS Y%d, Y14, Y%d", y, y)
-				g.p("\tVMOVUPS Y%d, %s(DI)", y, off)
-			}},
+		addBias("addBiasAVX2", false),
+		addBias("addBiasReluAVX2", true),
 		{"reluBackwardAVX2", "(dx, dy, y *float32, n int)", "$0-32",
 			[]string{"MOVQ dx+0(FP), DI", "MOVQ dy+8(FP), SI", "MOVQ y+16(FP), DX", "MOVQ n+24(FP), CX", "VXORPS Y15, Y15, Y15"},
 			func(g *gen, y int, off string) {

@@ -2,6 +2,8 @@ package nn
 
 import (
 	"fmt"
+	"runtime"
+	"sync"
 
 	"github.com/dst-dev/dst/kernels"
 	"github.com/dst-dev/dst/ops"
@@ -30,8 +32,8 @@ import (
 type denseConv struct {
 	c *Conv2d
 	convParams
-	col, tmp []float32
-	out      ops.Buffer
+	bufs []convBuf // one per worker
+	out  ops.Buffer
 	// packed holds the weights for kernels.ConvDirect, packed on the first direct
 	// forward pass (an Inference is rebuilt when the weights change).
 	packed *kernels.PackedConv
@@ -59,8 +61,6 @@ func (d *denseConv) forward(x *tensor.Dense) *tensor.Dense {
 		return d.direct(x, n, c, h, w, cout, kh, kw, oh, ow)
 	}
 	chunk := max(1, min(n, convColTarget/(k*p)))
-	d.col = growF32(d.col, k*chunk*p)
-	d.tmp = growF32(d.tmp, cout*chunk*p)
 	q := p // values per output plane
 	var y *tensor.Dense
 	if cv.Pool2x2 {
@@ -69,31 +69,65 @@ func (d *denseConv) forward(x *tensor.Dense) *tensor.Dense {
 	} else {
 		y = d.out.Get(n, cout, oh, ow)
 	}
-	xs, ys, wd, bias := ops.F32(x), ops.F32(y), d.w, d.bias
+	xs, ys := ops.F32(x), ops.F32(y)
 	img := c * h * w
-	for s0 := 0; s0 < n; s0 += chunk {
-		cn := min(chunk, n-s0)
-		l := cn * p
-		col, tmp := d.col[:k*l], d.tmp[:cout*l]
-		kernels.Im2colBatch(col, xs[s0*img:(s0+cn)*img], cn, c, h, w, kh, kw, cv.PadH, cv.PadW, cv.StrideH, cv.StrideW)
-		kernels.Sgemm(false, false, cout, l, k, 1, wd, k, col, l, 0, tmp, l)
-		for o := 0; o < cout; o++ {
-			var b float32
-			if bias != nil {
-				b = bias[o]
-			}
-			src := tmp[o*l : (o+1)*l]
-			dst := ys[(s0*cout+o)*q:]
-			if cv.Pool2x2 {
-				kernels.MaxPool2x2Bias(dst, cout*q, src, p, cn, oh, ow, b, d.relu)
-				continue
-			}
-			for i := 0; i < cn; i++ {
-				kernels.AddBiasRelu(dst[i*cout*q:i*cout*q+p], src[i*p:(i+1)*p], b, d.relu)
-			}
+	// The chunks of images are shared among up to GOMAXPROCS workers, each with its
+	// own unrolled chunk: the GEMM of one chunk alone is too small to keep two cores
+	// busy, and the unrolling and the bias pass would run on one.
+	chunks := (n + chunk - 1) / chunk
+	workers := min(runtime.GOMAXPROCS(0), chunks)
+	for len(d.bufs) < workers {
+		d.bufs = append(d.bufs, convBuf{})
+	}
+	run := func(wk, c0, c1 int) {
+		b := &d.bufs[wk]
+		b.col = growF32(b.col, k*chunk*p)
+		b.tmp = growF32(b.tmp, cout*chunk*p)
+		for s0 := c0 * chunk; s0 < min(n, c1*chunk); s0 += chunk {
+			cn := min(chunk, n-s0)
+			l := cn * p
+			col, tmp := b.col[:k*l], b.tmp[:cout*l]
+			kernels.Im2colBatch(col, xs[s0*img:(s0+cn)*img], cn, c, h, w, kh, kw, cv.PadH, cv.PadW, cv.StrideH, cv.StrideW)
+			kernels.Sgemm(false, false, cout, l, k, 1, d.w, k, col, l, 0, tmp, l)
+			d.epilogue(ys[s0*cout*q:], tmp, cn, cout, q, p, oh, ow)
 		}
 	}
+	if workers <= 1 {
+		run(0, 0, chunks)
+		return y
+	}
+	var wg sync.WaitGroup
+	for wk := 1; wk < workers; wk++ {
+		wg.Go(func() { run(wk, chunks*wk/workers, chunks*(wk+1)/workers) })
+	}
+	run(0, 0, chunks/workers)
+	wg.Wait()
 	return y
+}
+
+// convBuf is one worker's unrolled chunk of images and its GEMM output.
+type convBuf struct{ col, tmp []float32 }
+
+// epilogue writes the GEMM output tmp (cout rows of cn·p values: the output planes of
+// cn images) to ys (cn images of cout planes of q values) with the bias, the fused ReLU
+// and the fused 2×2 max pooling.
+func (d *denseConv) epilogue(ys, tmp []float32, cn, cout, q, p, oh, ow int) {
+	l := cn * p
+	for o := 0; o < cout; o++ {
+		var b float32
+		if d.bias != nil {
+			b = d.bias[o]
+		}
+		src := tmp[o*l : (o+1)*l]
+		dst := ys[o*q:]
+		if d.c.op.Pool2x2 {
+			kernels.MaxPool2x2Bias(dst, cout*q, src, p, cn, oh, ow, b, d.relu)
+			continue
+		}
+		for i := 0; i < cn; i++ {
+			kernels.AddBiasRelu(dst[i*cout*q:i*cout*q+p], src[i*p:(i+1)*p], b, d.relu)
+		}
+	}
 }
 
 // direct runs the convolution with kernels.PackedConv (kernels.ConvDirect), which fuses

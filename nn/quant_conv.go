@@ -16,20 +16,31 @@ package nn
 // module would compute.
 
 import (
+	"runtime"
+	"slices"
+	"sync"
+
 	"github.com/dst-dev/dst/kernels"
 	"github.com/dst-dev/dst/ops"
 	"gorgonia.org/tensor"
 )
 
-// int8Conv is the int8 convolution's state: the packed weights and scratch buffers.
+// int8Conv is the int8 convolution's state: the packed weights and the scratch
+// buffers of each worker.
 type int8Conv struct {
 	packed *kernels.PackedConvS8
+	bufs   []int8ConvBuf
+	full   ops.Buffer
+}
+
+// int8ConvBuf is one worker's scratch: the chunks of images are shared among up to
+// GOMAXPROCS workers, as for the float convolution.
+type int8ConvBuf struct {
 	hwc    []float32 // one image, channels last
 	img8   []int8    // a chunk of images as GEMM bytes, channels last
 	acc    []int32   // (cout+1) rows of the chunk's positions
 	tmp    []float32 // requantized, unpooled outputs of a chunk, channel-major
 	pooled []int32   // one channel's pooled accumulators of a chunk (poolsFirst)
-	full   ops.Buffer
 }
 
 // convAccTarget is the number of accumulators per chunk of images (256 KiB).
@@ -68,68 +79,95 @@ func (rl *RangeLinear) forwardConvInt8(x *tensor.Dense, rq kernels.Requant, fuse
 	xd, yd := ops.F32(x), ops.F32(y)
 	img := c * h * w
 	chunk := max(1, min(n, convAccTarget/((cout+1)*p)))
-	cv.img8 = qGrowI8(cv.img8, chunk*img)
-	cv.acc = qGrowI32(cv.acc, (cout+1)*chunk*p)
-	if c > 1 {
-		cv.hwc = qGrowF32(cv.hwc, img)
-	}
 	poolFirst := pool && fused && rl.poolsFirst(rq, oh, ow)
-	switch {
-	case poolFirst:
-		cv.pooled = qGrowI32(cv.pooled, chunk*q)
-	case pool && fused:
-		cv.tmp = qGrowF32(cv.tmp, cout*chunk*p)
-	}
 	pad := int8(-rl.ox)
-	var mx uint32
-	for s0 := 0; s0 < n; s0 += chunk {
-		cn := min(chunk, n-s0)
-		for i := 0; i < cn; i++ {
-			src := xd[(s0+i)*img : (s0+i+1)*img]
-			if c > 1 {
-				kernels.Transpose(cv.hwc, src, c, h*w)
-				src = cv.hwc
-			}
-			rl.quantizeS8(cv.img8[i*img:(i+1)*img], src)
+	var fd []float32
+	if !fused {
+		fd = ops.F32(full)
+	}
+	// run convolves chunks c0 ≤ k < c1 with worker wk's buffers and returns the largest
+	// output magnitude of the fused epilogue.
+	run := func(wk, c0, c1 int) uint32 {
+		b := &cv.bufs[wk]
+		b.img8 = qGrowI8(b.img8, chunk*img)
+		b.acc = qGrowI32(b.acc, (cout+1)*chunk*p)
+		if c > 1 {
+			b.hwc = qGrowF32(b.hwc, img)
 		}
-		l := cn * p
-		acc := cv.acc[:(cout+1)*l]
-		cv.packed.Conv(acc, l, cv.img8[:cn*img], cn, h, w, rl.stride[0], rl.stride[1], rl.pad[0], rl.pad[1], pad)
-		sums := acc[cout*l:]
-		for o := 0; o < cout; o++ {
-			row := acc[o*l : (o+1)*l]
-			if !fused {
-				fd := ops.F32(full)
-				for i := 0; i < cn; i++ {
-					dst := fd[((s0+i)*cout+o)*p : ((s0+i)*cout+o+1)*p]
-					for j := range dst {
-						dst[j] = rl.finish(row[i*p+j], o, int64(sums[i*p+j]))
-					}
-				}
-				continue
-			}
-			if poolFirst {
-				pooled := cv.pooled[:cn*q]
-				kernels.MaxPool2x2S32(pooled, q, row, p, cn, oh, ow)
-				for i := 0; i < cn; i++ {
-					dst := yd[((s0+i)*cout+o)*q : ((s0+i)*cout+o+1)*q]
-					a := pooled[i*q : (i+1)*q]
-					// zw is 0: a stands in for the sums it multiplies.
-					mx = max(mx, kernels.RequantizeS32Chan(dst, a, a, rl.bconst32[o], 0, rl.Mult[o], rq))
-				}
-				continue
-			}
-			if pool {
-				t := cv.tmp[o*l : (o+1)*l]
-				mx = max(mx, kernels.RequantizeS32Chan(t, row, sums, rl.bconst32[o], rl.zw32[o], rl.Mult[o], rq))
-				kernels.MaxPool2x2Bias(yd[(s0*cout+o)*q:], cout*q, t, p, cn, oh, ow, 0, false)
-				continue
-			}
+		switch {
+		case poolFirst:
+			b.pooled = qGrowI32(b.pooled, chunk*q)
+		case pool && fused:
+			b.tmp = qGrowF32(b.tmp, cout*chunk*p)
+		}
+		var mx uint32
+		for s0 := c0 * chunk; s0 < min(n, c1*chunk); s0 += chunk {
+			cn := min(chunk, n-s0)
 			for i := 0; i < cn; i++ {
-				dst := yd[((s0+i)*cout+o)*p : ((s0+i)*cout+o+1)*p]
-				mx = max(mx, kernels.RequantizeS32Chan(dst, row[i*p:(i+1)*p], sums[i*p:(i+1)*p], rl.bconst32[o], rl.zw32[o], rl.Mult[o], rq))
+				src := xd[(s0+i)*img : (s0+i+1)*img]
+				if c > 1 {
+					kernels.Transpose(b.hwc, src, c, h*w)
+					src = b.hwc
+				}
+				rl.quantizeS8(b.img8[i*img:(i+1)*img], src)
+			}
+			l := cn * p
+			acc := b.acc[:(cout+1)*l]
+			cv.packed.Conv(acc, l, b.img8[:cn*img], cn, h, w, rl.stride[0], rl.stride[1], rl.pad[0], rl.pad[1], pad)
+			sums := acc[cout*l:]
+			for o := 0; o < cout; o++ {
+				row := acc[o*l : (o+1)*l]
+				if !fused {
+					for i := 0; i < cn; i++ {
+						dst := fd[((s0+i)*cout+o)*p : ((s0+i)*cout+o+1)*p]
+						for j := range dst {
+							dst[j] = rl.finish(row[i*p+j], o, int64(sums[i*p+j]))
+						}
+					}
+					continue
+				}
+				if poolFirst {
+					pooled := b.pooled[:cn*q]
+					kernels.MaxPool2x2S32(pooled, q, row, p, cn, oh, ow)
+					for i := 0; i < cn; i++ {
+						dst := yd[((s0+i)*cout+o)*q : ((s0+i)*cout+o+1)*q]
+						a := pooled[i*q : (i+1)*q]
+						// zw is 0: a stands in for the sums it multiplies.
+						mx = max(mx, kernels.RequantizeS32Chan(dst, a, a, rl.bconst32[o], 0, rl.Mult[o], rq))
+					}
+					continue
+				}
+				if pool {
+					t := b.tmp[o*l : (o+1)*l]
+					mx = max(mx, kernels.RequantizeS32Chan(t, row, sums, rl.bconst32[o], rl.zw32[o], rl.Mult[o], rq))
+					kernels.MaxPool2x2Bias(yd[(s0*cout+o)*q:], cout*q, t, p, cn, oh, ow, 0, false)
+					continue
+				}
+				for i := 0; i < cn; i++ {
+					dst := yd[((s0+i)*cout+o)*p : ((s0+i)*cout+o+1)*p]
+					mx = max(mx, kernels.RequantizeS32Chan(dst, row[i*p:(i+1)*p], sums[i*p:(i+1)*p], rl.bconst32[o], rl.zw32[o], rl.Mult[o], rq))
+				}
 			}
 		}
+		return mx
+	}
+	chunks := (n + chunk - 1) / chunk
+	workers := min(runtime.GOMAXPROCS(0), chunks)
+	for len(cv.bufs) < workers {
+		cv.bufs = append(cv.bufs, int8ConvBuf{})
+	}
+	var mx uint32
+	if workers <= 1 {
+		mx = run(0, 0, chunks)
+	} else {
+		mxs := make([]uint32, workers)
+		var wg sync.WaitGroup
+		for wk := 1; wk < workers; wk++ {
+			wg.Go(func() { mxs[wk] = run(wk, chunks*wk/workers, chunks*(wk+1)/workers) })
+		}
+		mxs[0] = run(0, 0, chunks/workers)
+		wg.Wait()
+		mx = slices.Max(mxs)
 	}
 	if fused {
 		rl.finishInt8(y, true, mx)

@@ -92,9 +92,16 @@ func (d *denseConv) forward(x *tensor.Dense) *tensor.Dense {
 			d.epilogue(ys[s0*cout*q:], tmp, cn, cout, q, p, oh, ow)
 		}
 	}
+	shareChunks(chunks, workers, run)
+	return y
+}
+
+// shareChunks runs run(wk, c0, c1) for workers wk < workers, which share the chunks
+// c0 ≤ k < c1 in contiguous runs: worker 0 on this goroutine, the others on their own.
+func shareChunks(chunks, workers int, run func(wk, c0, c1 int)) {
 	if workers <= 1 {
 		run(0, 0, chunks)
-		return y
+		return
 	}
 	var wg sync.WaitGroup
 	for wk := 1; wk < workers; wk++ {
@@ -102,7 +109,6 @@ func (d *denseConv) forward(x *tensor.Dense) *tensor.Dense {
 	}
 	run(0, 0, chunks/workers)
 	wg.Wait()
-	return y
 }
 
 // convBuf is one worker's unrolled chunk of images and its GEMM output.

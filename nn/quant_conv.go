@@ -17,8 +17,6 @@ package nn
 
 import (
 	"runtime"
-	"slices"
-	"sync"
 
 	"github.com/dst-dev/dst/kernels"
 	"github.com/dst-dev/dst/ops"
@@ -41,6 +39,7 @@ type int8ConvBuf struct {
 	acc    []int32   // (cout+1) rows of the chunk's positions
 	tmp    []float32 // requantized, unpooled outputs of a chunk, channel-major
 	pooled []int32   // one channel's pooled accumulators of a chunk (poolsFirst)
+	mx     uint32    // the largest output magnitude of the worker's chunks
 }
 
 // convAccTarget is the number of accumulators per chunk of images (256 KiB).
@@ -156,18 +155,10 @@ func (rl *RangeLinear) forwardConvInt8(x *tensor.Dense, rq kernels.Requant, fuse
 	for len(cv.bufs) < workers {
 		cv.bufs = append(cv.bufs, int8ConvBuf{})
 	}
+	shareChunks(chunks, workers, func(wk, c0, c1 int) { cv.bufs[wk].mx = run(wk, c0, c1) })
 	var mx uint32
-	if workers <= 1 {
-		mx = run(0, 0, chunks)
-	} else {
-		mxs := make([]uint32, workers)
-		var wg sync.WaitGroup
-		for wk := 1; wk < workers; wk++ {
-			wg.Go(func() { mxs[wk] = run(wk, chunks*wk/workers, chunks*(wk+1)/workers) })
-		}
-		mxs[0] = run(0, 0, chunks/workers)
-		wg.Wait()
-		mx = slices.Max(mxs)
+	for _, b := range cv.bufs[:workers] {
+		mx = max(mx, b.mx)
 	}
 	if fused {
 		rl.finishInt8(y, true, mx)

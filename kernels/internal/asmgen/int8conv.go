@@ -49,12 +49,7 @@ func int8ConvVNNI(g *gen, mr int) {
 	g.p("\tVINSERTI32X8 $1, (R9)(R13*1), Z24, Z24")
 	g.p("\tVMOVDQU32 (R10)(R13*1), Y25")
 	g.p("\tVINSERTI32X8 $1, (R11)(R13*1), Z25, Z25")
-	for r := 0; r < mr; r++ {
-		z := 26 + r%4
-		g.p("\tVPBROADCASTD %d(AX), Z%d", 4*r, z)
-		g.p("\tVPDPBUSD Z%d, Z24, Z%d", z, 2*r)
-		g.p("\tVPDPBUSD Z%d, Z25, Z%d", z, 2*r+1)
-	}
+	vnniRows(g, mr)
 	g.p("\tADDQ $48, AX")
 	g.p("\tADDQ $4, R12")
 	g.p("\tDECQ CX")

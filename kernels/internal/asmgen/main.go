@@ -153,13 +153,7 @@ func avx512Rows(g *gen, mr int, name string) {
 	g.p("// %s computes a %d×%d tile of C; see microKernel.", name, mr, nr)
 	prologue(g, name, mr)
 	// Column masks: low 16 bits in K1, high 16 in K2.
-	g.p("\tMOVQ nr+%d(FP), CX", offNr)
-	g.p("\tMOVQ $1, DX")
-	g.p("\tSHLQ CX, DX")
-	g.p("\tDECQ DX")
-	g.p("\tKMOVW DX, K1")
-	g.p("\tSHRQ $16, DX")
-	g.p("\tKMOVW DX, K2")
+	nrMasks(g, fmt.Sprintf("nr+%d(FP)", offNr))
 	// Prefetch the C tile; prefetches never fault, so rows past mr are
 	// harmless.
 	g.p("\tMOVQ DI, DX")
@@ -623,17 +617,24 @@ func int8VNNI(g *gen) {
 	g.p("vnni_loop:")
 	g.p("\tVMOVDQU32 (BX), Z24")
 	g.p("\tVMOVDQU32 64(BX), Z25")
+	vnniRows(g, mr)
+	g.p("\tADDQ $%d, AX", 4*mr)
+	g.p("\tADDQ $128, BX")
+	g.p("\tDECQ CX")
+	g.p("\tJNZ vnni_loop")
+	storeS32Rows(g, mr, "vnni_done")
+}
+
+// vnniRows emits one k-step of an mr×32 int8 tile: the four bytes of A at
+// 4r(AX) of each row r broadcast and multiplied by the 32 columns in Z24 and
+// Z25 into Z(2r) and Z(2r+1).
+func vnniRows(g *gen, mr int) {
 	for r := 0; r < mr; r++ {
 		z := 26 + r%4
 		g.p("\tVPBROADCASTD %d(AX), Z%d", 4*r, z)
 		g.p("\tVPDPBUSD Z%d, Z24, Z%d", z, 2*r)
 		g.p("\tVPDPBUSD Z%d, Z25, Z%d", z, 2*r+1)
 	}
-	g.p("\tADDQ $%d, AX", 4*mr)
-	g.p("\tADDQ $128, BX")
-	g.p("\tDECQ CX")
-	g.p("\tJNZ vnni_loop")
-	storeS32Rows(g, mr, "vnni_done")
 }
 
 // storeS32Rows ends an int8 GEMM kernel whose int32 tile is in Z0..Z(2mr-1)

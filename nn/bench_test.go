@@ -70,6 +70,19 @@ func BenchmarkTrainStep(b *testing.B) {
 	}
 }
 
+// benchForward times forward, one batch of batch samples a call: samples/s, and the
+// process's CPU time per call (cpu-ns/op), which leaves out the time other processes
+// held the CPU (run it with -cpu 1).
+func benchForward(b *testing.B, batch int, forward func()) {
+	b.ReportAllocs()
+	cpu0 := cpuSeconds()
+	for b.Loop() {
+		forward()
+	}
+	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "samples/s")
+	b.ReportMetric((cpuSeconds()-cpu0)*1e9/float64(b.N), "cpu-ns/op")
+}
+
 // cpuSeconds returns the user+system CPU time of this process.
 func cpuSeconds() float64 {
 	var ru syscall.Rusage

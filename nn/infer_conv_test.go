@@ -107,13 +107,7 @@ func BenchmarkInferSimplenetThinned(b *testing.B) {
 					b.Fatal(err)
 				}
 				x := mnistLike(batch, 3)
-				b.ReportAllocs()
-				cpu0 := cpuSeconds()
-				for b.Loop() {
-					inf.Forward(x)
-				}
-				b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "samples/s")
-				b.ReportMetric((cpuSeconds()-cpu0)*1e9/float64(b.N), "cpu-ns/op")
+				benchForward(b, batch, func() { inf.Forward(x) })
 			})
 		}
 	}

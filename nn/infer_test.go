@@ -97,13 +97,7 @@ func BenchmarkInferLeNet300(b *testing.B) {
 				}
 				x := ops.New(append([]int{batch}, m.Input...)...)
 				fillRandom(ops.F32(x), 3)
-				b.ReportAllocs()
-				cpu0 := cpuSeconds()
-				for b.Loop() {
-					inf.Forward(x)
-				}
-				b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "samples/s")
-				b.ReportMetric((cpuSeconds()-cpu0)*1e9/float64(b.N), "cpu-ns/op")
+				benchForward(b, batch, func() { inf.Forward(x) })
 			})
 		}
 	}

@@ -88,13 +88,8 @@ func BenchmarkInt8Linear1024Batch256(b *testing.B) {
 		mod  Module
 	}{{"FP32", l}, {"Int8", rl}} {
 		b.Run(c.name, func(b *testing.B) {
-			b.ReportAllocs()
-			cpu0 := cpuSeconds()
-			for b.Loop() {
-				c.mod.Forward(x, false)
-			}
+			benchForward(b, n, func() { c.mod.Forward(x, false) })
 			b.ReportMetric(2*float64(n*in*out)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GOP/s")
-			b.ReportMetric((cpuSeconds()-cpu0)*1e9/float64(b.N), "cpu-ns/op")
 		})
 	}
 }

@@ -110,13 +110,7 @@ func BenchmarkInt8Simplenet(b *testing.B) {
 			inf  *Inference
 		}{{"FP32", fp}, {"Int8", i8}} {
 			b.Run(fmt.Sprintf("Batch%d/%s", batch, c.name), func(b *testing.B) {
-				b.ReportAllocs()
-				cpu0 := cpuSeconds()
-				for b.Loop() {
-					c.inf.Forward(x)
-				}
-				b.ReportMetric(float64(batch)*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
-				b.ReportMetric((cpuSeconds()-cpu0)*1e9/float64(b.N), "cpu-ns/op")
+				benchForward(b, batch, func() { c.inf.Forward(x) })
 			})
 		}
 	}

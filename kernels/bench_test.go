@@ -105,12 +105,8 @@ func BenchmarkGemmS8(b *testing.B) {
 	b.Run("Int8_256x1024x1024", func(b *testing.B) {
 		a8 := make([]int8, m*k)
 		b8 := make([]int8, n*k)
-		for i := range a8 {
-			a8[i] = int8(rnd.IntN(256) - 128)
-		}
-		for i := range b8 {
-			b8[i] = int8(rnd.IntN(256) - 128)
-		}
+		fillS8(rnd, a8)
+		fillS8(rnd, b8)
 		c := make([]int32, m*n)
 		b.SetBytes(int64(m*k + n*k + 4*m*n))
 		b.ReportAllocs()

@@ -34,6 +34,13 @@ func fillRand(rnd *rand.Rand, s []float32) {
 	}
 }
 
+// fillS8 fills s with uniform random int8 values, -128 to 127.
+func fillS8(rnd *rand.Rand, s []int8) {
+	for i := range s {
+		s[i] = int8(rnd.IntN(256) - 128)
+	}
+}
+
 // checkGuards fails the test if any guard element of all is not NaN.
 func checkGuards(t *testing.T, name string, all []float32) {
 	t.Helper()

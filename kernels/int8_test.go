@@ -44,12 +44,8 @@ func testGemmS8(t *testing.T, gemm gemmS8Func) {
 				lda, ldb, ldc := max(1, k+pad), max(1, k+2*pad), max(1, n+pad)
 				a := make([]int8, matLen(m, k, lda))
 				b := make([]int8, matLen(n, k, ldb))
-				for i := range a {
-					a[i] = int8(rnd.IntN(256) - 128)
-				}
-				for i := range b {
-					b[i] = int8(rnd.IntN(256) - 128)
-				}
+				fillS8(rnd, a)
+				fillS8(rnd, b)
 				if len(a) > 0 && len(b) > 0 {
 					a[0], b[len(b)-1] = -128, -128 // extremes
 				}

@@ -67,13 +67,9 @@ func TestPackedConvS8(t *testing.T) {
 		name := fmt.Sprintf("cout%d_c%d_k%dx%d_s%dx%d_p%dx%d_n%d_%dx%d", tc.cout, tc.c, tc.kh, tc.kw, tc.sh, tc.sw, tc.ph, tc.pw, tc.n, tc.h, tc.w)
 		t.Run(name, func(t *testing.T) {
 			wt := make([]int8, tc.cout*tc.c*tc.kh*tc.kw)
-			for i := range wt {
-				wt[i] = int8(rnd.IntN(256) - 128)
-			}
+			fillS8(rnd, wt)
 			img := make([]int8, tc.n*tc.h*tc.w*tc.c)
-			for i := range img {
-				img[i] = int8(rnd.IntN(256) - 128)
-			}
+			fillS8(rnd, img)
 			pad := int8(rnd.IntN(256) - 128)
 			oh, ow := ConvOutSize(tc.h, tc.kh, tc.ph, tc.sh), ConvOutSize(tc.w, tc.kw, tc.pw, tc.sw)
 			l := tc.n * oh * ow

@@ -330,12 +330,8 @@ func TestGemmS8S8S32PackedFunc(t *testing.T) {
 		m, n, k := sz[0], sz[1], sz[2]
 		t.Run(sizeName(m, n, k), func(t *testing.T) {
 			a, b := make([]int8, m*k), make([]int8, n*k)
-			for i := range a {
-				a[i] = int8(rnd.IntN(256) - 128)
-			}
-			for i := range b {
-				b[i] = int8(rnd.IntN(256) - 128)
-			}
+			fillS8(rnd, a)
+			fillS8(rnd, b)
 			want := make([]int32, m*n)
 			gemmS8Go(m, n, k, a, k, b, k, want, n)
 			c := make([]int32, m*n)
@@ -370,12 +366,8 @@ func BenchmarkGemmS8S8S32Packed1024(b *testing.B) {
 	const m, n, k = 256, 1024, 1024
 	rnd := rand.New(rand.NewPCG(1, 1))
 	a, w := make([]int8, m*k), make([]int8, n*k)
-	for i := range a {
-		a[i] = int8(rnd.IntN(256) - 128)
-	}
-	for i := range w {
-		w[i] = int8(rnd.IntN(256) - 128)
-	}
+	fillS8(rnd, a)
+	fillS8(rnd, w)
 	c := make([]int32, m*n)
 	p := PackS8(w, n, k, k)
 	for _, impl := range []struct {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"math"
 	"path/filepath"
 	"testing"
 
@@ -53,6 +54,12 @@ func TestBenchVariantsAgree(t *testing.T) {
 		}
 		if r.LatencyUs <= 0 || r.Throughput <= 0 || r.SizeBytes <= 0 {
 			t.Errorf("%s: missing figures %+v", r.Variant, r)
+		}
+		// With one repetition the speed-ups are that repetition's ratios, which are the
+		// medians' ratios.
+		lat, tput := dense.LatencyUs/r.LatencyUs, r.Throughput/dense.Throughput
+		if math.Abs(r.SpeedupLatency-lat) > 1e-9*lat || math.Abs(r.SpeedupThroughput-tput) > 1e-9*tput {
+			t.Errorf("%s: speed-ups %v / %v, want %v / %v", r.Variant, r.SpeedupLatency, r.SpeedupThroughput, lat, tput)
 		}
 	}
 	if rep.Results[1].SizeBytes*3 > dense.SizeBytes || rep.Results[2].SizeBytes >= dense.SizeBytes || rep.Results[3].SizeBytes*3 > dense.SizeBytes {

@@ -89,19 +89,7 @@ func convTile512(g *gen, name string, full int, merged bool, F int) {
 	g.p("\tMOVQ x+8(FP), SI")
 	g.p("\tMOVQ rowB+64(FP), R8")
 	g.p("\tLEAQ (SI)(R8*4), R8")
-	g.p("\tMOVQ w+32(FP), R10")
-	g.p("\tMOVQ dst+0(FP), DI")
-	g.p("\tMOVQ ldd+56(FP), R12")
-	g.p("\tSHLQ $2, R12")
-	g.p("\tMOVQ dstB+72(FP), R13")
-	g.p("\tSHLQ $2, R13")
-	g.p("\tMOVQ bias+40(FP), BX")
-	g.p("\tMOVQ nf+48(FP), DX")
-	// One block of F filters per iteration: the weight panels follow
-	// each other, so R10 ends a block's taps at the next one's.
-	g.p("%s:", lbl("block"))
-	g.p("\tMOVQ off+16(FP), R9")
-	g.p("\tMOVQ taps+24(FP), CX")
+	blockLoop(g, lbl("block"))
 	for f := 0; f < F; f++ {
 		for s := range slots {
 			a := acc(f, s)
@@ -254,17 +242,7 @@ func convRows512(g *gen, name string, F, pairs int) {
 	g.p("\tLEAQ (SI)(AX*4), R8")
 	g.p("\tLEAQ (R8)(AX*4), R14")
 	g.p("\tLEAQ (R14)(AX*4), R15")
-	g.p("\tMOVQ w+32(FP), R10")
-	g.p("\tMOVQ dst+0(FP), DI")
-	g.p("\tMOVQ ldd+56(FP), R12")
-	g.p("\tSHLQ $2, R12")
-	g.p("\tMOVQ dstB+72(FP), R13")
-	g.p("\tSHLQ $2, R13")
-	g.p("\tMOVQ bias+40(FP), BX")
-	g.p("\tMOVQ nf+48(FP), DX")
-	g.p("%s:", lbl("block"))
-	g.p("\tMOVQ off+16(FP), R9")
-	g.p("\tMOVQ taps+24(FP), CX")
+	blockLoop(g, lbl("block"))
 	for f := 0; f < F; f++ {
 		for p := 0; p < pairs; p++ {
 			a := acc(f, p)
@@ -352,4 +330,23 @@ func reluIfFlag(g *gen, flags string, z int, skip string) {
 	maxNaN(g, z, 31, 30)
 	g.p("\tVMOVAPS Z30, Z%d", z)
 	g.p("%s:", skip)
+}
+
+// blockLoop loads the arguments both direct-convolution tiles use (weights in
+// R10, dst and its strides in DI, R12 and R13, bias in BX, the filter blocks
+// left in DX) and opens the loop over blocks of filters, label, which starts
+// every block at the first tap (offsets in R9, count in CX). The weight
+// panels follow each other, so R10 ends a block's taps at the next one's.
+func blockLoop(g *gen, label string) {
+	g.p("\tMOVQ w+32(FP), R10")
+	g.p("\tMOVQ dst+0(FP), DI")
+	g.p("\tMOVQ ldd+56(FP), R12")
+	g.p("\tSHLQ $2, R12")
+	g.p("\tMOVQ dstB+72(FP), R13")
+	g.p("\tSHLQ $2, R13")
+	g.p("\tMOVQ bias+40(FP), BX")
+	g.p("\tMOVQ nf+48(FP), DX")
+	g.p("%s:", label)
+	g.p("\tMOVQ off+16(FP), R9")
+	g.p("\tMOVQ taps+24(FP), CX")
 }

@@ -33,6 +33,7 @@ type denseConv struct {
 	c *Conv2d
 	convParams
 	bufs []convBuf // one per worker
+	job  convJob   // the convolution being run
 	out  ops.Buffer
 	// packed holds the weights for kernels.ConvDirect, packed on the first direct
 	// forward pass (an Inference is rebuilt when the weights change).
@@ -69,8 +70,6 @@ func (d *denseConv) forward(x *tensor.Dense) *tensor.Dense {
 	} else {
 		y = d.out.Get(n, cout, oh, ow)
 	}
-	xs, ys := ops.F32(x), ops.F32(y)
-	img := c * h * w
 	// The chunks of images are shared among up to GOMAXPROCS workers, each with its
 	// own unrolled chunk: the GEMM of one chunk alone is too small to keep two cores
 	// busy, and the unrolling and the bias pass would run on one.
@@ -79,35 +78,57 @@ func (d *denseConv) forward(x *tensor.Dense) *tensor.Dense {
 	for len(d.bufs) < workers {
 		d.bufs = append(d.bufs, convBuf{})
 	}
-	run := func(wk, c0, c1 int) {
-		b := &d.bufs[wk]
-		b.col = growF32(b.col, k*chunk*p)
-		b.tmp = growF32(b.tmp, cout*chunk*p)
-		for s0 := c0 * chunk; s0 < min(n, c1*chunk); s0 += chunk {
-			cn := min(chunk, n-s0)
-			l := cn * p
-			col, tmp := b.col[:k*l], b.tmp[:cout*l]
-			kernels.Im2colBatch(col, xs[s0*img:(s0+cn)*img], cn, c, h, w, kh, kw, cv.PadH, cv.PadW, cv.StrideH, cv.StrideW)
-			kernels.Sgemm(false, false, cout, l, k, 1, d.w, k, col, l, 0, tmp, l)
-			d.epilogue(ys[s0*cout*q:], tmp, cn, cout, q, p, oh, ow)
-		}
-	}
-	shareChunks(chunks, workers, run)
+	d.job = convJob{xs: ops.F32(x), ys: ops.F32(y), n: n, c: c, h: h, w: w, kh: kh, kw: kw,
+		cout: cout, oh: oh, ow: ow, k: k, p: p, q: q, chunk: chunk}
+	shareChunks(chunks, workers, d)
 	return y
 }
 
-// shareChunks runs run(wk, c0, c1) for workers wk < workers, which share the chunks
-// c0 ≤ k < c1 in contiguous runs: worker 0 on this goroutine, the others on their own.
-func shareChunks(chunks, workers int, run func(wk, c0, c1 int)) {
+// convJob is the convolution a denseConv's workers share: its input and output, and
+// their geometry.
+type convJob struct {
+	xs, ys                   []float32
+	n, c, h, w, kh, kw, cout int
+	oh, ow, k, p, q, chunk   int
+}
+
+// runChunks convolves chunks c0 ≤ k < c1 of d.job with worker wk's buffers.
+func (d *denseConv) runChunks(wk, c0, c1 int) {
+	j, cv := &d.job, d.c.op
+	b := &d.bufs[wk]
+	b.col = growF32(b.col, j.k*j.chunk*j.p)
+	b.tmp = growF32(b.tmp, j.cout*j.chunk*j.p)
+	img := j.c * j.h * j.w
+	for s0 := c0 * j.chunk; s0 < min(j.n, c1*j.chunk); s0 += j.chunk {
+		cn := min(j.chunk, j.n-s0)
+		l := cn * j.p
+		col, tmp := b.col[:j.k*l], b.tmp[:j.cout*l]
+		kernels.Im2colBatch(col, j.xs[s0*img:(s0+cn)*img], cn, j.c, j.h, j.w, j.kh, j.kw, cv.PadH, cv.PadW, cv.StrideH, cv.StrideW)
+		kernels.Sgemm(false, false, j.cout, l, j.k, 1, d.w, j.k, col, l, 0, tmp, l)
+		d.epilogue(j.ys[s0*j.cout*j.q:], tmp, cn, j.cout, j.q, j.p, j.oh, j.ow)
+	}
+}
+
+// chunkRunner is a convolution whose chunks of images workers share (see shareChunks).
+type chunkRunner interface {
+	// runChunks convolves chunks c0 ≤ k < c1 with worker wk's buffers.
+	runChunks(wk, c0, c1 int)
+}
+
+// shareChunks runs r.runChunks(wk, c0, c1) for workers wk < workers, which share the
+// chunks c0 ≤ k < c1 in contiguous runs: worker 0 on this goroutine, the others on
+// their own. r is an interface rather than a closure so that one worker, the usual
+// case at batch 1, allocates nothing.
+func shareChunks(chunks, workers int, r chunkRunner) {
 	if workers <= 1 {
-		run(0, 0, chunks)
+		r.runChunks(0, 0, chunks)
 		return
 	}
 	var wg sync.WaitGroup
 	for wk := 1; wk < workers; wk++ {
-		wg.Go(func() { run(wk, chunks*wk/workers, chunks*(wk+1)/workers) })
+		wg.Go(func() { r.runChunks(wk, chunks*wk/workers, chunks*(wk+1)/workers) })
 	}
-	run(0, 0, chunks/workers)
+	r.runChunks(0, 0, chunks/workers)
 	wg.Wait()
 }
 

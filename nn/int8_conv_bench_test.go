@@ -3,6 +3,7 @@ package nn
 import (
 	"fmt"
 	"math"
+	"runtime"
 	"testing"
 
 	"github.com/dst-dev/dst/ops"
@@ -113,5 +114,48 @@ func BenchmarkInt8Simplenet(b *testing.B) {
 				benchForward(b, batch, func() { c.inf.Forward(x) })
 			})
 		}
+	}
+}
+
+// TestInferConvNoAllocs checks that dense and int8 inference of simplenet allocate
+// nothing once their buffers exist, on one worker (the batch-1 case and --threads 1):
+// the workers' share of a convolution goes through an interface, not a closure.
+func TestInferConvNoAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops items at random under the race detector")
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	calib := mnistLike(256, 3)
+	m8 := int8Model(t, calib)
+	m, err := New("simplenet_mnist", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, batch := range []int{1, 16} {
+		x := mnistLike(batch, 7)
+		for name, mod := range map[string]*Model{"fp32": m, "int8": m8} {
+			inf, err := NewInference(mod, batch, InferDense)
+			if err != nil {
+				t.Fatal(err)
+			}
+			inf.Forward(x)
+			if n := testing.AllocsPerRun(5, func() { inf.Forward(x) }); n != 0 {
+				t.Errorf("%s batch %d: %v allocations per forward pass", name, batch, n)
+			}
+		}
+	}
+	// simplenet's float convolutions take the direct path; resnet20's take im2col.
+	r, err := New("resnet20_cifar", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := ops.New(append([]int{2}, r.Input...)...)
+	inf, err := NewInference(r, 2, InferDense)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inf.Forward(x)
+	if n := testing.AllocsPerRun(2, func() { inf.Forward(x) }); n != 0 {
+		t.Errorf("resnet20 batch 2: %v allocations per forward pass", n)
 	}
 }

@@ -28,6 +28,7 @@ import (
 type int8Conv struct {
 	packed *kernels.PackedConvS8
 	bufs   []int8ConvBuf
+	job    int8ConvJob // the convolution being run
 	full   ops.Buffer
 }
 
@@ -76,7 +77,6 @@ func (rl *RangeLinear) forwardConvInt8(x *tensor.Dense, rq kernels.Requant, fuse
 		}
 	}
 	xd, yd := ops.F32(x), ops.F32(y)
-	img := c * h * w
 	chunk := max(1, min(n, convAccTarget/((cout+1)*p)))
 	poolFirst := pool && fused && rl.poolsFirst(rq, oh, ow)
 	pad := int8(-rl.ox)
@@ -84,78 +84,15 @@ func (rl *RangeLinear) forwardConvInt8(x *tensor.Dense, rq kernels.Requant, fuse
 	if !fused {
 		fd = ops.F32(full)
 	}
-	// run convolves chunks c0 ≤ k < c1 with worker wk's buffers and returns the largest
-	// output magnitude of the fused epilogue.
-	run := func(wk, c0, c1 int) uint32 {
-		b := &cv.bufs[wk]
-		b.img8 = qGrowI8(b.img8, chunk*img)
-		b.acc = qGrowI32(b.acc, (cout+1)*chunk*p)
-		if c > 1 {
-			b.hwc = qGrowF32(b.hwc, img)
-		}
-		switch {
-		case poolFirst:
-			b.pooled = qGrowI32(b.pooled, chunk*q)
-		case pool && fused:
-			b.tmp = qGrowF32(b.tmp, cout*chunk*p)
-		}
-		var mx uint32
-		for s0 := c0 * chunk; s0 < min(n, c1*chunk); s0 += chunk {
-			cn := min(chunk, n-s0)
-			for i := 0; i < cn; i++ {
-				src := xd[(s0+i)*img : (s0+i+1)*img]
-				if c > 1 {
-					kernels.Transpose(b.hwc, src, c, h*w)
-					src = b.hwc
-				}
-				rl.quantizeS8(b.img8[i*img:(i+1)*img], src)
-			}
-			l := cn * p
-			acc := b.acc[:(cout+1)*l]
-			cv.packed.Conv(acc, l, b.img8[:cn*img], cn, h, w, rl.stride[0], rl.stride[1], rl.pad[0], rl.pad[1], pad)
-			sums := acc[cout*l:]
-			for o := 0; o < cout; o++ {
-				row := acc[o*l : (o+1)*l]
-				if !fused {
-					for i := 0; i < cn; i++ {
-						dst := fd[((s0+i)*cout+o)*p : ((s0+i)*cout+o+1)*p]
-						for j := range dst {
-							dst[j] = rl.finish(row[i*p+j], o, int64(sums[i*p+j]))
-						}
-					}
-					continue
-				}
-				if poolFirst {
-					pooled := b.pooled[:cn*q]
-					kernels.MaxPool2x2S32(pooled, q, row, p, cn, oh, ow)
-					for i := 0; i < cn; i++ {
-						dst := yd[((s0+i)*cout+o)*q : ((s0+i)*cout+o+1)*q]
-						a := pooled[i*q : (i+1)*q]
-						// zw is 0: a stands in for the sums it multiplies.
-						mx = max(mx, kernels.RequantizeS32Chan(dst, a, a, rl.bconst32[o], 0, rl.Mult[o], rq))
-					}
-					continue
-				}
-				if pool {
-					t := b.tmp[o*l : (o+1)*l]
-					mx = max(mx, kernels.RequantizeS32Chan(t, row, sums, rl.bconst32[o], rl.zw32[o], rl.Mult[o], rq))
-					kernels.MaxPool2x2Bias(yd[(s0*cout+o)*q:], cout*q, t, p, cn, oh, ow, 0, false)
-					continue
-				}
-				for i := 0; i < cn; i++ {
-					dst := yd[((s0+i)*cout+o)*p : ((s0+i)*cout+o+1)*p]
-					mx = max(mx, kernels.RequantizeS32Chan(dst, row[i*p:(i+1)*p], sums[i*p:(i+1)*p], rl.bconst32[o], rl.zw32[o], rl.Mult[o], rq))
-				}
-			}
-		}
-		return mx
-	}
 	chunks := (n + chunk - 1) / chunk
 	workers := min(runtime.GOMAXPROCS(0), chunks)
 	for len(cv.bufs) < workers {
 		cv.bufs = append(cv.bufs, int8ConvBuf{})
 	}
-	shareChunks(chunks, workers, func(wk, c0, c1 int) { cv.bufs[wk].mx = run(wk, c0, c1) })
+	cv.job = int8ConvJob{rl: rl, rq: rq, fused: fused, pool: pool, poolFirst: poolFirst,
+		xd: xd, yd: yd, fd: fd, n: n, c: c, h: h, w: w, cout: cout, oh: oh, ow: ow, p: p, q: q,
+		chunk: chunk, pad: pad}
+	shareChunks(chunks, workers, cv)
 	var mx uint32
 	for _, b := range cv.bufs[:workers] {
 		mx = max(mx, b.mx)
@@ -199,4 +136,88 @@ func (rl *RangeLinear) poolsFirst(rq kernels.Requant, oh, ow int) bool {
 		}
 	}
 	return true
+}
+
+// int8ConvJob is the convolution an int8Conv's workers share: the layer, its epilogue,
+// its input and output, and their geometry.
+type int8ConvJob struct {
+	rl                          *RangeLinear
+	rq                          kernels.Requant
+	fused, pool, poolFirst      bool
+	xd, yd, fd                  []float32
+	n, c, h, w, cout, oh, ow, p int
+	q, chunk                    int
+	pad                         int8
+}
+
+// runChunks convolves chunks c0 ≤ k < c1 of cv.job with worker wk's buffers, and keeps
+// the largest output magnitude of the fused epilogue in the worker's mx.
+func (cv *int8Conv) runChunks(wk, c0, c1 int) {
+	jb := &cv.job
+	rl, rq, fused, pool, poolFirst := jb.rl, jb.rq, jb.fused, jb.pool, jb.poolFirst
+	xd, yd, fd := jb.xd, jb.yd, jb.fd
+	n, c, h, w, cout, oh, ow, p, q, chunk, pad := jb.n, jb.c, jb.h, jb.w, jb.cout, jb.oh, jb.ow, jb.p, jb.q, jb.chunk, jb.pad
+	img := c * h * w
+	b := &cv.bufs[wk]
+	b.img8 = qGrowI8(b.img8, chunk*img)
+	b.acc = qGrowI32(b.acc, (cout+1)*chunk*p)
+	if c > 1 {
+		b.hwc = qGrowF32(b.hwc, img)
+	}
+	switch {
+	case poolFirst:
+		b.pooled = qGrowI32(b.pooled, chunk*q)
+	case pool && fused:
+		b.tmp = qGrowF32(b.tmp, cout*chunk*p)
+	}
+	var mx uint32
+	for s0 := c0 * chunk; s0 < min(n, c1*chunk); s0 += chunk {
+		cn := min(chunk, n-s0)
+		for i := 0; i < cn; i++ {
+			src := xd[(s0+i)*img : (s0+i+1)*img]
+			if c > 1 {
+				kernels.Transpose(b.hwc, src, c, h*w)
+				src = b.hwc
+			}
+			rl.quantizeS8(b.img8[i*img:(i+1)*img], src)
+		}
+		l := cn * p
+		acc := b.acc[:(cout+1)*l]
+		cv.packed.Conv(acc, l, b.img8[:cn*img], cn, h, w, rl.stride[0], rl.stride[1], rl.pad[0], rl.pad[1], pad)
+		sums := acc[cout*l:]
+		for o := 0; o < cout; o++ {
+			row := acc[o*l : (o+1)*l]
+			if !fused {
+				for i := 0; i < cn; i++ {
+					dst := fd[((s0+i)*cout+o)*p : ((s0+i)*cout+o+1)*p]
+					for j := range dst {
+						dst[j] = rl.finish(row[i*p+j], o, int64(sums[i*p+j]))
+					}
+				}
+				continue
+			}
+			if poolFirst {
+				pooled := b.pooled[:cn*q]
+				kernels.MaxPool2x2S32(pooled, q, row, p, cn, oh, ow)
+				for i := 0; i < cn; i++ {
+					dst := yd[((s0+i)*cout+o)*q : ((s0+i)*cout+o+1)*q]
+					a := pooled[i*q : (i+1)*q]
+					// zw is 0: a stands in for the sums it multiplies.
+					mx = max(mx, kernels.RequantizeS32Chan(dst, a, a, rl.bconst32[o], 0, rl.Mult[o], rq))
+				}
+				continue
+			}
+			if pool {
+				t := b.tmp[o*l : (o+1)*l]
+				mx = max(mx, kernels.RequantizeS32Chan(t, row, sums, rl.bconst32[o], rl.zw32[o], rl.Mult[o], rq))
+				kernels.MaxPool2x2Bias(yd[(s0*cout+o)*q:], cout*q, t, p, cn, oh, ow, 0, false)
+				continue
+			}
+			for i := 0; i < cn; i++ {
+				dst := yd[((s0+i)*cout+o)*p : ((s0+i)*cout+o+1)*p]
+				mx = max(mx, kernels.RequantizeS32Chan(dst, row[i*p:(i+1)*p], sums[i*p:(i+1)*p], rl.bconst32[o], rl.zw32[o], rl.Mult[o], rq))
+			}
+		}
+	}
+	b.mx = mx
 }

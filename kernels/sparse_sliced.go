@@ -70,12 +70,15 @@ import (
 // for each (11% fewer vectors on a random layer, 4% more on a trained one,
 // before the cost of the second FMA); eight accumulators (no faster);
 // renumbering the columns by density through three rounds of a permutation
-// network, each block of 16 of x picked by one VPERMI2PS from a 32-element
-// window of the previous round (2332 vectors instead of 2624, 11-15% less
-// kernel time, but the rounds take 0.1 µs, 2.5 cycles a block, and a whole
-// batch-1 pass of the trained lenet300_100 was no faster); prefetching
-// every line of x before the product (slower: fc2's and fc3's x are in L1
-// already, and fc1's arrives in time).
+// network, each round sorting every 32-element chunk of x by density into
+// a denser and a sparser block of 16 (two VPERMI2PS per chunk, the three
+// rounds' indices packed in one int32) and ordering the blocks (2332
+// vectors instead of 2624, 11-15% less kernel time, but the rounds take
+// 0.095 µs, 2.5 cycles a block, 4K-aliasing between a round's stores and
+// the next round's loads making it three times that for some buffer
+// placements, and a whole batch-1 pass of the trained lenet300_100 was no
+// faster); prefetching every line of x before the product (slower: fc2's
+// and fc3's x are in L1 already, and fc1's arrives in time).
 //
 // What bounds it, measured on a Sapphire Rapids core at 3.7 GHz: a bare
 // loop of loads of a 168 KB stream from L2 takes 1.47 cycles per 64-byte

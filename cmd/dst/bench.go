@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -54,6 +55,10 @@ type BenchResult struct {
 	// rows, which are timed apart: the table divides their medians).
 	SpeedupLatency    float64 `json:"speedup_latency,omitempty"`
 	SpeedupThroughput float64 `json:"speedup_throughput,omitempty"`
+	// SpeedupLatencyRange and SpeedupThroughputRange are the smallest and the largest
+	// of those per-repetition ratios: how much the machine's noise moved them.
+	SpeedupLatencyRange    []float64 `json:"speedup_latency_range,omitempty"`
+	SpeedupThroughputRange []float64 `json:"speedup_throughput_range,omitempty"`
 	// SizeBytes is the size of the variant's model file (0 when not applicable).
 	SizeBytes int64 `json:"size_bytes"`
 	// Top1 is the accuracy on the samples used, in percent (NaN when not measured).
@@ -221,6 +226,15 @@ func (c *BenchCmd) Run(g *Globals) error {
 			lat, tput, size, top1, r.Note)
 	}
 	tw.Flush()
+	if c.Reps > 1 {
+		var spread []string
+		for _, r := range rep.Results[1:] {
+			if l, t := r.SpeedupLatencyRange, r.SpeedupThroughputRange; len(l) == 2 && len(t) == 2 {
+				spread = append(spread, fmt.Sprintf("%s %.2f-%.2fx / %.2f-%.2fx", r.Variant, l[0], l[1], t[0], t[1]))
+			}
+		}
+		fmt.Fprintf(g.Stdout, "vs dense: median of %d repetitions timed side by side; their range: %s\n", c.Reps, strings.Join(spread, ", "))
+	}
 	for _, x := range rep.Crossover {
 		fmt.Fprintf(g.Stdout, "crossover %s at batch %d: sparse is faster below %.1f%% density\n", x.Layer, x.Batch, 100*x.Density)
 	}
@@ -342,6 +356,8 @@ func (c *BenchCmd) timeAll(g *Globals, runs []*benchRun, input []int, test *data
 			tput[k] = run.tput[k] / runs[0].tput[k]
 		}
 		run.r.SpeedupLatency, run.r.SpeedupThroughput = median(lat), median(tput)
+		run.r.SpeedupLatencyRange = []float64{slices.Min(lat), slices.Max(lat)}
+		run.r.SpeedupThroughputRange = []float64{slices.Min(tput), slices.Max(tput)}
 		run.r.Top1 = 100 * float64(correct) / float64(test.N)
 	}
 	return nil

@@ -61,6 +61,10 @@ func TestBenchVariantsAgree(t *testing.T) {
 		if math.Abs(r.SpeedupLatency-lat) > 1e-9*lat || math.Abs(r.SpeedupThroughput-tput) > 1e-9*tput {
 			t.Errorf("%s: speed-ups %v / %v, want %v / %v", r.Variant, r.SpeedupLatency, r.SpeedupThroughput, lat, tput)
 		}
+		if l, tp := r.SpeedupLatencyRange, r.SpeedupThroughputRange; len(l) != 2 || len(tp) != 2 ||
+			l[0] != r.SpeedupLatency || l[1] != r.SpeedupLatency || tp[0] != r.SpeedupThroughput || tp[1] != r.SpeedupThroughput {
+			t.Errorf("%s: speed-up ranges %v / %v, want the one repetition's ratios %v / %v", r.Variant, l, tp, r.SpeedupLatency, r.SpeedupThroughput)
+		}
 	}
 	if rep.Results[1].SizeBytes*3 > dense.SizeBytes || rep.Results[2].SizeBytes >= dense.SizeBytes || rep.Results[3].SizeBytes*3 > dense.SizeBytes {
 		t.Errorf("files did not shrink: dense %d, sparse %d, thinned %d, int8 %d", dense.SizeBytes, rep.Results[1].SizeBytes, rep.Results[2].SizeBytes, rep.Results[3].SizeBytes)

@@ -19,18 +19,23 @@ import (
 // at any batch.
 //
 // What bounds it, measured on a trained 90%-sparse 784→300 weight at batch
-// 64 (Sapphire Rapids, 3.7 GHz): about 4.2 cycles per non-zero. A quarter
-// of that is the round trip of each row's 256 bytes of dst through L2 at
-// every block (17 cycles a row and block, timed on a matrix with one entry
-// per row); the rest is the inner loop, which issues four zmm loads, a
-// broadcast and an index load against four FMAs per non-zero, and slows by
-// only 10% when b never leaves L1. Measured and rejected: four sets of
-// accumulators instead of two (10% slower: more to clear and sum per row,
-// and the FMA latency was not the bound); blocks of 28 to 44 KB (no
-// difference), of 8 to 24 KB (up to 1.9 times slower: more blocks, more
-// round trips of dst), one block (a third slower: b comes from L2);
-// prefetching the next block's rows of x into L2 while a block runs, when x
-// comes a sample per row (no faster on inputs that come from L3).
+// 64 (Sapphire Rapids, 3.7 GHz): about 4.2 cycles per non-zero. The inner
+// loop alone, on one row of 23,520 entries whose rows of b stay in L1,
+// takes 3.8: per non-zero it issues four FMAs, four zmm loads of b and two
+// scalar loads: 3.9 FMAs and 5.8 loads a nanosecond, 62% and 76% of what
+// loops of nothing but FMAs (eight chains) or loads reach. With both ports
+// that busy, only fewer loads per FMA would help, and unstructured 90%
+// sparsity gives no reuse of a row of b in registers (two rows share a
+// tenth of their columns). The round trips
+// of each row's 256 bytes of dst through L2 at every block add about 10%.
+// Measured and rejected: four sets of accumulators instead of two (no
+// faster alone, slower with their clearing and sums); FMAs without masks,
+// or from registers loaded apart, or shifts for the column offsets instead
+// of IMUL (no faster); blocks of 28 to 44 KB (no difference), of 8 to 24 KB
+// (up to 1.9 times slower: more blocks, more round trips of dst), one
+// block (a third slower: b comes from L2); prefetching the next block's
+// rows of x into L2 while a block runs, when x comes a sample per row (no
+// faster on inputs that come from L3).
 
 // spmmPanel is the width of the panels of b (and dst) that SpMMPacked sweeps
 // one after the other: the 64 columns one assembly call covers.

@@ -3,7 +3,7 @@ package nn
 import (
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -142,7 +142,7 @@ var ErrCheckpointMismatch = errors.New("checkpoint does not fit the model")
 // differs from m's (a thinned checkpoint) replaces the model's tensor with one of the
 // saved shape, so the layer shrinks accordingly. Unknown tensors in the file are an
 // error, as they usually mean the wrong model. Masks are restored; parameters without a
-// saved mask become dense.
+// saved mask become dense. On any error m and opt are left as they were.
 func LoadCheckpoint(path string, m *Model, opt Optimizer) (*CheckpointInfo, error) {
 	f, err := safetensors.ReadFile(path)
 	if err != nil {
@@ -155,45 +155,51 @@ func LoadCheckpoint(path string, m *Model, opt Optimizer) (*CheckpointInfo, erro
 	if ci.Model != "" && m.Name != "" && ci.Model != m.Name {
 		return nil, fmt.Errorf("nn: load checkpoint %s: it holds a %s, not a %s: %w", path, ci.Model, m.Name, ErrCheckpointMismatch)
 	}
+	// Everything is read and checked before the model changes: a checkpoint that does
+	// not fit leaves m (and opt) as they were.
 	used := map[string]bool{}
-	load := func(name string, dst **tensor.Dense, grad **tensor.Dense) error {
+	read := func(name string) (*safetensors.Tensor, []float32, error) {
 		t := f.Tensor(name)
 		if t == nil {
-			return fmt.Errorf("nn: load checkpoint %s: tensor %q is missing: %w", path, name, ErrCheckpointMismatch)
+			return nil, nil, fmt.Errorf("nn: load checkpoint %s: tensor %q is missing: %w", path, name, ErrCheckpointMismatch)
 		}
 		used[name] = true
-		if !sameShape((*dst).Shape(), t.Shape) {
-			*dst = tensor.New(tensor.WithShape(t.Shape...), tensor.Of(tensor.Float32))
-			if grad != nil {
-				*grad = tensor.New(tensor.WithShape(t.Shape...), tensor.Of(tensor.Float32))
-			}
+		v := make([]float32, t.Len())
+		if err := t.Float32s(v); err != nil {
+			return nil, nil, fmt.Errorf("nn: load checkpoint %s: %w", path, err)
 		}
-		if err := t.Float32s((*dst).Data().([]float32)); err != nil {
-			return fmt.Errorf("nn: load checkpoint %s: %w", path, err)
-		}
-		return nil
+		return t, v, nil
 	}
-	for _, p := range m.Params() {
-		if err := load(p.Name, &p.Value, &p.Grad); err != nil {
+	type loaded struct {
+		shape       []int
+		value, mask []float32 // mask nil: the parameter becomes dense
+	}
+	params := make([]loaded, len(m.Params()))
+	for i, p := range m.Params() {
+		t, v, err := read(p.Name)
+		if err != nil {
 			return nil, err
 		}
-		p.Mask = nil
-		if t := f.Tensor(maskPrefix + p.Name); t != nil {
-			used[t.Name] = true
-			if !sameShape(p.Value.Shape(), t.Shape) {
-				return nil, fmt.Errorf("nn: load checkpoint %s: mask of %s has shape %v, parameter %v: %w", path, p.Name, t.Shape, p.Shape(), ErrCheckpointMismatch)
+		params[i] = loaded{shape: t.Shape, value: v}
+		if mt := f.Tensor(maskPrefix + p.Name); mt != nil {
+			used[mt.Name] = true
+			if !sameShape(t.Shape, mt.Shape) {
+				return nil, fmt.Errorf("nn: load checkpoint %s: mask of %s has shape %v, parameter %v: %w", path, p.Name, mt.Shape, t.Shape, ErrCheckpointMismatch)
 			}
-			mask := make([]float32, p.Len())
-			if err := t.Float32s(mask); err != nil {
-				return nil, fmt.Errorf("nn: load checkpoint %s: %w", path, err)
+			_, mask, err := read(mt.Name)
+			if err != nil {
+				return nil, err
 			}
-			p.SetMask(mask)
+			params[i].mask = mask
 		}
 	}
-	for _, b := range m.Buffers() {
-		if err := load(b.Name, &b.Value, nil); err != nil {
+	buffers := make([]loaded, len(m.Buffers()))
+	for i, b := range m.Buffers() {
+		t, v, err := read(b.Name)
+		if err != nil {
 			return nil, err
 		}
+		buffers[i] = loaded{shape: t.Shape, value: v}
 	}
 	var optNames []string
 	for _, t := range f.Tensors {
@@ -216,13 +222,13 @@ func LoadCheckpoint(path string, m *Model, opt Optimizer) (*CheckpointInfo, erro
 			return nil, fmt.Errorf("nn: load checkpoint %s: tensor %q is not a parameter or buffer of %s: %w", path, t.Name, m.Name, ErrCheckpointMismatch)
 		}
 	}
+	var state map[string][]*tensor.Dense
 	if opt != nil && len(optNames) > 0 {
 		slots := opt.StateNames()
 		if saved := f.Metadata["dst.optimizer"]; saved != strings.Join(slots, ",") {
 			return nil, fmt.Errorf("nn: load checkpoint %s: optimizer state has slots %q, the optimizer wants %q", path, saved, strings.Join(slots, ","))
 		}
-		state := map[string][]*tensor.Dense{}
-		sort.Strings(optNames)
+		state = map[string][]*tensor.Dense{}
 		for _, p := range m.Params() {
 			var ts []*tensor.Dense
 			for _, slot := range slots {
@@ -241,9 +247,69 @@ func LoadCheckpoint(path string, m *Model, opt Optimizer) (*CheckpointInfo, erro
 				state[p.Name] = ts
 			}
 		}
+	}
+	// The optimizer checks its state against the parameters' shapes, which are the
+	// checkpoint's once it is applied: apply it, and put everything back if the
+	// optimizer refuses its state.
+	undo := snapshot(m)
+	for i, p := range m.Params() {
+		l := params[i]
+		if !sameShape(p.Value.Shape(), l.shape) {
+			p.Value = tensor.New(tensor.WithShape(l.shape...), tensor.Of(tensor.Float32))
+			p.Grad = tensor.New(tensor.WithShape(l.shape...), tensor.Of(tensor.Float32))
+		}
+		copy(p.Value.Data().([]float32), l.value)
+		p.Mask = nil
+		if l.mask != nil {
+			p.SetMask(l.mask)
+		}
+	}
+	for i, b := range m.Buffers() {
+		l := buffers[i]
+		if !sameShape(b.Value.Shape(), l.shape) {
+			b.Value = tensor.New(tensor.WithShape(l.shape...), tensor.Of(tensor.Float32))
+		}
+		copy(b.Value.Data().([]float32), l.value)
+	}
+	if state != nil {
 		if err := opt.SetState(state); err != nil {
+			undo()
 			return nil, fmt.Errorf("nn: load checkpoint %s: %w", path, err)
 		}
 	}
 	return ci, nil
+}
+
+// snapshot records the tensors of m's parameters and buffers (values, gradients,
+// masks) and returns a function that puts them back as they were.
+func snapshot(m *Model) (undo func()) {
+	type saved struct {
+		value, grad, mask *tensor.Dense
+		data, maskData    []float32
+	}
+	ps := make([]saved, len(m.Params()))
+	for i, p := range m.Params() {
+		ps[i] = saved{value: p.Value, grad: p.Grad, mask: p.Mask, data: slices.Clone(p.Value.Data().([]float32))}
+		if p.Mask != nil {
+			ps[i].maskData = slices.Clone(p.MaskData())
+		}
+	}
+	bs := make([]saved, len(m.Buffers()))
+	for i, b := range m.Buffers() {
+		bs[i] = saved{value: b.Value, data: slices.Clone(b.Value.Data().([]float32))}
+	}
+	return func() {
+		for i, p := range m.Params() {
+			s := ps[i]
+			p.Value, p.Grad, p.Mask = s.value, s.grad, s.mask
+			copy(p.Value.Data().([]float32), s.data)
+			if p.Mask != nil {
+				copy(p.MaskData(), s.maskData)
+			}
+		}
+		for i, b := range m.Buffers() {
+			b.Value = bs[i].value
+			copy(b.Value.Data().([]float32), bs[i].data)
+		}
+	}
 }

@@ -3,8 +3,12 @@ package nn
 import (
 	"errors"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
+	"github.com/dst-dev/dst/internal/safetensors"
+	"github.com/dst-dev/dst/ops"
 	"gorgonia.org/tensor"
 )
 
@@ -103,6 +107,82 @@ func TestCheckpointMismatch(t *testing.T) {
 	if _, err := LoadCheckpoint(filepath.Join(t.TempDir(), "missing"), m, nil); err == nil {
 		t.Fatal("missing file loaded")
 	}
+}
+
+// TestCheckpointFailureLeavesModel checks that a checkpoint that does not fit changes
+// nothing: not the parameters it shares with the model, not their masks, whether the
+// mismatch is a tensor the model lacks or an optimizer that refuses its state.
+func TestCheckpointFailureLeavesModel(t *testing.T) {
+	src, _ := New("lenet300_100", 1)
+	opt, _ := NewSGD(src.Params(), SGDConfig{LR: 0.1, Momentum: 0.9})
+	for _, p := range src.Params() {
+		p.Grad = ops.New(p.Shape()...)
+		ops.F32(p.Grad)[0] = 1
+	}
+	opt.Step()
+	path := filepath.Join(t.TempDir(), "l.safetensors")
+	if err := SaveCheckpoint(path, src, opt, 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	unchanged := func(t *testing.T, m *Model) func() {
+		values := map[string][]float32{}
+		shapes := map[string][]int{}
+		for _, p := range m.Params() {
+			values[p.Name] = slices.Clone(p.Data())
+			shapes[p.Name] = p.Shape()
+		}
+		return func() {
+			t.Helper()
+			for _, p := range m.Params() {
+				if !slices.Equal(p.Shape(), shapes[p.Name]) || !equalF32(p.Data(), values[p.Name]) {
+					t.Errorf("%s changed (shape %v, was %v) by a failed load", p.Name, p.Shape(), shapes[p.Name])
+				}
+				if p.Mask != nil {
+					t.Errorf("%s got a mask from a failed load", p.Name)
+				}
+			}
+		}
+	}
+
+	// fc1 alone, 784→10: fc1.weight is in the file with another shape, fc2 is unknown.
+	small := NewModel("", []int{1, 28, 28}, 10, NewSequential("", NewFlatten("flatten"), NewLinear("fc1", 784, 10, true)))
+	check := unchanged(t, small)
+	if _, err := LoadCheckpoint(path, small, nil); !errors.Is(err, ErrCheckpointMismatch) {
+		t.Fatalf("loading lenet300_100 into a one-layer model: %v", err)
+	}
+	check()
+
+	// The whole model, but an optimizer whose slots differ (Adam has two, SGD one).
+	m, _ := New("lenet300_100", 2)
+	adam, _ := NewAdam(m.Params(), AdamConfig{LR: 0.001})
+	check = unchanged(t, m)
+	if _, err := LoadCheckpoint(path, m, adam); err == nil {
+		t.Fatal("an SGD state loaded into Adam")
+	}
+	check()
+
+	// A momentum buffer of the wrong shape is refused only by SGD.SetState, after the
+	// model was written: the load must undo it.
+	f, err := safetensors.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, tn := range f.Tensors {
+		if tn.Name == optimPrefix+"momentum_buffer.fc2.weight" {
+			f.Tensors[i] = safetensors.FromFloat32(tn.Name, []int{7}, make([]float32, 7))
+		}
+	}
+	bad := filepath.Join(t.TempDir(), "bad.safetensors")
+	if err := safetensors.WriteFile(bad, f); err != nil {
+		t.Fatal(err)
+	}
+	m, _ = New("lenet300_100", 3)
+	sgd, _ := NewSGD(m.Params(), SGDConfig{LR: 0.1, Momentum: 0.9})
+	check = unchanged(t, m)
+	if _, err := LoadCheckpoint(bad, m, sgd); err == nil || !strings.Contains(err.Error(), "fc2.weight") {
+		t.Fatalf("a momentum buffer of shape [7] for fc2.weight: %v", err)
+	}
+	check()
 }
 
 func equalF32(a, b []float32) bool {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -94,7 +95,9 @@ type sparseLayer interface {
 }
 
 // NewInference compiles m for evaluation at the given batch size (used by InferAuto's
-// timing; any batch size may be run later).
+// timing; any batch size may be run later). Except in InferDense mode it runs one
+// forward pass of m at that batch size to learn the layers' input shapes, which
+// replaces the outputs of m's last Forward and the shapes m.Layers reports.
 func NewInference(m *Model, batch int, mode InferMode) (*Inference, error) {
 	if batch < 1 {
 		return nil, fmt.Errorf("nn: NewInference: batch must be >= 1, got %d", batch)
@@ -113,9 +116,12 @@ func NewInference(m *Model, batch int, mode InferMode) (*Inference, error) {
 		inf.addDenseConvs()
 		return inf, nil
 	}
-	// Run one forward pass so that every layer knows its input shape.
+	// Run one forward pass so that every layer knows its input shape: random values, or
+	// token 0 for a model that starts with an embedding, whose inputs are token ids.
 	x := ops.New(append([]int{batch}, m.Input...)...)
-	fillRandom(ops.F32(x), 1)
+	if _, ok := firstLeaf(m.root).(*Embedding); !ok {
+		fillRandom(ops.F32(x), 1)
+	}
 	m.Forward(x, false)
 	var err error
 	walk(m.root, func(mod Module) {
@@ -268,8 +274,16 @@ func (inf *Inference) findChains(sq *Sequential) {
 func (inf *Inference) Choices() []LayerChoice { return inf.choices }
 
 // Forward runs the model on a batch in evaluation mode and returns the logits, owned by
-// the Inference until its next Forward.
+// the Inference until its next Forward. x holds n ≥ 1 samples of the model's input
+// shape, (n, Input...); any other shape is a programming error, and Forward panics
+// with a message that gives the shape it wants.
 func (inf *Inference) Forward(x *tensor.Dense) *tensor.Dense {
+	if x == nil {
+		panic("nn: Inference.Forward: nil input")
+	}
+	if s := x.Shape(); len(s) != len(inf.m.Input)+1 || s[0] < 1 || !slices.Equal(s[1:], inf.m.Input) {
+		panic(fmt.Sprintf("nn: Inference.Forward: input of shape %s, want n×%s for %s", shapeString(s), shapeString(inf.m.Input), inf.m.Name))
+	}
 	if inf.plan == nil {
 		inf.plan = inf.compile(inf.m.root)
 		if len(inf.sparse) == 0 && len(inf.dense) == 0 {
@@ -692,5 +706,16 @@ func fillRandom(x []float32, seed uint64) {
 	r := rand.New(rand.NewPCG(seed, 99))
 	for i := range x {
 		x[i] = float32(r.NormFloat64())
+	}
+}
+
+// firstLeaf returns the first module mod runs that has no children.
+func firstLeaf(mod Module) Module {
+	for {
+		sq, ok := mod.(*Sequential)
+		if !ok || len(sq.mods) == 0 {
+			return mod
+		}
+		mod = sq.mods[0]
 	}
 }

@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/dst-dev/dst/ops"
+	"gorgonia.org/tensor"
 )
 
 // pruneRandom zeroes a fraction of every weight, as a pruned model would have.
@@ -26,8 +28,22 @@ func pruneRandom(m *Model, frac float64, seed uint64) {
 	}
 }
 
+// fillInput fills x with random inputs for m: token ids below the vocabulary's size
+// for a model that starts with an embedding, normal values otherwise.
+func fillInput(m *Model, x []float32, seed uint64) {
+	e, ok := firstLeaf(m.root).(*Embedding)
+	if !ok {
+		fillRandom(x, seed)
+		return
+	}
+	r := rand.New(rand.NewPCG(seed, 7))
+	for i := range x {
+		x[i] = float32(r.IntN(e.Weight.Shape()[0]))
+	}
+}
+
 func TestInferenceMatchesForward(t *testing.T) {
-	for _, name := range []string{"lenet300_100", "simplenet_mnist", "simplenet_v2_mnist", "lenet5", "resnet20_cifar"} {
+	for _, name := range []string{"lenet300_100", "simplenet_mnist", "simplenet_v2_mnist", "lenet5", "resnet20_cifar", "lstm_char"} {
 		for _, mode := range []InferMode{InferSparse, InferAuto} {
 			for _, batch := range []int{1, 5} {
 				t.Run(fmt.Sprintf("%s/mode%d/batch%d", name, mode, batch), func(t *testing.T) {
@@ -40,7 +56,7 @@ func TestInferenceMatchesForward(t *testing.T) {
 					}
 					pruneRandom(m, 0.8, 2)
 					x := ops.New(append([]int{batch}, m.Input...)...)
-					fillRandom(ops.F32(x), 3)
+					fillInput(m, ops.F32(x), 3)
 					want := append([]float32(nil), ops.F32(m.Forward(x, false))...)
 					inf, err := NewInference(m, batch, mode)
 					if err != nil {
@@ -64,6 +80,39 @@ func TestInferenceMatchesForward(t *testing.T) {
 					}
 				})
 			}
+		}
+	}
+}
+
+// TestInferForwardChecksInput checks that Forward refuses, with the shape it wants, an
+// input that is not a batch of the model's input shape (it used to run some of them
+// silently and fail deep inside others).
+func TestInferForwardChecksInput(t *testing.T) {
+	m, _ := New("lenet300_100", 1)
+	pruneRandom(m, 0.9, 2)
+	for _, mode := range []InferMode{InferDense, InferSparse} {
+		inf, err := NewInference(m, 1, mode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, shape := range [][]int{{4, 784}, {2, 1, 14, 56}, {1, 28, 28}, {0, 1, 28, 28}, nil} {
+			var x *tensor.Dense
+			if shape != nil {
+				x = ops.New(shape...)
+			}
+			func() {
+				defer func() {
+					msg := fmt.Sprint(recover())
+					if !strings.Contains(msg, "nn: Inference.Forward") || (shape != nil && !strings.Contains(msg, "want n×1×28×28")) {
+						t.Errorf("mode %d, input %v: panic %q", mode, shape, msg)
+					}
+				}()
+				inf.Forward(x)
+			}()
+		}
+		x := ops.New(3, 1, 28, 28) // any batch size runs
+		if got := inf.Forward(x).Shape(); got[0] != 3 || got[1] != 10 {
+			t.Errorf("mode %d: logits %v for 3 samples", mode, got)
 		}
 	}
 }

@@ -54,7 +54,25 @@ type CheckpointInfo struct {
 	State map[string][]float32
 }
 
-// SaveCheckpoint writes m's parameters, buffers and masks, opt's state (opt may be nil),
+// CheckpointParams returns the parameters a checkpoint of m holds: those of
+// [Model.Params], and in place of every layer that post-training quantization replaced
+// by a [RangeLinear], that layer's float parameters (and masks), from which its integers
+// were made. A checkpoint of a quantized model thus loads into the float model, which
+// the same quantization turns back into the quantized one.
+func CheckpointParams(m *Model) []*Param {
+	var ps []*Param
+	walk(m.root, func(mod Module) {
+		if r, ok := mod.(*RangeLinear); ok && r.Layer != nil {
+			ps = append(ps, r.Layer.Params()...)
+			return
+		}
+		ps = append(ps, mod.Params()...)
+	})
+	return ps
+}
+
+// SaveCheckpoint writes m's parameters ([CheckpointParams]), buffers and masks, opt's
+// state (opt may be nil),
 // meta (extra metadata, may be nil) and state (a host's extra tensors) to path
 // atomically: a crash leaves the previous file or the new one, never half of one. epoch
 // is the last finished epoch.
@@ -66,13 +84,14 @@ func SaveCheckpoint(path string, m *Model, opt Optimizer, epoch int, meta map[st
 	f.Metadata["format"] = "pt"
 	f.Metadata["dst.model"] = m.Name
 	f.Metadata["dst.epoch"] = strconv.Itoa(epoch)
-	for _, p := range m.Params() {
+	params := CheckpointParams(m)
+	for _, p := range params {
 		f.Tensors = append(f.Tensors, safetensors.FromFloat32(p.Name, p.Shape(), p.Data()))
 	}
 	for _, b := range m.Buffers() {
 		f.Tensors = append(f.Tensors, safetensors.FromFloat32(b.Name, b.Value.Shape(), b.Value.Data().([]float32)))
 	}
-	for _, p := range m.Params() {
+	for _, p := range params {
 		if md := p.MaskData(); md != nil {
 			f.Tensors = append(f.Tensors, safetensors.FromFloat32(maskPrefix+p.Name, p.Shape(), md))
 		}

@@ -375,7 +375,7 @@ func (c *RunCmd) execute(g *Globals, cfg runConfig, src, expSrc []byte, out stri
 	if err := w.summary.SetFinalTop1(last.Top1); err != nil {
 		return err
 	}
-	table := runlog.Sparsity(m.Params())
+	table := runlog.Sparsity(nn.CheckpointParams(m)) // with the float weights of quantized layers
 	fmt.Fprintf(g.Stdout, "final top-1 %.2f%%, weight sparsity %.2f%%; wrote %s\n", last.Top1, table.Sparsity, out)
 	return nil
 }

@@ -38,6 +38,14 @@ func TestRunQuantizeAndDistill(t *testing.T) {
 	if q < f-1 || f < 50 {
 		t.Errorf("8-bit PTQ top-1 %.2f%%, float %.2f%%", q, f)
 	}
+	// The run's checkpoint holds the trained float model the quantization was made from
+	// (it used to hold none of the quantized layers' weights), and dst eval runs it.
+	ckpt := filepath.Join(dir, "ptq", "checkpoint.safetensors")
+	if code, out, stderr := dst(t, "eval", "--checkpoint", ckpt, "--limit-test", "500"); code != 0 || !strings.Contains(out, "top-1") {
+		t.Errorf("dst eval of the PTQ run's checkpoint: exit %d: %s%s", code, out, stderr)
+	} else if e := regexp.MustCompile(`top-1 ([\d.]+)%`).FindStringSubmatch(out); e == nil || e[1] != m[2] {
+		t.Errorf("dst eval of the PTQ run's checkpoint: %q, want the float model's top-1 %s%%", strings.TrimSpace(out), m[2])
+	}
 	out = run("dorefa", "quantize * dorefa weights=4 bits activations=8 bits scale_weights from epoch 0\n")
 	if !strings.Contains(out, "final top-1") {
 		t.Fatalf("dorefa run:\n%s", out)

@@ -13,6 +13,25 @@ import (
 // which makes the set useful for CIFAR-shaped tests where no CIFAR data is available.
 func Synthetic(n, c, h, w, classes int, seed uint64) *Set {
 	r := rand.New(rand.NewPCG(seed, 0))
+	patterns := synthPatterns(r, c, h, w, classes)
+	return synthSamples(r, n, c, h, w, patterns)
+}
+
+// SyntheticSplit returns a training set of nTrain and a test set of nTest samples of
+// the [Synthetic] family of seed: the same class patterns, the samples of each set drawn
+// from a stream of its own. Each set depends only on its size, so a test set is the same
+// whatever the training set's, and a smaller one is the start of a larger one.
+func SyntheticSplit(nTrain, nTest, c, h, w, classes int, seed uint64) (train, test *Set) {
+	patterns := synthPatterns(rand.New(rand.NewPCG(seed, 0)), c, h, w, classes)
+	train = synthSamples(rand.New(rand.NewPCG(seed, 1)), nTrain, c, h, w, patterns)
+	test = synthSamples(rand.New(rand.NewPCG(seed, 2)), nTest, c, h, w, patterns)
+	train.Name += "/train"
+	test.Name += "/test"
+	return train, test
+}
+
+// synthPatterns draws the class patterns of a Synthetic set.
+func synthPatterns(r *rand.Rand, c, h, w, classes int) [][]float32 {
 	sz := c * h * w
 	patterns := make([][]float32, classes)
 	for k := range patterns {
@@ -31,6 +50,14 @@ func Synthetic(n, c, h, w, classes int, seed uint64) *Set {
 		}
 		patterns[k] = p
 	}
+	return patterns
+}
+
+// synthSamples draws n samples from r: each a class pattern, shifted and scaled, plus
+// noise.
+func synthSamples(r *rand.Rand, n, c, h, w int, patterns [][]float32) *Set {
+	sz := c * h * w
+	classes := len(patterns)
 	s := &Set{
 		Name: fmt.Sprintf("synthetic-%dx%dx%d", c, h, w),
 		X:    make([]float32, n*sz), Y: make([]int32, n),

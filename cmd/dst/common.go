@@ -50,8 +50,8 @@ func (f *DataFlags) load(m *nn.Model) (train, test *data.Set, err error) {
 		if f.LimitTest > 0 {
 			nTest = f.LimitTest
 		}
-		all := data.Synthetic(nTrain+nTest, m.Input[0], m.Input[1], m.Input[2], m.Classes, 1)
-		train, test = splitSet(all, nTrain)
+		// Each set depends only on its own size: --limit-train does not change the test set.
+		train, test = data.SyntheticSplit(nTrain, nTest, m.Input[0], m.Input[1], m.Input[2], m.Classes, 1)
 	case "mnist", "fashion-mnist":
 		if f.Data != "" {
 			if st, err := os.Stat(f.Data); err != nil || !st.IsDir() {
@@ -78,18 +78,6 @@ func (f *DataFlags) load(m *nn.Model) (train, test *data.Set, err error) {
 		return nil, nil, usageError("%v (choose another --dataset)", err)
 	}
 	return train, test, nil
-}
-
-// splitSet cuts a float set into its first n samples and the rest.
-func splitSet(s *data.Set, n int) (a, b *data.Set) {
-	sz := s.SampleSize()
-	a, b = new(data.Set), new(data.Set)
-	*a, *b = *s, *s
-	a.Name, b.Name = s.Name+"/train", s.Name+"/test"
-	a.N, b.N = n, s.N-n
-	a.X, b.X = s.X[:n*sz], s.X[n*sz:]
-	a.Y, b.Y = s.Y[:n], s.Y[n:]
-	return a, b
 }
 
 // setThreads applies --threads: 0 keeps Go's default (all cores).

@@ -67,7 +67,8 @@ func (s *Set) Subset(n int) *Set {
 }
 
 // Validate checks that the set's slices agree with its shape and that every label is in
-// range. Loaders call it so a corrupt file is reported, not indexed out of bounds.
+// range. The file readers and nn's Train and Evaluate call it, so that a corrupt file or
+// a set built by hand is reported, not indexed out of bounds.
 func (s *Set) Validate() error {
 	if s.N < 0 || s.C <= 0 || s.H <= 0 || s.W <= 0 || s.Classes <= 0 {
 		return fmt.Errorf("data: %s: invalid shape N=%d C=%d H=%d W=%d classes=%d", s.Name, s.N, s.C, s.H, s.W, s.Classes)

@@ -96,10 +96,16 @@ func Train(ctx context.Context, m *Model, opt Optimizer, train, test *data.Set, 
 	if train == nil || train.N == 0 {
 		return nil, fmt.Errorf("nn: train: empty training set")
 	}
+	if err := train.Validate(); err != nil {
+		return nil, fmt.Errorf("nn: train: %w", err)
+	}
 	if err := m.CheckInput(train.C, train.H, train.W, train.Classes); err != nil {
 		return nil, err
 	}
 	if test != nil {
+		if err := test.Validate(); err != nil {
+			return nil, fmt.Errorf("nn: train: %w", err)
+		}
 		if err := m.CheckInput(test.C, test.H, test.W, test.Classes); err != nil {
 			return nil, err
 		}
@@ -220,6 +226,9 @@ func Evaluate(ctx context.Context, m *Model, set *data.Set, batch int) (Metrics,
 	}
 	if set == nil || set.N == 0 {
 		return Metrics{}, fmt.Errorf("nn: evaluate: empty data set")
+	}
+	if err := set.Validate(); err != nil {
+		return Metrics{}, fmt.Errorf("nn: evaluate: %w", err)
 	}
 	if err := m.CheckInput(set.C, set.H, set.W, set.Classes); err != nil {
 		return Metrics{}, err

@@ -118,6 +118,23 @@ func TestTrainErrors(t *testing.T) {
 	if _, err := Evaluate(ctx, m, mn, 2); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled evaluation: %v", err)
 	}
+	// Sets that do not hold what their shape says are errors, not panics or reads past
+	// their end.
+	badLabel := data.Synthetic(4, 1, 28, 28, 10, 1)
+	badLabel.Y[3] = 42
+	short := data.Synthetic(4, 1, 28, 28, 10, 1)
+	short.X = short.X[:2*28*28]
+	for _, bad := range []*data.Set{badLabel, short} {
+		if _, err := Train(context.Background(), m, opt, bad, nil, TrainConfig{Epochs: 1, Batch: 2}); err == nil {
+			t.Errorf("training on %s: no error", bad.Name)
+		}
+		if _, err := Train(context.Background(), m, opt, mn, bad, TrainConfig{Epochs: 1, Batch: 2}); err == nil {
+			t.Errorf("testing on %s: no error", bad.Name)
+		}
+		if _, err := Evaluate(context.Background(), m, bad, 2); err == nil || !strings.Contains(err.Error(), "nn: evaluate: data:") {
+			t.Errorf("evaluating on %s: %v", bad.Name, err)
+		}
+	}
 }
 
 func TestRank(t *testing.T) {

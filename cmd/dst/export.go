@@ -2,10 +2,12 @@ package main
 
 import (
 	"fmt"
-	"github.com/dst-dev/dst/internal/onnx"
+	"path/filepath"
+	"strings"
 
 	"github.com/dst-dev/dst/data"
 	"github.com/dst-dev/dst/internal/int8model"
+	"github.com/dst-dev/dst/internal/onnx"
 	"github.com/dst-dev/dst/nn"
 	"github.com/dst-dev/dst/ops"
 	"github.com/dst-dev/dst/stdlib"
@@ -15,7 +17,7 @@ import (
 // with int8 weights, scales and zero points.
 type ExportCmd struct {
 	Int8       string `name:"int8" help:"Checkpoint to quantize and export as an int8 model." type:"existingfile" placeholder:"CHECKPOINT"`
-	Format     string `help:"Output format: int8 (safetensors with int8 weights, scales and zero points) or onnx (the dense or thinned float model, opset 13)." default:"int8" enum:"int8,onnx"`
+	Format     string `help:"Output format: int8 (safetensors with int8 weights, scales and zero points) or onnx (the dense or thinned float model, opset 13). Default: onnx when -o ends in .onnx, else int8." placeholder:"FORMAT"`
 	Checkpoint string `help:"Checkpoint to export (the same as --int8 CHECKPOINT for --format int8)." type:"existingfile" placeholder:"CHECKPOINT"`
 	Out        string `short:"o" help:"Output file (.safetensors for int8, .onnx for onnx)." required:"" type:"path" placeholder:"FILE"`
 	Model      string `help:"Model from the zoo (default: the one the checkpoint names)." placeholder:"NAME"`
@@ -31,7 +33,20 @@ type ExportCmd struct {
 
 // Run quantizes, writes the file and, with --verify, reloads and compares.
 func (c *ExportCmd) Run(g *Globals) error {
+	onnxOut := strings.EqualFold(filepath.Ext(c.Out), ".onnx")
+	switch c.Format {
+	case "":
+		c.Format = "int8"
+		if onnxOut && c.Int8 == "" {
+			c.Format = "onnx"
+		}
+	case "int8", "onnx":
+	default:
+		return usageError("--format must be int8 or onnx, got %q", c.Format)
+	}
 	switch {
+	case c.Format == "int8" && onnxOut:
+		return usageError("-o %s names an ONNX file, but the export is int8 (safetensors); use --checkpoint FILE --format onnx, or another name", c.Out)
 	case c.Int8 != "" && c.Checkpoint != "" && c.Int8 != c.Checkpoint:
 		return usageError("give the checkpoint once: --int8 %s and --checkpoint %s differ", c.Int8, c.Checkpoint)
 	case c.Int8 == "" && c.Checkpoint == "":

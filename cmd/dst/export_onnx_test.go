@@ -35,6 +35,20 @@ func TestExportONNX(t *testing.T) {
 	if code, _, _ := dst(t, "export", "-o", out+"3"); code != 2 {
 		t.Fatalf("no checkpoint: exit %d", code)
 	}
+	// An .onnx output picks the ONNX format; an int8 export refuses to write one.
+	out4 := filepath.Join(dir, "picked.onnx")
+	if code, stdout, stderr := dst(t, "export", "--checkpoint", ckpt, "-o", out4); code != 0 || !strings.Contains(stdout, "opset 13") {
+		t.Fatalf("-o picked.onnx without --format: exit %d: %s %s", code, stdout, stderr)
+	}
+	for _, args := range [][]string{{"--int8", ckpt}, {"--checkpoint", ckpt, "--format", "int8"}} {
+		code, _, stderr := dst(t, append(append([]string{"export"}, args...), "-o", filepath.Join(dir, "int8.onnx"))...)
+		if code != 2 || !strings.Contains(stderr, "names an ONNX file") {
+			t.Errorf("%v -o int8.onnx: exit %d: %s", args, code, stderr)
+		}
+	}
+	if code, _, stderr := dst(t, "export", "--checkpoint", ckpt, "--format", "tflite", "-o", filepath.Join(dir, "x")); code != 2 || !strings.Contains(stderr, "int8 or onnx") {
+		t.Errorf("--format tflite: exit %d: %s", code, stderr)
+	}
 	if exec.Command("/usr/bin/python3", "-c", "import onnx").Run() != nil {
 		t.Skip("python3-onnx not installed: the independent checker is skipped")
 	}

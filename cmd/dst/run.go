@@ -48,6 +48,8 @@ type RunCmd struct {
 	Resume     string `help:"Continue the run in DIR from its last checkpoint (its settings and schedule come from DIR)." type:"path" placeholder:"DIR"`
 	Verbose    bool   `help:"Log every mask, learning-rate and thinning change of the schedule."`
 	PrintSteps bool   `hidden:"" help:"Print 'step EPOCH STEP' after every minibatch (for tests)."`
+	// LRDrop is dst train's flag, hidden here so that the error can say what to do.
+	LRDrop float64 `name:"lr-drop" hidden:"" help:"Not for dst run: write an lr policy in the schedule."`
 }
 
 // runConfig is a run's resolved settings, saved in every checkpoint so --resume needs

@@ -25,7 +25,6 @@ type TrainFlags struct {
 	Optimizer string  `help:"Optimizer: sgd or adam." default:"sgd" enum:"sgd,adam" placeholder:"NAME"`
 	Seed      uint64  `help:"Seed for initialisation, shuffling and dropout." default:"0" placeholder:"N"`
 	Threads   int     `help:"Worker threads (0 = all cores)." default:"0" placeholder:"N"`
-	LRDrop    float64 `name:"lr-drop" help:"Multiply the learning rate by 0.1 from this fraction of the epochs on (0 = never; the PyTorch anchors use 0.7)." default:"0" placeholder:"F"`
 }
 
 // validate checks the numeric flags; errors are usage errors.
@@ -41,18 +40,16 @@ func (f *TrainFlags) validate() error {
 		return usageError("--momentum must be in [0, 1), got %g", f.Momentum)
 	case f.WD < 0:
 		return usageError("--wd must be >= 0, got %g", f.WD)
-	case f.LRDrop < 0 || f.LRDrop >= 1:
-		return usageError("--lr-drop must be in [0, 1), got %g", f.LRDrop)
 	}
 	return setThreads(f.Threads)
 }
 
 // lrFor returns the learning rate of epoch e under --lr and --lr-drop.
-func (f *TrainFlags) lrFor(e int) float64 {
-	if f.LRDrop > 0 && e >= int(math.Round(f.LRDrop*float64(f.Epochs))) {
-		return f.LR * 0.1
+func (c *TrainCmd) lrFor(e int) float64 {
+	if c.LRDrop > 0 && e >= int(math.Round(c.LRDrop*float64(c.Epochs))) {
+		return c.LR * 0.1
 	}
-	return f.LR
+	return c.LR
 }
 
 // newOptimizer builds the optimizer the flags ask for.
@@ -66,6 +63,8 @@ func (f *TrainFlags) newOptimizer(m *nn.Model) (nn.Optimizer, error) {
 // TrainCmd trains a zoo model without a compression schedule.
 type TrainCmd struct {
 	TrainFlags
+	// LRDrop is dst train's only learning-rate schedule; dst run takes lr policies.
+	LRDrop float64 `name:"lr-drop" help:"Multiply the learning rate by 0.1 from this fraction of the epochs on (0 = never; the PyTorch anchors use 0.7)." default:"0" placeholder:"F"`
 	DataFlags
 	Out   string `help:"Output folder for summary.json and the checkpoint (default runs/<model>-<time>)." type:"path" placeholder:"DIR"`
 	Force bool   `help:"Allow writing into an --out folder that already holds a run."`
@@ -74,6 +73,9 @@ type TrainCmd struct {
 // Run trains, printing one line per epoch, and writes <out>/summary.json and
 // <out>/checkpoint.safetensors after every epoch.
 func (c *TrainCmd) Run(g *Globals) error {
+	if c.LRDrop < 0 || c.LRDrop >= 1 {
+		return usageError("--lr-drop must be in [0, 1), got %g", c.LRDrop)
+	}
 	if err := c.validate(); err != nil {
 		return err
 	}

@@ -13,7 +13,7 @@ import (
 // CheckCmd type-checks .dst scripts without running them.
 type CheckCmd struct {
 	Files   []string `arg:"" name:"file" help:"Scripts to check." placeholder:"FILE"`
-	Model   string   `help:"Resolve selectors and check shapes against this zoo model (see 'dst models'); without it only syntax, types and windows are checked." placeholder:"NAME"`
+	Model   string   `help:"Resolve selectors and check shapes against this zoo model (see 'dst models'). Without it each file is checked against the model its '# model: NAME' header line names, and a file without one only for syntax, types and windows." placeholder:"NAME"`
 	Epochs  int      `help:"Run length in epochs: open windows end there, and windows past it are warned about (0 = unknown)." placeholder:"N"`
 	Color   string   `help:"Colour diagnostics: auto (only on a terminal), always or never." enum:"auto,always,never" default:"auto"`
 	Verbose bool     `short:"v" help:"List each checked policy: method, parameters and window."`
@@ -51,7 +51,17 @@ func (c *CheckCmd) Run(g *Globals) error {
 		if err := g.Ctx.Err(); err != nil {
 			return err
 		}
-		prog, diags := lang.CheckSource(name, sources[name], env)
+		fenv := env
+		if c.Model == "" {
+			if mn := scheduleModel(g.Stderr, name, sources[name], ""); mn != "" {
+				params, err := modelParams(mn)
+				if err != nil {
+					return err
+				}
+				fenv.Params = params
+			}
+		}
+		prog, diags := lang.CheckSource(name, sources[name], fenv)
 		all = append(all, diags...)
 		if len(diags) > 0 && c.Format != "json" {
 			if err := dw.WriteDiagnostics(diags); err != nil {

@@ -118,6 +118,45 @@ func TestCheckExamples(t *testing.T) {
 	}
 }
 
+// TestHeaderModel checks that dst check and dst run take the model a schedule's header
+// names when --model is not given (they used to check only the syntax, and run
+// simplenet_mnist), that --model overrides it, and that an unknown name is reported.
+func TestHeaderModel(t *testing.T) {
+	dir := t.TempDir()
+	bad := writeRunFile(t, dir, "bad.dst", "# Prunes a layer lenet300_100 lacks.\n#\n# model: lenet300_100\n\nprune conv1 level 50% at epoch 0\n")
+	code, _, stderr := runCmd(t, &CheckCmd{Files: []string{bad}})
+	if code != 1 || !strings.Contains(stderr, `"conv1" matches no parameter`) {
+		t.Errorf("check against the header's model: exit %d:\n%s", code, stderr)
+	}
+	if code, _, stderr := runCmd(t, &CheckCmd{Files: []string{bad}, Model: "simplenet_mnist"}); code != 0 {
+		t.Errorf("--model overrides the header: exit %d:\n%s", code, stderr)
+	}
+	unknown := writeRunFile(t, dir, "unknown.dst", "# model: lenet300\nprune fc1 level 50% at epoch 0\n")
+	if code, _, stderr := runCmd(t, &CheckCmd{Files: []string{unknown}}); code != 0 || !strings.Contains(stderr, `names model "lenet300", which is not in the zoo`) {
+		t.Errorf("unknown header model: exit %d:\n%s", code, stderr)
+	}
+	for _, tc := range []struct{ in, want string }{
+		{"# model: lenet5\nprune x\n", "lenet5"},
+		{"# About it.\n\n# Model: resnet20_cifar (named by extensions.net_thinner.arch).\n", "resnet20_cifar"},
+		{"prune fc1 level 0.5 at epoch 0\n# model: lenet5\n", ""}, // after the first statement
+		{"# the model: lenet5 is mentioned in prose\n", ""},
+		{"#model:\n", ""},
+	} {
+		if got := headerModel([]byte(tc.in)); got != tc.want {
+			t.Errorf("headerModel(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	if testing.Short() {
+		return
+	}
+	// dst run trains lenet300_100, which the example's header names.
+	out := filepath.Join(dir, "run")
+	code, stdout, stderr := dst(t, "run", "../../examples/agp_lenet300.dst", "--epochs", "1", "--limit-train", "500", "--limit-test", "200", "--out", out)
+	if code != 0 || !strings.Contains(stdout, "running lenet300_100") {
+		t.Errorf("dst run examples/agp_lenet300.dst: exit %d:\n%s%s", code, stdout, stderr)
+	}
+}
+
 // TestCheckHostileFiles checks that no input makes dst check panic or hang.
 func TestCheckHostileFiles(t *testing.T) {
 	inputs := map[string][]byte{

@@ -103,11 +103,13 @@ func (c *RunCmd) Run(g *Globals, kctx *kong.Context) error {
 	}
 	var expSrc []byte
 	schedule := c.File
+	modelGiven := set("model") // else the experiment's model, or the schedule's header's
 	if strings.EqualFold(filepath.Ext(c.File), ".hcl") {
 		exp, err := loadExperiment(c.File, g.Stderr)
 		if err != nil {
 			return err
 		}
+		modelGiven = modelGiven || exp.Model != nil
 		if expSrc, err = os.ReadFile(c.File); err != nil {
 			return usageError("%v", err)
 		}
@@ -135,6 +137,9 @@ func (c *RunCmd) Run(g *Globals, kctx *kong.Context) error {
 		}
 		fmt.Fprintf(g.Stdout, "imported Distiller schedule %s\n", schedule)
 		schedule = strings.TrimSuffix(schedule, filepath.Ext(schedule)) + ".imported.dst"
+	}
+	if !modelGiven {
+		c.Model = scheduleModel(g.Stderr, schedule, src, c.Model)
 	}
 	cfg := runConfig{Model: c.Model, Schedule: schedule, Dataset: c.Dataset, Data: c.Data, LimitTrain: c.LimitTrain,
 		LimitTest: c.LimitTest, Epochs: c.Epochs, Batch: c.Batch, Optimizer: c.Optimizer, LR: c.LR,

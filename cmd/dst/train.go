@@ -15,7 +15,7 @@ import (
 
 // TrainFlags are the training settings shared by `dst train` and `dst run`.
 type TrainFlags struct {
-	Model     string  `help:"Model from the zoo (see 'dst models')." default:"simplenet_mnist" placeholder:"NAME"`
+	Model     string  `help:"Model from the zoo (see 'dst models'). dst run's default is the model a schedule's '# model: NAME' header line names, if any." default:"simplenet_mnist" placeholder:"NAME"`
 	Epochs    int     `help:"Number of epochs." default:"5" placeholder:"N"`
 	Batch     int     `help:"Minibatch size." default:"64" placeholder:"N"`
 	LR        float64 `name:"lr" help:"Learning rate." default:"0.01" placeholder:"X"`

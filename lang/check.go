@@ -1117,6 +1117,12 @@ func (c *checker) crossArgs(p *Policy, cl Clauses, r Range) {
 			c.warnf(r, "Nothing to thin", "forward_only masks only the forward pass and leaves the stored weights, and thinning removes exact zeros; add keep_mask to make the mask permanent at the window's end.")
 		}
 	}
+	if p.ThenThin && (p.Window.Kind == WindowBefore || p.Window.Kind == WindowAfter) {
+		c.errorf(r, "Unexpected then thin", "then thin thins at the end of the policy's last active epoch, and %s has none; write a window of epochs, or a separate `thin` statement %s.", p.Window, p.Window)
+	}
+	if p.Kind == KindRegularize && (p.Window.Kind == WindowBefore || p.Window.Kind == WindowAfter) {
+		c.errorf(r, "Window never runs the regularizer", "A regularizer adds to the loss of the mini-batches of its epochs; %s never runs it. Give it a window of epochs.", p.Window)
+	}
 	if p.Kind == KindRegularize && p.ThenThin {
 		if th, ok := a["threshold"]; ok && th.Type == TypeEnum && th.Str == "none" {
 			c.warnf(r, "Nothing to thin", "%s only pushes groups toward zero, and thinning removes exact zeros; add threshold=max or threshold=mean_abs (with keep_mask) so weak groups are zeroed.", p.Method)

@@ -70,6 +70,8 @@ func paramsFor(model string) []lang.ParamInfo {
 	switch model {
 	case "resnet20":
 		return resnet20Params()
+	case "lenet300":
+		return lenet300Params()
 	case "none":
 		return nil
 	}
@@ -159,6 +161,9 @@ func TestValidCorpus(t *testing.T) {
 				model := c.model
 				if strings.Contains(c.src, "# model: resnet20_cifar") {
 					model = "resnet20"
+				}
+				if strings.Contains(c.src, "# model: lenet300_100") {
+					model = "lenet300"
 				}
 				prog, diags := lang.CheckSource("t.dst", []byte(c.src), lang.Env{
 					Params: paramsFor(model), Builtins: testBuiltins(), Epochs: c.epochs,

@@ -24,6 +24,18 @@ func simplenetParams() []lang.ParamInfo {
 	}
 }
 
+// lenet300Params is the parameter table of lenet300_100.
+func lenet300Params() []lang.ParamInfo {
+	return []lang.ParamInfo{
+		{Name: "fc1.weight", Shape: []int{300, 784}, Kind: "weight", Layer: "fc1"},
+		{Name: "fc1.bias", Shape: []int{300}, Kind: "bias", Layer: "fc1"},
+		{Name: "fc2.weight", Shape: []int{100, 300}, Kind: "weight", Layer: "fc2"},
+		{Name: "fc2.bias", Shape: []int{100}, Kind: "bias", Layer: "fc2"},
+		{Name: "fc3.weight", Shape: []int{10, 100}, Kind: "weight", Layer: "fc3"},
+		{Name: "fc3.bias", Shape: []int{10}, Kind: "bias", Layer: "fc3"},
+	}
+}
+
 // resnet20Params is the parameter table of resnet20_cifar.
 func resnet20Params() []lang.ParamInfo {
 	ps := []lang.ParamInfo{

@@ -51,10 +51,11 @@ type Policy struct {
 	Args map[string]Value
 	// Window says when the policy is active.
 	Window Window
-	// ThenThin reports `then thin`: at the first mini-batch of the window's last active
-	// epoch (Window.LastEpoch), right after that epoch's masks are applied, the model is
-	// thinned like `thin filters` (granularity filters) or `thin channels` (channels); for
-	// before/after training or a window without end, at OnTrainingBegin/OnTrainingEnd.
+	// ThenThin reports `then thin`: at the end of the window's last active epoch
+	// (Window.LastEpoch), after that epoch has trained under the policy's final masks, the
+	// model is thinned like `thin contract` (its zeroed filters and channels removed). The
+	// window must end: the checker rejects before/after training, and an open window ends
+	// with the run.
 	ThenThin bool
 	// Teacher is the distillation teacher (a model name or a path) for distill.
 	Teacher string

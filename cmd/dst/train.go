@@ -216,6 +216,10 @@ func loadModel(name, checkpoint string) (*nn.Model, error) {
 	if err != nil {
 		return nil, usageError("%v", err)
 	}
+	if ci.Model != "" && ci.Model != name {
+		// Say so before the schedule it carries fails to check against the wrong model.
+		return nil, usageError("checkpoint %s holds a %s, not a %s: %v", checkpoint, ci.Model, name, nn.ErrCheckpointMismatch)
+	}
 	if err := installRunQAT(m, checkpoint, ci); err != nil {
 		return nil, err
 	}

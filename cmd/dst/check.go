@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"golang.org/x/term"
 
@@ -36,18 +37,25 @@ func (c *CheckCmd) Run(g *Globals) error {
 		}
 		env.Params = params
 	}
+	// A file that cannot be read does not stop the others from being checked; it makes
+	// the exit status 2 at the end.
 	sources := map[string][]byte{}
+	var unreadable []string
+	var files []string
 	for _, name := range c.Files {
 		src, err := os.ReadFile(name)
 		if err != nil {
-			return usageError("%v", err)
+			fmt.Fprintf(g.Stderr, "dst: %v\n", err)
+			unreadable = append(unreadable, name)
+			continue
 		}
 		sources[name] = src
+		files = append(files, name)
 	}
 	dw := lang.NewDiagnosticWriter(g.Stderr, sources, diagWidth(g), c.useColor(g))
 	failed := 0
 	var all lang.Diagnostics
-	for _, name := range c.Files {
+	for _, name := range files {
 		if err := g.Ctx.Err(); err != nil {
 			return err
 		}
@@ -81,10 +89,13 @@ func (c *CheckCmd) Run(g *Globals) error {
 			return err
 		}
 	}
+	if failed > 0 && len(c.Files) > 1 && c.Format != "json" {
+		fmt.Fprintf(g.Stderr, "%d of %d files have errors\n", failed, len(c.Files))
+	}
+	if len(unreadable) > 0 {
+		return usageError("cannot read %s", strings.Join(unreadable, ", "))
+	}
 	if failed > 0 {
-		if len(c.Files) > 1 && c.Format != "json" {
-			fmt.Fprintf(g.Stderr, "%d of %d files have errors\n", failed, len(c.Files))
-		}
 		return exitCode(1, nil)
 	}
 	return nil

@@ -131,6 +131,11 @@ func TestHeaderModel(t *testing.T) {
 	if code, _, stderr := runCmd(t, &CheckCmd{Files: []string{bad}, Model: "simplenet_mnist"}); code != 0 {
 		t.Errorf("--model overrides the header: exit %d:\n%s", code, stderr)
 	}
+	// A missing file does not stop the others from being checked.
+	code, _, stderr = runCmd(t, &CheckCmd{Files: []string{filepath.Join(dir, "missing.dst"), bad}})
+	if code != 2 || !strings.Contains(stderr, `"conv1" matches no parameter`) || !strings.Contains(stderr, "cannot read") {
+		t.Errorf("a missing file and a bad one: exit %d:\n%s", code, stderr)
+	}
 	unknown := writeRunFile(t, dir, "unknown.dst", "# model: lenet300\nprune fc1 level 50% at epoch 0\n")
 	if code, _, stderr := runCmd(t, &CheckCmd{Files: []string{unknown}}); code != 0 || !strings.Contains(stderr, `names model "lenet300", which is not in the zoo`) {
 		t.Errorf("unknown header model: exit %d:\n%s", code, stderr)

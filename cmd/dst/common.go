@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -145,4 +146,16 @@ func prepareOut(dir string, force bool) error {
 // defaultOut names a fresh run folder: runs/<model>-<timestamp>.
 func defaultOut(model string) string {
 	return filepath.Join("runs", model+"-"+time.Now().Format("20060102-150405"))
+}
+
+// warnDiverged prints, once per run (warned says whether it did already), a warning when
+// an epoch's training loss is not finite: the weights are NaN from then on, and every
+// later figure and checkpoint with them. shown is the epoch's number as the command
+// prints it. It returns whether the warning has been given.
+func warnDiverged(g *Globals, em *nn.EpochMetrics, shown int, warned bool) bool {
+	if warned || !(math.IsNaN(em.TrainLoss) || math.IsInf(em.TrainLoss, 0)) {
+		return warned
+	}
+	fmt.Fprintf(g.Stderr, "dst: warning: training diverged in epoch %d (loss %v): the weights are no longer finite; lower the learning rate\n", shown, em.TrainLoss)
+	return true
 }

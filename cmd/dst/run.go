@@ -327,9 +327,11 @@ func (c *RunCmd) execute(g *Globals, cfg runConfig, src, expSrc []byte, out stri
 	}
 	var last nn.EpochMetrics
 	last.Top1 = -1
+	warned := false // about a diverged loss
 	_, err = nn.Train(g.Ctx, m, opt, train, test, nn.TrainConfig{
 		Epochs: cfg.Epochs, StartEpoch: start, Batch: cfg.Batch, Seed: cfg.Seed, Hooks: sched, OnStep: onStep,
 		OnEpoch: func(em *nn.EpochMetrics) error {
+			warned = warnDiverged(g, em, em.Epoch, warned)
 			last = *em
 			table := runlog.Sparsity(m.Params())
 			fmt.Fprintln(g.Stdout, runlog.MetricsLine(*em))

@@ -109,10 +109,12 @@ func (c *TrainCmd) Run(g *Globals) error {
 	fmt.Fprintf(g.Stdout, "training %s on %s (%d train / %d test samples), %d epochs, batch %d, %s lr %g\n",
 		c.Model, train.Name, train.N, test.N, c.Epochs, c.Batch, c.Optimizer, c.LR)
 	var last nn.EpochMetrics
+	warned := false // about a diverged loss
 	_, err = nn.Train(g.Ctx, m, opt, train, test, nn.TrainConfig{
 		Epochs: c.Epochs, Batch: c.Batch, Seed: c.Seed,
 		OnStep: stepBar(g.Stderr),
 		OnEpoch: func(em *nn.EpochMetrics) error {
+			warned = warnDiverged(g, em, em.Epoch+1, warned) // printed 1-based
 			last = *em
 			fmt.Fprintln(g.Stdout, epochLine(em, c.Epochs))
 			if err := summary.AddEpoch(*em, m.Params()); err != nil {

@@ -100,3 +100,17 @@ func TestOutRefusesOverwrite(t *testing.T) {
 		t.Fatal("existing run was overwritten")
 	}
 }
+
+// TestWarnDiverged checks that a run whose loss turns NaN says so once, and that a
+// healthy one says nothing.
+func TestWarnDiverged(t *testing.T) {
+	dir := t.TempDir()
+	code, _, stderr := dst(t, "train", "--model", "lenet300_100", "--lr=1e9", "--epochs", "2", "--limit-train", "200", "--limit-test", "100", "--out", filepath.Join(dir, "nan"))
+	if code != 0 || strings.Count(stderr, "training diverged") != 1 {
+		t.Errorf("lr 1e9: exit %d, stderr:\n%s", code, stderr)
+	}
+	code, _, stderr = dst(t, "train", "--model", "lenet300_100", "--epochs", "1", "--limit-train", "200", "--limit-test", "100", "--out", filepath.Join(dir, "ok"))
+	if code != 0 || strings.Contains(stderr, "diverged") {
+		t.Errorf("lr 0.01: exit %d, stderr:\n%s", code, stderr)
+	}
+}

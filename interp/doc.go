@@ -17,7 +17,7 @@
 // # Running
 //
 // A Scheduler implements [nn.Hooks]: pass it as [nn.TrainConfig.Hooks], or call its
-// methods from a hand-written loop in the order of the event model (DESIGN.md). At every
+// methods from a hand-written loop in the order of the event model ([nn.Hooks]). At every
 // event the policies run in declaration order:
 //
 //   - pruners compute new masks at OnEpochBegin of each active epoch (at the second

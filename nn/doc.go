@@ -23,7 +23,7 @@
 // # Training
 //
 // [Train] runs minibatch SGD (or Adam) with cross-entropy loss over a [data.Set],
-// firing the [Hooks] of the event model in DESIGN.md, and [Evaluate] measures loss,
+// firing the [Hooks] in the order their doc gives, and [Evaluate] measures loss,
 // top-1 and top-5. A training step allocates nothing once its buffers exist at a batch
 // size, and the same seeds give bit-identical weights: no map iteration and no
 // goroutine-order-dependent reduction touches a result.

@@ -29,9 +29,21 @@ type Step struct {
 	LR float64
 }
 
-// Hooks are the callbacks of the training loop, fired in the order of the event model in
-// DESIGN.md. Any method may return an error, which stops training and is returned by
-// [Train]. A nil Hooks value means no callbacks.
+// Hooks are the callbacks of the training loop. [Train] fires them in this order (the
+// event model a hand-written loop follows too):
+//
+//	OnTrainingBegin
+//	for every epoch:
+//		OnEpochBegin
+//		for every minibatch:
+//			OnMinibatchBegin, forward pass and loss, BeforeBackward (the loss may be
+//			changed), backward pass, BeforeOptimizerStep (the gradients may be changed),
+//			optimizer step, OnMinibatchEnd
+//		evaluation on the test set, OnEpochEnd
+//	OnTrainingEnd
+//
+// Any method may return an error, which stops training and is returned by [Train]. A
+// nil Hooks value means no callbacks.
 type Hooks interface {
 	OnTrainingBegin() error
 	OnEpochBegin(epoch int) error

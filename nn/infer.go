@@ -63,7 +63,9 @@ type LayerChoice struct {
 
 // Inference is a model compiled for evaluation. It shares the model's parameters at the
 // time it was built: rebuild it after the weights change. It is not safe for concurrent
-// use.
+// use, and neither are two Inferences of one model, which share the scratch buffers of
+// the layers that run as the model's own (pooling, batch normalisation, …): to serve from
+// several goroutines, give each its own model and Inference.
 type Inference struct {
 	m       *Model
 	sparse  map[Module]sparseLayer
@@ -101,6 +103,9 @@ type sparseLayer interface {
 func NewInference(m *Model, batch int, mode InferMode) (*Inference, error) {
 	if batch < 1 {
 		return nil, fmt.Errorf("nn: NewInference: batch must be >= 1, got %d", batch)
+	}
+	if mode != InferAuto && mode != InferDense && mode != InferSparse {
+		return nil, fmt.Errorf("nn: NewInference: unknown mode %d", mode)
 	}
 	inf := &Inference{m: m, sparse: map[Module]sparseLayer{}, chains: map[Module]*sparseChain{},
 		dense: map[Module]sparseLayer{}, pass: map[Module]bool{}, folds: foldsOf(m.root)}

@@ -90,6 +90,9 @@ func TestInferenceMatchesForward(t *testing.T) {
 func TestInferForwardChecksInput(t *testing.T) {
 	m, _ := New("lenet300_100", 1)
 	pruneRandom(m, 0.9, 2)
+	if _, err := NewInference(m, 1, InferMode(7)); err == nil {
+		t.Error("mode 7 accepted")
+	}
 	for _, mode := range []InferMode{InferDense, InferSparse} {
 		inf, err := NewInference(m, 1, mode)
 		if err != nil {

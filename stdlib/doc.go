@@ -10,8 +10,8 @@
 //
 // # Semantics
 //
-// The algorithms follow Intel's Distiller (shared/reference/distiller-catalog.md)
-// formula for formula. Where Distiller's behaviour is a bug, dst does the right thing and
+// The algorithms follow Intel's Distiller (github.com/IntelLabs/distiller) formula for
+// formula. Where Distiller's behaviour is a bug, dst does the right thing and
 // the doc comment says so:
 //
 //   - [LevelMask] zeroes exactly ⌊s·n⌋ weights even when many are tied (ties broken by

@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/dst-dev/dst/analysis"
+	"github.com/dst-dev/dst/nn"
 	"github.com/dst-dev/dst/stdlib"
 )
 
@@ -57,7 +58,13 @@ func (c *StatsCmd) Run(g *Globals) error {
 		return err
 	}
 	// The range statistics post-training quantization reads ('quantize linear … stats
-	// "DIR/calibration.json"'), over the same minibatches.
+	// "DIR/calibration.json"'), over the same minibatches, of the model it quantizes: with
+	// its batch norms folded into their convolutions, as runPTQ folds them.
+	if countBN(m) > 0 {
+		if err := nn.FoldBatchNorms(m); err != nil {
+			return err
+		}
+	}
 	calib, err := stdlib.Calibrate(g.Ctx, m, test, c.Batch, st.Batches)
 	if err != nil {
 		return err

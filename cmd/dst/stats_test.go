@@ -52,3 +52,19 @@ func TestStatsCmd(t *testing.T) {
 		t.Errorf("--batches -1: exit %d, %s", code, stderr)
 	}
 }
+
+// TestStatsResNet checks dst stats on a model with residual blocks: its calibration
+// folds the batch norms first, as post-training quantization does (it used to fail with
+// "cannot replace layer1.0.conv1 inside residual block layer1.0").
+func TestStatsResNet(t *testing.T) {
+	ckpt := untrainedCheckpoint(t, "resnet20_cifar")
+	out := filepath.Join(t.TempDir(), "stats")
+	code, _, stderr := dst(t, "stats", "--checkpoint", ckpt, "--out", out, "--batches", "1", "--batch", "8", "--limit-train", "8", "--limit-test", "8")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	calib, err := stdlib.LoadStats(filepath.Join(out, "calibration.json"))
+	if err != nil || calib["layer1.0.conv1"] == nil || calib["fc"] == nil {
+		t.Fatalf("calibration.json: %v (%d layers)", err, len(calib))
+	}
+}

@@ -33,7 +33,10 @@ type LayerStats struct {
 	// FusedReLU reports a Conv2d or Linear layer that applies the following ReLU itself:
 	// its statistics are those of the rectified output.
 	FusedReLU bool `json:"fused_relu,omitempty"`
-	// Shape is the output shape of one batch (the batch dimension included) as last seen.
+	// FusedPool reports a Conv2d layer that also applies the following 2×2 max pooling:
+	// its statistics are those of the pooled output, the same as the pooling layer's.
+	FusedPool bool `json:"fused_pool,omitempty"`
+	// Shape is the output shape of one sample (without the batch dimension).
 	Shape []int `json:"shape"`
 	// Samples is the number of samples and Count the number of values observed.
 	Samples int   `json:"samples"`
@@ -113,7 +116,7 @@ func CollectStats(ctx context.Context, m *nn.Model, set *data.Set, batch, batche
 		m.ForwardObserved(x, false, func(li nn.LayerInfo, out *tensor.Dense) {
 			ls := byName[li.Name]
 			if ls == nil {
-				ls = &LayerStats{Name: li.Name, Type: li.Type, FusedReLU: li.FusedReLU, Min: math.Inf(1), Max: math.Inf(-1)}
+				ls = &LayerStats{Name: li.Name, Type: li.Type, FusedReLU: li.FusedReLU, FusedPool: li.FusedPool, Min: math.Inf(1), Max: math.Inf(-1)}
 				byName[li.Name] = ls
 				st.Layers = append(st.Layers, ls)
 			}
@@ -128,6 +131,19 @@ func CollectStats(ctx context.Context, m *nn.Model, set *data.Set, batch, batche
 	return st, nil
 }
 
+// Label is the layer's type with what it fuses: "Conv2d+ReLU+MaxPool2d" for a
+// convolution whose statistics are of its rectified, pooled output.
+func (ls *LayerStats) Label() string {
+	t := ls.Type
+	if ls.FusedReLU {
+		t += "+ReLU"
+	}
+	if ls.FusedPool {
+		t += "+MaxPool2d"
+	}
+	return t
+}
+
 // add accumulates one batch of outputs.
 func (ls *LayerStats) add(out *tensor.Dense) {
 	shape := out.Shape()
@@ -135,7 +151,9 @@ func (ls *LayerStats) add(out *tensor.Dense) {
 	if len(v) == 0 {
 		return
 	}
-	ls.Shape = append(ls.Shape[:0], shape...)
+	if len(shape) > 0 {
+		ls.Shape = append(ls.Shape[:0], shape[1:]...)
+	}
 	n := shape[0]
 	if len(shape) == 0 {
 		n = 1
@@ -325,7 +343,7 @@ func (s *Stats) WriteCSV(w io.Writer) error {
 			}
 			apozMean, apozMax, dead = f(sum/float64(len(l.ChannelAPoZ))), f(hi), strconv.Itoa(nd)
 		}
-		fmt.Fprintf(&sb, "%s,%s,%s,%d,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n", l.Name, l.Type, strings.Join(shape, "x"), l.Samples,
+		fmt.Fprintf(&sb, "%s,%s,%s,%d,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n", l.Name, l.Label(), strings.Join(shape, "x"), l.Samples,
 			f(l.Mean), f(l.Std), f(l.Min), f(l.Max), f(l.AvgMin), f(l.AvgMax), f(l.Sparsity), apozMean, apozMax, dead)
 	}
 	_, err := io.WriteString(w, sb.String())

@@ -95,7 +95,7 @@ func (c *StatsCmd) Run(g *Globals) error {
 			}
 			apoz, dead = fmt.Sprintf("%.2f%%", 100*sum/float64(n)), fmt.Sprintf("%d/%d", nd, n)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%.4g\t%.4g\t%.4g\t%.4g\t%.2f%%\t%s\t%s\t\n", l.Name, l.Type, l.Mean, l.Std, l.Min, l.Max, 100*l.Sparsity, apoz, dead)
+		fmt.Fprintf(tw, "%s\t%s\t%.4g\t%.4g\t%.4g\t%.4g\t%.2f%%\t%s\t%s\t\n", l.Name, l.Label(), l.Mean, l.Std, l.Min, l.Max, 100*l.Sparsity, apoz, dead)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -39,6 +39,11 @@ func TestStatsCmd(t *testing.T) {
 	if !strings.HasPrefix(string(csv), analysis.StatsCSVHeader+"\n") {
 		t.Errorf("CSV:\n%s", csv)
 	}
+	// conv1 pools and rectifies its own output: its row says so, with a sample's shape
+	// (the last batch's size used to stand in for the batch).
+	if !strings.Contains(string(csv), "\nconv1,Conv2d+ReLU+MaxPool2d,20x12x12,32,") {
+		t.Errorf("conv1's CSV row, want type Conv2d+ReLU+MaxPool2d and shape 20x12x12:\n%s", csv)
+	}
 	calib, err := stdlib.LoadStats(filepath.Join(out, "calibration.json"))
 	if err != nil {
 		t.Fatal(err)

@@ -124,23 +124,10 @@ func stepBar(stderr io.Writer) func(p nn.Progress) {
 	}
 }
 
-// prepareOut creates the output folder. An existing folder that already holds a run is
-// refused unless force is set, so a typo never overwrites earlier results.
+// prepareOut prepares the output folder of a run (see checkOutFolder): one that already
+// holds a run is refused unless force is set, so a typo never overwrites earlier results.
 func prepareOut(dir string, force bool) error {
-	if st, err := os.Stat(dir); err == nil {
-		if !st.IsDir() {
-			return usageError("--out %s exists and is not a folder", dir)
-		}
-		for _, f := range []string{"summary.json", "checkpoint.safetensors"} {
-			if _, err := os.Stat(filepath.Join(dir, f)); err == nil && !force {
-				return usageError("--out %s already holds a run (%s); choose another folder or pass --force", dir, f)
-			}
-		}
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return exitCode(2, fmt.Errorf("--out: %w", err))
-	}
-	return nil
+	return checkOutFolder(dir, "a run", []string{"summary.json", "checkpoint.safetensors"}, force)
 }
 
 // defaultOut names a fresh run folder: runs/<model>-<timestamp>.
@@ -158,4 +145,34 @@ func warnDiverged(g *Globals, em *nn.EpochMetrics, shown int, warned bool) bool 
 	}
 	fmt.Fprintf(g.Stderr, "dst: warning: training diverged in epoch %d (loss %v): the weights are no longer finite; lower the learning rate\n", shown, em.TrainLoss)
 	return true
+}
+
+// checkOutFolder checks, before any work, that the output folder out is a folder that
+// can be written and, unless force, holds none of files (what says what they are): a
+// command's results (a run, hours of a sensitivity sweep) are not replaced without
+// --force, and a folder that cannot be written fails at once rather than after the work.
+// It creates out.
+func checkOutFolder(out, what string, files []string, force bool) error {
+	if st, err := os.Stat(out); err == nil {
+		if !st.IsDir() {
+			return usageError("--out %s exists and is not a folder", out)
+		}
+		if !force {
+			for _, f := range files {
+				if outExists(filepath.Join(out, f)) {
+					return usageError("--out %s already holds %s (%s); choose another folder or pass --force", out, what, f)
+				}
+			}
+		}
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return exitCode(2, fmt.Errorf("--out: %w", err))
+	}
+	probe, err := os.CreateTemp(out, ".dst-write-check-*")
+	if err != nil {
+		return exitCode(2, fmt.Errorf("--out %s cannot be written: %w", out, err))
+	}
+	probe.Close()
+	os.Remove(probe.Name())
+	return nil
 }

@@ -35,6 +35,7 @@ type SensitivitySweepCmd struct {
 	Shard       string `help:"Run only shard i of n (0-based), e.g. 3/8, and write its part; merge the parts with 'dst sensitivity merge'." placeholder:"I/N"`
 	Batch       int    `help:"Evaluation minibatch size." default:"256" placeholder:"N"`
 	Threads     int    `help:"Worker threads (0 = all cores)." default:"0" placeholder:"N"`
+	Force       bool   `help:"Overwrite a sweep already in --out (a shard always rewrites its own part, so that a retried job succeeds)."`
 	DataFlags
 }
 
@@ -82,6 +83,8 @@ func (c *SensitivitySweepCmd) Run(g *Globals) error {
 		if shard, shards, err = parseShard(c.Shard); err != nil {
 			return err
 		}
+	} else if err := checkOutFolder(c.Out, "a sensitivity sweep", []string{"sensitivity.csv", "sensitivity.png"}, c.Force); err != nil {
+		return err
 	}
 	levels, err := analysis.ParseLevels(c.Levels)
 	if err != nil {

@@ -20,8 +20,12 @@ type StatsCmd struct {
 	Batches    int    `help:"Number of test minibatches to observe (0 = the whole test set)." default:"10" placeholder:"N"`
 	Batch      int    `help:"Minibatch size." default:"256" placeholder:"N"`
 	Threads    int    `help:"Worker threads (0 = all cores)." default:"0" placeholder:"N"`
+	Force      bool   `help:"Overwrite statistics already in --out."`
 	DataFlags
 }
+
+// statsFiles are the files dst stats writes into --out.
+var statsFiles = []string{"activations.json", "activations.csv", "calibration.json"}
 
 // Run observes every layer's output over the test minibatches and writes the statistics,
 // and the calibration statistics of every Conv2d and Linear layer's input and output.
@@ -31,6 +35,9 @@ func (c *StatsCmd) Run(g *Globals) error {
 	}
 	if c.Batch < 1 || c.Batches < 0 {
 		return usageError("--batch must be >= 1 and --batches >= 0, got %d and %d", c.Batch, c.Batches)
+	}
+	if err := checkOutFolder(c.Out, "activation statistics", statsFiles, c.Force); err != nil {
+		return err
 	}
 	m, err := loadModel(c.Model, c.Checkpoint)
 	if err != nil {

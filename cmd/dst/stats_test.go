@@ -52,6 +52,15 @@ func TestStatsCmd(t *testing.T) {
 	if c, a := calib["conv2"], st.Layer("conv2"); c == nil || c.Output.Samples != 32 || c.Output.Max != a.Max || c.Output.Min != a.Min {
 		t.Errorf("calibration of conv2: %+v; activations min %v max %v", c, a.Min, a.Max)
 	}
+	// A second run does not replace the statistics without --force.
+	code, _, stderr = dst(t, "stats", "--checkpoint", ckpt, "--out", out, "--batches", "1", "--batch", "16", "--limit-test", "100")
+	if code != 2 || !strings.Contains(stderr, "already holds activation statistics (activations.json)") {
+		t.Errorf("second run into %s: exit %d, %s", out, code, stderr)
+	}
+	code, _, stderr = dst(t, "stats", "--checkpoint", ckpt, "--out", out, "--batches", "1", "--batch", "16", "--limit-test", "100", "--force")
+	if code != 0 {
+		t.Errorf("second run with --force: exit %d, %s", code, stderr)
+	}
 	code, _, stderr = dst(t, "stats", "--checkpoint", ckpt, "--out", out, "--batches=-1")
 	if code != 2 || !strings.Contains(stderr, "--batches >= 0") {
 		t.Errorf("--batches -1: exit %d, %s", code, stderr)

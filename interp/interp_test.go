@@ -1,8 +1,10 @@
 package interp
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -834,5 +836,35 @@ func TestSchedulersShareProgram(t *testing.T) {
 				t.Fatalf("%s[%d] differs between the two runs", p.Name, k)
 			}
 		}
+	}
+}
+
+// TestThinWarnsKept checks that thinning which must keep zeroed filters (their constant
+// output, a batch norm's shift, cannot be folded through the next convolution's zero
+// padding) says so at warning level, which dst run prints without --verbose.
+func TestThinWarnsKept(t *testing.T) {
+	m, err := nn.New("resnet20_cifar", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range m.Params() {
+		if p.Name == "layer1.0.bn1.bias" {
+			for i := range p.Data() {
+				p.Data()[i] = 0.5 // a zeroed filter then outputs the constant relu(0.5)
+			}
+		}
+	}
+	var log bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	src := "prune layer1.0.conv1 filters 50% by l1 at epoch 0 then thin\n"
+	s := compile(t, src, Options{Params: m.Params(), Model: m, Epochs: 1, Logger: logger})
+	if err := s.OnEpochBegin(0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.OnEpochEnd(0, &nn.EpochMetrics{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(log.String(), "thinning kept zeroed filters") || !strings.Contains(log.String(), "kept=8") {
+		t.Errorf("warning log:\n%s", log.String())
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"strings"
 
 	"github.com/dst-dev/dst/interp/internal/softmask"
 	"github.com/dst-dev/dst/kernels"
@@ -345,6 +346,15 @@ func (s *Scheduler) thin(cp *policy, mode nn.ThinMode) error {
 		return err
 	}
 	s.log.Info("thinned", "policy", cp.pol.Range.String(), "epoch", s.epoch, "report", rep.String())
+	if len(rep.Kept) > 0 {
+		// Zeroed filters that stay are worth a word without --verbose: the model is
+		// larger than the schedule suggests.
+		kept := 0
+		for _, sp := range rep.Kept {
+			kept += len(sp.Channels)
+		}
+		s.log.Warn("thinning kept zeroed filters whose constant output cannot be folded into the next layer", "policy", cp.pol.Range.String(), "epoch", s.epoch, "kept", kept, "report", strings.TrimSpace(rep.String()))
+	}
 	return nil
 }
 

@@ -197,8 +197,11 @@ func Merge(parts []*Part, names []string) (*Result, error) {
 			missing = append(missing, strconv.Itoa(s))
 		}
 	}
-	if len(missing) > 0 {
-		return nil, fmt.Errorf("analysis: merge: shards %s of %d are missing", strings.Join(missing, ", "), first.Shards)
+	switch {
+	case len(missing) == 1:
+		return nil, fmt.Errorf("analysis: merge: shard %s (of shards 0 to %d) is missing", missing[0], first.Shards-1)
+	case len(missing) > 1:
+		return nil, fmt.Errorf("analysis: merge: shards %s (of 0 to %d) are missing", strings.Join(missing, ", "), first.Shards-1)
 	}
 	r := &Result{
 		Model: first.Model, Granularity: first.Granularity, Meta: first.Meta,

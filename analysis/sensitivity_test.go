@@ -289,7 +289,7 @@ func TestMergeErrors(t *testing.T) {
 	}{
 		{"ok", []*Part{mk(1, 2, 1, 3, 5), mk(0, 2, 0, 2, 4)}, ""},
 		{"none", nil, "no parts"},
-		{"missing", []*Part{mk(0, 3, 0, 3)}, "shards 1, 2 of 3 are missing"},
+		{"missing", []*Part{mk(0, 3, 0, 3)}, "shards 1, 2 (of 0 to 2) are missing"},
 		{"twice", []*Part{mk(0, 2, 0, 2, 4), mk(0, 2, 0, 2, 4)}, "appears twice"},
 		{"short", []*Part{mk(0, 2, 0, 2), mk(1, 2, 1, 3, 5)}, "holds 2 points, want 3"},
 		{"foreign point", []*Part{mk(0, 2, 0, 2, 5), mk(1, 2, 1, 3, 5)}, "not one of shard 0's"},

@@ -83,6 +83,12 @@ func main() {
 // 1 when the command failed, 2 for usage errors (bad flags, missing files, unknown
 // names). Errors are printed as one line, never as a stack trace.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int) {
+	switch {
+	case len(args) == 0:
+		args = []string{"--help"} // the commands, not an error about the missing one
+	case len(args) == 1 && args[0] == "--version":
+		args = []string{"version"}
+	}
 	var cli CLI
 	exited := -1
 	parser, err := kong.New(&cli,

@@ -107,7 +107,7 @@ func TestSensitivityFourShards(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, _, stderr = dst(t, "sensitivity", "merge", shards)
-	if code != 2 || !strings.Contains(stderr, "shards 2 of 4 are missing") {
+	if code != 2 || !strings.Contains(stderr, "shard 2 (of shards 0 to 3) is missing") {
 		t.Errorf("merge without shard 2: exit %d, %s", code, stderr)
 	}
 }

@@ -87,6 +87,13 @@ func TestCLIErrors(t *testing.T) {
 			}
 		})
 	}
+	// dst alone prints the commands; --version is the version command.
+	if code, stdout, _ := dst(t); code != 0 || !strings.Contains(stdout, "Usage: dst <command>") {
+		t.Errorf("dst without arguments: exit %d:\n%s", code, stdout)
+	}
+	if code, stdout, _ := dst(t, "--version"); code != 0 || !strings.HasPrefix(stdout, "dst ") {
+		t.Errorf("dst --version: exit %d: %s", code, stdout)
+	}
 }
 
 func TestOutRefusesOverwrite(t *testing.T) {

@@ -47,12 +47,10 @@ func (s *Set) Sample(i int, dst []float32) {
 	copy(dst, s.X[i*n:(i+1)*n])
 }
 
-// Subset returns the first n samples of s as a new Set sharing s's storage.
-// n larger than s.N is clamped.
+// Subset returns the first n samples of s as a new Set sharing s's storage. n is
+// clamped to [0, s.N].
 func (s *Set) Subset(n int) *Set {
-	if n > s.N {
-		n = s.N
-	}
+	n = max(0, min(n, s.N))
 	t := *s
 	t.N = n
 	sz := s.SampleSize()

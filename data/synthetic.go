@@ -11,7 +11,10 @@ import (
 // pattern, and a sample is its class pattern, randomly shifted by up to one pixel and
 // scaled, plus Gaussian noise. A small CNN separates the classes well within an epoch,
 // which makes the set useful for CIFAR-shaped tests where no CIFAR data is available.
+//
+// It panics unless n ≥ 0 and c, h, w and classes are ≥ 1.
 func Synthetic(n, c, h, w, classes int, seed uint64) *Set {
+	checkSynthetic("Synthetic", n, c, h, w, classes)
 	r := rand.New(rand.NewPCG(seed, 0))
 	patterns := synthPatterns(r, c, h, w, classes)
 	return synthSamples(r, n, c, h, w, patterns)
@@ -21,7 +24,10 @@ func Synthetic(n, c, h, w, classes int, seed uint64) *Set {
 // the [Synthetic] family of seed: the same class patterns, the samples of each set drawn
 // from a stream of its own. Each set depends only on its size, so a test set is the same
 // whatever the training set's, and a smaller one is the start of a larger one.
+//
+// It panics unless nTrain, nTest ≥ 0 and c, h, w and classes are ≥ 1.
 func SyntheticSplit(nTrain, nTest, c, h, w, classes int, seed uint64) (train, test *Set) {
+	checkSynthetic("SyntheticSplit", min(nTrain, nTest), c, h, w, classes)
 	patterns := synthPatterns(rand.New(rand.NewPCG(seed, 0)), c, h, w, classes)
 	train = synthSamples(rand.New(rand.NewPCG(seed, 1)), nTrain, c, h, w, patterns)
 	test = synthSamples(rand.New(rand.NewPCG(seed, 2)), nTest, c, h, w, patterns)
@@ -79,4 +85,11 @@ func synthSamples(r *rand.Rand, n, c, h, w int, patterns [][]float32) *Set {
 		}
 	}
 	return s
+}
+
+// checkSynthetic panics with a message naming fn unless its arguments make a set.
+func checkSynthetic(fn string, n, c, h, w, classes int) {
+	if n < 0 || c < 1 || h < 1 || w < 1 || classes < 1 {
+		panic(fmt.Sprintf("data: %s: need n >= 0 and c, h, w, classes >= 1; got n=%d c=%d h=%d w=%d classes=%d", fn, n, c, h, w, classes))
+	}
 }

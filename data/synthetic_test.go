@@ -1,8 +1,10 @@
 package data
 
 import (
+	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -63,4 +65,18 @@ func TestSyntheticSplit(t *testing.T) {
 	if right < testB.N/2 {
 		t.Errorf("nearest class mean gets %d of %d test samples: the sets do not share their patterns", right, testB.N)
 	}
+}
+
+// TestSyntheticBadArguments checks the clear panic for arguments that make no set, and
+// that Subset clamps a negative size.
+func TestSyntheticBadArguments(t *testing.T) {
+	defer func() {
+		if msg := fmt.Sprint(recover()); !strings.Contains(msg, "data: Synthetic: need") {
+			t.Errorf("panic %q", msg)
+		}
+	}()
+	if s := Synthetic(5, 1, 2, 2, 3, 1).Subset(-1); s.N != 0 || len(s.Y) != 0 {
+		t.Errorf("Subset(-1): %d samples", s.N)
+	}
+	Synthetic(5, 1, 2, 2, 0, 1)
 }

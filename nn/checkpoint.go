@@ -77,6 +77,9 @@ func CheckpointParams(m *Model) []*Param {
 // atomically: a crash leaves the previous file or the new one, never half of one. epoch
 // is the last finished epoch.
 func SaveCheckpoint(path string, m *Model, opt Optimizer, epoch int, meta map[string]string, state ...StateTensor) error {
+	if m == nil {
+		return fmt.Errorf("nn: save checkpoint %s: no model", path)
+	}
 	f := &safetensors.File{Metadata: map[string]string{}}
 	for k, v := range meta {
 		f.Metadata[k] = v

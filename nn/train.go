@@ -87,6 +87,9 @@ type Progress struct {
 // Training allocates nothing per minibatch once the buffers exist, and with the same
 // seeds gives bit-identical weights.
 func Train(ctx context.Context, m *Model, opt Optimizer, train, test *data.Set, cfg TrainConfig) ([]EpochMetrics, error) {
+	if m == nil || opt == nil {
+		return nil, fmt.Errorf("nn: train: the model and the optimizer are required")
+	}
 	if cfg.Batch < 1 {
 		return nil, fmt.Errorf("nn: train: batch size %d must be at least 1", cfg.Batch)
 	}

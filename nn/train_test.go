@@ -118,6 +118,9 @@ func TestTrainErrors(t *testing.T) {
 	if _, err := Evaluate(ctx, m, mn, 2); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled evaluation: %v", err)
 	}
+	if _, err := Train(context.Background(), m, nil, mn, nil, TrainConfig{Epochs: 1, Batch: 2}); err == nil {
+		t.Error("training without an optimizer: no error")
+	}
 	// Sets that do not hold what their shape says are errors, not panics or reads past
 	// their end.
 	badLabel := data.Synthetic(4, 1, 28, 28, 10, 1)

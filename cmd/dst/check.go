@@ -1,19 +1,22 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"golang.org/x/term"
 
+	"github.com/dst-dev/dst/importer"
 	"github.com/dst-dev/dst/lang"
 	"github.com/dst-dev/dst/stdlib"
 )
 
 // CheckCmd type-checks .dst scripts without running them.
 type CheckCmd struct {
-	Files   []string `arg:"" name:"file" help:"Scripts to check." placeholder:"FILE"`
+	Files   []string `arg:"" name:"file" help:"Scripts to check: .dst files, Distiller .yaml schedules (imported in memory) or experiment .hcl files (their schedule, model and epochs)." placeholder:"FILE"`
 	Model   string   `help:"Resolve selectors and check shapes against this zoo model (see 'dst models'). Without it each file is checked against the model its '# model: NAME' header line names, and a file without one only for syntax, types and windows." placeholder:"NAME"`
 	Epochs  int      `help:"Run length in epochs: open windows end there, and windows past it are warned about (0 = unknown)." placeholder:"N"`
 	Color   string   `help:"Colour diagnostics: auto (only on a terminal), always or never." enum:"auto,always,never" default:"auto"`
@@ -41,27 +44,35 @@ func (c *CheckCmd) Run(g *Globals) error {
 	// the exit status 2 at the end.
 	sources := map[string][]byte{}
 	var unreadable []string
-	var files []string
+	var files []checkInput
 	for _, name := range c.Files {
-		src, err := os.ReadFile(name)
+		in, err := c.input(g, name)
 		if err != nil {
 			fmt.Fprintf(g.Stderr, "dst: %v\n", err)
 			unreadable = append(unreadable, name)
 			continue
 		}
-		sources[name] = src
-		files = append(files, name)
+		sources[in.name] = in.src
+		files = append(files, in)
 	}
 	dw := lang.NewDiagnosticWriter(g.Stderr, sources, diagWidth(g), c.useColor(g))
 	failed := 0
 	var all lang.Diagnostics
-	for _, name := range files {
+	for _, in := range files {
 		if err := g.Ctx.Err(); err != nil {
 			return err
 		}
+		name := in.name
 		fenv := env
+		if in.epochs > 0 && c.Epochs == 0 {
+			fenv.Epochs = in.epochs
+		}
 		if c.Model == "" {
-			if mn := scheduleModel(g.Stderr, name, sources[name], ""); mn != "" {
+			mn := in.model
+			if mn == "" {
+				mn = scheduleModel(g.Stderr, name, in.src, "")
+			}
+			if mn != "" {
 				params, err := modelParams(mn)
 				if err != nil {
 					return err
@@ -126,4 +137,61 @@ func printProgram(g *Globals, name string, prog *lang.Program) {
 	for _, p := range prog.Policies {
 		fmt.Fprintf(g.Stdout, "  %s:%d: %s\n", name, p.Range.Start.Line, p)
 	}
+}
+
+// checkInput is one schedule dst check checks: name (as diagnostics cite it), its .dst
+// text, and the model and run length an experiment file gives it ("" and 0 otherwise).
+type checkInput struct {
+	name, model string
+	src         []byte
+	epochs      int
+}
+
+// input reads the schedule a command-line file stands for: a .dst script itself, a
+// Distiller YAML schedule imported in memory (diagnostics cite "FILE.yaml (imported)"),
+// or the schedule an experiment .hcl names, with its model and epochs.
+func (c *CheckCmd) input(g *Globals, name string) (checkInput, error) {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".hcl":
+		exp, err := loadExperiment(name, g.Stderr)
+		if err != nil {
+			return checkInput{}, err
+		}
+		if exp.Schedule == nil {
+			return checkInput{}, fmt.Errorf("experiment %s names no schedule", name)
+		}
+		in, err := c.input(g, *exp.Schedule)
+		if err != nil {
+			return checkInput{}, fmt.Errorf("experiment %s: %w", name, err)
+		}
+		if exp.Model != nil {
+			in.model = *exp.Model
+		}
+		if exp.Epochs != nil {
+			in.epochs = *exp.Epochs
+		}
+		return in, nil
+	case ".yaml", ".yml":
+		raw, err := os.ReadFile(name)
+		if err != nil {
+			return checkInput{}, err
+		}
+		src, err := importer.Convert(name, raw, importer.Options{})
+		if err != nil {
+			var list importer.ErrorList
+			if errors.As(err, &list) {
+				for _, e := range list {
+					fmt.Fprintf(g.Stderr, "%s\n", e)
+				}
+				return checkInput{}, fmt.Errorf("%s: the Distiller schedule does not import (%d errors)", name, len(list))
+			}
+			return checkInput{}, err
+		}
+		return checkInput{name: name + " (imported)", src: src}, nil
+	}
+	src, err := os.ReadFile(name)
+	if err != nil {
+		return checkInput{}, err
+	}
+	return checkInput{name: name, src: src}, nil
 }

@@ -136,6 +136,29 @@ func TestHeaderModel(t *testing.T) {
 	if code != 2 || !strings.Contains(stderr, `"conv1" matches no parameter`) || !strings.Contains(stderr, "cannot read") {
 		t.Errorf("a missing file and a bad one: exit %d:\n%s", code, stderr)
 	}
+	// An experiment file is checked through its schedule, against its model; a Distiller
+	// YAML schedule through its import.
+	if code, _, stderr := runCmd(t, &CheckCmd{Files: []string{"../../examples/agp_lenet300.hcl"}}); code != 0 || stderr != "" {
+		t.Errorf("check examples/agp_lenet300.hcl: exit %d:\n%s", code, stderr)
+	}
+	yaml := writeRunFile(t, dir, "agp.yaml", `version: 1
+pruners:
+  p1:
+    class: AutomatedGradualPruner
+    initial_sparsity: 0.05
+    final_sparsity: 0.5
+    weights: [fc9.weight]
+policies:
+  - pruner:
+      instance_name: p1
+    starting_epoch: 0
+    ending_epoch: 2
+    frequency: 1
+`)
+	code, _, stderr = runCmd(t, &CheckCmd{Files: []string{yaml}, Model: "lenet300_100"})
+	if code != 1 || !strings.Contains(stderr, "agp.yaml (imported):") || !strings.Contains(stderr, `"fc9.weight" matches no parameter`) {
+		t.Errorf("check of a Distiller schedule naming fc9: exit %d:\n%s", code, stderr)
+	}
 	unknown := writeRunFile(t, dir, "unknown.dst", "# model: lenet300\nprune fc1 level 50% at epoch 0\n")
 	if code, _, stderr := runCmd(t, &CheckCmd{Files: []string{unknown}}); code != 0 || !strings.Contains(stderr, `names model "lenet300", which is not in the zoo`) {
 		t.Errorf("unknown header model: exit %d:\n%s", code, stderr)

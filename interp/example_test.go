@@ -5,9 +5,11 @@ import (
 	"log"
 	"math/rand/v2"
 
+	"github.com/dst-dev/dst/data"
 	"github.com/dst-dev/dst/interp"
 	"github.com/dst-dev/dst/lang"
 	"github.com/dst-dev/dst/nn"
+	"github.com/dst-dev/dst/ops"
 )
 
 // Example embeds dst in a hand-written training loop: the host owns one weight matrix,
@@ -169,4 +171,63 @@ func ExampleScheduler_MarshalState() {
 	// Output:
 	// {"version":1,"began":false,"steps_per_epoch":0,"base_lr":0,"policies":[{"policy":"prune sensitivity","range":"s.dst:1:1","cache":{"fc.weight":[0.6599512983921425]}}]}
 	// <nil>
+}
+
+// Example_zooModel drives a zoo model from a hand-written loop: the host owns the data,
+// the forward and backward passes, the loss and the optimizer, and calls the Scheduler's
+// hooks at each event of the order [nn.Hooks] gives (nn.Train does the same). The schedule
+// prunes fc1 to 50% at epoch 0 and fc2 gradually; the masks hold through the updates.
+func Example_zooModel() {
+	m, err := nn.New("lenet300_100", 1)
+	if err != nil {
+		log.Fatal(err)
+	}
+	opt, err := nn.NewSGD(m.Params(), nn.SGDConfig{LR: 0.01, Momentum: 0.9})
+	if err != nil {
+		log.Fatal(err)
+	}
+	src := []byte("prune fc1 level 50% at epoch 0\nprune fc2 agp 0% -> 80% from epoch 0 to 3\n")
+	sched, err := interp.CompileSource("example.dst", src, interp.Options{
+		Params: m.Params(), Optimizer: opt, Model: m, Epochs: 3})
+	if err != nil {
+		log.Fatal(err) // a diagnostic with file:line:col, as dst check prints it
+	}
+	train := data.Synthetic(256, 1, 28, 28, 10, 1)
+	const batch = 64
+	loader := data.NewLoader(train, batch, true, 1)
+	x := ops.New(batch, 1, 28, 28)
+	y := make([]int32, batch)
+	var ce ops.CrossEntropy
+	must := func(err error) {
+		if err != nil {
+			log.Fatal(err)
+		}
+	}
+	must(sched.OnTrainingBegin())
+	for epoch := range 3 {
+		must(sched.OnEpochBegin(epoch))
+		loader.Shuffle(epoch)
+		steps := loader.Steps()
+		for s := range steps {
+			loader.Batch(s, ops.F32(x), y)
+			m.ZeroGrad()
+			must(sched.OnMinibatchBegin(epoch, s, steps))
+			logits := m.Forward(x, true)
+			st := &nn.Step{Epoch: epoch, Step: s, StepsPerEpoch: steps, Input: x, Labels: y,
+				Logits: logits, Loss: ce.Forward(logits, y), DLogits: ce.Backward(), LR: opt.LR()}
+			must(sched.BeforeBackward(st)) // regularizers and distillation change st
+			m.Backward(st.DLogits)
+			must(sched.BeforeOptimizerStep(st))
+			opt.Step()
+			must(sched.OnMinibatchEnd(epoch, s, steps)) // masks are re-applied
+		}
+		must(sched.OnEpochEnd(epoch, &nn.EpochMetrics{Epoch: epoch, LR: opt.LR()}))
+		fc1, fc2 := m.Param("fc1.weight"), m.Param("fc2.weight")
+		fmt.Printf("epoch %d: fc1 %d of %d non-zero, fc2 %d of %d\n", epoch, fc1.NNZ(), fc1.Len(), fc2.NNZ(), fc2.Len())
+	}
+	must(sched.OnTrainingEnd())
+	// Output:
+	// epoch 0: fc1 117600 of 235200 non-zero, fc2 30000 of 30000
+	// epoch 1: fc1 117600 of 235200 non-zero, fc2 9000 of 30000
+	// epoch 2: fc1 117600 of 235200 non-zero, fc2 6000 of 30000
 }

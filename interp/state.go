@@ -11,6 +11,30 @@ import (
 	"gorgonia.org/tensor"
 )
 
+// Saving and resuming a run.
+//
+// A host that checkpoints a run saves, at the end of an epoch, [nn.SaveCheckpoint] of the
+// model and optimizer with the metadata MetaSchedulerState (the JSON of
+// [Scheduler.MarshalState]) and MetaSchedule (the schedule's source), and the tensors of
+// [Scheduler.StateTensors]. To resume it:
+//
+//  1. build the model and optimizer, and compile the same schedule ([CompileSource]):
+//     quantization-aware policies add their layers and parameters (PACT's α) at
+//     compilation, so the checkpoint fits the model only afterwards;
+//  2. [nn.LoadCheckpoint] the weights, masks and optimizer state;
+//  3. [Scheduler.RestoreState] with the MetaSchedulerState metadata;
+//  4. [Scheduler.RestoreStateTensors] with the checkpoint's [nn.CheckpointInfo.State];
+//
+// then train on from the epoch after the saved one (nn.TrainConfig.StartEpoch). dst run
+// and its --resume follow these steps, and dst eval, bench and export read the two
+// metadata keys to rebuild a quantization-aware model.
+const (
+	// MetaSchedulerState is the checkpoint metadata key of the Scheduler's state.
+	MetaSchedulerState = "dst.scheduler"
+	// MetaSchedule is the checkpoint metadata key of the schedule's source.
+	MetaSchedule = "dst.schedule"
+)
+
 // stateVersion is the version of the JSON written by MarshalState.
 const stateVersion = 1
 

@@ -25,10 +25,10 @@ import (
 
 // Checkpoint metadata keys of a dst run.
 const (
-	metaRun       = "dst.run"       // the run's settings (runConfig as JSON)
-	metaScheduler = "dst.scheduler" // the Scheduler's state (interp.MarshalState)
-	metaFinished  = "dst.finished"  // "true" once training and after-training policies ran
-	metaSchedule  = "dst.schedule"  // the schedule's source, so a quantization-aware model can be rebuilt
+	metaRun       = "dst.run"                 // the run's settings (runConfig as JSON)
+	metaScheduler = interp.MetaSchedulerState // the Scheduler's state (interp.MarshalState)
+	metaFinished  = "dst.finished"            // "true" once training and after-training policies ran
+	metaSchedule  = interp.MetaSchedule       // the schedule's source, so a quantization-aware model can be rebuilt
 )
 
 // Files a run writes into its output folder.

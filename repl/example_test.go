@@ -33,7 +33,7 @@ func ExampleSession() {
 	fmt.Printf("fc1.weight non-zeros after undo: %d\n", m.Param("fc1.weight").NNZ())
 	// Output:
 	// target = 0.5 (50%) (fraction)
-	// ran prune level [fc1.weight] before training
+	// ran prune level [fc1.weight] now
 	//   fc1.weight               50.00% sparse (200000 of 400000 non-zero)
 	// <repl>:3:17: error: Value out of range
 	//     3 | prune fc1 level 2

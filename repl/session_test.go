@@ -394,7 +394,7 @@ func TestCommandsOutput(t *testing.T) {
 		{"multi-line", []string{"lr multistep 0.1 at epochs [1,\n 3]", "schedule"}, []string{"scheduled lr multistep at epochs [1, 3]", "<repl>:1  lr multistep 0.1 at epochs [1, 3]\n"}},
 		{"comment", []string{"# nothing", "schedule"}, []string{"the schedule is empty"}},
 		{"regularizer joins the schedule", []string{"regularize fc1 l1 1e-5", "schedule"}, []string{"scheduled regularize l1 [fc1.weight] from epoch 0", "<repl>:1  regularize fc1 l1 1e-5"}},
-		{"thin now", []string{"prune conv2 filters 20%", "thin"}, []string{"ran thin contract before training"}},
+		{"thin now", []string{"prune conv2 filters 20%", "thin"}, []string{"ran thin contract now"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -132,7 +132,8 @@ func (s *Session) now(in *input, src []byte) error {
 	}
 	s.parkSchedule() // thinning may have changed shapes under the live schedule
 	for _, pol := range prog.Policies {
-		s.printf("ran %s\n", pol)
+		// The statement had no window: say "now", not the window it ran in.
+		s.printf("ran %s now\n", strings.TrimSuffix(pol.String(), " before training"))
 		for _, name := range pol.Params {
 			if p := s.m.Param(name); p != nil {
 				s.printf("  %-24s %s\n", name, sparsityText(p))

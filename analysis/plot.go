@@ -204,7 +204,7 @@ func runPlots(s *runlog.Summary) ([]*plot.Plot, error) {
 	}
 	// Sparsity bars, one per parameter, top to bottom in model order.
 	bars := plot.New()
-	bars.Title.Text = fmt.Sprintf("Weight sparsity of %s after epoch %d", model, last.Metrics.Epoch+1)
+	bars.Title.Text = fmt.Sprintf("Weight sparsity of %s after epoch %d", model, last.Metrics.Epoch)
 	bars.X.Label.Text = "sparsity (%)"
 	bars.Y.Label.Text = "parameter"
 	bars.X.Min, bars.X.Max = 0, 100
@@ -242,7 +242,7 @@ func runPlots(s *runlog.Summary) ([]*plot.Plot, error) {
 			e := &s.Epochs[k]
 			for i, v := range get(e) {
 				if !math.IsNaN(v) && !math.IsInf(v, 0) {
-					xys[i] = append(xys[i], plotter.XY{X: float64(e.Metrics.Epoch + 1), Y: v})
+					xys[i] = append(xys[i], plotter.XY{X: float64(e.Metrics.Epoch), Y: v})
 				}
 			}
 		}

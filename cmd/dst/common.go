@@ -111,7 +111,7 @@ func stepBar(stderr io.Writer) func(p nn.Progress) {
 			epoch = p.Epoch
 			bar = progressbar.NewOptions(p.Steps,
 				progressbar.OptionSetWriter(stderr),
-				progressbar.OptionSetDescription(fmt.Sprintf("epoch %d", p.Epoch+1)),
+				progressbar.OptionSetDescription(fmt.Sprintf("epoch %d", p.Epoch)),
 				progressbar.OptionClearOnFinish(),
 				progressbar.OptionThrottle(100*time.Millisecond),
 				progressbar.OptionShowCount(),
@@ -137,13 +137,12 @@ func defaultOut(model string) string {
 
 // warnDiverged prints, once per run (warned says whether it did already), a warning when
 // an epoch's training loss is not finite: the weights are NaN from then on, and every
-// later figure and checkpoint with them. shown is the epoch's number as the command
-// prints it. It returns whether the warning has been given.
-func warnDiverged(g *Globals, em *nn.EpochMetrics, shown int, warned bool) bool {
+// later figure and checkpoint with them. It returns whether the warning has been given.
+func warnDiverged(g *Globals, em *nn.EpochMetrics, warned bool) bool {
 	if warned || !(math.IsNaN(em.TrainLoss) || math.IsInf(em.TrainLoss, 0)) {
 		return warned
 	}
-	fmt.Fprintf(g.Stderr, "dst: warning: training diverged in epoch %d (loss %v): the weights are no longer finite; lower the learning rate\n", shown, em.TrainLoss)
+	fmt.Fprintf(g.Stderr, "dst: warning: training diverged in epoch %d (loss %v): the weights are no longer finite; lower the learning rate\n", em.Epoch, em.TrainLoss)
 	return true
 }
 

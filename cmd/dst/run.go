@@ -331,7 +331,7 @@ func (c *RunCmd) execute(g *Globals, cfg runConfig, src, expSrc []byte, out stri
 	_, err = nn.Train(g.Ctx, m, opt, train, test, nn.TrainConfig{
 		Epochs: cfg.Epochs, StartEpoch: start, Batch: cfg.Batch, Seed: cfg.Seed, Hooks: sched, OnStep: onStep,
 		OnEpoch: func(em *nn.EpochMetrics) error {
-			warned = warnDiverged(g, em, em.Epoch, warned)
+			warned = warnDiverged(g, em, warned)
 			last = *em
 			table := runlog.Sparsity(m.Params())
 			fmt.Fprintln(g.Stdout, runlog.MetricsLine(*em))

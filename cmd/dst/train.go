@@ -114,7 +114,7 @@ func (c *TrainCmd) Run(g *Globals) error {
 		Epochs: c.Epochs, Batch: c.Batch, Seed: c.Seed,
 		OnStep: stepBar(g.Stderr),
 		OnEpoch: func(em *nn.EpochMetrics) error {
-			warned = warnDiverged(g, em, em.Epoch+1, warned) // printed 1-based
+			warned = warnDiverged(g, em, warned)
 			last = *em
 			fmt.Fprintln(g.Stdout, epochLine(em, c.Epochs))
 			if err := summary.AddEpoch(*em, m.Params()); err != nil {
@@ -139,8 +139,8 @@ func (c *TrainCmd) Run(g *Globals) error {
 
 // epochLine formats one epoch's figures: epoch, loss, top-1, top-5, samples/s, seconds.
 func epochLine(m *nn.EpochMetrics, epochs int) string {
-	return fmt.Sprintf("epoch %2d/%d  loss %.4f  test loss %.4f  top-1 %6.2f%%  top-5 %6.2f%%  lr %.4g  %8.0f samples/s  %6.1fs",
-		m.Epoch+1, epochs, m.TrainLoss, m.TestLoss, m.Top1, m.Top5, m.LR, m.SamplesPerSec, m.Seconds)
+	return fmt.Sprintf("epoch %2d (%d of %d)  loss %.4f  test loss %.4f  top-1 %6.2f%%  top-5 %6.2f%%  lr %.4g  %8.0f samples/s  %6.1fs",
+		m.Epoch, m.Epoch+1, epochs, m.TrainLoss, m.TestLoss, m.Top1, m.Top5, m.LR, m.SamplesPerSec, m.Seconds)
 }
 
 // EvalCmd evaluates a checkpoint on the test set.

@@ -40,7 +40,7 @@ var zoo = []zooEntry{
 		[]int{1, 28, 28}, 10, buildLeNet5},
 	{"resnet20_cifar", "ResNet-20 for CIFAR-10 (He et al.; Distiller's resnet_cifar.py): 3 stages × 3 BasicBlocks, widths 16/32/64, BatchNorm, avgpool 8, fc 64→10",
 		[]int{3, 32, 32}, 10, buildResNet20},
-	{"lstm_char", "character-level LSTM language model (PyTorch's word_language_model RNNModel): embedding 128→64, LSTM 64→128, decoder 128→128; input T×N token ids, T = 35",
+	{"lstm_char", "character-level LSTM language model (PyTorch's word_language_model RNNModel): embedding 128→64, LSTM 64→128, decoder 128→128; input T×N token ids, T = 35; Go API only (the CLI's datasets are images)",
 		[]int{charSeq}, charVocab, buildLSTMChar},
 }
 

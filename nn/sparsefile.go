@@ -4,9 +4,11 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/dst-dev/dst/internal/safetensors"
 	"github.com/dst-dev/dst/kernels"
+	"gorgonia.org/tensor"
 )
 
 // Sparse model files.
@@ -93,8 +95,11 @@ func readInts(t *safetensors.Tensor) ([]int32, error) {
 	return nil, fmt.Errorf("tensor %s is %s, want I16 or I32", t.Name, t.DType)
 }
 
-// LoadSparse restores a file written by [SaveSparse] into m, which must be the same
-// architecture with the same (possibly thinned) shapes.
+// LoadSparse restores a file written by [SaveSparse] into m, the same architecture. A
+// tensor whose shape differs from m's (the file of a thinned model) replaces the model's
+// tensor with one of the saved shape, as [LoadCheckpoint] does, so that a fresh zoo model
+// takes a thinned file. The file is read and checked whole first: on any error m is left
+// as it was.
 func LoadSparse(path string, m *Model) error {
 	f, err := safetensors.ReadFile(path)
 	if err != nil {
@@ -103,26 +108,41 @@ func LoadSparse(path string, m *Model) error {
 	if f.Metadata["format"] != "dst-sparse" {
 		return fmt.Errorf("nn: load sparse model %s: not a dst sparse model file (format %q)", path, f.Metadata["format"])
 	}
-	dense := func(name string, dst []float32, shape []int) error {
+	if saved := f.Metadata["dst.model"]; saved != "" && m.Name != "" && saved != m.Name {
+		return fmt.Errorf("nn: load sparse model %s: it holds a %s, not a %s: %w", path, saved, m.Name, ErrCheckpointMismatch)
+	}
+	// dense reads a tensor stored as is, of any shape with the model's rank.
+	dense := func(name string, model []int) ([]int, []float32, error) {
 		t := f.Tensor(name)
 		if t == nil {
-			return fmt.Errorf("nn: load sparse model %s: tensor %q is missing: %w", path, name, ErrCheckpointMismatch)
+			return nil, nil, fmt.Errorf("nn: load sparse model %s: tensor %q is missing: %w", path, name, ErrCheckpointMismatch)
 		}
-		if !sameShape(shape, t.Shape) {
-			return fmt.Errorf("nn: load sparse model %s: %s has shape %v, the model %v: %w", path, name, t.Shape, shape, ErrCheckpointMismatch)
+		if len(t.Shape) != len(model) {
+			return nil, nil, fmt.Errorf("nn: load sparse model %s: %s has shape %v, the model %v: %w", path, name, t.Shape, model, ErrCheckpointMismatch)
 		}
-		return t.Float32s(dst)
+		v := make([]float32, t.Len())
+		if err := t.Float32s(v); err != nil {
+			return nil, nil, err
+		}
+		return t.Shape, v, nil
 	}
-	for _, p := range m.Params() {
+	type loaded struct {
+		shape []int
+		value []float32
+	}
+	params := make([]loaded, len(m.Params()))
+	for i, p := range m.Params() {
 		js, ok := f.Metadata["dst.csr."+p.Name]
 		if !ok {
-			if err := dense(p.Name, p.Data(), p.Shape()); err != nil {
+			shape, v, err := dense(p.Name, p.Shape())
+			if err != nil {
 				return err
 			}
+			params[i] = loaded{shape, v}
 			continue
 		}
 		var shape []int
-		if err := json.Unmarshal([]byte(js), &shape); err != nil || !sameShape(shape, p.Shape()) {
+		if err := json.Unmarshal([]byte(js), &shape); err != nil || len(shape) != len(p.Shape()) || len(shape) == 0 || slices.Contains(shape, 0) {
 			return fmt.Errorf("nn: load sparse model %s: %s has shape %s, the model %v: %w", path, p.Name, js, p.Shape(), ErrCheckpointMismatch)
 		}
 		vt, ct, rt := f.Tensor(p.Name+".csr_values"), f.Tensor(p.Name+".csr_col_idx"), f.Tensor(p.Name+".csr_row_ptr")
@@ -139,12 +159,15 @@ func LoadSparse(path string, m *Model) error {
 			return fmt.Errorf("nn: load sparse model %s: %v %v", path, err1, err2)
 		}
 		rows := shape[0]
-		ncols := p.Len() / rows
+		n := 1
+		for _, d := range shape {
+			n *= d
+		}
+		ncols := n / rows
 		if len(ptr) != rows+1 || len(cols) != len(vals) || int(ptr[rows]) != len(vals) {
 			return fmt.Errorf("nn: load sparse model %s: CSR of %s is inconsistent", path, p.Name)
 		}
-		d := p.Data()
-		clear(d)
+		d := make([]float32, n)
 		for i := 0; i < rows; i++ {
 			lo, hi := ptr[i], ptr[i+1]
 			if lo < 0 || hi < lo || int(hi) > len(vals) {
@@ -158,11 +181,31 @@ func LoadSparse(path string, m *Model) error {
 				d[i*ncols+c] = vals[e]
 			}
 		}
+		params[i] = loaded{shape, d}
 	}
-	for _, b := range m.Buffers() {
-		if err := dense(b.Name, b.Value.Data().([]float32), b.Value.Shape()); err != nil {
+	buffers := make([]loaded, len(m.Buffers()))
+	for i, b := range m.Buffers() {
+		shape, v, err := dense(b.Name, b.Value.Shape())
+		if err != nil {
 			return err
 		}
+		buffers[i] = loaded{shape, v}
+	}
+	for i, p := range m.Params() {
+		l := params[i]
+		if !sameShape(p.Value.Shape(), l.shape) {
+			p.Value = tensor.New(tensor.WithShape(l.shape...), tensor.Of(tensor.Float32))
+			p.Grad = tensor.New(tensor.WithShape(l.shape...), tensor.Of(tensor.Float32))
+			p.Mask = nil
+		}
+		copy(p.Data(), l.value)
+	}
+	for i, b := range m.Buffers() {
+		l := buffers[i]
+		if !sameShape(b.Value.Shape(), l.shape) {
+			b.Value = tensor.New(tensor.WithShape(l.shape...), tensor.Of(tensor.Float32))
+		}
+		copy(b.Value.Data().([]float32), l.value)
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 
 	"github.com/alecthomas/kong"
@@ -96,6 +97,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int
 		kong.Description("dst: neural-network compression schedules as a typed language, on a fast CPU runtime."),
 		kong.UsageOnError(),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+		kong.ValueFormatter(helpWithDefault),
 		kong.Writers(stdout, stderr),
 		kong.Exit(func(c int) { exited = c; panic(exitSentinel{}) }),
 	)
@@ -141,3 +143,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int
 
 // exitSentinel unwinds kong's --help exit without calling os.Exit inside run.
 type exitSentinel struct{}
+
+// helpWithDefault is kong's help text of a flag followed by its default value, unless the
+// text already speaks of the default or the default is empty, false or zero.
+func helpWithDefault(v *kong.Value) string {
+	h := kong.DefaultHelpValueFormatter(v)
+	if !v.HasDefault || v.Default == "" || v.Default == "false" || v.Default == "0" || strings.Contains(strings.ToLower(h), "default") {
+		return h
+	}
+	return strings.TrimSuffix(h, ".") + " (default " + v.Default + ")."
+}

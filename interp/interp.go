@@ -126,6 +126,9 @@ func (o *Options) Env() (lang.Env, error) {
 	}
 	infos := make([]lang.ParamInfo, len(o.Params))
 	for i, p := range o.Params {
+		if p == nil {
+			return lang.Env{}, fmt.Errorf("interp: Options.Params[%d] is nil", i)
+		}
 		infos[i] = lang.ParamInfo{Name: p.Name, Shape: p.Shape(), Kind: p.Kind.String(), Layer: p.Layer}
 	}
 	return lang.Env{Params: infos, Builtins: b, Epochs: o.Epochs}, nil
@@ -137,7 +140,7 @@ func (o *Options) Env() (lang.Env, error) {
 func Check(filename string, src []byte, opt Options) (*lang.Program, lang.Diagnostics) {
 	env, err := opt.Env()
 	if err != nil {
-		return nil, lang.Diagnostics{{Severity: lang.Error, Summary: "Invalid host builtin", Detail: err.Error()}}
+		return nil, lang.Diagnostics{{Severity: lang.Error, Summary: "Invalid options", Detail: err.Error()}}
 	}
 	return lang.CheckSource(filename, src, env)
 }

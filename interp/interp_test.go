@@ -868,3 +868,19 @@ func TestThinWarnsKept(t *testing.T) {
 		t.Errorf("warning log:\n%s", log.String())
 	}
 }
+
+// TestNilArguments checks that nil arguments of the embedding API are errors, not
+// nil dereferences.
+func TestNilArguments(t *testing.T) {
+	ps := testParams(t)
+	if _, err := CompileSource("t.dst", []byte("prune fc1 level 50% at epoch 0\n"), Options{Params: append(ps, nil), Epochs: 1}); err == nil || !strings.Contains(err.Error(), "Options.Params") {
+		t.Errorf("a nil parameter: %v", err)
+	}
+	s := compile(t, "prune fc1 level 50% at epoch 0\n", Options{Params: ps, Epochs: 1})
+	if err := s.BeforeBackward(nil); err == nil {
+		t.Error("BeforeBackward(nil): no error")
+	}
+	if err := s.BeforeOptimizerStep(nil); err == nil {
+		t.Error("BeforeOptimizerStep(nil): no error")
+	}
+}

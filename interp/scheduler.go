@@ -400,6 +400,9 @@ func (s *Scheduler) OnMinibatchBegin(epoch, step, stepsPerEpoch int) error {
 // BeforeBackward adds the active regularizers' losses to st.Loss and their gradients to
 // the parameters.
 func (s *Scheduler) BeforeBackward(st *nn.Step) error {
+	if st == nil {
+		return fmt.Errorf("interp: BeforeBackward: nil step")
+	}
 	s.epoch, s.step = st.Epoch, st.Step
 	for _, cp := range s.pols {
 		if cp.kd != nil {
@@ -427,6 +430,9 @@ func (s *Scheduler) BeforeBackward(st *nn.Step) error {
 // BeforeOptimizerStep masks the gradients of forward-only policies with mask_gradients
 // and restores the dense copies of double_copies policies, so the optimizer updates them.
 func (s *Scheduler) BeforeOptimizerStep(st *nn.Step) error {
+	if st == nil {
+		return fmt.Errorf("interp: BeforeOptimizerStep: nil step")
+	}
 	for _, cp := range s.pols {
 		if cp.soft != nil {
 			cp.soft.BeforeStep(cp.params, cp.flags.maskGradients, cp.flags.doubleCopies)

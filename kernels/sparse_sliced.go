@@ -411,7 +411,7 @@ func SpMV(dst []float32, a *SlicedCSR, x []float32) {
 //
 //	dst[i] = (a·x)[i] + bias[i]   (relu: 0 unless that is > 0, as [Relu])
 //
-// It panics if len(x) != a.Cols() or len(dst) != len(bias) != a.Rows().
+// It panics unless len(x) == a.Cols() and len(dst) == len(bias) == a.Rows().
 func SpMVBias(dst []float32, a *SlicedCSR, x, bias []float32, relu bool) {
 	checkLen("SpMVBias", len(bias), a.rows)
 	spmv("SpMVBias", dst, a, x, bias, relu)

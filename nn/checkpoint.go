@@ -36,7 +36,10 @@ const (
 // parameter, a buffer nor optimizer state, such as the float copies of the weights
 // during quantization-aware training.
 type StateTensor struct {
-	Name  string
+	// Name is the tensor's name in the checkpoint, after the "__state__." prefix.
+	Name string
+	// Shape is the tensor's shape (nil or empty: a scalar); Data holds the product of
+	// its dimensions values, row-major.
 	Shape []int
 	Data  []float32
 }

@@ -52,8 +52,11 @@ func (r *WidenReport) String() string {
 // the zoo initialises them. The model input and the class scores keep their sizes. A
 // model with masks (pruned) or with a module type the tracer does not know is refused
 // with an error wrapping [ErrWiden], before anything changes. Optimizers built before
-// reallocate their state for the new shapes at their next step.
+// reallocate their state for the new shapes at their next step. r is required.
 func Widen(m *Model, factor float64, r *rand.Rand) (*WidenReport, error) {
+	if r == nil {
+		return nil, fmt.Errorf("%w: Widen needs a random source for the new weights", ErrWiden)
+	}
 	if !(factor >= 1) || math.IsInf(factor, 0) {
 		return nil, fmt.Errorf("%w: factor %v must be a finite number of at least 1", ErrWiden, factor)
 	}

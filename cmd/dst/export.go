@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -113,18 +114,25 @@ func (c *ExportCmd) Run(g *Globals) error {
 			return usageError("layer %s has activations wider than 8 bits; an int8 export needs at most 8", l.Info().Name)
 		}
 	}
-	if err := int8model.Save(c.Out, m, meta); err != nil {
-		return err
-	}
-	fmt.Fprintf(g.Stdout, "wrote %s (%d int8 layers)\n", c.Out, layers)
 	if !c.Verify {
+		if err := int8model.Save(c.Out, m, meta); err != nil {
+			return err
+		}
+		fmt.Fprintf(g.Stdout, "wrote %s (%d int8 layers)\n", c.Out, layers)
 		return nil
 	}
+	// With --verify the file reaches -o only once it predicts as the quantized model:
+	// it is written beside it first and checked as read back.
+	tmp := c.Out + ".verifying"
+	if err := int8model.Save(tmp, m, meta); err != nil {
+		return err
+	}
+	defer os.Remove(tmp) // gone after the rename, or when verification fails
 	fq, fqPred, err := predict(g, m, test, c.Batch)
 	if err != nil {
 		return err
 	}
-	im, _, err := int8model.Load(c.Out, func(name string) (*nn.Model, error) { return nn.New(name, 0) })
+	im, _, err := int8model.Load(tmp, func(name string) (*nn.Model, error) { return nn.New(name, 0) })
 	if err != nil {
 		return err
 	}
@@ -141,9 +149,34 @@ func (c *ExportCmd) Run(g *Globals) error {
 	fmt.Fprintf(g.Stdout, "%s on %s (%d samples): float %.2f%%, fake-quant %.2f%%, int8 file %.2f%%; predictions differing: %d\n",
 		m.Name, test.Name, test.N, fp.Top1, fq, iq, diff)
 	if diff != 0 {
-		return exitCode(1, fmt.Errorf("the int8 file predicts differently from the quantized model on %d samples", diff))
+		why := ""
+		if hasActQuant(m) {
+			why = " (the checkpoint's quantization-aware training quantizes activations in a way the int8 format does not hold: export it without --verify, or export its float model)"
+		}
+		return exitCode(1, fmt.Errorf("the int8 model predicts differently from the quantized model on %d samples%s; %s not written", diff, why, c.Out))
 	}
+	if err := os.Rename(tmp, c.Out); err != nil {
+		return err
+	}
+	fmt.Fprintf(g.Stdout, "wrote %s (%d int8 layers)\n", c.Out, layers)
 	return nil
+}
+
+// hasActQuant reports whether m quantizes activations outside its RangeLinear layers
+// (quantization-aware training's quantizers, installed from a run's schedule).
+func hasActQuant(m *nn.Model) bool {
+	found := false
+	var walk func(nn.Module)
+	walk = func(mod nn.Module) {
+		if _, ok := mod.(*nn.ActQuant); ok {
+			found = true
+		}
+		for _, ch := range mod.Children() {
+			walk(ch)
+		}
+	}
+	walk(m.Root())
+	return found
 }
 
 // quantLayers returns m's RangeLinear layers.

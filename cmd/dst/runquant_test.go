@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -50,7 +51,18 @@ func TestRunQuantizeAndDistill(t *testing.T) {
 	if !strings.Contains(out, "final top-1") {
 		t.Fatalf("dorefa run:\n%s", out)
 	}
-	code, _, stderr := dst(t, append([]string{"train", "--model", "lenet300_100", "--out", filepath.Join(dir, "teacher")}, limits...)...)
+	// An int8 export with --verify writes its file only when it predicts as the quantized
+	// model: exit 0 and the file, or exit 1 and no file.
+	x8 := filepath.Join(dir, "dorefa.int8")
+	code, _, stderr := dst(t, "export", "--int8", filepath.Join(dir, "dorefa", "checkpoint.safetensors"), "-o", x8, "--verify", "--limit-test", "500", "--limit-train", "500")
+	_, statErr := os.Stat(x8)
+	if (code == 0) != (statErr == nil) || (code != 0 && !strings.Contains(stderr, "not written")) {
+		t.Errorf("export --verify of the DoReFa run: exit %d, file: %v, stderr: %s", code, statErr, stderr)
+	}
+	if matches, _ := filepath.Glob(x8 + "*"); code != 0 && len(matches) > 0 {
+		t.Errorf("a failed verification left %v", matches)
+	}
+	code, _, stderr = dst(t, append([]string{"train", "--model", "lenet300_100", "--out", filepath.Join(dir, "teacher")}, limits...)...)
 	if code != 0 {
 		t.Fatal(stderr)
 	}

@@ -261,3 +261,23 @@ func TestConcurrentCheck(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestValueStringRounding checks that values print as a person would write them: decimal
+// literals exactly, and arithmetic without its binary rounding.
+func TestValueStringRounding(t *testing.T) {
+	for _, tc := range []struct {
+		v    lang.Value
+		want string
+	}{
+		{lang.Value{Type: lang.TypeFraction, Num: 0.05 + 0.1}, "0.15"},
+		{lang.Value{Type: lang.TypeNumber, Num: 0.1 + 0.2}, "0.3"},
+		{lang.Value{Type: lang.TypeNumber, Num: 1e-5}, "1e-05"},
+		{lang.Value{Type: lang.TypeNumber, Num: 123456789012345}, "123456789012345"},
+		{lang.Value{Type: lang.TypeNumber, Num: 0.123456789012345}, "0.123456789012345"},
+		{lang.Value{Type: lang.TypeFractionRange, From: 0.05, To: 0.9}, "0.05 -> 0.9"},
+	} {
+		if got := tc.v.String(); got != tc.want {
+			t.Errorf("%v: %q, want %q", tc.v.Num, got, tc.want)
+		}
+	}
+}

@@ -58,7 +58,10 @@ func (v Value) String() string {
 	return formatNum(v.Num)
 }
 
-func formatNum(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
+// formatNum prints x with 15 significant digits, which every decimal literal of up to 15
+// digits survives and which hides the binary rounding of arithmetic (5% + 0.1 prints
+// 0.15, not 0.15000000000000002).
+func formatNum(x float64) string { return strconv.FormatFloat(x, 'g', 15, 64) }
 
 // parseDefault converts a signature's Default text into a Value of the argument's type.
 // Defaults are plain literals: a number (optionally with %), `a -> b`, a name, true/false,

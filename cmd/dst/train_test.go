@@ -34,6 +34,10 @@ func TestTrainDeterministic(t *testing.T) {
 			t.Fatal(err)
 		}
 		ckpts[i] = b
+		// Epochs count from 0, as in schedules and dst run.
+		if !strings.Contains(stdout, "\nepoch  0 (1 of 2)") {
+			t.Errorf("epoch lines not numbered from 0:\n%s", stdout)
+		}
 		// Keep the figures that must repeat (loss, accuracy), not the timing.
 		for _, l := range strings.Split(stdout, "\n") {
 			if strings.HasPrefix(l, "epoch") {
@@ -86,6 +90,13 @@ func TestCLIErrors(t *testing.T) {
 				t.Fatalf("stack trace on bad input: %s", stderr)
 			}
 		})
+	}
+	// Help gives defaults; dst run's help leaves out dst train's --lr-drop.
+	if code, stdout, _ := dst(t, "bench", "--help"); code != 0 || !strings.Contains(stdout, "(default 64)") {
+		t.Errorf("dst bench --help shows no default batch:\n%s", stdout)
+	}
+	if _, stdout, _ := dst(t, "run", "--help"); strings.Contains(stdout, "lr-drop") {
+		t.Errorf("dst run --help lists --lr-drop:\n%s", stdout)
 	}
 	// dst alone prints the commands; --version is the version command.
 	if code, stdout, _ := dst(t); code != 0 || !strings.Contains(stdout, "Usage: dst <command>") {

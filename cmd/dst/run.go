@@ -136,7 +136,7 @@ func (c *RunCmd) Run(g *Globals, kctx *kong.Context) error {
 			return importFailure(g, err)
 		}
 		fmt.Fprintf(g.Stdout, "imported Distiller schedule %s\n", schedule)
-		schedule = strings.TrimSuffix(schedule, filepath.Ext(schedule)) + ".imported.dst"
+		schedule += " (imported)" // as dst check cites it: no such .dst file exists
 	}
 	if !modelGiven {
 		c.Model = scheduleModel(g.Stderr, schedule, src, c.Model)

@@ -59,4 +59,12 @@ policies:
 	if code != 1 || !strings.Contains(stderr, "bad.yaml:3:") {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
 	}
+	// One that imports but names a parameter the model lacks is diagnosed on the imported
+	// script, cited as the YAML file's import (not a .dst file that does not exist).
+	wrong := filepath.Join(dir, "wrong.yaml")
+	os.WriteFile(wrong, []byte("version: 1\npruners:\n  p1:\n    class: AutomatedGradualPruner\n    initial_sparsity: 0.05\n    final_sparsity: 0.5\n    weights: [fc9.weight]\npolicies:\n  - pruner:\n      instance_name: p1\n    starting_epoch: 0\n    ending_epoch: 2\n    frequency: 1\n"), 0o644)
+	code, _, stderr = dst(t, "run", wrong, "--model", "lenet300_100", "--out", filepath.Join(dir, "wrong"))
+	if code != 1 || !strings.Contains(stderr, "wrong.yaml (imported):") || strings.Contains(stderr, ".imported.dst") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
 }

@@ -48,6 +48,19 @@ const (
 	InferSparse
 )
 
+// String returns the mode's name: "auto", "dense" or "sparse".
+func (m InferMode) String() string {
+	switch m {
+	case InferAuto:
+		return "auto"
+	case InferDense:
+		return "dense"
+	case InferSparse:
+		return "sparse"
+	}
+	return fmt.Sprintf("InferMode(%d)", int(m))
+}
+
 // LayerChoice reports the format chosen for one Linear or Conv2d layer.
 type LayerChoice struct {
 	// Name and Type identify the layer ("fc1", "Linear").

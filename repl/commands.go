@@ -383,6 +383,18 @@ func (s *Session) cmdUndo(in *input, args []field) error {
 	if sn == nil {
 		return s.failAt(in, 0, len(in.text), "Nothing to undo", "No command has changed the model, its schedule or its training position yet (or the undo history is used up).")
 	}
+	if sn.modules != moduleTypes(s.m) {
+		// Quantized layers give their float layers back; other replacements (batch
+		// norms folded into convolutions) cannot be undone.
+		requantize := s.unquantize()
+		if sn.modules != moduleTypes(s.m) {
+			if requantize != nil {
+				requantize()
+			}
+			s.undo = append(s.undo, sn)
+			return s.failAt(in, 0, len(in.text), "Cannot undo", "`%s` changed the model's layers beyond what undo restores (batch norms folded into their convolutions); start the repl again from the checkpoint.", strings.TrimSpace(sn.what))
+		}
+	}
 	if err := s.restore(sn); err != nil {
 		s.printf("warning: %v\n", err)
 	}
@@ -446,8 +458,13 @@ func (s *Session) cmdLoad(in *input, rest string, restOff int) error {
 		return s.failAt(in, argOff, argLen, "Cannot load", "%v", err)
 	}
 	s.push(in.text)
+	// A checkpoint holds float layers: quantized ones give theirs back first.
+	requantize := s.unquantize()
 	ci, err := nn.LoadCheckpoint(p, s.m, s.opt)
 	if err != nil {
+		if requantize != nil {
+			requantize()
+		}
 		s.restore(s.pop())
 		if errors.Is(err, nn.ErrCheckpointMismatch) {
 			return s.failAt(in, argOff, argLen, "Wrong checkpoint", "%v", err)

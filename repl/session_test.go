@@ -395,6 +395,10 @@ func TestCommandsOutput(t *testing.T) {
 		{"comment", []string{"# nothing", "schedule"}, []string{"the schedule is empty"}},
 		{"regularizer joins the schedule", []string{"regularize fc1 l1 1e-5", "schedule"}, []string{"scheduled regularize l1 [fc1.weight] from epoch 0", "<repl>:1  regularize fc1 l1 1e-5"}},
 		{"thin now", []string{"prune conv2 filters 20%", "thin"}, []string{"ran thin contract now"}},
+		// Post-training quantization runs now too, and undo gives the float layers back:
+		// the mask of fc1 and its 40% are there again (params lists only float layers).
+		{"quantize now and undo", []string{"prune fc1 level 40%", "quantize * linear 8 bits", "undo", "params"},
+			[]string{"ran quantize linear [conv1.weight conv2.weight fc1.weight fc2.weight] now", "undid quantize * linear 8 bits", "fc1.weight    500×800    400000  240000  40.00%    yes"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -3,6 +3,7 @@ package repl
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/dst-dev/dst/interp"
@@ -105,17 +106,27 @@ func (s *Session) let(in *input, src []byte) error {
 func (s *Session) now(in *input, src []byte) error {
 	nowSrc := append(append([]byte(nil), src[:len(src)-1]...), " before training\n"...)
 	prog, diags := interp.Check(Filename, nowSrc, s.options())
+	after := false // the statement runs as `after training` does: post-training quantization
 	if diags.HasErrors() {
 		for _, d := range diags.Errs() {
 			if d.Subject != nil && d.Subject.End.Offset > in.off+len(in.text) {
-				// The method does not run before training: the statement as written
-				// either joins the schedule with its default window or is an error.
-				return s.schedule(in)
+				// The method does not run before training. One that runs only after
+				// training runs now as at the end of training; any other joins the
+				// schedule with its default window or is an error.
+				afterSrc := append(append([]byte(nil), src[:len(src)-1]...), " after training\n"...)
+				p, adiags := interp.Check(Filename, afterSrc, s.options())
+				if adiags.HasErrors() || p == nil || len(p.Policies) == 0 || !afterOnly(p.Policies[len(p.Policies)-1]) {
+					return s.schedule(in)
+				}
+				prog, after = p, true
+				break
 			}
 		}
-		return s.report(in.relevant(diags))
+		if !after {
+			return s.report(in.relevant(diags))
+		}
 	}
-	if n := len(prog.Policies); n > 0 && !runsNow(prog.Policies[n-1]) {
+	if n := len(prog.Policies); !after && n > 0 && !runsNow(prog.Policies[n-1]) {
 		// Regularizers, lr schedules and distillation act during training: the
 		// statement joins the schedule with its default window (or is an error
 		// when its method has none).
@@ -126,14 +137,18 @@ func (s *Session) now(in *input, src []byte) error {
 		return s.failErr(in, "Cannot compile", err)
 	}
 	s.push(in.text)
-	if err := sched.OnTrainingBegin(); err != nil {
+	fire := sched.OnTrainingBegin
+	if after {
+		fire = sched.OnTrainingEnd
+	}
+	if err := fire(); err != nil {
 		s.restore(s.pop())
 		return s.failErr(in, "Runtime error", err)
 	}
 	s.parkSchedule() // thinning may have changed shapes under the live schedule
 	for _, pol := range prog.Policies {
 		// The statement had no window: say "now", not the window it ran in.
-		s.printf("ran %s now\n", strings.TrimSuffix(pol.String(), " before training"))
+		s.printf("ran %s now\n", strings.TrimSuffix(strings.TrimSuffix(pol.String(), " before training"), " after training"))
 		for _, name := range pol.Params {
 			if p := s.m.Param(name); p != nil {
 				s.printf("  %-24s %s\n", name, sparsityText(p))
@@ -179,6 +194,15 @@ func (s *Session) parkSchedule() {
 		}
 	}
 	s.sched = nil
+}
+
+// afterOnly reports a quantizer that runs only `after training` (post-training
+// quantization): without a window it runs now, as it would at the end of training.
+func afterOnly(p *lang.Policy) bool {
+	if p.Kind != lang.KindQuantize {
+		return false
+	}
+	return slices.Contains(p.Signature.Windows, lang.FormAfter) && !slices.Contains(p.Signature.Windows, lang.FormBefore)
 }
 
 // runsNow reports whether a policy has work to do before training: pruning, thinning and

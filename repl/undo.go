@@ -2,6 +2,7 @@ package repl
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/dst-dev/dst/nn"
 	"github.com/dst-dev/dst/ops"
@@ -21,6 +22,24 @@ type snapshot struct {
 	stepOff    int
 	kinds      []chunkKind // chunk kinds, to restore the live schedule
 	schedState []byte      // the live Scheduler's state, nil when none was compiled
+	modules    string      // the module tree's types (see moduleTypes)
+}
+
+// moduleTypes lists the Go types of m's modules in tree order: it changes when a command
+// replaces layers (post-training quantization, batch-norm folding), which a snapshot of
+// tensors cannot undo.
+func moduleTypes(m *nn.Model) string {
+	var b strings.Builder
+	var walk func(nn.Module)
+	walk = func(mod nn.Module) {
+		fmt.Fprintf(&b, "%T(", mod)
+		for _, c := range mod.Children() {
+			walk(c)
+		}
+		b.WriteString(")")
+	}
+	walk(m.Root())
+	return b.String()
 }
 
 type paramState struct {
@@ -44,7 +63,7 @@ func cloneDense(t *tensor.Dense) *tensor.Dense {
 // push saves the session's state before the command what changes it. The oldest
 // snapshot is dropped past Config.UndoDepth.
 func (s *Session) push(what string) {
-	sn := &snapshot{what: what, lr: s.opt.LR(), epoch: s.epoch, stepOff: s.stepOff}
+	sn := &snapshot{what: what, lr: s.opt.LR(), epoch: s.epoch, stepOff: s.stepOff, modules: moduleTypes(s.m)}
 	for _, p := range s.m.Params() {
 		sn.params = append(sn.params, paramState{p: p, value: cloneDense(p.Value), mask: cloneDense(p.Mask)})
 	}
@@ -130,4 +149,26 @@ func sameShape(a, b tensor.Shape) bool {
 		}
 	}
 	return true
+}
+
+// unquantize puts back the float layers that post-training quantization replaced (their
+// parameters are left as they were) and returns a function that quantizes them again,
+// or nil when the model has no quantized layer.
+func (s *Session) unquantize() (requantize func()) {
+	quantized := map[nn.Module]nn.Module{} // float layer → its quantized form
+	nn.ReplaceModules(s.m, func(mod nn.Module) (nn.Module, error) {
+		if r, ok := mod.(*nn.RangeLinear); ok && r.Layer != nil {
+			quantized[r.Layer] = r
+			return r.Layer, nil
+		}
+		return nil, nil
+	})
+	if len(quantized) == 0 {
+		return nil
+	}
+	return func() {
+		nn.ReplaceModules(s.m, func(mod nn.Module) (nn.Module, error) {
+			return quantized[mod], nil
+		})
+	}
 }

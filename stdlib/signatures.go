@@ -215,7 +215,7 @@ func signatureTable() []lang.Signature {
 			Doc: "Post-training range-linear quantization (Distiller PostTrainLinearQuantizer): weights, activations and biases are " +
 				"quantized q = round(scale·x − zp), clamped to the integer range, with the scale and zero point from the mode " +
 				"(sym, sym_restr, asym_s, asym_u), per tensor or per output channel, and activation ranges clipped by clip " +
-				"(none, avg, n_std, gauss, laplace). Runs once, normally after training; override lines change settings per layer.",
+				"(none, avg, n_std, gauss, laplace). Runs once, after training; override lines change settings per layer.",
 			Args: sigConcat(sigQuantBits("8"), []lang.ArgSpec{
 				{Name: "accum", Type: lang.TypeBits, Default: "32", Doc: "Bit width of the accumulator (always signed)."},
 				{Name: "mode", Type: lang.TypeEnum, Enum: []string{"sym", "sym_restr", "asym_s", "asym_u"}, Default: "sym", Doc: "Symmetric (full or restricted range) or asymmetric signed/unsigned."},
@@ -227,7 +227,7 @@ func signatureTable() []lang.Signature {
 				{Name: "scale_bits", Type: lang.TypeBits, Doc: "Approximate each requantization scale by an integer multiplier of this many bits and a shift."},
 				{Name: "stats", Type: lang.TypeString, Doc: "Path of an activation-statistics file; absent means dynamic per-batch ranges."},
 			}),
-			Windows: []lang.WindowForm{lang.FormBefore, lang.FormAfter}, DefaultWindow: "after training",
+			Windows: []lang.WindowForm{lang.FormAfter}, DefaultWindow: "after training",
 			Overrides: true, Exclusive: true,
 		},
 		{

@@ -37,14 +37,24 @@ func (s *Session) cmdParams(in *input, args []field) error {
 	tw := tabwriter.NewWriter(s.out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tSHAPE\tNUMEL\tNNZ\tSPARSITY\tMASK")
 	total, nnz := 0, 0
+	live := map[*nn.Param]bool{}
 	for _, p := range s.m.Params() {
+		live[p] = true
+	}
+	// The float weights of layers post-training quantization replaced are listed too,
+	// marked: they are what a save writes, and what undo brings back.
+	for _, p := range nn.CheckpointParams(s.m) {
 		n, z := p.Len(), p.NNZ()
 		total, nnz = total+n, nnz+z
 		mask := "-"
 		if p.Mask != nil {
 			mask = "yes"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.2f%%\t%s\n", p.Name, shapeText(p.Shape()), n, z, pctOf(n-z, n), mask)
+		name := p.Name
+		if !live[p] {
+			name += " (quantized)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.2f%%\t%s\n", name, shapeText(p.Shape()), n, z, pctOf(n-z, n), mask)
 	}
 	fmt.Fprintf(tw, "total\t\t%d\t%d\t%.2f%%\t\n", total, nnz, pctOf(total-nnz, total))
 	return tw.Flush()

@@ -397,6 +397,8 @@ func TestCommandsOutput(t *testing.T) {
 		{"thin now", []string{"prune conv2 filters 20%", "thin"}, []string{"ran thin contract now"}},
 		// Post-training quantization runs now too, and undo gives the float layers back:
 		// the mask of fc1 and its 40% are there again (params lists only float layers).
+		{"quantize now lists float weights", []string{"prune fc1 level 40%", "quantize * linear 8 bits", "params"},
+			[]string{"fc1.weight (quantized)", "240000  40.00%    yes"}},
 		{"quantize now and undo", []string{"prune fc1 level 40%", "quantize * linear 8 bits", "undo", "params"},
 			[]string{"ran quantize linear [conv1.weight conv2.weight fc1.weight fc2.weight] now", "undid quantize * linear 8 bits", "fc1.weight    500×800    400000  240000  40.00%    yes"}},
 	}

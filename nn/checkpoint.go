@@ -183,48 +183,38 @@ func LoadCheckpoint(path string, m *Model, opt Optimizer) (*CheckpointInfo, erro
 	// Everything is read and checked before the model changes: a checkpoint that does
 	// not fit leaves m (and opt) as they were.
 	used := map[string]bool{}
-	read := func(name string) (*safetensors.Tensor, []float32, error) {
-		t := f.Tensor(name)
-		if t == nil {
-			return nil, nil, fmt.Errorf("nn: load checkpoint %s: tensor %q is missing: %w", path, name, ErrCheckpointMismatch)
+	read := func(name string) (*loaded, error) {
+		l, err := readLoaded(f, name)
+		switch {
+		case err != nil:
+			return nil, fmt.Errorf("nn: load checkpoint %s: %w", path, err)
+		case l == nil:
+			return nil, fmt.Errorf("nn: load checkpoint %s: tensor %q is missing: %w", path, name, ErrCheckpointMismatch)
 		}
 		used[name] = true
-		v := make([]float32, t.Len())
-		if err := t.Float32s(v); err != nil {
-			return nil, nil, fmt.Errorf("nn: load checkpoint %s: %w", path, err)
-		}
-		return t, v, nil
+		return l, nil
 	}
-	type loaded struct {
-		shape       []int
-		value, mask []float32 // mask nil: the parameter becomes dense
-	}
-	params := make([]loaded, len(m.Params()))
+	params := make([]*loaded, len(m.Params()))
+	masks := make([]*loaded, len(m.Params())) // nil: the parameter becomes dense
 	for i, p := range m.Params() {
-		t, v, err := read(p.Name)
-		if err != nil {
+		if params[i], err = read(p.Name); err != nil {
 			return nil, err
 		}
-		params[i] = loaded{shape: t.Shape, value: v}
-		if mt := f.Tensor(maskPrefix + p.Name); mt != nil {
-			used[mt.Name] = true
-			if !sameShape(t.Shape, mt.Shape) {
-				return nil, fmt.Errorf("nn: load checkpoint %s: mask of %s has shape %v, parameter %v: %w", path, p.Name, mt.Shape, t.Shape, ErrCheckpointMismatch)
-			}
-			_, mask, err := read(mt.Name)
-			if err != nil {
-				return nil, err
-			}
-			params[i].mask = mask
+		if f.Tensor(maskPrefix+p.Name) == nil {
+			continue
+		}
+		if masks[i], err = read(maskPrefix + p.Name); err != nil {
+			return nil, err
+		}
+		if !sameShape(params[i].shape, masks[i].shape) {
+			return nil, fmt.Errorf("nn: load checkpoint %s: mask of %s has shape %v, parameter %v: %w", path, p.Name, masks[i].shape, params[i].shape, ErrCheckpointMismatch)
 		}
 	}
-	buffers := make([]loaded, len(m.Buffers()))
+	buffers := make([]*loaded, len(m.Buffers()))
 	for i, b := range m.Buffers() {
-		t, v, err := read(b.Name)
-		if err != nil {
+		if buffers[i], err = read(b.Name); err != nil {
 			return nil, err
 		}
-		buffers[i] = loaded{shape: t.Shape, value: v}
 	}
 	var optNames []string
 	for _, t := range f.Tensors {
@@ -278,23 +268,14 @@ func LoadCheckpoint(path string, m *Model, opt Optimizer) (*CheckpointInfo, erro
 	// optimizer refuses its state.
 	undo := snapshot(m)
 	for i, p := range m.Params() {
-		l := params[i]
-		if !sameShape(p.Value.Shape(), l.shape) {
-			p.Value = tensor.New(tensor.WithShape(l.shape...), tensor.Of(tensor.Float32))
-			p.Grad = tensor.New(tensor.WithShape(l.shape...), tensor.Of(tensor.Float32))
-		}
-		copy(p.Value.Data().([]float32), l.value)
+		params[i].setParam(p)
 		p.Mask = nil
-		if l.mask != nil {
-			p.SetMask(l.mask)
+		if masks[i] != nil {
+			p.SetMask(masks[i].value)
 		}
 	}
 	for i, b := range m.Buffers() {
-		l := buffers[i]
-		if !sameShape(b.Value.Shape(), l.shape) {
-			b.Value = tensor.New(tensor.WithShape(l.shape...), tensor.Of(tensor.Float32))
-		}
-		copy(b.Value.Data().([]float32), l.value)
+		buffers[i].setBuffer(b)
 	}
 	if state != nil {
 		if err := opt.SetState(state); err != nil {
@@ -303,6 +284,44 @@ func LoadCheckpoint(path string, m *Model, opt Optimizer) (*CheckpointInfo, erro
 		}
 	}
 	return ci, nil
+}
+
+// loaded is a tensor read from a file and checked, not yet given to the model.
+type loaded struct {
+	shape []int
+	value []float32
+}
+
+// readLoaded reads f's float tensor name, or returns nil when f has no such tensor.
+func readLoaded(f *safetensors.File, name string) (*loaded, error) {
+	t := f.Tensor(name)
+	if t == nil {
+		return nil, nil
+	}
+	v := make([]float32, t.Len())
+	if err := t.Float32s(v); err != nil {
+		return nil, err
+	}
+	return &loaded{shape: t.Shape, value: v}, nil
+}
+
+// setParam gives p the loaded values. A shape other than p's (the file of a thinned
+// model) replaces p's value and gradient with tensors of that shape and drops its mask.
+func (l *loaded) setParam(p *Param) {
+	if !sameShape(p.Value.Shape(), l.shape) {
+		p.Value = tensor.New(tensor.WithShape(l.shape...), tensor.Of(tensor.Float32))
+		p.Grad = tensor.New(tensor.WithShape(l.shape...), tensor.Of(tensor.Float32))
+		p.Mask = nil
+	}
+	copy(p.Data(), l.value)
+}
+
+// setBuffer gives b the loaded values, in a tensor of the loaded shape.
+func (l *loaded) setBuffer(b *Buffer) {
+	if !sameShape(b.Value.Shape(), l.shape) {
+		b.Value = tensor.New(tensor.WithShape(l.shape...), tensor.Of(tensor.Float32))
+	}
+	copy(b.Value.Data().([]float32), l.value)
 }
 
 // snapshot records the tensors of m's parameters and buffers (values, gradients,

@@ -8,7 +8,6 @@ import (
 
 	"github.com/dst-dev/dst/internal/safetensors"
 	"github.com/dst-dev/dst/kernels"
-	"gorgonia.org/tensor"
 )
 
 // Sparse model files.
@@ -112,33 +111,25 @@ func LoadSparse(path string, m *Model) error {
 		return fmt.Errorf("nn: load sparse model %s: it holds a %s, not a %s: %w", path, saved, m.Name, ErrCheckpointMismatch)
 	}
 	// dense reads a tensor stored as is, of any shape with the model's rank.
-	dense := func(name string, model []int) ([]int, []float32, error) {
-		t := f.Tensor(name)
-		if t == nil {
-			return nil, nil, fmt.Errorf("nn: load sparse model %s: tensor %q is missing: %w", path, name, ErrCheckpointMismatch)
+	dense := func(name string, model []int) (*loaded, error) {
+		l, err := readLoaded(f, name)
+		switch {
+		case err != nil:
+			return nil, fmt.Errorf("nn: load sparse model %s: %w", path, err)
+		case l == nil:
+			return nil, fmt.Errorf("nn: load sparse model %s: tensor %q is missing: %w", path, name, ErrCheckpointMismatch)
+		case len(l.shape) != len(model):
+			return nil, fmt.Errorf("nn: load sparse model %s: %s has shape %v, the model %v: %w", path, name, l.shape, model, ErrCheckpointMismatch)
 		}
-		if len(t.Shape) != len(model) {
-			return nil, nil, fmt.Errorf("nn: load sparse model %s: %s has shape %v, the model %v: %w", path, name, t.Shape, model, ErrCheckpointMismatch)
-		}
-		v := make([]float32, t.Len())
-		if err := t.Float32s(v); err != nil {
-			return nil, nil, err
-		}
-		return t.Shape, v, nil
+		return l, nil
 	}
-	type loaded struct {
-		shape []int
-		value []float32
-	}
-	params := make([]loaded, len(m.Params()))
+	params := make([]*loaded, len(m.Params()))
 	for i, p := range m.Params() {
 		js, ok := f.Metadata["dst.csr."+p.Name]
 		if !ok {
-			shape, v, err := dense(p.Name, p.Shape())
-			if err != nil {
+			if params[i], err = dense(p.Name, p.Shape()); err != nil {
 				return err
 			}
-			params[i] = loaded{shape, v}
 			continue
 		}
 		var shape []int
@@ -181,31 +172,19 @@ func LoadSparse(path string, m *Model) error {
 				d[i*ncols+c] = vals[e]
 			}
 		}
-		params[i] = loaded{shape, d}
+		params[i] = &loaded{shape: shape, value: d}
 	}
-	buffers := make([]loaded, len(m.Buffers()))
+	buffers := make([]*loaded, len(m.Buffers()))
 	for i, b := range m.Buffers() {
-		shape, v, err := dense(b.Name, b.Value.Shape())
-		if err != nil {
+		if buffers[i], err = dense(b.Name, b.Value.Shape()); err != nil {
 			return err
 		}
-		buffers[i] = loaded{shape, v}
 	}
 	for i, p := range m.Params() {
-		l := params[i]
-		if !sameShape(p.Value.Shape(), l.shape) {
-			p.Value = tensor.New(tensor.WithShape(l.shape...), tensor.Of(tensor.Float32))
-			p.Grad = tensor.New(tensor.WithShape(l.shape...), tensor.Of(tensor.Float32))
-			p.Mask = nil
-		}
-		copy(p.Data(), l.value)
+		params[i].setParam(p)
 	}
 	for i, b := range m.Buffers() {
-		l := buffers[i]
-		if !sameShape(b.Value.Shape(), l.shape) {
-			b.Value = tensor.New(tensor.WithShape(l.shape...), tensor.Of(tensor.Float32))
-		}
-		copy(b.Value.Data().([]float32), l.value)
+		buffers[i].setBuffer(b)
 	}
 	return nil
 }

@@ -45,9 +45,17 @@ func (c *CheckCmd) Run(g *Globals) error {
 	sources := map[string][]byte{}
 	var unreadable []string
 	var files []checkInput
+	importFailed := 0
 	for _, name := range c.Files {
 		in, err := c.input(g, name)
-		if err != nil {
+		var bad *importError
+		switch {
+		case errors.As(err, &bad):
+			// A Distiller schedule that does not import has errors, as a bad script has.
+			fmt.Fprintf(g.Stderr, "dst: %s: %v\n", name, bad.err)
+			importFailed++
+			continue
+		case err != nil:
 			fmt.Fprintf(g.Stderr, "dst: %v\n", err)
 			unreadable = append(unreadable, name)
 			continue
@@ -56,7 +64,7 @@ func (c *CheckCmd) Run(g *Globals) error {
 		files = append(files, in)
 	}
 	dw := lang.NewDiagnosticWriter(g.Stderr, sources, diagWidth(g), c.useColor(g))
-	failed := 0
+	failed := importFailed
 	var all lang.Diagnostics
 	for _, in := range files {
 		if err := g.Ctx.Err(); err != nil {
@@ -178,14 +186,7 @@ func (c *CheckCmd) input(g *Globals, name string) (checkInput, error) {
 		}
 		src, err := importer.Convert(name, raw, importer.Options{})
 		if err != nil {
-			var list importer.ErrorList
-			if errors.As(err, &list) {
-				for _, e := range list {
-					fmt.Fprintf(g.Stderr, "%s\n", e)
-				}
-				return checkInput{}, fmt.Errorf("%s: the Distiller schedule does not import (%d errors)", name, len(list))
-			}
-			return checkInput{}, err
+			return checkInput{}, &importError{printImportErrors(g, err)}
 		}
 		return checkInput{name: name + " (imported)", src: src}, nil
 	}
@@ -195,3 +196,9 @@ func (c *CheckCmd) input(g *Globals, name string) (checkInput, error) {
 	}
 	return checkInput{name: name, src: src}, nil
 }
+
+// importError is a Distiller schedule that does not import; its positioned errors have
+// been printed.
+type importError struct{ err error }
+
+func (e *importError) Error() string { return e.err.Error() }

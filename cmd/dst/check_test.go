@@ -159,6 +159,12 @@ policies:
 	if code != 1 || !strings.Contains(stderr, "agp.yaml (imported):") || !strings.Contains(stderr, `"fc9.weight" matches no parameter`) {
 		t.Errorf("check of a Distiller schedule naming fc9: exit %d:\n%s", code, stderr)
 	}
+	// One that does not import has errors (exit 1), as a bad script has; it is not unreadable.
+	noimport := writeRunFile(t, dir, "noimport.yaml", "pruners:\n  p:\n    class: NoSuchPruner\n")
+	code, _, stderr = runCmd(t, &CheckCmd{Files: []string{noimport}})
+	if code != 1 || !strings.Contains(stderr, "noimport.yaml:3:") || strings.Contains(stderr, "cannot read") {
+		t.Errorf("check of a Distiller schedule that does not import: exit %d:\n%s", code, stderr)
+	}
 	unknown := writeRunFile(t, dir, "unknown.dst", "# model: lenet300\nprune fc1 level 50% at epoch 0\n")
 	if code, _, stderr := runCmd(t, &CheckCmd{Files: []string{unknown}}); code != 0 || !strings.Contains(stderr, `names model "lenet300", which is not in the zoo`) {
 		t.Errorf("unknown header model: exit %d:\n%s", code, stderr)

@@ -91,12 +91,18 @@ func importParams(model string, res *importer.Result) ([]lang.ParamInfo, string,
 
 // importFailure prints every positioned error of a failed import and exits with 1.
 func importFailure(g *Globals, err error) error {
+	return exitCode(1, printImportErrors(g, err))
+}
+
+// printImportErrors prints the positioned errors of a failed import, one a line, and
+// returns an error that counts them (err itself when it is not a list of them).
+func printImportErrors(g *Globals, err error) error {
 	var list importer.ErrorList
-	if errors.As(err, &list) {
-		for _, e := range list {
-			fmt.Fprintf(g.Stderr, "%s\n", e)
-		}
-		return exitCode(1, fmt.Errorf("import failed: %d error(s)", len(list)))
+	if !errors.As(err, &list) {
+		return err
 	}
-	return exitCode(1, err)
+	for _, e := range list {
+		fmt.Fprintf(g.Stderr, "%s\n", e)
+	}
+	return fmt.Errorf("import failed: %d error(s)", len(list))
 }

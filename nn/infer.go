@@ -137,7 +137,7 @@ func NewInference(m *Model, batch int, mode InferMode) (*Inference, error) {
 	// Run one forward pass so that every layer knows its input shape: random values, or
 	// token 0 for a model that starts with an embedding, whose inputs are token ids.
 	x := ops.New(append([]int{batch}, m.Input...)...)
-	if _, ok := firstLeaf(m.root).(*Embedding); !ok {
+	if _, ok := firstParamLeaf(m.root).(*Embedding); !ok {
 		fillRandom(ops.F32(x), 1)
 	}
 	m.Forward(x, false)
@@ -724,16 +724,5 @@ func fillRandom(x []float32, seed uint64) {
 	r := rand.New(rand.NewPCG(seed, 99))
 	for i := range x {
 		x[i] = float32(r.NormFloat64())
-	}
-}
-
-// firstLeaf returns the first module mod runs that has no children.
-func firstLeaf(mod Module) Module {
-	for {
-		sq, ok := mod.(*Sequential)
-		if !ok || len(sq.mods) == 0 {
-			return mod
-		}
-		mod = sq.mods[0]
 	}
 }

@@ -31,7 +31,7 @@ func pruneRandom(m *Model, frac float64, seed uint64) {
 // fillInput fills x with random inputs for m: token ids below the vocabulary's size
 // for a model that starts with an embedding, normal values otherwise.
 func fillInput(m *Model, x []float32, seed uint64) {
-	e, ok := firstLeaf(m.root).(*Embedding)
+	e, ok := firstParamLeaf(m.root).(*Embedding)
 	if !ok {
 		fillRandom(x, seed)
 		return

@@ -66,6 +66,10 @@ func NewModel(name string, input []int, classes int, root Module) *Model {
 	return m
 }
 
+// Walk calls f on every module of m's tree, the root first, parents before children, in
+// definition order (the modules [Model.Modules] describes).
+func (m *Model) Walk(f func(Module)) { walk(m.root, f) }
+
 // walk calls f on every module of the tree rooted at m, parents before children, in
 // definition order (PyTorch's modules() order).
 func walk(m Module, f func(Module)) {

@@ -30,15 +30,7 @@ type snapshot struct {
 // tensors cannot undo.
 func moduleTypes(m *nn.Model) string {
 	var b strings.Builder
-	var walk func(nn.Module)
-	walk = func(mod nn.Module) {
-		fmt.Fprintf(&b, "%T(", mod)
-		for _, c := range mod.Children() {
-			walk(c)
-		}
-		b.WriteString(")")
-	}
-	walk(m.Root())
+	m.Walk(func(mod nn.Module) { fmt.Fprintf(&b, "%T ", mod) })
 	return b.String()
 }
 

@@ -166,32 +166,21 @@ func (c *ExportCmd) Run(g *Globals) error {
 // (quantization-aware training's quantizers, installed from a run's schedule).
 func hasActQuant(m *nn.Model) bool {
 	found := false
-	var walk func(nn.Module)
-	walk = func(mod nn.Module) {
-		if _, ok := mod.(*nn.ActQuant); ok {
-			found = true
-		}
-		for _, ch := range mod.Children() {
-			walk(ch)
-		}
-	}
-	walk(m.Root())
+	m.Walk(func(mod nn.Module) {
+		_, ok := mod.(*nn.ActQuant)
+		found = found || ok
+	})
 	return found
 }
 
 // quantLayers returns m's RangeLinear layers.
 func quantLayers(m *nn.Model) []*nn.RangeLinear {
 	var out []*nn.RangeLinear
-	var walk func(nn.Module)
-	walk = func(mod nn.Module) {
+	m.Walk(func(mod nn.Module) {
 		if rl, ok := mod.(*nn.RangeLinear); ok {
 			out = append(out, rl)
 		}
-		for _, ch := range mod.Children() {
-			walk(ch)
-		}
-	}
-	walk(m.Root())
+	})
 	return out
 }
 

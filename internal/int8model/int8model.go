@@ -72,7 +72,7 @@ func Save(path string, m *nn.Model, meta map[string]string) error {
 	f.Metadata["dst.int8.dequantize"] = Dequantize
 	var names []string
 	var dynamic string
-	walk(m.Root(), func(mod nn.Module) {
+	m.Walk(func(mod nn.Module) {
 		if _, ok := mod.(*nn.Block); ok {
 			f.Metadata[FoldedKey] = "true"
 		}
@@ -349,13 +349,6 @@ func i8bytes(q []int8) []byte {
 		b[i] = byte(v)
 	}
 	return b
-}
-
-func walk(m nn.Module, f func(nn.Module)) {
-	f(m)
-	for _, c := range m.Children() {
-		walk(c, f)
-	}
 }
 
 func keys(m map[string]bool) []string {

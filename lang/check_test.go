@@ -159,10 +159,10 @@ func TestValidCorpus(t *testing.T) {
 		for _, c := range readChunks(t, path) {
 			t.Run(fmt.Sprintf("%s:%d", c.file, c.line), func(t *testing.T) {
 				model := c.model
-				if strings.Contains(c.src, "# model: resnet20_cifar") {
+				switch lang.HeaderModel([]byte(c.src)) {
+				case "resnet20_cifar":
 					model = "resnet20"
-				}
-				if strings.Contains(c.src, "# model: lenet300_100") {
+				case "lenet300_100":
 					model = "lenet300"
 				}
 				prog, diags := lang.CheckSource("t.dst", []byte(c.src), lang.Env{

@@ -281,3 +281,18 @@ func TestValueStringRounding(t *testing.T) {
 		}
 	}
 }
+
+// TestHeaderModel checks which comment lines name a script's model.
+func TestHeaderModel(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"# model: lenet5\nprune x\n", "lenet5"},
+		{"# About it.\n\n# Model: resnet20_cifar (named by extensions.net_thinner.arch).\n", "resnet20_cifar"},
+		{"prune fc1 level 0.5 at epoch 0\n# model: lenet5\n", ""}, // after the first statement
+		{"# the model: lenet5 is mentioned in prose\n", ""},
+		{"#model:\n", ""},
+	} {
+		if got := lang.HeaderModel([]byte(tc.in)); got != tc.want {
+			t.Errorf("HeaderModel(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

@@ -169,17 +169,6 @@ policies:
 	if code, _, stderr := runCmd(t, &CheckCmd{Files: []string{unknown}}); code != 0 || !strings.Contains(stderr, `names model "lenet300", which is not in the zoo`) {
 		t.Errorf("unknown header model: exit %d:\n%s", code, stderr)
 	}
-	for _, tc := range []struct{ in, want string }{
-		{"# model: lenet5\nprune x\n", "lenet5"},
-		{"# About it.\n\n# Model: resnet20_cifar (named by extensions.net_thinner.arch).\n", "resnet20_cifar"},
-		{"prune fc1 level 0.5 at epoch 0\n# model: lenet5\n", ""}, // after the first statement
-		{"# the model: lenet5 is mentioned in prose\n", ""},
-		{"#model:\n", ""},
-	} {
-		if got := headerModel([]byte(tc.in)); got != tc.want {
-			t.Errorf("headerModel(%q) = %q, want %q", tc.in, got, tc.want)
-		}
-	}
 	if testing.Short() {
 		return
 	}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strings"
 	"text/tabwriter"
 
 	"github.com/dst-dev/dst/lang"
@@ -63,46 +62,11 @@ func thousands(n int64) string {
 	return string(out)
 }
 
-// headerModel returns the zoo model a schedule's leading comments name, in a line
-// "# model: NAME" (as the examples carry, and "# Model: NAME …" as dst import writes),
-// or "" when they name none. A name that is not a zoo model is returned too, so that the
-// caller can say so.
-func headerModel(src []byte) string {
-	for line := range strings.Lines(string(src)) {
-		line = strings.TrimSpace(line)
-		if line == "" {
-			continue
-		}
-		rest, ok := strings.CutPrefix(line, "#")
-		if !ok {
-			return "" // the header ends at the first statement
-		}
-		rest = strings.TrimSpace(rest)
-		if v, ok := strings.CutPrefix(rest, "model:"); ok {
-			return headerName(v)
-		}
-		if v, ok := strings.CutPrefix(rest, "Model:"); ok {
-			return headerName(v)
-		}
-	}
-	return ""
-}
-
-// headerName is the first word of a "# model:" line's value, without trailing
-// punctuation.
-func headerName(v string) string {
-	f := strings.Fields(v)
-	if len(f) == 0 {
-		return ""
-	}
-	return strings.TrimRight(f[0], ".,;")
-}
-
 // scheduleModel returns the model to run or check a schedule against when --model is not
 // given: the one its header names (with a note on w), or def. A header naming no zoo
 // model is reported and def used.
 func scheduleModel(w io.Writer, file string, src []byte, def string) string {
-	name := headerModel(src)
+	name := lang.HeaderModel(src)
 	if name == "" {
 		return def
 	}

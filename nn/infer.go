@@ -172,13 +172,12 @@ func NewInference(m *Model, batch int, mode InferMode) (*Inference, error) {
 			fillRandom(ops.F32(in), 2)
 			// Each side runs what Forward would: the dense path with its fused ReLU and
 			// pooling, the sparse one followed by those modules.
-			c.DenseNs = timeIt(func() { dl.forward(in) })
-			c.SparseNs = timeIt(func() {
+			c.SparseNs, c.DenseNs = timePair(func() {
 				y := sl.forward(in)
 				for _, a := range after {
 					y = a.Forward(y, false)
 				}
-			})
+			}, func() { dl.forward(in) })
 			c.Sparse = c.SparseNs < c.DenseNs
 		}
 		if c.Sparse {
@@ -652,7 +651,9 @@ func Crossover(rows, cols, batch int) float64 {
 	for i := range b {
 		b[i] = r.Float32()
 	}
-	denseNs := timeIt(func() { kernels.Sgemm(false, false, rows, batch, cols, 1, w, cols, b, batch, 0, dst, batch) })
+	dense := func() { kernels.Sgemm(false, false, rows, batch, cols, 1, w, cols, b, batch, 0, dst, batch) }
+	// Each comparison times the dense product again, alternating with the sparse
+	// one, so that a change in the machine's load falls on both.
 	sparseFaster := func(d float64) bool {
 		for i := range w {
 			w[i] = 0
@@ -663,10 +664,12 @@ func Crossover(rows, cols, batch int) float64 {
 		csr := kernels.CSRFromDense(w, rows, cols)
 		if batch == 1 {
 			sl := kernels.SliceCSR(csr)
-			return timeIt(func() { kernels.SpMV(dst, sl, b) }) < denseNs
+			s, d := timePair(func() { kernels.SpMV(dst, sl, b) }, dense)
+			return s < d
 		}
 		p := kernels.PackCSR(csr, batch)
-		return timeIt(func() { kernels.SpMMPacked(dst, p, b, batch) }) < denseNs
+		s, d := timePair(func() { kernels.SpMMPacked(dst, p, b, batch) }, dense)
+		return s < d
 	}
 	lo, hi := 0.0, 1.0
 	if !sparseFaster(0.001) {
@@ -686,18 +689,33 @@ func Crossover(rows, cols, batch int) float64 {
 	return (lo + hi) / 2
 }
 
-// timeIt returns the median time of f in nanoseconds over enough runs to fill ~20 ms.
-func timeIt(f func()) float64 {
-	f() // warm up: allocate buffers, fault pages
-	var ts []float64
-	deadline := time.Now().Add(20 * time.Millisecond)
-	for len(ts) < 5 || (time.Now().Before(deadline) && len(ts) < 200) {
+// timePair returns the median times of f and g in nanoseconds, timed in turns over
+// enough runs to fill ~20 ms. Each timing is of enough calls to last a few
+// microseconds, so that the clock's cost does not weigh on short products.
+func timePair(f, g func()) (fNs, gNs float64) {
+	calls := func(h func()) int {
+		h() // warm up: allocate buffers, fault pages
 		t0 := time.Now()
-		f()
-		ts = append(ts, float64(time.Since(t0).Nanoseconds()))
+		h()
+		return max(1, int(5000/max(1, time.Since(t0).Nanoseconds())))
 	}
-	sort.Float64s(ts)
-	return ts[len(ts)/2]
+	nf, ng := calls(f), calls(g)
+	timeN := func(h func(), n int) float64 {
+		t0 := time.Now()
+		for range n {
+			h()
+		}
+		return float64(time.Since(t0).Nanoseconds()) / float64(n)
+	}
+	var fs, gs []float64
+	deadline := time.Now().Add(20 * time.Millisecond)
+	for len(fs) < 5 || (time.Now().Before(deadline) && len(fs) < 200) {
+		fs = append(fs, timeN(f, nf))
+		gs = append(gs, timeN(g, ng))
+	}
+	sort.Float64s(fs)
+	sort.Float64s(gs)
+	return fs[len(fs)/2], gs[len(gs)/2]
 }
 
 func density(w []float32) float64 {

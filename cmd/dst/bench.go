@@ -31,7 +31,7 @@ type BenchCmd struct {
 	Model      string `help:"Model from the zoo (default: the one the checkpoint names)." placeholder:"NAME"`
 	Checkpoint string `help:"Checkpoint to benchmark (default: the model's fresh initialisation)." type:"existingfile" placeholder:"FILE"`
 	Batch      int    `help:"Batch size for the throughput figures." default:"64" placeholder:"N"`
-	Reps       int    `help:"Timed repetitions; the median is reported." default:"5" placeholder:"N"`
+	Reps       int    `help:"Timed repetitions; the median is reported (each one's figure is the median of its groups of 10 batch-1 passes and of its batches)." default:"5" placeholder:"N"`
 	Samples    int    `help:"Test samples per repetition (0 = the whole test set)." default:"2000" placeholder:"N"`
 	Threads    int    `help:"Worker threads (0 = all cores)." default:"1" placeholder:"N"`
 	JSON       bool   `name:"json" help:"Print the results as JSON."`
@@ -305,32 +305,52 @@ func (c *BenchCmd) timeAll(g *Globals, runs []*benchRun, input []int, test *data
 		batches[i] = tensor.New(tensor.WithShape(append([]int{n}, input...)...), tensor.WithBacking(xb[:n*sz]))
 		labels[i] = yb[:n]
 	}
+	// Only full batches are timed, so that every timing is of --batch samples; a test
+	// set smaller than one batch times its one partial batch.
+	timed := batches
+	if full := test.N / c.Batch; full > 0 {
+		timed = batches[:full]
+	}
 	// Repetition 0 warms every variant up and is not counted. In the others, an
 	// untimed pass over the batch-1 inputs before the timed one brings the variant's
 	// weights and those inputs back into the caches the previous variant used: the
 	// latency is that of a model in steady use, as at the head of the run.
+	//
+	// A repetition's figure for a variant is the median of short timings: of groups
+	// of latencyGroup batch-1 passes, and of single full batches. This machine's
+	// noise comes in bursts (another process takes the core for a while), and a
+	// burst then spoils a few of the timings, which the median passes over, instead
+	// of the whole repetition of the variant it falls on.
+	var groups, perSample []float64
 	for rep := 0; rep < c.Reps+1; rep++ {
 		for k := range runs {
 			run := runs[(k+rep)%len(runs)]
 			for _, x1 := range singles {
 				run.inf1.Forward(x1)
 			}
-			t0 := time.Now()
-			for _, x1 := range singles {
-				run.inf1.Forward(x1)
+			groups = groups[:0]
+			for i := 0; i < nLat; i += latencyGroup {
+				group := singles[i:min(i+latencyGroup, nLat)]
+				t0 := time.Now()
+				for _, x1 := range group {
+					run.inf1.Forward(x1)
+				}
+				groups = append(groups, float64(time.Since(t0).Nanoseconds())/1e3/float64(len(group)))
 			}
 			if rep > 0 {
-				run.lat = append(run.lat, float64(time.Since(t0).Nanoseconds())/1e3/float64(nLat))
+				run.lat = append(run.lat, median(groups))
 			}
 			// One untimed batch brings the weights of the --batch path back (the batch-1
 			// passes used other buffers and layouts).
 			run.infB.Forward(batches[0])
-			t0 = time.Now()
-			for _, x := range batches {
+			perSample = perSample[:0]
+			for _, x := range timed {
+				t0 := time.Now()
 				run.infB.Forward(x)
+				perSample = append(perSample, time.Since(t0).Seconds()/float64(x.Shape()[0]))
 			}
 			if rep > 0 {
-				run.tput = append(run.tput, float64(test.N)/time.Since(t0).Seconds())
+				run.tput = append(run.tput, 1/median(perSample))
 			}
 			if err := g.Ctx.Err(); err != nil {
 				return err
@@ -350,18 +370,27 @@ func (c *BenchCmd) timeAll(g *Globals, runs []*benchRun, input []int, test *data
 		}
 		run.r.LatencyUs = median(run.lat)
 		run.r.Throughput = median(run.tput)
-		lat, tput := make([]float64, len(run.lat)), make([]float64, len(run.tput))
-		for k := range lat {
-			lat[k] = runs[0].lat[k] / run.lat[k]
-			tput[k] = run.tput[k] / runs[0].tput[k]
-		}
-		run.r.SpeedupLatency, run.r.SpeedupThroughput = median(lat), median(tput)
-		run.r.SpeedupLatencyRange = []float64{slices.Min(lat), slices.Max(lat)}
-		run.r.SpeedupThroughputRange = []float64{slices.Min(tput), slices.Max(tput)}
+		run.r.SpeedupLatency, run.r.SpeedupLatencyRange = ratios(runs[0].lat, run.lat)
+		run.r.SpeedupThroughput, run.r.SpeedupThroughputRange = ratios(run.tput, runs[0].tput)
 		run.r.Top1 = 100 * float64(correct) / float64(test.N)
 	}
 	return nil
 }
+
+// ratios returns the median and the range [min, max] of num[k]/den[k], the ratios of
+// figures timed in the same repetition.
+func ratios(num, den []float64) (float64, []float64) {
+	r := make([]float64, len(num))
+	for k := range r {
+		r[k] = num[k] / den[k]
+	}
+	return median(r), []float64{slices.Min(r), slices.Max(r)}
+}
+
+// latencyGroup is the number of batch-1 passes timed together in dst bench: enough
+// that the clock's cost (tens of nanoseconds) is lost in them, few enough that a
+// repetition has dozens of timings to take the median of.
+const latencyGroup = 10
 
 // torchNames maps dst's zoo names to the anchor scripts' model names.
 var torchNames = map[string]string{"simplenet_mnist": "simplenet", "lenet5": "lenet5", "lenet300_100": "lenet300100"}
@@ -425,7 +454,11 @@ func nanValue() float64 { z := 0.0; return z / z }
 func median(v []float64) float64 {
 	s := append([]float64(nil), v...)
 	sort.Float64s(s)
-	return s[len(s)/2]
+	n := len(s)
+	if n%2 == 0 {
+		return (s[n/2-1] + s[n/2]) / 2
+	}
+	return s[n/2]
 }
 
 // denseFileSize writes m's parameters and buffers as a plain dense safetensors file and

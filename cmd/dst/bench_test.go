@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/dst-dev/dst/nn"
@@ -82,5 +83,22 @@ func TestParseTorch(t *testing.T) {
 	}
 	if _, err := parseTorch([]byte("nothing"), 64); err == nil {
 		t.Fatal("parsed garbage")
+	}
+}
+
+func TestBenchRatios(t *testing.T) {
+	for _, tc := range []struct {
+		num, den []float64
+		med      float64
+		rng      []float64
+	}{
+		{[]float64{10}, []float64{2}, 5, []float64{5, 5}},
+		{[]float64{10, 12, 9}, []float64{2, 2, 3}, 5, []float64{3, 6}},
+		{[]float64{8, 8, 8, 8}, []float64{1, 2, 4, 8}, 3, []float64{1, 8}},
+	} {
+		med, rng := ratios(tc.num, tc.den)
+		if med != tc.med || !slices.Equal(rng, tc.rng) {
+			t.Errorf("ratios(%v, %v) = %v, %v; want %v, %v", tc.num, tc.den, med, rng, tc.med, tc.rng)
+		}
 	}
 }

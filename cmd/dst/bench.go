@@ -36,7 +36,7 @@ type BenchCmd struct {
 	Threads    int    `help:"Worker threads (0 = all cores)." default:"1" placeholder:"N"`
 	JSON       bool   `name:"json" help:"Print the results as JSON."`
 	Torch      bool   `help:"Also run PyTorch's dense model through the anchor scripts (needs /usr/bin/python3 with torch)."`
-	Anchors    string `help:"Folder of the PyTorch anchor scripts." default:"../shared/anchors/torch" placeholder:"DIR"`
+	Anchors    string `help:"Folder of the PyTorch anchor scripts (default: shared/anchors/torch beside the repository, looked for from the working folder up)." placeholder:"DIR"`
 	DataFlags
 }
 
@@ -392,6 +392,35 @@ func ratios(num, den []float64) (float64, []float64) {
 // repetition has dozens of timings to take the median of.
 const latencyGroup = 10
 
+// anchorsDir returns the absolute path of the folder of the PyTorch anchor scripts:
+// dir when it is given, else the first shared/anchors/torch found beside the
+// working folder or one of its parents (the repository's ../shared).
+func anchorsDir(dir string) (string, error) {
+	if dir != "" {
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return "", err
+		}
+		if _, err := os.Stat(filepath.Join(abs, "bench_train.py")); err != nil {
+			return "", fmt.Errorf("--anchors %s holds no bench_train.py", dir)
+		}
+		return abs, nil
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for d := wd; ; d = filepath.Dir(d) {
+		cand := filepath.Join(filepath.Dir(d), "shared", "anchors", "torch")
+		if _, err := os.Stat(filepath.Join(cand, "bench_train.py")); err == nil {
+			return cand, nil
+		}
+		if filepath.Dir(d) == d {
+			return "", fmt.Errorf("no shared/anchors/torch/bench_train.py beside %s or its parents (set --anchors)", wd)
+		}
+	}
+}
+
 // torchNames maps dst's zoo names to the anchor scripts' model names.
 var torchNames = map[string]string{"simplenet_mnist": "simplenet", "lenet5": "lenet5", "lenet300_100": "lenet300100"}
 
@@ -402,17 +431,18 @@ func (c *BenchCmd) torch(g *Globals, model string) ([]BenchResult, error) {
 	if !ok {
 		return nil, fmt.Errorf("no PyTorch anchor for %s", model)
 	}
-	script := filepath.Join(c.Anchors, "bench_train.py")
-	if _, err := os.Stat(script); err != nil {
-		return nil, fmt.Errorf("anchor script not found: %w (set --anchors)", err)
+	dir, err := anchorsDir(c.Anchors)
+	if err != nil {
+		return nil, err
 	}
+	script := filepath.Join(dir, "bench_train.py")
 	if err := exec.Command("/usr/bin/python3", "-c", "import torch").Run(); err != nil {
 		return nil, fmt.Errorf("/usr/bin/python3 cannot import torch (apt-get install python3-torch)")
 	}
 	cmd := exec.CommandContext(g.Ctx, "/usr/bin/python3", script, "--models", name, "--batches", strconv.Itoa(c.Batch),
 		"--infer-batches", "1,"+strconv.Itoa(c.Batch), "--threads", strconv.Itoa(runtime.GOMAXPROCS(0)),
 		"--reps", strconv.Itoa(c.Reps), "--samples", "1024")
-	cmd.Dir = c.Anchors
+	cmd.Dir = dir
 	cmd.Stderr = g.Stderr
 	out, err := cmd.Output()
 	if err != nil {

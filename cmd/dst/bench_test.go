@@ -3,8 +3,10 @@ package main
 import (
 	"encoding/json"
 	"math"
+	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/dst-dev/dst/nn"
@@ -100,5 +102,35 @@ func TestBenchRatios(t *testing.T) {
 		if med != tc.med || !slices.Equal(rng, tc.rng) {
 			t.Errorf("ratios(%v, %v) = %v, %v; want %v, %v", tc.num, tc.den, med, rng, tc.med, tc.rng)
 		}
+	}
+}
+
+func TestAnchorsDir(t *testing.T) {
+	root := t.TempDir()
+	anchors := filepath.Join(root, "shared", "anchors", "torch")
+	sub := filepath.Join(root, "repo", "examples")
+	for _, d := range []string{anchors, sub} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(anchors, "bench_train.py"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(sub)
+	if got, err := anchorsDir(""); err != nil || got != anchors {
+		t.Errorf(`anchorsDir("") from %s = %q, %v; want %q`, sub, got, err, anchors)
+	}
+	// A relative --anchors is made absolute: the script runs with the folder as its
+	// working directory.
+	if got, err := anchorsDir("../../shared/anchors/torch"); err != nil || got != anchors {
+		t.Errorf("anchorsDir(relative) = %q, %v; want %q", got, err, anchors)
+	}
+	if _, err := anchorsDir(sub); err == nil || !strings.Contains(err.Error(), "holds no bench_train.py") {
+		t.Errorf("anchorsDir(a folder without the script): %v", err)
+	}
+	t.Chdir(root)
+	if _, err := anchorsDir(""); err == nil || !strings.Contains(err.Error(), "set --anchors") {
+		t.Errorf("anchorsDir with no anchors above: %v", err)
 	}
 }

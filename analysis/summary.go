@@ -62,7 +62,8 @@ type Summary struct {
 }
 
 // Summarize runs m once on a batch-1 input of zeros (evaluation mode) to learn every
-// layer's shapes and returns its summary. An image model gets a 1×C×H×W input, a
+// layer's shapes and returns its summary. A layer quantized after training counts as
+// the float layer it replaces. An image model gets a 1×C×H×W input, a
 // sequence model (input shape [T]) a T×1 batch of token 0. The forward pass changes
 // nothing but the layers' recorded shapes (and a carried LSTM state).
 //
@@ -81,8 +82,10 @@ func Summarize(m *nn.Model) (*Summary, error) {
 		return nil, fmt.Errorf("analysis: summary: model %s takes input %v, want C×H×W or a sequence length", m.Name, m.Input)
 	}
 	m.Forward(x, false)
+	// A layer quantized after training (nn.RangeLinear) is counted by the float weights
+	// it was made from, which are the model's parameters no longer.
 	byLayer := map[string][]*nn.Param{}
-	for _, p := range m.Params() {
+	for _, p := range nn.CheckpointParams(m) {
 		byLayer[p.Layer] = append(byLayer[p.Layer], p)
 	}
 	s := &Summary{Model: m.Name, Input: x.Shape().Clone()}

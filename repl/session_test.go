@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/dst-dev/dst/analysis"
 	"github.com/dst-dev/dst/data"
 	"github.com/dst-dev/dst/lang"
 	"github.com/dst-dev/dst/nn"
@@ -416,6 +418,42 @@ func TestCommandsOutput(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSummaryAfterQuantize checks that the summary command works on a model whose
+// layers were quantized after training: they count as the float layers they replace.
+func TestSummaryAfterQuantize(t *testing.T) {
+	m, err := nn.New("simplenet_mnist", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	summary := func(w io.Writer, m *nn.Model) error {
+		s, err := analysis.Summarize(m)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(w, "layers %d, MACs %d, weights %d non-zero of %d\n", len(s.Layers), s.Total.MACs, s.Total.WeightNNZ, s.Total.Weights)
+		return err
+	}
+	s, err := New(Config{Model: m, Out: &buf, Summary: summary})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range []string{"prune fc1 level 40%", "summary", "quantize * linear 8 bits", "summary"} {
+		if err := s.Exec(context.Background(), in); err != nil {
+			t.Fatalf("%s: %v\n%s", in, err, &buf)
+		}
+	}
+	var lines []string
+	for _, l := range strings.Split(buf.String(), "\n") {
+		if strings.HasPrefix(l, "layers ") {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) != 2 || lines[0] != lines[1] || !strings.Contains(lines[0], "layers 4,") {
+		t.Errorf("summaries before and after quantization: %q, want two equal ones of 4 layers\n%s", lines, &buf)
 	}
 }
 

@@ -72,6 +72,17 @@ func TestBenchVariantsAgree(t *testing.T) {
 	if rep.Results[1].SizeBytes*3 > dense.SizeBytes || rep.Results[2].SizeBytes >= dense.SizeBytes || rep.Results[3].SizeBytes*3 > dense.SizeBytes {
 		t.Errorf("files did not shrink: dense %d, sparse %d, thinned %d, int8 %d", dense.SizeBytes, rep.Results[1].SizeBytes, rep.Results[2].SizeBytes, rep.Results[3].SizeBytes)
 	}
+	if rep.Inputs != "cached" {
+		t.Errorf("inputs %q, want cached", rep.Inputs)
+	}
+	code, out, stderr = dst(t, "bench", "--checkpoint", ckpt, "--samples", "100", "--reps", "1", "--cold-inputs", "--json")
+	if code != 0 {
+		t.Fatalf("--cold-inputs: exit %d: %s", code, stderr)
+	}
+	var cold BenchReport
+	if err := json.Unmarshal([]byte(out), &cold); err != nil || cold.Inputs != "cold" || len(cold.Results) != 4 || cold.Results[1].Throughput <= 0 {
+		t.Errorf("--cold-inputs: %v, inputs %q, results %+v", err, cold.Inputs, cold.Results)
+	}
 	if rep.Sparsity < 0.9 {
 		t.Errorf("weight sparsity %.3f, want >= 0.9", rep.Sparsity)
 	}

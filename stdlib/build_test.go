@@ -42,7 +42,7 @@ func sampleValue(a lang.ArgSpec) lang.Value {
 // match the signature table.
 func TestBuildEverySignature(t *testing.T) {
 	for _, sig := range Signatures().All() {
-		if sig.Statement != "prune" && sig.Statement != "regularize" && sig.Statement != "lr" {
+		if sig.Statement != "prune" && sig.Statement != "regularize" && sig.Statement != "lr" && sig.Statement != "distill" {
 			continue
 		}
 		grans := append([]string(nil), sig.Granularities...)
@@ -82,6 +82,8 @@ func TestBuildEverySignature(t *testing.T) {
 					}
 				case "regularize":
 					_, rd, err = buildRegularizer(pol)
+				case "distill":
+					_, rd, err = buildKD(pol)
 				default:
 					_, rd, err = buildLR(pol)
 				}

@@ -145,12 +145,20 @@ func NewKD(pol *lang.Policy) (*KD, error) {
 	if pol.Kind != lang.KindDistill {
 		return nil, fmt.Errorf("stdlib: NewKD: policy is %s, not distill", pol.Kind)
 	}
+	kd, _, err := buildKD(pol)
+	return kd, err
+}
+
+// buildKD is NewKD returning the argument reader too, for the test that every declared
+// argument is read.
+func buildKD(pol *lang.Policy) (*KD, *args, error) {
 	a := newArgs(pol)
-	kd := &KD{T: a.numOr("temperature", 1), Student: a.numOr("student", 0.5), Distill: a.numOr("distill", 0.5)}
+	kd := &KD{T: a.numOr("temperature", 1), Student: a.numOr("student", 0.5), Distill: a.numOr("soft", 0.5)}
+	a.used["model"] = true // the host's, when it loads the teacher (LoadTeacher)
 	if a.err != nil {
-		return nil, a.err
+		return nil, a, a.err
 	}
-	return kd, kd.Check()
+	return kd, a, kd.Check()
 }
 
 // LoadTeacher returns the teacher a distill policy names (lang.Policy.Teacher): a

@@ -123,16 +123,25 @@ func TestKDHooksTrain(t *testing.T) {
 }
 
 func TestNewKD(t *testing.T) {
-	prog, diags := lang.CheckSource("kd.dst", []byte("distill from resnet20_cifar temperature 4 student=0.25\n"), lang.Env{Builtins: Signatures()})
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	kd, err := NewKD(prog.Policies[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if kd.T != 4 || kd.Student != 0.25 || kd.Distill != 0.5 || prog.Policies[0].Teacher != "resnet20_cifar" {
-		t.Fatalf("%+v teacher %q", kd, prog.Policies[0].Teacher)
+	for _, tc := range []struct {
+		src  string
+		want KD
+	}{
+		{"distill from resnet20_cifar temperature 4 student=0.25\n", KD{T: 4, Student: 0.25, Distill: 0.5}},
+		{"distill from resnet20_cifar temperature 2 soft=0.9\n", KD{T: 2, Student: 0.5, Distill: 0.9}},
+		{"distill from resnet20_cifar student=0 soft=1\n", KD{T: 1, Student: 0, Distill: 1}},
+	} {
+		prog, diags := lang.CheckSource("kd.dst", []byte(tc.src), lang.Env{Builtins: Signatures()})
+		if diags.HasErrors() {
+			t.Fatal(diags)
+		}
+		kd, err := NewKD(prog.Policies[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if kd.T != tc.want.T || kd.Student != tc.want.Student || kd.Distill != tc.want.Distill || prog.Policies[0].Teacher != "resnet20_cifar" {
+			t.Errorf("%s: %+v teacher %q, want %+v", tc.src, *kd, prog.Policies[0].Teacher, tc.want)
+		}
 	}
 }
 

@@ -200,6 +200,15 @@ func (sp *StructurePruner) Prune(params []*nn.Param, at Point) error {
 			return err
 		}
 		if !sp.Leader || i == 0 {
+			if sp.Ranking == Gradient && !hasGradient(p) {
+				// No step has run yet (or every gradient is zero): the scores would all
+				// be 0 and the ties would prune by index. Distiller's pruner skips while
+				// .grad is None; so does this one.
+				if sp.Leader {
+					return nil
+				}
+				continue
+			}
 			r := Rand(sp.Seed, at, i)
 			f := sp.Fraction
 			switch {
@@ -236,6 +245,16 @@ func (sp *StructurePruner) Prune(params []*nn.Param, at Point) error {
 		p.SetMask(m)
 	}
 	return nil
+}
+
+// hasGradient reports whether p's gradient holds any non-zero value.
+func hasGradient(p *nn.Param) bool {
+	for _, g := range p.GradData() {
+		if g != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // scores returns one score per structure of p; the lowest are pruned.

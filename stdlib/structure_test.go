@@ -227,6 +227,14 @@ func TestStructurePrunerActivationsAndGradient(t *testing.T) {
 			t.Errorf("%v: pruned %v, want %v", tc.rank, got, tc.want)
 		}
 	}
+	// Without a gradient (no step yet) the gradient ranking has nothing to rank by:
+	// it skips, as Distiller's does, instead of pruning the first filters.
+	ng := randParam(t, r, "conv.weight", 4, 2, 1, 1)
+	clear(ng.GradData())
+	mustPrune(t, &StructurePruner{Granularity: Filters, Ranking: Gradient, Fraction: 0.5}, Point{}, ng)
+	if ng.MaskData() != nil {
+		t.Errorf("gradient ranking with no gradient set a mask %v, want none", ng.MaskData())
+	}
 	p := randParam(t, r, "conv.weight", 4, 2, 1, 1)
 	for name, sp := range map[string]*StructurePruner{
 		"no stats":      {Granularity: Filters, Ranking: APoZ, Fraction: 0.5},

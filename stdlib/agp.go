@@ -20,7 +20,10 @@ package stdlib
 //
 // The same formula works at step granularity: e is then the global minibatch index, the
 // window [e0, e1) is the epochs' steps [e0·S, e1·S) for S minibatches per epoch, and f
-// counts minibatches. Positions outside [e0, e0+span] are clamped, so the target never leaves
+// counts minibatches. A step-granular policy fires at the global steps that are
+// multiples of f (lang.Window.ActiveAtStep), so e0 is the first of them in the window
+// and span reaches the last: with S = 10, epochs [1, 2) every 4 steps, the firings are
+// at steps 12 and 16 and span = 4. Positions outside [e0, e0+span] are clamped, so the target never leaves
 // [s_i, s_f]; at the ends the target is exactly s_i and s_f (Distiller's formula gives
 // 0.6 + (0.1 − 0.6) = 0.09999999999999998 at the start of 10% → 60%, one structure short
 // of 10% of 20).
@@ -73,23 +76,29 @@ func (a AGP) Check() error {
 	return nil
 }
 
-// bounds returns the window's start and exclusive end in the schedule's unit.
-func (a AGP) bounds(stepsPerEpoch int) (start, end int) {
+// bounds returns the schedule's first firing and the window's exclusive end, in the
+// schedule's unit: the window's start for epochs, the first global step in the window
+// that is a multiple of Freq for steps.
+func (a AGP) bounds(stepsPerEpoch int) (first, end int) {
 	if a.Steps {
-		return a.Start * stepsPerEpoch, a.End * stepsPerEpoch
+		first = a.Start * stepsPerEpoch
+		if a.Freq >= 1 {
+			first = (first + a.Freq - 1) / a.Freq * a.Freq
+		}
+		return first, a.End * stepsPerEpoch
 	}
 	return a.Start, a.End
 }
 
-// Span returns ⌊(end − start − 1)/Freq⌋·Freq, the offset of the last firing from the
-// window's start, in the schedule's unit (stepsPerEpoch is read only when Steps). It
-// returns 0 when Freq < 1 or the window is empty.
+// Span returns ⌊(end − first − 1)/Freq⌋·Freq, the offset of the last firing from the
+// first, in the schedule's unit (stepsPerEpoch is read only when Steps). It returns 0
+// when Freq < 1 or the window holds no firing.
 func (a AGP) Span(stepsPerEpoch int) int {
-	start, end := a.bounds(stepsPerEpoch)
-	if a.Freq < 1 || end-start-1 < 0 {
+	first, end := a.bounds(stepsPerEpoch)
+	if a.Freq < 1 || end-first-1 < 0 {
 		return 0
 	}
-	return (end - start - 1) / a.Freq * a.Freq
+	return (end - first - 1) / a.Freq * a.Freq
 }
 
 // spanAt reports an error when the schedule's span is not positive for the epoch length

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/dst-dev/dst/lang"
 	"github.com/dst-dev/dst/nn"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -99,6 +100,26 @@ func TestAGPPrunerSteps(t *testing.T) {
 		if z := zeros(p); z != tc.zeros {
 			t.Errorf("at %+v: %d zeros, want %d", tc.at, z, tc.zeros)
 		}
+	}
+}
+
+// TestAGPStepsUnaligned checks a step window whose first step is not a multiple of the
+// frequency: the policy fires at the global steps that are (12 and 16 for epochs [1, 2)
+// of 10 steps every 4), and the schedule starts at s_i on the first and reaches s_f on
+// the last.
+func TestAGPStepsUnaligned(t *testing.T) {
+	a := AGP{Initial: 0.1, Final: 0.8, Start: 1, End: 2, Freq: 4, Steps: true}
+	w := lang.Window{Kind: lang.WindowEpochs, Unit: lang.Steps, Start: 1, End: 2, Every: 4}
+	var fired []int
+	var targets []float64
+	for step := 10; step < 20; step++ {
+		if w.ActiveAtStep(step/10, step%10, 10) {
+			fired = append(fired, step)
+			targets = append(targets, a.Target(Point{Epoch: step / 10, Step: step % 10, StepsPerEpoch: 10}))
+		}
+	}
+	if !slices.Equal(fired, []int{12, 16}) || !slices.Equal(targets, []float64{0.1, 0.8}) {
+		t.Errorf("fired at %v with targets %v, want [12 16] with [0.1 0.8]", fired, targets)
 	}
 }
 

@@ -1272,6 +1272,14 @@ func (c *checker) conflicts() {
 			continue
 		}
 		s, e := p.Window.span()
+		if p.Kind == KindLR && p.Window.Kind == WindowEpochs && (p.Method == "multistep" || p.Window.Epochs != nil) {
+			// A milestone schedule governs the rate from its first milestone to the end
+			// of training (its last decay holds), not only up to its last milestone.
+			if p.Window.Epochs != nil {
+				s = p.Window.Epochs[0]
+			}
+			e = math.MaxInt - 1
+		}
 		h := holder{p, s, e}
 		if p.Kind == KindLR || p.Kind == KindDistill {
 			global = append(global, h)

@@ -30,7 +30,9 @@
 //   - forward_only masks (with double_copies, mask_gradients, keep_mask) are held by
 //     the Scheduler, applied at OnMinibatchBegin for the forward pass only and, with
 //     keep_mask, made permanent after the window's last epoch; discard_masks drops a
-//     policy's masks at OnMinibatchEnd. fold_bn is not supported yet (compile error);
+//     policy's masks at OnMinibatchEnd. fold_bn ranks or thresholds a convolution's
+//     weight scaled by its following batch normalisation ([nn.FoldedWeight]; it needs
+//     Options.Model);
 //   - regularizers add their loss to [nn.Step.Loss] and their gradient to the parameters
 //     in BeforeBackward on every minibatch of an active epoch; regularizers with a
 //     threshold zero the small weights or groups at OnMinibatchEnd, and with keep_mask the

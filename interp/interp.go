@@ -235,8 +235,8 @@ func (s *Scheduler) build(cp *policy, hostFn func(*Call) error) error {
 	switch pol.Kind {
 	case lang.KindPrune:
 		cp.flags = readFlags(pol)
-		if cp.flags.foldBN {
-			return fmt.Errorf("not supported yet: fold_bn (it needs the BatchNorm statistics of the following layer)")
+		if cp.flags.foldBN && s.opt.Model == nil {
+			return fmt.Errorf("fold_bn needs the model (Options.Model), whose batch normalisations scale the weights it ranks")
 		}
 		if cp.flags.maskGradients && !cp.flags.forwardOnly {
 			return fmt.Errorf("mask_gradients needs forward_only: ordinary masks already keep pruned weights and their gradients out of every update")
@@ -249,6 +249,15 @@ func (s *Scheduler) build(cp *policy, hostFn func(*Call) error) error {
 			if r, err := stdlib.ParseRanking(pol.Ranking); err == nil && s.opt.Activations != nil &&
 				(r == stdlib.APoZ || r == stdlib.MeanActivation) {
 				bo.Activations = s.opt.Activations(r)
+			}
+			if cp.flags.foldBN {
+				m := s.opt.Model
+				bo.FoldBN = func(p *nn.Param) ([]float32, error) { return nn.FoldedWeight(m, p) }
+				for _, p := range cp.params {
+					if _, err := nn.FoldedWeight(m, p); err != nil {
+						return err
+					}
+				}
 			}
 			pr, err := stdlib.NewPruner(pol, bo)
 			if err != nil {

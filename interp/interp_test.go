@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -108,7 +109,7 @@ func TestCompileErrors(t *testing.T) {
 		{"lr without optimizer", "lr step 0.1 from epoch 0 every 2 epochs\n", nil, "needs an optimizer"},
 		{"thin without model", "thin contract at epoch 1\n", nil, "needs the model"},
 		{"then thin without model", "prune conv1 filters 50% by l1 at epoch 1 then thin\n", nil, "needs the model"},
-		{"fold_bn", "prune fc1 level 0.5 fold_bn at epoch 0\n", nil, "not supported yet: fold_bn"},
+		{"fold_bn without model", "prune fc1 level 0.5 fold_bn at epoch 0\n", nil, "fold_bn needs the model"},
 		{"mask_gradients alone", "prune fc1 level 0.5 mask_gradients at epoch 0\n", nil, "mask_gradients needs forward_only"},
 		{"regularize before training", "regularize fc1 l2 0.1 before training\n", nil, "before training never runs it"},
 		{"checker error", "prune fc9 level 0.5 at epoch 0\n", nil, "t.dst:1:7"},
@@ -550,6 +551,63 @@ func TestThin(t *testing.T) {
 	}
 	if got := m.Param("conv1.weight").Shape()[0]; got != 10 {
 		t.Errorf("conv1 has %d filters after thinning, want 10", got)
+	}
+}
+
+// TestFoldBN prunes resnet20_cifar's layer1.0.conv2 by magnitude with fold_bn: the
+// weights zeroed are the smallest of w·γ/√(σ²+ε), not of w, and the batch norm of half
+// the filters is made to shrink them. Without a batch norm after it, a layer is refused.
+func TestFoldBN(t *testing.T) {
+	m, err := nn.New("resnet20_cifar", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := m.Param("layer1.0.bn2.weight").Data()
+	for i := range g {
+		if i%2 == 0 {
+			g[i] = 0.01
+		}
+	}
+	p := m.Param("layer1.0.conv2.weight")
+	folded, err := nn.FoldedWeight(m, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := compile(t, "prune layer1.0.conv2 level 0.5 fold_bn at epoch 0\n", Options{Params: m.Params(), Model: m, Epochs: 1})
+	if err := s.OnEpochBegin(0); err != nil {
+		t.Fatal(err)
+	}
+	// The threshold of the level pruner on the folded values: the median of |folded|.
+	abs := make([]float64, len(folded))
+	for i, v := range folded {
+		abs[i] = math.Abs(float64(v))
+	}
+	sorted := slices.Clone(abs)
+	slices.Sort(sorted)
+	cut := sorted[len(sorted)/2]
+	wrong := 0
+	for i, w := range p.Data() {
+		if (w == 0) != (abs[i] < cut) {
+			wrong++
+		}
+	}
+	if wrong > 0 {
+		t.Errorf("%d weights pruned against the folded ranking", wrong)
+	}
+	// Most pruned weights belong to the shrunk (even) filters.
+	per := p.Len() / p.Shape()[0]
+	even := 0
+	for i, w := range p.Data() {
+		if w == 0 && (i/per)%2 == 0 {
+			even++
+		}
+	}
+	if even < p.Len()/2*9/10 {
+		t.Errorf("%d of %d pruned weights in the shrunk filters", even, p.Len()/2)
+	}
+	_, err = CompileSource("t.dst", []byte("prune fc level 0.5 fold_bn at epoch 0\n"), Options{Params: m.Params(), Model: m, Epochs: 1})
+	if err == nil || !strings.Contains(err.Error(), "not the weight of a Conv2d") {
+		t.Errorf("fold_bn on a Linear layer: %v", err)
 	}
 }
 

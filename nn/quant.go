@@ -928,6 +928,56 @@ func foldIn(mod Module) error {
 	return nil
 }
 
+// FoldedWeight returns the weight p of a convolution of m scaled per output channel by
+// the BatchNorm2d that follows it, w·γ/√(σ² + ε) with the running variance: the values
+// Distiller's fold_bn ranks or thresholds instead of the weight's own. The follower is
+// the next module of a Sequential, or bn1 and bn2 after conv1 and conv2 in a residual
+// block. It is an error when p is no convolution's weight or no batch normalisation
+// follows it.
+func FoldedWeight(m *Model, p *Param) ([]float32, error) {
+	var conv *Conv2d
+	var bn *BatchNorm2d
+	walk(m.root, func(mod Module) {
+		switch l := mod.(type) {
+		case *Sequential:
+			for i, c := range l.mods[:max(len(l.mods)-1, 0)] {
+				if c, ok := c.(*Conv2d); ok && c.Weight == p {
+					conv = c
+					bn, _ = l.mods[i+1].(*BatchNorm2d)
+				}
+			}
+		case *BasicBlock:
+			switch p {
+			case l.Conv1.Weight:
+				conv, bn = l.Conv1, l.BN1
+			case l.Conv2.Weight:
+				conv, bn = l.Conv2, l.BN2
+			}
+		case *Conv2d:
+			if l.Weight == p && conv == nil {
+				conv = l
+			}
+		}
+	})
+	switch {
+	case conv == nil:
+		return nil, fmt.Errorf("nn: fold_bn: %s is not the weight of a Conv2d", p.Name)
+	case bn == nil:
+		return nil, fmt.Errorf("nn: fold_bn: no BatchNorm2d follows the convolution of %s", p.Name)
+	}
+	out := conv.Weight.Shape()[0]
+	per := conv.Weight.Len() / out
+	rv, g := ops.F32(bn.RunningVar.Value), bn.Weight.Data()
+	w := make([]float32, conv.Weight.Len())
+	for o := 0; o < out; o++ {
+		k := float64(g[o]) / math.Sqrt(float64(rv[o])+bn.op.Eps)
+		for i := o * per; i < (o+1)*per; i++ {
+			w[i] = float32(float64(conv.Weight.Data()[i]) * k)
+		}
+	}
+	return w, nil
+}
+
 // foldConv returns a new convolution computing bn(c(x)) in evaluation mode.
 func foldConv(c *Conv2d, bn *BatchNorm2d) *Conv2d {
 	ws := c.Weight.Shape()

@@ -642,7 +642,10 @@ func (c *checker) bindArgs(sig *Signature, terms []*Term, gran *string, granRang
 	nextPos := 0
 	for k := 0; k < len(terms); k++ {
 		if c.nerr-errsBefore >= maxStatementErrors {
-			break // the rest of a statement this wrong would only add noise
+			// The rest of a statement this wrong would only add noise.
+			c.add(errorAt(terms[k].Span(), "Too many errors",
+				"Stopped reporting this statement's arguments after %d errors; fix those and check again.", maxStatementErrors))
+			break
 		}
 		t := terms[k]
 		if t.Name != nil {

@@ -202,3 +202,29 @@ func checkFormatRoundTrip(t *testing.T, src string) {
 		t.Fatalf("format lost comments: %d -> %d\n%s", n1, n2, out)
 	}
 }
+
+// TestTooManyArgumentErrors checks that a statement's argument errors stop at ten, with
+// one "Too many errors" diagnostic saying so, as the language reference promises.
+func TestTooManyArgumentErrors(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("prune fc1 level 0.5")
+	for i := range 12 {
+		fmt.Fprintf(&b, " zz%d=1", i)
+	}
+	b.WriteString(" at epoch 0\n")
+	_, diags := lang.CheckSource("t.dst", []byte(b.String()), lang.Env{Builtins: testBuiltins()})
+	var unknown, tooMany int
+	for _, d := range diags {
+		switch d.Summary {
+		case "Unknown argument":
+			unknown++
+		case "Too many errors":
+			tooMany++
+		default:
+			t.Errorf("unexpected %s: %s", d.Summary, d.Detail)
+		}
+	}
+	if unknown != 10 || tooMany != 1 {
+		t.Errorf("%d unknown-argument errors and %d too-many ones, want 10 and 1", unknown, tooMany)
+	}
+}

@@ -206,7 +206,8 @@ func (c *RunCmd) execute(g *Globals, cfg runConfig, src, expSrc []byte, out stri
 	}
 	logger := slog.New(slog.NewTextHandler(g.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	if c.Verbose {
-		logger = slog.New(slog.NewTextHandler(g.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+		// Debug too: the masks of step-granular policies are logged at that level.
+		logger = slog.New(slog.NewTextHandler(g.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	acts := &activations{ctx: g.Ctx, m: m}
 	iopt := interp.Options{Params: m.Params(), Optimizer: opt, Model: m, Epochs: cfg.Epochs, OptimizerMasks: true, Seed: cfg.Seed,

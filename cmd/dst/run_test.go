@@ -39,6 +39,23 @@ func writeRunFile(t *testing.T, dir, name, content string) string {
 	return p
 }
 
+// TestRunVerboseSteps checks that --verbose logs the masks a step-granular policy sets
+// at the minibatches it fires on, as its help promises.
+func TestRunVerboseSteps(t *testing.T) {
+	dir := t.TempDir()
+	sched := writeRunFile(t, dir, "steps.dst", "prune fc1 agp 10% -> 80% from epoch 0 to 2 every 2 steps\n")
+	code, _, stderr := dst(t, "run", sched, "--model", "lenet300_100", "--epochs", "2", "--limit-train", "256",
+		"--limit-test", "64", "--batch", "64", "--verbose", "--out", filepath.Join(dir, "out"))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"param=fc1.weight epoch=0 step=2", "param=fc1.weight epoch=1 step=2"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("--verbose did not log %q:\n%s", want, stderr)
+		}
+	}
+}
+
 // TestRunAGPExactNNZ is the short form of issue 4's AGP acceptance: simplenet_mnist on a
 // subset of MNIST, conv weights 5% → 70% and fc weights 5% → 90% over the first three
 // epochs; after every epoch summary.json must show exactly ⌊target·n⌋ zeros per layer.

@@ -28,7 +28,7 @@
 // [CollectStats] observes every layer's output over a number of batches and keeps, per
 // layer, the mean, standard deviation, extremes, the means of per-sample extremes (for
 // range calibration), the fraction of zeros, and per channel the mean and the average
-// percentage of zeros (APoZ). [Stats.Ranking] feeds the APoZ and mean-activation filter
+// percentage of zeros (APoZ). [Stats.Activations] feeds the APoZ and mean-activation filter
 // rankers of [stdlib.StructurePruner].
 //
 // # Plots

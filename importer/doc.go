@@ -30,18 +30,24 @@
 //     threshold=max|mean_abs, GroupVarianceRegularizer → group_variance channels; policy
 //     arg keep_mask → keep_mask.
 //   - quantizers: DorefaQuantizer, PACTQuantizer, WRPNQuantizer,
-//     QuantAwareTrainRangeLinearQuantizer (qat) over their policy's range;
-//     PostTrainLinearQuantizer (which no policy schedules) → `quantize * linear ... after
-//     training`. Overrides become `override LAYER ...` lines in declaration order (the
-//     first match wins in both); null bits for weights and activations → float; an
-//     override key that is a regex becomes a regex over the layers' weights.
+//     QuantAwareTrainRangeLinearQuantizer (qat) `from epoch 0`, the whole run, which is
+//     dst's only window for quantization-aware training (a policy must start at epoch 0
+//     with frequency 1; its ending_epoch becomes a comment saying to run that many
+//     epochs); PostTrainLinearQuantizer (which no policy schedules) → `quantize * linear
+//     ... after training`. Overrides become `override LAYER ...` lines in declaration
+//     order (the first match wins in both); null bits for weights and activations →
+//     float; an override key that is a regex becomes a regex over the layers' weights.
+//     Quantization-aware training has one bit width per run and keeps biases in floating
+//     point, so its overrides may only say float, and bits_bias is rejected (qat's
+//     implicit default of 32 becomes a comment); a PostTrainLinearQuantizer override's
+//     bits_bias, which Distiller does not use, becomes a comment.
 //   - lr_schedulers: see below. extensions: the thinning classes → `thin filters`,
 //     `thin channels` or `thin contract` at the policy's epochs.
 //
 // # Windows
 //
 // A policy's `starting_epoch: S, ending_epoch: E, frequency: F` is `from epoch S to E
-// every F` unchanged: both ends are half-open, so the last active epoch is the last of
+// every F` unchanged (quantizer policies excepted, see above): both ends are half-open, so the last active epoch is the last of
 // range(S, E, F). `epochs: [a, b]` is `at epochs [a, b]`. Learning-rate policies are the
 // exception, because Distiller steps a scheduler at the end of each active epoch with the
 // absolute epoch of the next one and keeps the last rate after the window (lr.go explains
@@ -68,6 +74,8 @@
 // keep_mask without a threshold, a level of 0) are written as comments in the output.
 // Constructs the language cannot express are rejected with the reason: per-activation
 // quantizer overrides (ReLU modules), input_overrides, separate activation and weight
-// modes, null top-level bit widths, AGP driven every K mini-batches, a plateau schedule
-// that holds its rate after its window.
+// modes, null top-level bit widths, per-layer bit widths and bias bit widths in
+// quantization-aware training, quantization-aware training that starts after epoch 0,
+// AGP driven every K mini-batches, a plateau schedule that holds its rate after its
+// window.
 package importer

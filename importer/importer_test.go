@@ -68,9 +68,10 @@ lr multistep 0.5 at epochs [2, 4, 6]
 		{"quantize_overrides.yaml", `# Imported from the Distiller schedule quantize_overrides.yaml by dst import.
 # Parameter names are written without DataParallel's module. component.
 
-quantize * dorefa weights=4 bits activations=8 bits from epoch 0 to 10 {
+# dorefa: Distiller re-quantizes up to ending_epoch 10; dst's quantization-aware training runs to the end of training, so run 10 epochs (--epochs 10).
+quantize * dorefa weights=4 bits activations=8 bits from epoch 0 {
     override conv1 float
-    override fc2 weights=8 bits
+    override fc2 float
 }
 `},
 	}
@@ -301,6 +302,9 @@ func TestErrors(t *testing.T) {
 		{"activation override", "quantizers:\n  q:\n    class: PACTQuantizer\n    overrides:\n      final_relu: {bits_activations: null, bits_weights: null}\n", "5:7: quantizer q (PACTQuantizer): override final_relu names an activation"},
 		{"half-null override", "quantizers:\n  q:\n    class: DorefaQuantizer\n    overrides:\n      fc: {bits_activations: null}\n", "5:7: quantizer q (DorefaQuantizer): override fc sets bits_activations to null"},
 		{"two quantizers", "quantizers:\n  a: {class: DorefaQuantizer}\n  b: {class: WRPNQuantizer}\n", "3:3: quantizers: b is a second quantizer"},
+		{"bit-width override in QAT", "quantizers:\n  q:\n    class: DorefaQuantizer\n    overrides:\n      fc: {bits_weights: 8}\n", "5:7: quantizer q (DorefaQuantizer): override fc sets bit widths; a quantization-aware training run in dst has one bit width"},
+		{"bias bits in QAT", "quantizers:\n  q:\n    class: PACTQuantizer\n    bits_bias: 8\npolicies:\n  - quantizer: {instance_name: q}\n    starting_epoch: 0\n    ending_epoch: 4\n    frequency: 1\n", "4:5: quantizer q (PACTQuantizer) sets bits_bias 8; dst's quantization-aware training keeps biases in floating point"},
+		{"QAT from epoch 2", "quantizers:\n  q: {class: DorefaQuantizer}\npolicies:\n  - quantizer: {instance_name: q}\n    starting_epoch: 2\n    ending_epoch: 4\n    frequency: 1\n", "4:5: quantizer policy q: starting_epoch 2; dst's quantization-aware training prepares the model before training"},
 		{"AGP every K steps", agpPruner + "policies:\n  - pruner:\n      instance_name: p\n      args: {mini_batch_pruning_frequency: 16}\n    starting_epoch: 0\n    ending_epoch: 4\n    frequency: 1\n", "10:14: pruner policy p: mini_batch_pruning_frequency on an AGP pruner"},
 		{"epoch beyond the limit", agpPruner + "policies:\n  - pruner: {instance_name: p}\n    starting_epoch: 0\n    ending_epoch: 2000000000\n    frequency: 1\n", "10:5: policies[0]: ending_epoch 2000000000 is beyond dst's limit of epoch 1000000"},
 		{"too many milestones", "lr_schedulers:\n  l: {class: ExponentialLR, gamma: 0.999}\npolicies:\n  - lr_scheduler: {instance_name: l}\n    starting_epoch: 0\n    ending_epoch: 9000\n    frequency: 1\n", "4:5: lr_scheduler policy l: ExponentialLR(gamma=0.999) changes the rate at 9000 epochs"},
@@ -412,6 +416,8 @@ func TestGap(t *testing.T) {
 		name, yaml, gap string
 	}{
 		{"activation override", "quantizers:\n  q:\n    class: PACTQuantizer\n    overrides:\n      relu1: {bits_activations: null, bits_weights: null}\n", "per-activation quantizer override"},
+		{"bit-width override in QAT", "quantizers:\n  q:\n    class: WRPNQuantizer\n    overrides:\n      fc: {bits_weights: 8, bits_activations: 8}\n", "per-layer bit widths in quantization-aware training"},
+		{"QAT from epoch 2", "quantizers:\n  q: {class: DorefaQuantizer}\npolicies:\n  - quantizer: {instance_name: q}\n    starting_epoch: 2\n    ending_epoch: 4\n    frequency: 1\n", "quantization-aware training starting after epoch 0"},
 		{"dead class", "pruners:\n  p: {class: FMReconstructionChannelPruner}\n", "class FMReconstructionChannelPruner"},
 		{"duplicate key", "pruners: {}\npruners: {}\n", ""},
 		{"unknown key", "pruners:\n  p: {class: AutomatedGradualPruner, final: 0.5}\n", ""},

@@ -458,6 +458,7 @@ func (c *converter) quantizer(k *component, p *policy) {
 		terms []string
 	}
 	var ovrs []ovr
+	var biasNotes []string
 	if n, has := k.m.get("overrides"); has && !isNull(n) {
 		om, good := c.mapOf(n, k.name+".overrides", true)
 		if om == nil || !good {
@@ -498,19 +499,23 @@ func (c *converter) quantizer(k *component, p *policy) {
 					c.gapAt(key, "an override keeping only weights or only activations in floating point", "%s: override %s sets %s to null and quantizes the rest; dst's override lines keep a layer in floating point only as a whole (float)", what, key.Value, which)
 					ok = false
 					continue
+				case method != "linear" && (oq.hasActs || oq.hasWts):
+					c.gapAt(key, "per-layer bit widths in quantization-aware training", "%s: override %s sets bit widths; a quantization-aware training run in dst has one bit width for weights and one for activations, so its override lines only keep layers in floating point (float)", what, key.Value)
+					ok = false
+					continue
 				default:
 					terms = append(terms, bitsTerms(oq, q, true)...)
 				}
-				if oq.hasBias {
-					if oq.biasNull {
-						if !(oq.actsNull && oq.wtsNull) {
-							c.gapAt(key, "an override keeping only biases in floating point", "%s: override %s sets bits_bias to null; dst's override lines cannot keep only biases in floating point", what, key.Value)
-							ok = false
-							continue
-						}
-					} else {
-						terms = append(terms, fmt.Sprintf("bias=%d bits", oq.bias))
+				if oq.hasBias && !oq.biasNull {
+					if method != "linear" {
+						c.gapAt(key, "bias bit widths in quantization-aware training", "%s: override %s sets bits_bias; dst's quantization-aware training keeps biases in floating point", what, key.Value)
+						ok = false
+						continue
 					}
+					// PostTrainLinearQuantizer quantizes every bias to the accumulator's
+					// scale with bits_accum; a module's bits_bias changes nothing, and dst
+					// has no such setting.
+					biasNotes = append(biasNotes, fmt.Sprintf("%s: override %s sets bits_bias %d, which PostTrainLinearQuantizer does not use (biases take the accumulator's scale and bits_accum); it is left out.", k.name, key.Value, oq.bias))
 				}
 				terms = append(terms, oq.terms...)
 				if len(terms) == 0 {
@@ -534,11 +539,15 @@ func (c *converter) quantizer(k *component, p *policy) {
 		q.hasBias = false // null bias: biases stay in floating point, dst's default
 	}
 	var win string
+	var notes []string
 	switch {
 	case p == nil && method == "linear":
 		win = "after training"
 	case p == nil:
 		return // validated only; noted by the caller
+	case method != "linear" && q.hasBias && q.hasBiasExplicit(k):
+		c.gapAt(k.m.keyNode("bits_bias"), "bias bit widths in quantization-aware training", "%s sets bits_bias %d; dst's quantization-aware training keeps biases in floating point", what, q.bias)
+		return
 	case method == "linear":
 		c.errAt(p.node, "%s: a PostTrainLinearQuantizer under a quantizer policy; Distiller applies post-training quantization from the command line (--quantize-eval), not from a policy", p.what)
 		return
@@ -548,14 +557,17 @@ func (c *converter) quantizer(k *component, p *policy) {
 	case p.win.freq != 1:
 		c.gapAt(p.node, "quantization-aware training skipping epochs", "%s: frequency %d; a quantization-aware training policy re-quantizes after every mini-batch of every epoch of its range, so dst has no way to skip epochs", p.what, p.win.freq)
 		return
+	case p.win.start != 0:
+		c.gapAt(p.node, "quantization-aware training starting after epoch 0", "%s: starting_epoch %d; dst's quantization-aware training prepares the model before training and acts on the whole run, from epoch 0 (Distiller's documentation also asks for starting_epoch 0)", p.what, p.win.start)
+		return
 	default:
-		win = p.win.text()
+		// dst's quantization-aware training acts on the whole run (`from epoch 0`, its
+		// only window); Distiller's ending_epoch is the run length it was written for.
+		win = "from epoch 0"
+		notes = append(notes, fmt.Sprintf("%s: Distiller re-quantizes up to ending_epoch %d; dst's quantization-aware training runs to the end of training, so run %d epochs (--epochs %d).", k.name, p.win.end, p.win.end, p.win.end))
 	}
 	parts := []string{"quantize", "*", method}
 	parts = append(parts, bitsTerms(q, quantSettings{}, false)...)
-	if q.hasBias {
-		parts = append(parts, fmt.Sprintf("bias=%d bits", q.bias))
-	}
 	parts = append(parts, q.terms...)
 	parts = append(parts, win)
 	text := strings.Join(parts, " ")
@@ -576,9 +588,11 @@ func (c *converter) quantizer(k *component, p *policy) {
 	if p == nil {
 		comments = append(comments, fmt.Sprintf("%s: post-training quantization, which Distiller applies after training (--quantize-eval).", k.name))
 	}
-	if method == "qat" && !q.hasBiasExplicit(k) {
-		comments = append(comments, fmt.Sprintf("%s: bias=32 bits is QuantAwareTrainRangeLinearQuantizer's default.", k.name))
+	if method == "qat" && q.hasBias {
+		comments = append(comments, fmt.Sprintf("%s: QuantAwareTrainRangeLinearQuantizer quantizes biases to 32 bits by default; dst's quantization-aware training keeps them in floating point.", k.name))
 	}
+	comments = append(comments, notes...)
+	comments = append(comments, biasNotes...)
 	c.add(node, whatS, text, comments...)
 }
 

@@ -14,14 +14,24 @@ import (
 //   - `quantize … linear … after training` quantizes the model (Options.Model) at
 //     OnTrainingEnd with stdlib's range-linear post-training quantizer: batch norms are
 //     folded, weights become integers with their scales, activations are quantized with
-//     the policy's clipping mode and statistics.
+//     the policy's clipping mode and statistics. Its settings (and those of each override
+//     line) are validated when the program is compiled, so a run does not train to the
+//     end only to find it cannot quantize.
 //   - `quantize … dorefa|pact|wrpn|qat` installs quantization-aware training when the
 //     program is compiled: the model's ReLUs become quantized activations and the
-//     weights keep a float copy. At OnTrainingBegin the weights are quantized, before
-//     each optimizer step the float copies receive the straight-through gradients, and
-//     after it the weights are quantized again. PACT's learned clipping values α get an
-//     SGD of their own, at the main optimizer's learning rate and the policy's
-//     alpha_decay as weight decay, stepped after the main one.
+//     weights keep a float copy. It acts on the whole run, as the checker's window rule
+//     (lang.Signature.PreparesModel: `from epoch 0`, no `to`, no `every`) says: at
+//     OnTrainingBegin the weights are quantized, before each optimizer step the float
+//     copies receive the straight-through gradients, and after it (OnMinibatchEnd) the
+//     weights are quantized again, on every mini-batch to the end of training.
+//   - PACT's learned clipping values α get an optimizer of their own (Distiller's
+//     separate parameter group), stepped after the main one at the main one's learning
+//     rate: of the main optimizer's kind and with its settings (momentum, Nesterov, Adam's
+//     betas) when Options.Optimizer is an [nn.SGD] or [nn.Adam], with weight decay
+//     alpha_decay when the policy gives it and the main optimizer's otherwise. Another
+//     optimizer's settings cannot be read: α then gets SGD with momentum 0.9 (dst run's
+//     default), at that optimizer's rate (0.01 without one), and weight decay alpha_decay
+//     or 0, and the Scheduler logs a warning when alpha_decay is absent.
 //   - `distill from TEACHER …` loads the teacher checkpoint when the program is
 //     compiled and, in BeforeBackward of its active epochs, replaces the minibatch's loss
 //     and logit gradient by Hinton et al.'s distillation loss.
@@ -31,11 +41,33 @@ func (s *Scheduler) buildQuantize(cp *policy) error {
 	if s.opt.Model == nil {
 		return fmt.Errorf("quantization needs the model (Options.Model)")
 	}
+	layerOf := func(name string) string {
+		if p := s.opt.Model.Param(name); p != nil {
+			return p.Layer
+		}
+		return ""
+	}
+	w := cp.pol.Window
 	if cp.pol.Method == "linear" {
-		if cp.pol.Window.Kind != lang.WindowAfter {
+		if w.Kind != lang.WindowAfter {
 			return fmt.Errorf("post-training quantization (linear) runs `after training`; for quantization-aware training use dorefa, pact, wrpn or qat")
 		}
+		// Refuse settings PTQ cannot apply, and a statistics file it cannot read, now,
+		// not after the last epoch.
+		_, statsPath, err := stdlib.NewPTQ(cp.pol, layerOf)
+		if err != nil {
+			return err
+		}
+		if statsPath != "" {
+			if _, err := stdlib.LoadStats(statsPath); err != nil {
+				return fmt.Errorf("stats: %w (calibrate with `dst stats` first)", err)
+			}
+		}
 		return nil
+	}
+	if w.Kind != lang.WindowEpochs || w.Start != 0 || w.Every != 1 || w.Unit != lang.Epochs || w.Epochs != nil ||
+		(w.End != lang.NoEnd && w.End < s.opt.Epochs) {
+		return fmt.Errorf("quantization-aware training acts from the first mini-batch to the end of the run; its window must be `from epoch 0`, not %s", w)
 	}
 	run, q, err := stdlib.InstallQAT(cp.pol, s.opt.Model, s.opt.Seed)
 	if err != nil {
@@ -46,17 +78,41 @@ func (s *Scheduler) buildQuantize(cp *policy) error {
 	}
 	cp.qat = run
 	if len(run.Alphas) > 0 {
-		lr := 0.01
-		if s.opt.Optimizer != nil {
-			lr = s.opt.Optimizer.LR()
-		}
-		opt, err := nn.NewSGD(run.Alphas, nn.SGDConfig{LR: lr, Momentum: 0.9, WeightDecay: q.AlphaDecay})
+		opt, err := s.alphaOptimizer(cp, run.Alphas, q)
 		if err != nil {
 			return err
 		}
 		cp.alphaOpt = opt
 	}
 	return nil
+}
+
+// alphaOptimizer returns the optimizer of PACT's α: the main optimizer's kind and
+// settings, with weight decay alpha_decay when the policy gives it.
+func (s *Scheduler) alphaOptimizer(cp *policy, alphas []*nn.Param, q *stdlib.QAT) (nn.Optimizer, error) {
+	switch o := s.opt.Optimizer.(type) {
+	case *nn.SGD:
+		cfg := o.Config()
+		if q.HasAlphaDecay {
+			cfg.WeightDecay = q.AlphaDecay
+		}
+		return nn.NewSGD(alphas, cfg)
+	case *nn.Adam:
+		cfg := o.Config()
+		if q.HasAlphaDecay {
+			cfg.WeightDecay = q.AlphaDecay
+		}
+		return nn.NewAdam(alphas, cfg)
+	}
+	lr := 0.01
+	if s.opt.Optimizer != nil {
+		lr = s.opt.Optimizer.LR()
+	}
+	if !q.HasAlphaDecay {
+		s.log.Warn("pact: the optimizer's settings are unknown, so alpha gets SGD with momentum 0.9 and no weight decay; give alpha_decay to set one",
+			"policy", cp.pol.Range.String(), "optimizer", fmt.Sprintf("%T", s.opt.Optimizer))
+	}
+	return nn.NewSGD(alphas, nn.SGDConfig{LR: lr, Momentum: 0.9, WeightDecay: q.AlphaDecay})
 }
 
 // buildDistill compiles a distill policy: its loss and its teacher.

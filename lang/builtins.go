@@ -91,6 +91,8 @@ type ArgSpec struct {
 	// Bounds, when set, are the inclusive lowest and highest values a number argument
 	// may take beyond what its type allows (WRPN's widen: [1, 8]).
 	Bounds *[2]float64
+	// OpenBounds makes both ends of Bounds exclusive (linear QAT's ema_decay: (0, 1)).
+	OpenBounds bool
 }
 
 // WindowForm names one way of writing a policy's window. Signatures list the forms they
@@ -152,6 +154,17 @@ type Signature struct {
 	Thin bool
 	// Overrides reports that the statement may carry a `{ override SELECTOR ARGS }` block.
 	Overrides bool
+	// OverrideArgs, when set, lists the only arguments an override line may give (a
+	// quantization-aware training run has one bit width, so its override lines may only
+	// say float); a flag among them must be set, not turned off. Empty means any
+	// argument of the method.
+	OverrideArgs []string
+	// PreparesModel reports that the method prepares the whole model before training
+	// and acts on it to the end of the run (quantization-aware training replaces every
+	// ReLU by a quantized activation and re-quantizes the weights after every
+	// mini-batch, Distiller's prepare_model): its window must be `from epoch 0`, with
+	// no `to` and no `every`, and a script may hold only one policy of such methods.
+	PreparesModel bool
 	// Exclusive reports that two policies of this statement (any method) may not be active
 	// on the same parameter, or for lr and distill at all, in overlapping windows.
 	Exclusive bool
@@ -234,6 +247,11 @@ func (b *Builtins) Add(s Signature) error {
 			}
 		}
 	}
+	for _, name := range s.OverrideArgs {
+		if !seen[name] {
+			return fmt.Errorf("lang: signature %s %s: override argument %q is not an argument of the method", s.Statement, s.Method, name)
+		}
+	}
 	if s.DefaultWindow != "" {
 		if _, err := parseWindowText(s.DefaultWindow); err != nil {
 			return fmt.Errorf("lang: signature %s %s: default window %q: %v", s.Statement, s.Method, s.DefaultWindow, err)
@@ -241,6 +259,7 @@ func (b *Builtins) Add(s Signature) error {
 	}
 	c := s
 	c.Args = append([]ArgSpec(nil), s.Args...)
+	c.OverrideArgs = append([]string(nil), s.OverrideArgs...)
 	b.sigs = append(b.sigs, &c)
 	for _, name := range append([]string{s.Method}, s.Aliases...) {
 		b.index[s.Statement+" "+name] = &c

@@ -64,6 +64,7 @@ func Check(f *File, env Env) (*Program, Diagnostics) {
 		c.stmt(s)
 	}
 	c.conflicts()
+	c.preparedOnce()
 	for _, name := range c.letOrder {
 		b := c.lets[name]
 		if !b.used {
@@ -589,6 +590,7 @@ func (c *checker) policy(kind string, s Stmt, sel *Selector, cl Clauses, block *
 			c.overrides(pol, sig, block)
 		}
 	}
+	c.quantWidths(pol)
 	if c.nerr == before {
 		c.prog.Policies = append(c.prog.Policies, pol)
 	}
@@ -888,8 +890,12 @@ func (c *checker) convert(spec *ArgSpec, t *Term) (Value, bool) {
 		c.errorf(r, "Value out of range", "%s", detail)
 		return Value{}, false
 	}
-	if b := spec.Bounds; b != nil && (out.Num < b[0] || out.Num > b[1]) {
+	if b := spec.Bounds; b != nil && !spec.OpenBounds && (out.Num < b[0] || out.Num > b[1]) {
 		c.errorf(r, "Value out of range", "%s is %s; it must lie in [%s, %s].", spec.Name, formatNum(out.Num), formatNum(b[0]), formatNum(b[1]))
+		return Value{}, false
+	}
+	if b := spec.Bounds; b != nil && spec.OpenBounds && !(out.Num > b[0] && out.Num < b[1]) {
+		c.errorf(r, "Value out of range", "%s is %s; it must lie in (%s, %s), both ends excluded.", spec.Name, formatNum(out.Num), formatNum(b[0]), formatNum(b[1]))
 		return Value{}, false
 	}
 	return out, true
@@ -1055,6 +1061,12 @@ func (c *checker) window(sig *Signature, wc *WindowClause, stmtRange Range) Wind
 			}
 		}
 	}
+	if sig.PreparesModel && (w.Start != 0 || w.End != NoEnd || w.Every != 1 || w.Unit != Epochs) {
+		var written strings.Builder
+		writeWindow(&written, wc)
+		c.errorf(wr, "Unsupported window", "%s %s prepares the model before training and quantizes it from the first mini-batch to the end of the run, so its window is `from epoch 0` (the default), without `to` or `every`; this window is `%s`.", sig.Statement, sig.Method, strings.TrimSpace(written.String()))
+		return w
+	}
 	explicitEnd := w.End != NoEnd
 	if w.End == NoEnd && c.env.Epochs > 0 {
 		w.End = max(c.env.Epochs, w.Start+1)
@@ -1210,6 +1222,7 @@ func (c *checker) overrides(p *Policy, sig *Signature, block *Block) {
 		ov := &Override{Range: line.Span()}
 		g, gr := "", Range{}
 		ov.Args = c.bindArgs(sig, line.Terms, &g, &gr, false, line.Span())
+		c.overrideArgs(sig, ov)
 		if g != "" {
 			c.errorf(gr, "Unexpected granularity", "Override lines change quantizer settings; they take no granularity.")
 		}

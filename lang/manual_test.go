@@ -59,10 +59,15 @@ func methodReference(b *lang.Builtins) string {
 		if s.NeedsEnd {
 			facts = append(facts, "the window must end")
 		}
+		if s.PreparesModel {
+			facts = append(facts, "the window must be `from epoch 0`: the whole run, without `to` or `every`", "one such policy per script")
+		}
 		if s.Thin {
 			facts = append(facts, "`then thin` allowed")
 		}
-		if s.Overrides {
+		if s.Overrides && len(s.OverrideArgs) > 0 {
+			facts = append(facts, "override block allowed, its lines giving only "+strings.Join(s.OverrideArgs, ", "))
+		} else if s.Overrides {
 			facts = append(facts, "override block allowed")
 		}
 		fmt.Fprintf(&out, "%s.\n", strings.Join(facts, "; "))

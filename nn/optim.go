@@ -93,6 +93,9 @@ func checkHyper(name string, lr, wd float64) error {
 	return nil
 }
 
+// Config returns the optimizer's configuration, with its current learning rate.
+func (o *SGD) Config() SGDConfig { return o.cfg }
+
 // LR implements [Optimizer].
 func (o *SGD) LR() float64 { return o.cfg.LR }
 
@@ -243,6 +246,10 @@ func NewAdam(params []*Param, cfg AdamConfig) (*Adam, error) {
 	}
 	return o, nil
 }
+
+// Config returns the optimizer's configuration (defaults filled in), with its current
+// learning rate.
+func (o *Adam) Config() AdamConfig { return o.cfg }
 
 // LR implements [Optimizer].
 func (o *Adam) LR() float64 { return o.cfg.LR }

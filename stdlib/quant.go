@@ -424,13 +424,11 @@ func (qs *QuantSettings) Check() error {
 	if qs.Float {
 		return nil
 	}
-	for _, b := range []struct {
-		what string
-		bits int
-	}{{"weight", qs.WeightBits}, {"accumulator", qs.AccumBits}} {
-		if err := checkBits(b.what, b.bits); err != nil {
-			return err
-		}
+	if err := checkBits("accumulator", qs.AccumBits); err != nil {
+		return err
+	}
+	if qs.WeightBits < 1 || qs.WeightBits > 8 {
+		return fmt.Errorf("stdlib: weight bit width %d must lie in [1, 8]: integer layers store weights as int8", qs.WeightBits)
 	}
 	if qs.ActBits < 1 || qs.ActBits > 16 {
 		return fmt.Errorf("stdlib: activation bit width %d must lie in [1, 16] for integer layers", qs.ActBits)
@@ -832,8 +830,11 @@ func quantSettings(base QuantSettings, get func(string) (lang.Value, bool)) (Qua
 	if v, ok := get("scale_bits"); ok {
 		qs.ScaleBits = v.Int()
 	}
-	// bias: linear PTQ always quantizes biases to the accumulator scale (accum bits).
-	get("bias")
+	// Biases are quantized to the accumulator's scale and width (accum); the language has
+	// no bias= for linear, and a policy built by hand with one is refused, not ignored.
+	if _, ok := get("bias"); ok {
+		return qs, fmt.Errorf("stdlib: quantize linear has no bias bit width: biases are quantized to the accumulator's scale with accum bits")
+	}
 	get("stats")
 	return qs, qs.Check()
 }

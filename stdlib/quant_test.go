@@ -664,10 +664,17 @@ func TestNewQAT(t *testing.T) {
 		{"qat", "quantize * qat 8 bits mode=asym_u per_channel ema_decay=0.99\n", func(q *QAT) bool {
 			return q.Mode == AsymmetricUnsigned && q.PerChannel && q.EMADecay == 0.99 && q.QuantizeInputs && len(q.Float) == 0
 		}, ""},
-		{"bit override", "quantize * dorefa 4 bits {\n    override fc2 weights=8 bits\n}\n", nil, "only say float"},
+		// The checker refuses what NewQAT cannot build: override lines that are not float.
+		{"bit override", "quantize * dorefa 4 bits {\n    override fc2 weights=8 bits\n}\n", nil, "may only give float"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			prog, diags := lang.CheckSource("q.dst", []byte(tc.src), lang.Env{Params: table, Builtins: Signatures()})
+			if tc.wrong != "" && diags.HasErrors() {
+				if !strings.Contains(diags.Error(), tc.wrong) {
+					t.Fatalf("diagnostics %v, want one mentioning %q", diags, tc.wrong)
+				}
+				return
+			}
 			if diags.HasErrors() {
 				t.Fatal(diags)
 			}
@@ -801,5 +808,68 @@ func TestInstallQAT(t *testing.T) {
 	}
 	if len(run.Alphas) != 3 || len(run.Params) != 2 || !q.HasAlphaDecay || m.Param("relu1.clip_val") == nil {
 		t.Fatalf("%d alphas, %d quantized weights, %+v", len(run.Alphas), len(run.Params), q)
+	}
+}
+
+// TestLinearWidthsAgreeWithChecker checks that dst check and post-training quantization
+// agree on the bit widths of `quantize linear`: every combination the checker accepts
+// quantizes a model, and every one the quantizer refuses is a check error (the checker
+// used to accept `16 bits`, and the run failed once training was over).
+func TestLinearWidthsAgreeWithChecker(t *testing.T) {
+	m0, _ := nn.New("simplenet_mnist", 1)
+	base := checkedPolicy(t, m0, "quantize * linear 8 bits after training\n")
+	var table []lang.ParamInfo
+	for _, p := range m0.Params() {
+		table = append(table, lang.ParamInfo{Name: p.Name, Shape: p.Shape(), Kind: p.Kind.String(), Layer: p.Layer})
+	}
+	type widths struct {
+		bits, weights, acts int // 0: not written
+		clip                string
+	}
+	var cases []widths
+	for _, b := range []int{1, 4, 8, 9, 12, 16, 17, 32} {
+		cases = append(cases,
+			widths{bits: b},
+			widths{bits: 8, weights: b},
+			widths{bits: 8, acts: b},
+			widths{bits: b, weights: 8},
+			widths{bits: b, acts: 8},
+			widths{bits: b, weights: 4, acts: 8},
+			widths{bits: b, weights: 8, clip: "laplace"},
+			widths{bits: 8, acts: b, clip: "gauss"},
+		)
+	}
+	for _, w := range cases {
+		src := fmt.Sprintf("quantize * linear %d bits", w.bits)
+		pol := *base
+		pol.Args = map[string]lang.Value{}
+		for k, v := range base.Args {
+			pol.Args[k] = v
+		}
+		pol.Args["bits"] = lang.Value{Type: lang.TypeBits, Num: float64(w.bits)}
+		if w.weights > 0 {
+			src += fmt.Sprintf(" weights=%d", w.weights)
+			pol.Args["weights"] = lang.Value{Type: lang.TypeBits, Num: float64(w.weights)}
+		}
+		if w.acts > 0 {
+			src += fmt.Sprintf(" activations=%d", w.acts)
+			pol.Args["activations"] = lang.Value{Type: lang.TypeBits, Num: float64(w.acts)}
+		}
+		if w.clip != "" {
+			src += " clip=" + w.clip
+			pol.Args["clip"] = lang.Value{Type: lang.TypeEnum, Str: w.clip}
+		}
+		src += " after training\n"
+		t.Run(strings.TrimSpace(src), func(t *testing.T) {
+			_, diags := lang.CheckSource("q.dst", []byte(src), lang.Env{Params: table, Builtins: Signatures()})
+			m, _ := nn.New("simplenet_mnist", 1)
+			_, err := QuantizeAfterTraining(&pol, m)
+			switch {
+			case diags.HasErrors() && err == nil:
+				t.Errorf("the checker rejects what runs: %v", diags)
+			case !diags.HasErrors() && err != nil:
+				t.Errorf("the checker accepts what fails: %v", err)
+			}
+		})
 	}
 }

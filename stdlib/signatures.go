@@ -1,6 +1,8 @@
 package stdlib
 
 import (
+	"fmt"
+
 	"github.com/dst-dev/dst/lang"
 	"github.com/dst-dev/dst/nn"
 )
@@ -47,16 +49,39 @@ func sigConcat(parts ...[]lang.ArgSpec) []lang.ArgSpec {
 	return out
 }
 
-// sigQuantBits returns the bit-width arguments every quantizer takes.
-func sigQuantBits(defBits string) []lang.ArgSpec {
+// sigQuantBits returns the bit-width arguments every quantizer takes. maxWeights and
+// maxActs, when > 0, are the widest weights and activations the method can run (linear
+// stores weights as int8 and activations in at most 16 bits); `N bits` stands for both,
+// so the checker holds it to both limits. Biases are not quantized by a bit width of
+// their own: linear quantizes them to the accumulator's scale and width (accum), and
+// quantization-aware training keeps them in floating point.
+func sigQuantBits(defBits string, maxWeights, maxActs int) []lang.ArgSpec {
+	bits := "Bit width for weights and activations unless weights= or activations= says otherwise."
+	wts, acts := "Bit width of weights; defaults to bits.", "Bit width of activations; defaults to bits."
+	var wb, ab *[2]float64
+	if maxWeights > 0 {
+		wb = &[2]float64{1, float64(maxWeights)}
+		wts = fmt.Sprintf("Bit width of weights, 1 to %d; defaults to bits.", maxWeights)
+	}
+	if maxActs > 0 {
+		ab = &[2]float64{1, float64(maxActs)}
+		acts = fmt.Sprintf("Bit width of activations, 1 to %d; defaults to bits.", maxActs)
+	}
+	if maxWeights > 0 && maxActs > 0 {
+		bits = fmt.Sprintf("Bit width for weights and activations unless weights= or activations= says otherwise, so at most %d "+
+			"(the weights' limit) unless weights= is given, and at most %d unless activations= is.", maxWeights, maxActs)
+	}
 	return []lang.ArgSpec{
-		{Name: "bits", Type: lang.TypeBits, Default: defBits, Positional: true, Doc: "Bit width for weights and activations unless weights= or activations= says otherwise."},
-		{Name: "weights", Type: lang.TypeBits, Doc: "Bit width of weights; defaults to bits."},
-		{Name: "activations", Type: lang.TypeBits, Doc: "Bit width of activations; defaults to bits."},
-		{Name: "bias", Type: lang.TypeBits, Doc: "Bit width of biases; absent leaves biases in floating point (linear quantizes them to the accumulator scale)."},
+		{Name: "bits", Type: lang.TypeBits, Default: defBits, Positional: true, Doc: bits},
+		{Name: "weights", Type: lang.TypeBits, Bounds: wb, Doc: wts},
+		{Name: "activations", Type: lang.TypeBits, Bounds: ab, Doc: acts},
 		{Name: "float", Type: lang.TypeFlag, Default: "false", Doc: "Leave the selected layers in floating point; meant for override lines (Distiller's null bits)."},
 	}
 }
+
+// qatOverrides are the only arguments an override line of a quantization-aware training
+// method may give: one run trains with one bit width for weights and one for activations.
+var qatOverrides = []string{"float"}
 
 func signatureTable() []lang.Signature {
 	// Granularity and ranking vocabularies shared by several methods.
@@ -215,9 +240,11 @@ func signatureTable() []lang.Signature {
 			Doc: "Post-training range-linear quantization (Distiller PostTrainLinearQuantizer): weights, activations and biases are " +
 				"quantized q = round(scale·x − zp), clamped to the integer range, with the scale and zero point from the mode " +
 				"(sym, sym_restr, asym_s, asym_u), per tensor or per output channel, and activation ranges clipped by clip " +
-				"(none, avg, n_std, gauss, laplace). Runs once, after training; override lines change settings per layer.",
-			Args: sigConcat(sigQuantBits("8"), []lang.ArgSpec{
-				{Name: "accum", Type: lang.TypeBits, Default: "32", Doc: "Bit width of the accumulator (always signed)."},
+				"(none, avg, n_std, gauss, laplace). Runs once, after training; override lines change settings per layer. " +
+				"Weights are stored as int8 (1 to 8 bits), activations take 1 to 16 bits (1 to 8 with ACIQ clipping), and biases are " +
+				"quantized to the accumulator's scale (accum bits).",
+			Args: sigConcat(sigQuantBits("8", 8, 16), []lang.ArgSpec{
+				{Name: "accum", Type: lang.TypeBits, Default: "32", Doc: "Bit width of the accumulator (always signed), and of the biases, which are quantized to its scale."},
 				{Name: "mode", Type: lang.TypeEnum, Enum: []string{"sym", "sym_restr", "asym_s", "asym_u"}, Default: "sym", Doc: "Symmetric (full or restricted range) or asymmetric signed/unsigned."},
 				{Name: "per_channel", Type: lang.TypeFlag, Default: "false", Doc: "Separate scale and zero point per output channel (dim 0) of 2-D and 4-D weights."},
 				{Name: "clip", Type: lang.TypeEnum, Enum: []string{"none", "avg", "n_std", "gauss", "laplace"}, Default: "none", Doc: "Activation clipping: absolute range, averaged per-sample range, mean ± n_std·σ, or ACIQ Gaussian/Laplace."},
@@ -235,49 +262,53 @@ func signatureTable() []lang.Signature {
 			Doc: "Quantization-aware training with range-linear fake quantization (Jacob et al.; Distiller " +
 				"QuantAwareTrainRangeLinearQuantizer): weights are re-quantized from a floating-point copy after every mini-batch " +
 				"and activation ranges are tracked by a bias-corrected EMA; gradients pass straight through.",
-			Args: sigConcat(sigQuantBits("8"), []lang.ArgSpec{
+			Args: sigConcat(sigQuantBits("8", 0, 0), []lang.ArgSpec{
 				{Name: "mode", Type: lang.TypeEnum, Enum: []string{"sym", "sym_restr", "asym_s", "asym_u"}, Default: "sym", Doc: "Symmetric or asymmetric ranges."},
 				{Name: "per_channel", Type: lang.TypeFlag, Default: "false", Doc: "Per-output-channel weight scales."},
-				{Name: "ema_decay", Type: lang.TypeFraction, Default: "0.999", Doc: "Decay of the activation-range EMA."},
+				{Name: "ema_decay", Type: lang.TypeFraction, Default: "0.999", Bounds: &[2]float64{0, 1}, OpenBounds: true, Doc: "Decay of the activation-range EMA, in (0, 1)."},
 				{Name: "quantize_inputs", Type: lang.TypeFlag, Default: "true", Doc: "Also fake-quantize the model input."},
 			}),
-			Windows: []lang.WindowForm{lang.FormRange}, DefaultWindow: "from epoch 0", Overrides: true, Exclusive: true,
+			Windows: []lang.WindowForm{lang.FormRange}, DefaultWindow: "from epoch 0", PreparesModel: true,
+			Overrides: true, OverrideArgs: qatOverrides, Exclusive: true,
 		},
 		{
 			Statement: "quantize", Method: "dorefa",
 			Doc: "DoReFa-Net (Zhou et al.; Distiller DorefaQuantizer): for b > 1, w' = tanh(w)/(2·max|tanh(w)|) + 0.5 and " +
 				"w_q = 2·round((2^b − 1)·w')/(2^b − 1) − 1; for b = 1, w_q = sign(w)·mean|w|. ReLUs become clamp(x, 0, 1) quantized " +
 				"to 2^b − 1 steps. Trained with a straight-through estimator.",
-			Args:    sigConcat(sigQuantBits("8"), []lang.ArgSpec{{Name: "scale_weights", Type: lang.TypeFlag, Doc: "dst extension: multiply the quantized weights by the layer's largest |w| so they keep its scale (needed by networks without batch normalisation, such as simplenet_mnist)."}}),
-			Windows: []lang.WindowForm{lang.FormRange}, DefaultWindow: "from epoch 0", Overrides: true, Exclusive: true,
+			Args:    sigConcat(sigQuantBits("8", 0, 0), []lang.ArgSpec{{Name: "scale_weights", Type: lang.TypeFlag, Doc: "dst extension: multiply the quantized weights by the layer's largest |w| so they keep its scale (needed by networks without batch normalisation, such as simplenet_mnist)."}}),
+			Windows: []lang.WindowForm{lang.FormRange}, DefaultWindow: "from epoch 0", PreparesModel: true,
+			Overrides: true, OverrideArgs: qatOverrides, Exclusive: true,
 		},
 		{
 			Statement: "quantize", Method: "pact",
 			Doc: "PACT (Choi et al.; Distiller PACTQuantizer): DoReFa weights; each ReLU becomes min(relu(x), α) with a learned " +
 				"per-layer α, quantized on [0, α] to 2^b − 1 steps. α has its own optimizer group with weight decay alpha_decay.",
-			Args: sigConcat(sigQuantBits("8"), []lang.ArgSpec{
+			Args: sigConcat(sigQuantBits("8", 0, 0), []lang.ArgSpec{
 				{Name: "alpha", Type: lang.TypePositive, Default: "8", Doc: "Initial value of the clipping parameter α."},
 				{Name: "alpha_decay", Type: lang.TypeNonNegative, Doc: "Weight decay of α; absent uses the optimizer's."},
 				{Name: "scale_weights", Type: lang.TypeFlag, Doc: "dst extension: multiply the quantized weights by the layer's largest |w| so they keep its scale (needed by networks without batch normalisation, such as simplenet_mnist)."},
 			}),
-			Windows: []lang.WindowForm{lang.FormRange}, DefaultWindow: "from epoch 0", Overrides: true, Exclusive: true,
+			Windows: []lang.WindowForm{lang.FormRange}, DefaultWindow: "from epoch 0", PreparesModel: true,
+			Overrides: true, OverrideArgs: qatOverrides, Exclusive: true,
 		},
 		{
 			Statement: "quantize", Method: "wrpn",
 			Doc: "WRPN (Mishra et al.; Distiller WRPNQuantizer): weights clamped to [−1, 1] and quantized symmetrically with scale " +
 				"(2^b − 1)/2; activations clamped to [0, 1] as in DoReFa. widen multiplies the filters of every hidden layer, " +
 				"as the paper's wide networks do; the widened layers are initialised afresh, so it is for training from scratch.",
-			Args: sigConcat(sigQuantBits("8"), []lang.ArgSpec{
+			Args: sigConcat(sigQuantBits("8", 0, 0), []lang.ArgSpec{
 				{Name: "widen", Type: lang.TypePositive, Default: "1", Bounds: &[2]float64{1, 8}, Doc: "Width multiplier, from 1 to 8: every hidden space of C channels becomes round(C·widen); the input and the class scores keep their sizes."},
 				{Name: "scale_weights", Type: lang.TypeFlag, Doc: "dst extension: quantize w/max|w| and multiply the result by max|w|, so that small weights (networks without batch normalisation, such as simplenet_mnist) do not all round to zero."},
 			}),
-			Windows: []lang.WindowForm{lang.FormRange}, DefaultWindow: "from epoch 0", Overrides: true, Exclusive: true,
+			Windows: []lang.WindowForm{lang.FormRange}, DefaultWindow: "from epoch 0", PreparesModel: true,
+			Overrides: true, OverrideArgs: qatOverrides, Exclusive: true,
 		},
 
 		// ---- lr ----------------------------------------------------------------
 		{
 			Statement: "lr", Method: "step",
-			Doc: "Step decay (StepLR): for the window `from epoch A every K epochs`, lr = base·gamma^floor((e − A)/K) from epoch A on.",
+			Doc: "Step decay (StepLR): for the window `from epoch A every K epochs`, lr = base·gamma^floor((e − A)/K) from epoch A on (up to B when the window says `to B`).",
 			Args: []lang.ArgSpec{
 				{Name: "gamma", Type: lang.TypePositive, Default: "0.1", Positional: true, Doc: "Multiplicative decay per step."},
 			},
@@ -313,10 +344,10 @@ func signatureTable() []lang.Signature {
 		},
 		{
 			Statement: "lr", Method: "warmup",
-			Doc: "Linear warm-up: lr goes linearly from the range's start to its end over the window [A, B), per epoch or, with " +
-				"`every 1 steps`, per mini-batch; after B the next lr policy (or the optimizer's base lr) takes over.",
+			Doc: "Linear warm-up: lr = start + (end − start)·(e − A)/(B − A) over the window [A, B), per epoch or, with " +
+				"`every 1 steps`, per mini-batch, so the ramp would reach its end at B; from B on the next lr policy (or the optimizer's base lr) takes over.",
 			Args: []lang.ArgSpec{
-				{Name: "lr", Type: lang.TypeNumberRange, Required: true, Positional: true, Doc: "Learning rate at the window's start -> at its end."},
+				{Name: "lr", Type: lang.TypeNumberRange, Required: true, Positional: true, Doc: "Learning rate at the window's start -> the rate the ramp reaches at B, where the window ends (usually the base rate that takes over)."},
 			},
 			Windows: []lang.WindowForm{lang.FormRange}, NeedsEnd: true, Exclusive: true,
 		},
@@ -333,7 +364,7 @@ func signatureTable() []lang.Signature {
 			Doc: "Reduce on plateau (ReduceLROnPlateau): multiply lr by factor when the validation metric (loss for mode min, top-1 " +
 				"for mode max) has not improved for patience epochs, then wait cooldown epochs; never below min_lr.",
 			Args: []lang.ArgSpec{
-				{Name: "factor", Type: lang.TypePositive, Default: "0.1", Positional: true, Doc: "Multiplicative decay."},
+				{Name: "factor", Type: lang.TypePositive, Default: "0.1", Positional: true, Bounds: &[2]float64{0, 1}, OpenBounds: true, Doc: "Multiplicative decay, in (0, 1)."},
 				{Name: "patience", Type: lang.TypeInteger, Default: "10", Doc: "Epochs without improvement before decaying."},
 				{Name: "cooldown", Type: lang.TypeInteger, Default: "0", Doc: "Epochs to wait after a decay."},
 				{Name: "min_lr", Type: lang.TypeNonNegative, Default: "0", Doc: "Lower bound of lr."},

@@ -11,6 +11,7 @@ import (
 
 	"github.com/dst-dev/dst/importer"
 	"github.com/dst-dev/dst/lang"
+	"github.com/dst-dev/dst/nn"
 	"github.com/dst-dev/dst/stdlib"
 )
 
@@ -75,6 +76,7 @@ func (c *CheckCmd) Run(g *Globals) error {
 		if in.epochs > 0 && c.Epochs == 0 {
 			fenv.Epochs = in.epochs
 		}
+		model := c.Model
 		if c.Model == "" {
 			mn := in.model
 			if mn == "" {
@@ -87,8 +89,15 @@ func (c *CheckCmd) Run(g *Globals) error {
 				}
 				fenv.Params = params
 			}
+			model = mn
 		}
 		prog, diags := lang.CheckSource(name, sources[name], fenv)
+		if !diags.HasErrors() && model != "" {
+			if pd := prepareDiagnostics(prog, model); len(pd) > 0 {
+				diags = append(diags, pd...).Sort()
+				prog = nil
+			}
+		}
 		all = append(all, diags...)
 		if len(diags) > 0 && c.Format != "json" {
 			if err := dw.WriteDiagnostics(diags); err != nil {
@@ -118,6 +127,33 @@ func (c *CheckCmd) Run(g *Globals) error {
 		return exitCode(1, nil)
 	}
 	return nil
+}
+
+// prepareDiagnostics prepares a fresh copy of model for each quantization-aware training
+// policy of prog, as dst run does when it compiles the schedule, and reports the
+// policies that cannot be installed (the checker's parameter table does not show that
+// a model's ReLUs sit inside residual blocks, which quantization-aware training cannot
+// replace).
+func prepareDiagnostics(prog *lang.Program, model string) lang.Diagnostics {
+	var out lang.Diagnostics
+	for _, p := range prog.Policies {
+		if p.Signature == nil || !p.Signature.PreparesModel {
+			continue
+		}
+		m, err := nn.New(model, 0)
+		if err != nil {
+			return nil // reported where the parameter table was built
+		}
+		if _, _, err := stdlib.InstallQAT(p, m, 0); err != nil {
+			detail := fmt.Sprintf("%s %s cannot prepare %s: %v.", p.Kind, p.Method, model, err)
+			if strings.Contains(err.Error(), "residual block") {
+				detail += " Quantization-aware training replaces every ReLU of the model, and dst cannot replace the layers inside a residual block; train it on a model without residual blocks, such as simplenet_mnist or lenet300_100."
+			}
+			r := p.Range
+			out = append(out, &lang.Diagnostic{Severity: lang.Error, Summary: "Model cannot be prepared", Detail: detail, Subject: &r})
+		}
+	}
+	return out
 }
 
 func (c *CheckCmd) useColor(g *Globals) bool {

@@ -48,6 +48,10 @@ func TestCheckCmd(t *testing.T) {
 	bad := writeScript(t, "bad.dst", "prune fc9 level 0.5 at epoch 0\nprune fc1 magnitdue 0.2 at epoch 1\n")
 	late := writeScript(t, "late.dst", "prune fc1 level 0.5 at epoch 30\n")
 	syntax := writeScript(t, "syntax.dst", "prune\n")
+	// Quantization that dst run refuses, or that would fail after training, is a check error.
+	wide := writeScript(t, "wide.dst", "quantize * linear 16 bits after training\n")
+	qlate := writeScript(t, "qlate.dst", "quantize * dorefa 2 bits scale_weights from epoch 2\n")
+	pact := writeScript(t, "pact.dst", "quantize * pact 4 bits {\n    override conv1 float\n}\n")
 	tests := []struct {
 		name     string
 		cmd      CheckCmd
@@ -72,6 +76,11 @@ func TestCheckCmd(t *testing.T) {
 		{"json", CheckCmd{Files: []string{good, bad}, Model: "simplenet_mnist", Format: "json"}, 1, `^$`,
 			`(?s)^\[\n  \{\n    "severity": "error",\n    "summary": "Selector matches nothing",.*"file": ".*bad.dst",.*"summary": "Unknown prune method".*\]\n$`},
 		{"json clean", CheckCmd{Files: []string{good}, Format: "json"}, 0, `^$`, `^\[\]\n$`},
+		{"linear weights past int8", CheckCmd{Files: []string{wide}}, 1, `(?s)wide.dst:1:1: error: Value out of range.*16 bits also sets the width of the weights`, `^$`},
+		{"qat window", CheckCmd{Files: []string{qlate}}, 1, "(?s)qlate.dst:1:40: error: Unsupported window.*`from epoch 0`", `^$`},
+		{"qat inside residual blocks", CheckCmd{Files: []string{pact}, Model: "resnet20_cifar"}, 1,
+			`(?s)pact.dst:1:1: error: Model cannot be prepared.*layer1.0.relu1 inside residual block layer1.0.*simplenet_mnist`, `^$`},
+		{"qat without residual blocks", CheckCmd{Files: []string{pact}, Model: "simplenet_mnist"}, 0, `^$`, `^$`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

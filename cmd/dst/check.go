@@ -80,7 +80,12 @@ func (c *CheckCmd) Run(g *Globals) error {
 		if c.Model == "" {
 			mn := in.model
 			if mn == "" {
-				mn = scheduleModel(g.Stderr, name, in.src, "")
+				var err error
+				if mn, err = scheduleModel(name, in.src, ""); err != nil {
+					fmt.Fprintf(g.Stderr, "dst: %v\n", err)
+					failed++
+					continue
+				}
 			}
 			if mn != "" {
 				params, err := modelParams(mn)

@@ -2,8 +2,7 @@ package main
 
 import (
 	"fmt"
-	"io"
-	"slices"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/dst-dev/dst/lang"
@@ -63,20 +62,17 @@ func thousands(n int64) string {
 }
 
 // scheduleModel returns the model to run or check a schedule against when --model is not
-// given: the one its header names (with a note on w), or def. A header naming no zoo
-// model is reported and def used.
-func scheduleModel(w io.Writer, file string, src []byte, def string) string {
+// given: the one its header names, or def when it names none. A header naming no zoo
+// model is an error (with the nearest name): running another model than the one the
+// script was written for would only fail later, or silently train the wrong network.
+func scheduleModel(file string, src []byte, def string) (string, error) {
 	name := lang.HeaderModel(src)
 	if name == "" {
-		return def
+		return def, nil
 	}
-	if !slices.Contains(nn.ModelNames(), name) {
-		using := "using " + def
-		if def == "" {
-			using = "checking it without a model"
-		}
-		fmt.Fprintf(w, "dst: %s: its header names model %q, which is not in the zoo (see 'dst models'); %s\n", file, name, using)
-		return def
+	if _, err := nn.New(name, 0); err != nil {
+		return "", fmt.Errorf("%s: its '# model:' header names a model that is not in the zoo: %s (give --model to override the header)",
+			file, strings.TrimPrefix(err.Error(), "nn: "))
 	}
-	return name
+	return name, nil
 }

@@ -139,7 +139,9 @@ func (c *RunCmd) Run(g *Globals, kctx *kong.Context) error {
 		schedule += " (imported)" // as dst check cites it: no such .dst file exists
 	}
 	if !modelGiven {
-		c.Model = scheduleModel(g.Stderr, schedule, src, c.Model)
+		if c.Model, err = scheduleModel(schedule, src, c.Model); err != nil {
+			return usageError("%v", err)
+		}
 	}
 	cfg := runConfig{Model: c.Model, Schedule: schedule, Dataset: c.Dataset, Data: c.Data, LimitTrain: c.LimitTrain,
 		LimitTest: c.LimitTest, Epochs: c.Epochs, Batch: c.Batch, Optimizer: c.Optimizer, LR: c.LR,

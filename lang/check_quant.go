@@ -129,6 +129,22 @@ func (c *checker) preparedOnce() {
 		d := c.errorf(p.Range, "Model prepared twice", "%s %s and %s %s both prepare the whole model before training (quantization-aware training replaces every ReLU by its quantized activation), and a model is prepared once. Use one statement, and keep layers in floating point with override lines.", first.Kind, first.Method, p.Kind, p.Method)
 		d.Related = []Related{{Message: "the model is prepared here", Range: first.Range}}
 	}
+	if first == nil {
+		return
+	}
+	// Thinning during quantization-aware training would shrink the weights but not the
+	// float copies the quantizer keeps of them, and the run would fail at its next
+	// checkpoint.
+	for _, p := range c.prog.Policies {
+		if p.Kind == KindThin || p.ThenThin {
+			what := "thin"
+			if p.ThenThin {
+				what = "then thin"
+			}
+			d := c.errorf(p.Range, "Unsupported combination", "%s cannot run with %s %s: quantization-aware training keeps float copies of the weights in their unthinned shapes. Prune and thin in one run, then train the thinned checkpoint with quantization in another.", what, first.Kind, first.Method)
+			d.Related = []Related{{Message: "quantization-aware training is here", Range: first.Range}}
+		}
+	}
 }
 
 func shareParam(a, b *Policy) bool {

@@ -1080,7 +1080,21 @@ func (q *WeightQAT) Begin() {
 	q.fp = make([][]float32, len(q.Params))
 	for i, p := range q.Params {
 		q.fp[i] = append([]float32(nil), p.Data()...)
-		q.Funcs[i].Forward(p.Data(), q.fp[i], p.Shape()[0])
+		q.quantize(p, q.fp[i], q.Funcs[i])
+	}
+}
+
+// quantize writes the quantized form of the float copy fp into p's values. A pruned
+// weight (mask 0) stays zero in both: a quantizer whose levels do not hold 0 exactly
+// (DoReFa's 2k/(2^b−1) − 1 for b ≥ 2 has no zero) would otherwise revive it.
+func (q *WeightQAT) quantize(p *nn.Param, fp []float32, f WeightFunc) {
+	m := p.MaskData()
+	if m != nil {
+		maskZero(fp, m)
+	}
+	f.Forward(p.Data(), fp, p.Shape()[0])
+	if m != nil {
+		maskZero(p.Data(), m)
 	}
 }
 
@@ -1109,7 +1123,7 @@ func (q *WeightQAT) AfterStep() {
 			q.fp[i] = make([]float32, p.Len())
 		}
 		copy(q.fp[i], p.Data())
-		q.Funcs[i].Forward(p.Data(), q.fp[i], p.Shape()[0])
+		q.quantize(p, q.fp[i], q.Funcs[i])
 	}
 }
 

@@ -699,6 +699,35 @@ func TestNewQAT(t *testing.T) {
 	}
 }
 
+// TestWeightQATKeepsPrunedZeros checks that quantization-aware training leaves pruned
+// weights at zero: DoReFa's 4-bit levels hold no zero, and quantizing a pruned 0 gave
+// 1/15, so a pruned and quantized layer reported no sparsity.
+func TestWeightQATKeepsPrunedZeros(t *testing.T) {
+	for _, f := range []WeightFunc{DorefaWeights{Bits: 4}, DorefaWeights{Bits: 4, Scale: true}, WRPNWeights{Bits: 4}} {
+		p := randParam(t, newRand(), "conv.weight", 4, 2, 3, 3)
+		mask := make([]float32, p.Len())
+		for i := range mask {
+			mask[i] = float32(i % 2)
+		}
+		p.SetMask(mask)
+		q := &WeightQAT{Params: []*nn.Param{p}, Funcs: []WeightFunc{f}}
+		q.Begin()
+		q.BeforeStep()
+		for i := range p.Data() {
+			p.Data()[i] += 0.01 // an optimizer step that does not mask
+		}
+		q.AfterStep()
+		for i, v := range p.Data() {
+			if mask[i] == 0 && v != 0 {
+				t.Fatalf("%T: pruned weight %d is %v after quantization", f, i, v)
+			}
+		}
+		if nz := zeros(p); nz < p.Len()/2 {
+			t.Errorf("%T: %d zeros, want at least %d", f, nz, p.Len()/2)
+		}
+	}
+}
+
 func TestWeightQATThinned(t *testing.T) {
 	m, _ := nn.New("simplenet_mnist", 1)
 	run, err := (&QAT{Method: "dorefa", WeightBits: 4, ActBits: 8, ScaleWeights: true}).Install(m)

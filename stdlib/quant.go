@@ -22,10 +22,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path"
+	"slices"
 	"sort"
 
 	"github.com/dst-dev/dst/data"
@@ -393,7 +395,51 @@ func LoadStats(file string) (map[string]*LayerStats, error) {
 	if err := json.Unmarshal(b, &stats); err != nil {
 		return nil, fmt.Errorf("stdlib: load stats %s: %w", file, err)
 	}
+	layers := slices.Sorted(maps.Keys(stats))
+	for _, layer := range layers {
+		ls := stats[layer]
+		if ls == nil {
+			return nil, fmt.Errorf("stdlib: load stats %s: layer %s has no statistics", file, layer)
+		}
+		for _, side := range []struct {
+			name string
+			st   *Stats
+		}{{"input", &ls.Input}, {"output", &ls.Output}} {
+			if err := side.st.validate(); err != nil {
+				return nil, fmt.Errorf("stdlib: load stats %s: layer %s %s: %w", file, layer, side.name, err)
+			}
+		}
+	}
 	return stats, nil
+}
+
+// maxStat bounds the magnitude of a statistic: quantization scales are float32, and a
+// range beyond this gives a scale of 0 or infinity.
+const maxStat = 1e30
+
+// validate reports a statistic that no calibration gives: no samples, a value that is
+// not finite or too large, extremes out of order, a negative spread.
+func (st *Stats) validate() error {
+	if st.Samples < 1 || st.Count < 1 {
+		return fmt.Errorf("samples %d and count %d: want at least one of each (calibrate with dst stats)", st.Samples, st.Count)
+	}
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"min", st.Min}, {"max", st.Max}, {"avg_min", st.AvgMin}, {"avg_max", st.AvgMax}, {"mean", st.Mean}, {"std", st.Std}, {"b", st.B}} {
+		if math.IsNaN(f.v) || math.Abs(f.v) > maxStat {
+			return fmt.Errorf("%s is %v: want a finite value of magnitude at most %g", f.name, f.v, maxStat)
+		}
+	}
+	switch {
+	case st.Min > st.Max:
+		return fmt.Errorf("min %v exceeds max %v", st.Min, st.Max)
+	case st.AvgMin > st.AvgMax:
+		return fmt.Errorf("avg_min %v exceeds avg_max %v", st.AvgMin, st.AvgMax)
+	case st.Std < 0 || st.B < 0:
+		return fmt.Errorf("std %v and b %v must not be negative", st.Std, st.B)
+	}
+	return nil
 }
 
 // QuantSettings are the settings of one layer's post-training quantization.

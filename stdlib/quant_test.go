@@ -322,6 +322,23 @@ func TestStatsFile(t *testing.T) {
 	if _, err := LoadStats(filepath.Join(t.TempDir(), "none.json")); err == nil {
 		t.Fatal("missing stats file accepted")
 	}
+	// Statistics no calibration gives are refused, naming the layer and the field.
+	good := `"min": -1, "max": 2, "avg_min": -0.5, "avg_max": 1.5, "mean": 0.1, "std": 0.5, "b": 0.4, "samples": 8, "count": 64`
+	for _, tc := range []struct{ name, json, want string }{
+		{"empty layer", `{"fc1": {"input": {}, "output": {` + good + `}}}`, "fc1 input: samples 0"},
+		{"min above max", `{"fc1": {"input": {` + good + `}, "output": {"min": 3, "max": 1, "avg_min": 1, "avg_max": 2, "mean": 1, "std": 1, "b": 1, "samples": 1, "count": 1}}}`, "fc1 output: min 3 exceeds max 1"},
+		{"huge", `{"fc1": {"input": {` + good + `}, "output": {` + strings.Replace(good, `"max": 2`, `"max": 1e300`, 1) + `}}}`, "max is 1e+300"},
+		{"negative std", `{"fc1": {"input": {` + strings.Replace(good, `"std": 0.5`, `"std": -1`, 1) + `}, "output": {` + good + `}}}`, "std -1"},
+		{"null layer", `{"fc1": null}`, "fc1 has no statistics"},
+	} {
+		f := filepath.Join(t.TempDir(), "bad.json")
+		if err := os.WriteFile(f, []byte(tc.json), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := LoadStats(f); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want an error containing %q", tc.name, err, tc.want)
+		}
+	}
 }
 
 func TestNewPTQ(t *testing.T) {

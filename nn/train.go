@@ -106,11 +106,15 @@ func Train(ctx context.Context, m *Model, opt Optimizer, train, test *data.Set, 
 		return nil, err
 	}
 	if test != nil {
+		if test.N == 0 {
+			// Every epoch would report a NaN top-1, found only after all the training.
+			return nil, fmt.Errorf("nn: train: the test set %s is empty", test.Name)
+		}
 		if err := test.Validate(); err != nil {
 			return nil, fmt.Errorf("nn: train: %w", err)
 		}
 		if err := m.CheckInput(test.C, test.H, test.W, test.Classes); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("nn: train: test set %s: %w", test.Name, err)
 		}
 	}
 	hooks := cfg.Hooks

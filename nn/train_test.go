@@ -121,6 +121,10 @@ func TestTrainErrors(t *testing.T) {
 	if _, err := Train(context.Background(), m, nil, mn, nil, TrainConfig{Epochs: 1, Batch: 2}); err == nil {
 		t.Error("training without an optimizer: no error")
 	}
+	// An empty test set is refused before training, not found after it as a NaN top-1.
+	if _, err := Train(context.Background(), m, opt, mn, mn.Subset(0), TrainConfig{Epochs: 1, Batch: 2}); err == nil || !strings.Contains(err.Error(), "is empty") {
+		t.Errorf("empty test set: %v", err)
+	}
 	// Sets that do not hold what their shape says are errors, not panics or reads past
 	// their end.
 	badLabel := data.Synthetic(4, 1, 28, 28, 10, 1)

@@ -1197,15 +1197,27 @@ func (c *checker) checkLeader(p *Policy, sel *Selector) {
 	if v, ok := p.Args["leader"]; !ok || !v.Bool || len(p.Params) < 2 {
 		return
 	}
-	dim := map[string]int{"filters": 0, "channels": 1}
-	d, ok := dim[p.Granularity]
+	// count returns the number of structures of the granularity in a weight of shape s
+	// (the blocks granularity depends on its block argument and is checked at run time).
+	count := func(s []int) (int, bool) {
+		switch {
+		case (p.Granularity == "filters" || p.Granularity == "rows") && len(s) > 0:
+			return s[0], true
+		case (p.Granularity == "channels" || p.Granularity == "cols") && len(s) > 1:
+			return s[1], true
+		case p.Granularity == "kernels" && len(s) > 1:
+			return s[0] * s[1], true
+		}
+		return 0, false
+	}
+	lead := c.sel.byName[p.Params[0]]
+	nLead, ok := count(lead.Shape)
 	if !ok {
 		return
 	}
-	lead := c.sel.byName[p.Params[0]]
 	for _, name := range p.Params[1:] {
 		info := c.sel.byName[name]
-		if len(info.Shape) <= d || len(lead.Shape) <= d || info.Shape[d] != lead.Shape[d] {
+		if n, ok := count(info.Shape); !ok || n != nLead {
 			c.errorf(sel.Span(), "Leader shapes differ", "With leader, the %s map of %s %v is reused for every selected parameter, but %s %v has a different number of %s.", p.Granularity, lead.Name, lead.Shape, name, info.Shape, p.Granularity)
 			return
 		}

@@ -2,6 +2,7 @@ package stdlib
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/dst-dev/dst/lang"
 	"github.com/dst-dev/dst/nn"
@@ -37,7 +38,7 @@ func sigStructureArgs() []lang.ArgSpec {
 		{Name: "leader", Type: lang.TypeFlag, Default: "false", Doc: "Rank only the first selected parameter and reuse its keep/drop map for the others (Distiller group_dependency Leader), for layers whose outputs are summed."},
 		{Name: "block", Type: lang.TypeIntList, Doc: "Block shape [repetitions, depth, 1, 1] for the blocks granularity; required there."},
 		{Name: "noise", Type: lang.TypeFraction, Default: "0", Doc: "Probability of multiplying the scores by N(0,1) noise before ranking (AMC's stochastic ranking)."},
-		{Name: "group_size", Type: lang.TypeInteger, Default: "1", Doc: "Round the number of removed structures down to a multiple of this."},
+		{Name: "group_size", Type: lang.TypeInteger, Default: "1", Bounds: &[2]float64{1, math.MaxInt32}, Doc: "Round the number of removed structures down to a multiple of this."},
 	}
 }
 

@@ -44,7 +44,7 @@ type Experiment struct {
 	// Epochs, Batch, Seed and Threads are as the flags of the same names.
 	Epochs  *int    `hcl:"epochs,optional"`
 	Batch   *int    `hcl:"batch,optional"`
-	Seed    *uint64 `hcl:"seed,optional"`
+	Seed    *int64  `hcl:"seed,optional"` // int64, so that HCL refuses 1.5 (uint64 truncated it)
 	Threads *int    `hcl:"threads,optional"`
 	// Data chooses the dataset.
 	Data *ExperimentData `hcl:"data,block"`
@@ -99,6 +99,14 @@ func loadExperiment(path string, stderr io.Writer) (*Experiment, error) {
 		}
 		diags = append(diags, d)
 	}
+	if !diags.HasErrors() && exp.Seed != nil && *exp.Seed < 0 {
+		d := &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid seed",
+			Detail: fmt.Sprintf("The seed is %d; want a whole number >= 0.", *exp.Seed)}
+		if body, ok := f.Body.(*hclsyntax.Body); ok && body.Attributes["seed"] != nil {
+			d.Subject = body.Attributes["seed"].Expr.Range().Ptr()
+		}
+		diags = append(diags, d)
+	}
 	if diags.HasErrors() {
 		w := hcl.NewDiagnosticTextWriter(stderr, p.Files(), 80, isTerminal(stderr))
 		_ = w.WriteDiagnostics(diags)
@@ -142,7 +150,7 @@ func (e *Experiment) apply(c *RunCmd, set func(flag string) bool) {
 	num("batch", &c.Batch, e.Batch)
 	num("threads", &c.Threads, e.Threads)
 	if e.Seed != nil && !set("seed") {
-		c.Seed = *e.Seed
+		c.Seed = uint64(*e.Seed) // >= 0: checked when the file was read
 	}
 	if d := e.Data; d != nil {
 		str("dataset", &c.Dataset, d.Dataset)

@@ -3,6 +3,7 @@ package analysis
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -79,8 +80,8 @@ func (f *jfloat) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	v, err := strconv.ParseFloat(s, 64)
-	if err != nil {
-		return err
+	if err != nil && !errors.Is(err, strconv.ErrRange) { // out of range is ±Inf, which readers refuse by field
+		return fmt.Errorf("%q is not a number", s)
 	}
 	*f = jfloat(v)
 	return nil
@@ -109,7 +110,54 @@ func ReadPart(path string) (*Part, error) {
 	if p.Version != partVersion {
 		return nil, fmt.Errorf("analysis: part %s: format version %d, want %d", path, p.Version, partVersion)
 	}
+	if err := p.check(filepath.Base(path)); err != nil {
+		return nil, fmt.Errorf("analysis: part %s: %w", path, err)
+	}
 	return p, nil
+}
+
+// check reports what in a part read from the file named base no sweep writes: levels
+// outside [0, 1) or repeated, no or repeated parameters, a shard other than the one
+// the file's name claims, and figures that are not finite or out of range (accuracies
+// outside [0, 100] or a top-5 below the top-1, a negative loss).
+func (p *Part) check(base string) error {
+	for i, l := range p.Levels {
+		if !(l >= 0 && l < 1) {
+			return fmt.Errorf("levels[%d] is %v; want a sparsity in [0, 1)", i, l)
+		}
+		if j := slices.Index(p.Levels, l); j < i {
+			return fmt.Errorf("levels[%d] repeats levels[%d] (%v)", i, j, l)
+		}
+	}
+	for i, name := range p.Params {
+		if name == "" {
+			return fmt.Errorf("params[%d] is empty; want a parameter name", i)
+		}
+		if j := slices.Index(p.Params, name); j < i {
+			return fmt.Errorf("params[%d] repeats params[%d] (%s)", i, j, name)
+		}
+	}
+	var i, n int
+	if _, err := fmt.Sscanf(base, "sensitivity.part-%d-of-%d.json", &i, &n); err == nil && base == PartName(i, n) && (i != p.Shard || n != p.Shards) {
+		return fmt.Errorf("shard %d of %d, but the file name says shard %d of %d", p.Shard, p.Shards, i, n)
+	}
+	for k, pt := range p.Points {
+		for _, f := range []struct {
+			name    string
+			v       jfloat
+			lo, hi  float64
+			wantErr string
+		}{
+			{"top1", pt.Top1, 0, 100, "an accuracy in [0, 100] (%)"},
+			{"top5", pt.Top5, float64(pt.Top1), 100, "an accuracy in [top1, 100] (%)"},
+			{"loss", pt.Loss, 0, math.MaxFloat64, "a finite loss >= 0"},
+		} {
+			if v := float64(f.v); !(v >= f.lo && v <= f.hi) {
+				return fmt.Errorf("points[%d] (index %d): %s is %v; want %s", k, pt.Index, f.name, v, f.wantErr)
+			}
+		}
+	}
+	return nil
 }
 
 // FindParts returns the part files named by paths: a file is taken as it is, a folder

@@ -430,10 +430,28 @@ func (s *Session) pathArg(in *input, rest string, cmd string) (string, error) {
 }
 
 // cmdSave writes a checkpoint: weights, masks, buffers, optimizer state and position.
-func (s *Session) cmdSave(in *input, rest string) error {
-	p, err := s.pathArg(in, rest, "save")
+// `save FILE` writes a new file; `save! FILE` (force) may replace one. Neither ever
+// replaces a checkpoint the session read (Config.Checkpoint, or one `load` read).
+func (s *Session) cmdSave(in *input, rest string, restOff int, force bool) error {
+	cmd := "save"
+	if force {
+		cmd = "save!"
+	}
+	p, err := s.pathArg(in, rest, cmd)
 	if err != nil {
 		return err
+	}
+	argOff, argLen := restOff+len(rest)-len(strings.TrimLeft(rest, " \t")), len(strings.TrimSpace(rest))
+	if st, err := os.Stat(p); err == nil {
+		if from := s.readFrom(p, st); from != "" {
+			return s.failAt(in, argOff, argLen, "Cannot save", "%s is the checkpoint %s; saving over it would lose it. Save to another file.", p, from)
+		}
+		if st.IsDir() {
+			return s.failAt(in, argOff, argLen, "Cannot save", "%s is a folder; give a file name.", p)
+		}
+	}
+	if _, err := os.Lstat(p); err == nil && !force {
+		return s.failAt(in, argOff, argLen, "File exists", "%s already exists; `save! %s` replaces it.", p, strings.TrimSpace(rest))
 	}
 	meta := map[string]string{}
 	if sched := strings.TrimSpace(string(s.source(nil, true))); sched != "" {
@@ -443,7 +461,71 @@ func (s *Session) cmdSave(in *input, rest string) error {
 		return s.failErr(in, "Cannot save", err)
 	}
 	s.printf("saved %s (epoch position %d)\n", p, s.epoch)
+	if q := s.quantizedLayers(); len(q) > 0 {
+		s.printf("note: %s quantized after training (%s); the checkpoint holds the float weights, and the same quantize statement makes the integer layers again\n",
+			plural(len(q), "layer is", "layers are"), strings.Join(q, ", "))
+	}
 	return nil
+}
+
+// plural returns "1 layer is" or "N layers are".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// quantizedLayers returns the names of the layers post-training quantization replaced.
+func (s *Session) quantizedLayers() []string {
+	var names []string
+	s.m.Walk(func(mod nn.Module) {
+		if r, ok := mod.(*nn.RangeLinear); ok && r.Layer != nil {
+			names = append(names, r.Layer.Info().Name)
+		}
+	})
+	return names
+}
+
+// inputFile is a checkpoint the session read: the model's start or a `load`.
+type inputFile struct {
+	path string      // as given, absolute, symbolic links resolved
+	info os.FileInfo // to recognise the file under another name (a hard link)
+	what string      // "this session started from", "loaded with load"
+}
+
+// addInput records the checkpoint path, which the session read, so that save never
+// writes over it.
+func (s *Session) addInput(path, what string) {
+	f := inputFile{path: resolvedPath(path), what: what}
+	if st, err := os.Stat(path); err == nil {
+		f.info = st
+	}
+	s.inputs = append(s.inputs, f)
+}
+
+// readFrom returns how the session read the file at path (st is its os.Stat), or ""
+// when it did not.
+func (s *Session) readFrom(path string, st os.FileInfo) string {
+	abs := resolvedPath(path)
+	for _, f := range s.inputs {
+		if f.path == abs || (f.info != nil && os.SameFile(f.info, st)) {
+			return f.what
+		}
+	}
+	return ""
+}
+
+// resolvedPath returns path made absolute with its symbolic links resolved, as far as
+// that succeeds.
+func resolvedPath(path string) string {
+	if r, err := filepath.EvalSymlinks(path); err == nil {
+		path = r
+	}
+	if a, err := filepath.Abs(path); err == nil {
+		path = a
+	}
+	return path
 }
 
 // compact drops the blank lines of a blanked transcript.
@@ -483,6 +565,7 @@ func (s *Session) cmdLoad(in *input, rest string, restOff int) error {
 	}
 	s.epoch, s.stepOff = ci.Epoch+1, 0
 	s.parkSchedule()
+	s.addInput(p, "loaded in this session")
 	s.printf("loaded %s (%s, epoch position %d)\n", p, ci.Model, s.epoch)
 	return nil
 }

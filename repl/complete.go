@@ -17,7 +17,7 @@ var clauseWords = []string{"by", "then", "thin", "at", "from", "to", "every", "b
 // Complete returns completions for the word before byte offset pos of line, in the form
 // liner's WordCompleter wants: the text before the word, the candidates (each the whole
 // word), and the text after pos. The first word completes to commands and statement
-// keywords; after save and load, to file paths; after show, to parameter and buffer
+// keywords; after save, save! and load, to file paths; after show, to parameter and buffer
 // names; in a statement, to parameter names, the statement's methods and argument names,
 // granularities and clause keywords; after help, to statements and methods.
 func (s *Session) Complete(line string, pos int) (head string, completions []string, tail string) {
@@ -35,7 +35,7 @@ func (s *Session) Complete(line string, pos int) (head string, completions []str
 	}
 	table, _ := s.table()
 	switch first := fields[0]; first {
-	case "save", "load":
+	case "save", "save!", "load":
 		return head, completePath(word), tail
 	case "show":
 		return head, filterPrefix(s.names(), word), tail

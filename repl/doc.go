@@ -14,8 +14,10 @@
 // # Inputs
 //
 // An input is one line, or several while brackets or braces are open ([NeedsMore]). It is
-// a command (params, show, sparsity, summary, eval, train, schedule, undo, save, load,
-// help, :type, exit) or a .dst statement:
+// a command (params, show, sparsity, summary, eval, train, schedule, undo, save, save!,
+// load, help, :type, exit) or a .dst statement. `save FILE` writes a new file only;
+// `save! FILE` may replace one, but never the checkpoint the session started from
+// (Config.Checkpoint) or read with `load`. Statements:
 //
 //   - `let NAME = EXPR` binds a name for every later statement;
 //   - a statement without a window (`prune fc1 level 50%`) runs now: it is compiled with

@@ -18,7 +18,8 @@ var commandHelp = [][2]string{
 	{"train N epochs|steps", "train under the live schedule; the epoch position carries over"},
 	{"schedule", "the live schedule and the epoch position"},
 	{"undo", "restore weights, masks, buffers and schedule to before the last change"},
-	{"save FILE", "write a checkpoint (weights, masks, optimizer state, epoch)"},
+	{"save FILE", "write a checkpoint (weights, masks, optimizer state, epoch) to a new file"},
+	{"save! FILE", "write a checkpoint, replacing FILE if it exists (never the checkpoint the session read)"},
 	{"load FILE", "read a checkpoint into the model"},
 	{"help [statement|method]", "this list, or a statement's methods, or a method's arguments"},
 	{":type EXPR", "the type the checker gives an expression, and its value"},
@@ -26,7 +27,7 @@ var commandHelp = [][2]string{
 }
 
 // commandNames are the words that start a command.
-var commandNames = []string{"params", "show", "sparsity", "summary", "eval", "train", "schedule", "undo", "save", "load", "help", ":type", "exit", "quit"}
+var commandNames = []string{"params", "show", "sparsity", "summary", "eval", "train", "schedule", "undo", "save", "save!", "load", "help", ":type", "exit", "quit"}
 
 // statementNames are the statement keywords, in manual order.
 var statementNames = []string{"let", "prune", "regularize", "quantize", "lr", "distill", "thin"}

@@ -1,13 +1,16 @@
 package repl
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/peterh/liner"
 )
@@ -32,9 +35,15 @@ type LoopOptions struct {
 // line editing, history, tab completion ([Session.Complete]), Ctrl-C and Ctrl-D. Ctrl-C
 // at the prompt clears the line; while a command runs it cancels that command only (an
 // interrupt handler is installed for the command's duration). Ctrl-D on an empty line,
-// `exit` or a cancelled ctx end the loop. Problems reading or writing the history file
+// `exit` or a cancelled ctx end the loop. A history file that [CheckHistory] refuses is
+// an error before anything else happens; problems reading or writing an accepted one
 // are reported to w and do not stop the loop.
 func Run(ctx context.Context, s *Session, opt LoopOptions, w io.Writer) error {
+	if opt.History != "" {
+		if err := CheckHistory(opt.History); err != nil {
+			return err
+		}
+	}
 	ln := liner.NewLiner()
 	defer ln.Close()
 	ln.SetCtrlCAborts(true)
@@ -95,6 +104,78 @@ func Run(ctx context.Context, s *Session, opt LoopOptions, w io.Writer) error {
 		}
 	}
 	return ctx.Err()
+}
+
+// maxHistoryLine is the length from which liner refuses a history line (the size of
+// its bufio.Reader's buffer).
+const maxHistoryLine = 4096
+
+// CheckHistory reports an error when the file at path cannot be [Run]'s history file:
+// Run rewrites that file after every input, so a file that liner did not write (a
+// checkpoint or a document given by mistake) would be lost. A missing file is fine (Run
+// creates it); an existing one must be a regular file of UTF-8 text without NUL or
+// other control characters (tabs and carriage returns aside) holding at most
+// liner.HistoryLimit lines, each shorter than 4096 bytes, as liner writes them.
+func CheckHistory(path string) error {
+	st, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("repl: history file: %w", err)
+	}
+	not := func(format string, args ...any) error {
+		return fmt.Errorf("repl: %s is not a history file (%s); it was left as it is", path, fmt.Sprintf(format, args...))
+	}
+	if !st.Mode().IsRegular() {
+		return not("it is a %s, not a regular file", fileKind(st.Mode()))
+	}
+	if limit := int64(liner.HistoryLimit+1) * maxHistoryLine; st.Size() > limit {
+		return not("it is %d bytes, more than liner's %d lines of history can be", st.Size(), liner.HistoryLimit)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("repl: history file: %w", err)
+	}
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		return not("byte %d is NUL: it is binary, not text", i)
+	}
+	if !utf8.Valid(b) {
+		return not("it is not UTF-8 text")
+	}
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	if len(b) == 0 {
+		lines = nil
+	}
+	if len(lines) > liner.HistoryLimit {
+		return not("it has %d lines; liner keeps at most %d", len(lines), liner.HistoryLimit)
+	}
+	for i, l := range lines {
+		if len(l) >= maxHistoryLine {
+			return not("line %d is %d bytes long; history lines are shorter than %d", i+1, len(l), maxHistoryLine)
+		}
+		for _, r := range l {
+			if (r < 0x20 && r != '\t' && r != '\r') || r == 0x7f {
+				return not("line %d holds the control character %U", i+1, r)
+			}
+		}
+	}
+	return nil
+}
+
+// fileKind names what a non-regular file is.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "folder"
+	case m&fs.ModeNamedPipe != 0:
+		return "named pipe"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	case m&fs.ModeDevice != 0:
+		return "device"
+	}
+	return "special file"
 }
 
 // writeHistory writes the history file.

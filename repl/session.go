@@ -27,6 +27,9 @@ type Config struct {
 	// Model is the model the session inspects, compresses and trains; required. The
 	// session changes its parameters in place.
 	Model *nn.Model
+	// Checkpoint is the file Model was loaded from, or "". `save` never writes over it
+	// (nor over a checkpoint `load` read), so the session's starting point survives.
+	Checkpoint string
 	// Optimizer trains Model; nil means SGD with learning rate 0.01, momentum 0.9 and
 	// weight decay 1e-4, as `dst train`.
 	Optimizer nn.Optimizer
@@ -98,6 +101,8 @@ type Session struct {
 	schedState []byte            // state to restore into the next compiled schedule (after undo)
 
 	undo []*snapshot
+
+	inputs []inputFile // the checkpoints the session read, which save refuses
 }
 
 // New returns a session on cfg.Model. It reports a missing model or an optimizer that
@@ -126,6 +131,9 @@ func New(cfg Config) (*Session, error) {
 	}
 	if s.cfg.UndoDepth <= 0 {
 		s.cfg.UndoDepth = 20
+	}
+	if cfg.Checkpoint != "" {
+		s.addInput(cfg.Checkpoint, "this session started from")
 	}
 	return s, nil
 }
@@ -189,8 +197,8 @@ func (s *Session) Exec(ctx context.Context, text string) (err error) {
 		return s.cmdSchedule(in, args)
 	case "undo":
 		return s.cmdUndo(in, args)
-	case "save":
-		return s.cmdSave(in, rest)
+	case "save", "save!":
+		return s.cmdSave(in, rest, restOff, word == "save!")
 	case "load":
 		return s.cmdLoad(in, rest, restOff)
 	case "help":

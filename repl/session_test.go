@@ -280,6 +280,88 @@ func TestSaveLoad(t *testing.T) {
 	}
 }
 
+// TestSaveRefusesOverwrite checks that save writes only new files, that save! replaces
+// one, and that neither replaces the checkpoint the session started from or loaded
+// (under any name: a symbolic or hard link to it); after post-training quantization
+// save says that the checkpoint holds the float weights.
+func TestSaveRefusesOverwrite(t *testing.T) {
+	dir := t.TempDir()
+	start := filepath.Join(dir, "start.safetensors")
+	m, err := nn.New("simplenet_mnist", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nn.SaveCheckpoint(start, m, nil, -1, nil); err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(dir, "other.safetensors")
+	if err := nn.SaveCheckpoint(other, m, nil, -1, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(start, filepath.Join(dir, "sym.safetensors")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(start, filepath.Join(dir, "hard.safetensors")); err != nil {
+		t.Fatal(err)
+	}
+	precious := filepath.Join(dir, "notes.txt")
+	if err := os.WriteFile(precious, []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	s, err := New(Config{Model: m, Out: &buf, Checkpoint: start, Data: mnistSubsets})
+	if err != nil {
+		t.Fatal(err)
+	}
+	startBytes, _ := os.ReadFile(start)
+	otherBytes, _ := os.ReadFile(other)
+	ctx := context.Background()
+	fresh := filepath.Join(dir, "new.safetensors")
+	steps := []struct {
+		in, want string
+		ok       bool
+	}{
+		{"prune fc1 level 50%", "", true},
+		{"save " + precious, "notes.txt already exists; `save! " + precious + "` replaces it", false},
+		{"save " + start, "is the checkpoint this session started from; saving over it would lose it", false},
+		{"save! " + start, "is the checkpoint this session started from", false},
+		{"save! " + filepath.Join(dir, "sym.safetensors"), "is the checkpoint this session started from", false},
+		{"save! " + filepath.Join(dir, "hard.safetensors"), "is the checkpoint this session started from", false},
+		{"save! " + dir, "is a folder", false},
+		{"save " + fresh, "saved " + fresh, true},
+		{"save " + fresh, "already exists", false},
+		{"save! " + fresh, "saved " + fresh, true},
+		{"load " + other, "loaded " + other, true},
+		{"save! " + other, "is the checkpoint loaded in this session", false},
+		{"quantize * linear 8 bits", "", true},
+		{"save! " + fresh, "note: 4 layers are quantized after training (conv1, conv2, fc1, fc2); the checkpoint holds the float weights", true},
+	}
+	for _, st := range steps {
+		buf.Reset()
+		err := s.Exec(ctx, st.in)
+		got := buf.String() // results; a diagnostic's text is wrapped, its error's is not
+		if err != nil {
+			got = err.Error()
+		}
+		if (err == nil) != st.ok || !strings.Contains(got, st.want) {
+			t.Errorf("%s: error %v, output:\n%s\nwant ok=%v and %q", st.in, err, &buf, st.ok, st.want)
+		}
+	}
+	if b, _ := os.ReadFile(precious); string(b) != "mine" {
+		t.Errorf("save replaced %s", precious)
+	}
+	if b, _ := os.ReadFile(start); !bytes.Equal(b, startBytes) {
+		t.Error("save replaced the checkpoint the session started from")
+	}
+	if b, _ := os.ReadFile(other); !bytes.Equal(b, otherBytes) {
+		t.Error("save replaced the checkpoint the session loaded")
+	}
+	buf.Reset()
+	if err := s.Exec(ctx, "help"); err != nil || !strings.Contains(buf.String(), "save! FILE") {
+		t.Errorf("help does not list save!: %v\n%s", err, &buf)
+	}
+}
+
 // TestNeedsMore covers bracket continuation.
 func TestNeedsMore(t *testing.T) {
 	tests := []struct {
@@ -329,6 +411,8 @@ func TestComplete(t *testing.T) {
 		{"help prune ag", []string{"agp"}},
 		{"train 3 e", []string{"epochs"}},
 		{"load " + dir + "/ru", []string{dir + "/run1.safetensors", dir + "/run2.safetensors"}},
+		{"save! " + dir + "/run1", []string{dir + "/run1.safetensors"}},
+		{"sa", []string{"save", "save!"}},
 	}
 	s, _ := newSession(t)
 	for _, tc := range tests {
@@ -493,5 +577,60 @@ func TestPanicRecovered(t *testing.T) {
 	}
 	if err := s.Exec(context.Background(), "prune fc1 level 20%"); err != nil {
 		t.Fatalf("session unusable after a panic: %v", err)
+	}
+}
+
+// TestCheckHistory checks which files Run accepts as its history file: none, liner's
+// own, and text like it; not a checkpoint, invalid UTF-8, control characters, lines or
+// line counts liner never writes, or a folder.
+func TestCheckHistory(t *testing.T) {
+	dir := t.TempDir()
+	ckpt := filepath.Join(dir, "ckpt")
+	m, err := nn.New("lenet300_100", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nn.SaveCheckpoint(ckpt, m, nil, -1, nil); err != nil {
+		t.Fatal(err)
+	}
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	tests := []struct {
+		name, path, want string
+	}{
+		{"missing", filepath.Join(dir, "none"), ""},
+		{"empty", write("empty", ""), ""},
+		{"history", write("history", "prune fc1 level 50%\ntrain 1 epochs\tx\nsave \"a b\"\n"), ""},
+		{"checkpoint", ckpt, "is binary, not text"},
+		{"latin-1", write("latin1", "caf\xe9\n"), "it is not UTF-8 text"},
+		{"escape", write("esc", "ok\n\x1b[31mred\n"), "line 2 holds the control character U+001B"},
+		{"long line", write("long", strings.Repeat("x", 5000)+"\n"), "line 1 is 5000 bytes long"},
+		{"many lines", write("many", strings.Repeat("l\n", 1001)), "it has 1001 lines; liner keeps at most 1000"},
+		{"folder", dir, "it is a folder, not a regular file"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			before, _ := os.ReadFile(tc.path)
+			err := CheckHistory(tc.path)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("refused: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "is not a history file")):
+				t.Errorf("error %v, want %q", err, tc.want)
+			}
+			if after, _ := os.ReadFile(tc.path); !bytes.Equal(before, after) {
+				t.Error("CheckHistory changed the file")
+			}
+		})
+	}
+	// Run refuses such a file before it starts liner or touches the file.
+	s, _ := newSession(t)
+	if err := Run(context.Background(), s, LoopOptions{History: ckpt}, io.Discard); err == nil || !strings.Contains(err.Error(), "is not a history file") {
+		t.Errorf("Run with a checkpoint as history: %v", err)
 	}
 }

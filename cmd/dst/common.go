@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/dst-dev/dst/data"
@@ -81,10 +82,16 @@ func (f *DataFlags) load(m *nn.Model) (train, test *data.Set, err error) {
 	return train, test, nil
 }
 
-// setThreads applies --threads: 0 keeps Go's default (all cores).
+// maxThreads returns the largest --threads accepted: four threads per core. More
+// only adds scheduling overhead, and a huge value makes the Go runtime allocate state
+// for every thread until it dies of thread exhaustion.
+func maxThreads() int { return 4 * runtime.NumCPU() }
+
+// setThreads applies --threads: 0 keeps Go's default (all cores). Values outside
+// [0, maxThreads()] are refused.
 func setThreads(n int) error {
-	if n < 0 {
-		return usageError("--threads must be >= 0")
+	if hi := maxThreads(); n < 0 || n > hi {
+		return usageError("--threads must be between 0 (all cores) and %d (4 per core, %d cores), got %d", hi, runtime.NumCPU(), n)
 	}
 	if n > 0 {
 		runtime.GOMAXPROCS(n)
@@ -124,8 +131,9 @@ func stepBar(stderr io.Writer) func(p nn.Progress) {
 	}
 }
 
-// prepareOut prepares the output folder of a run (see checkOutFolder): one that already
-// holds a run is refused unless force is set, so a typo never overwrites earlier results.
+// prepareOut prepares the output folder of `dst train` (see checkOutFolder): one that
+// already holds a run is refused unless force is set, so a typo never overwrites
+// earlier results.
 func prepareOut(dir string, force bool) error {
 	return checkOutFolder(dir, "a run", []string{"summary.json", "checkpoint.safetensors"}, force)
 }
@@ -147,7 +155,8 @@ func warnDiverged(g *Globals, em *nn.EpochMetrics, warned bool) bool {
 }
 
 // checkOutFolder checks, before any work, that the output folder out is a folder that
-// can be written and, unless force, holds none of files (what says what they are): a
+// can be written and, unless force, holds none of files (names or glob patterns; what
+// says what they are, and the error lists every one found): a
 // command's results (a run, hours of a sensitivity sweep) are not replaced without
 // --force, and a folder that cannot be written fails at once rather than after the work.
 // It creates out.
@@ -156,12 +165,8 @@ func checkOutFolder(out, what string, files []string, force bool) error {
 		if !st.IsDir() {
 			return usageError("--out %s exists and is not a folder", out)
 		}
-		if !force {
-			for _, f := range files {
-				if outExists(filepath.Join(out, f)) {
-					return usageError("--out %s already holds %s (%s); choose another folder or pass --force", out, what, f)
-				}
-			}
+		if held := existingFiles(out, files); !force && len(held) > 0 {
+			return usageError("--out %s already holds %s (%s); choose another folder or pass --force", out, what, strings.Join(held, ", "))
 		}
 	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
@@ -174,4 +179,23 @@ func checkOutFolder(out, what string, files []string, force bool) error {
 	probe.Close()
 	os.Remove(probe.Name())
 	return nil
+}
+
+// existingFiles returns the names of the entries of dir that names (file names or glob
+// patterns) match, in the order of names; symbolic links count, even dangling ones.
+func existingFiles(dir string, names []string) []string {
+	var held []string
+	for _, n := range names {
+		if strings.ContainsAny(n, "*?[") {
+			m, _ := filepath.Glob(filepath.Join(dir, n))
+			for _, f := range m {
+				held = append(held, filepath.Base(f))
+			}
+			continue
+		}
+		if _, err := os.Lstat(filepath.Join(dir, n)); err == nil {
+			held = append(held, n)
+		}
+	}
+	return held
 }

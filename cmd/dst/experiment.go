@@ -42,10 +42,10 @@ type Experiment struct {
 	// Out is the output folder, relative to the experiment file.
 	Out *string `hcl:"out,optional"`
 	// Epochs, Batch, Seed and Threads are as the flags of the same names.
-	Epochs  *int    `hcl:"epochs,optional"`
-	Batch   *int    `hcl:"batch,optional"`
-	Seed    *int64  `hcl:"seed,optional"` // int64, so that HCL refuses 1.5 (uint64 truncated it)
-	Threads *int    `hcl:"threads,optional"`
+	Epochs  *int   `hcl:"epochs,optional"`
+	Batch   *int   `hcl:"batch,optional"`
+	Seed    *int64 `hcl:"seed,optional"` // int64, so that HCL refuses 1.5 (uint64 truncated it)
+	Threads *int   `hcl:"threads,optional"`
 	// Data chooses the dataset.
 	Data *ExperimentData `hcl:"data,block"`
 	// Optimizer chooses and configures the optimizer; its label is sgd or adam.

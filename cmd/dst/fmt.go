@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/dst-dev/dst/internal/atomicfile"
@@ -19,9 +20,10 @@ type FmtCmd struct {
 	Diff  bool     `short:"d" help:"Print a unified diff of the changes instead of the result."`
 }
 
-// Run formats every file. Without flags the formatted scripts go to stdout. A file with
-// syntax errors is left untouched, its diagnostics go to stderr and the exit status is 1;
-// an unreadable file is a usage error (status 2).
+// Run formats every file. Without flags the formatted scripts go to stdout. -w replaces
+// a file keeping its permissions, and writes through a symbolic link to its target. A
+// file with syntax errors is left untouched, its diagnostics go to stderr and the exit
+// status is 1; an unreadable file is a usage error (status 2).
 func (c *FmtCmd) Run(g *Globals) error {
 	failed := 0
 	for _, name := range c.Files {
@@ -49,7 +51,13 @@ func (c *FmtCmd) Run(g *Globals) error {
 			writeUnifiedDiff(g.Stdout, name, src, out)
 		}
 		if c.Write && changed {
-			if err := writeFileAtomic(name, out); err != nil {
+			// Through a symbolic link to its target: replacing the link with a regular
+			// file would cut it off from the file it shares.
+			target, err := filepath.EvalSymlinks(name)
+			if err != nil {
+				return usageError("%v", err)
+			}
+			if err := writeFileAtomic(target, out); err != nil {
 				return err
 			}
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -77,5 +78,47 @@ func TestLineDiffLarge(t *testing.T) {
 	ops := lineDiff(splitLines([]byte(a)), splitLines([]byte(b)))
 	if len(ops) != 6000 {
 		t.Fatalf("got %d ops", len(ops))
+	}
+}
+
+// TestFmtCmdWriteSymlink checks that -w on a symbolic link (here a link to a link)
+// rewrites the file it points to, keeping its mode, and leaves the links links.
+func TestFmtCmdWriteSymlink(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "shared", "s.dst")
+	if err := os.Mkdir(filepath.Dir(target), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(target, []byte(messy), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(target, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link.dst")
+	if err := os.Symlink(filepath.Join("shared", "s.dst"), link); err != nil {
+		t.Fatal(err)
+	}
+	link2 := filepath.Join(dir, "link2.dst")
+	if err := os.Symlink("link.dst", link2); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runCmd(t, &FmtCmd{Files: []string{link2}, Write: true})
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, l := range []string{link, link2} {
+		if st, err := os.Lstat(l); err != nil || st.Mode()&os.ModeSymlink == 0 {
+			t.Errorf("%s is no longer a symbolic link", filepath.Base(l))
+		}
+	}
+	if b, _ := os.ReadFile(target); string(b) != tidy {
+		t.Errorf("the link's target holds %q, want the formatted script", b)
+	}
+	if st, _ := os.Stat(target); st.Mode().Perm() != 0o640 {
+		t.Errorf("the target's mode is %v, want 0640", st.Mode().Perm())
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 3 {
+		t.Errorf("files left beside the links: %v", entries)
 	}
 }

@@ -19,7 +19,7 @@ import (
 type ReplCmd struct {
 	Model      string  `help:"Model from the zoo (default: the checkpoint's, or simplenet_mnist)." placeholder:"NAME"`
 	Checkpoint string  `help:"Checkpoint to start from (.safetensors)." type:"existingfile" placeholder:"FILE"`
-	History    string  `help:"History file (default ~/.dst_history); 'none' keeps no history." placeholder:"FILE"`
+	History    string  `help:"History file (default ~/.dst_history); 'none' keeps no history. A file that is not a history (binary, or not line-editor history text) is refused." placeholder:"FILE"`
 	Batch      int     `help:"Minibatch size of train and eval." default:"64" placeholder:"N"`
 	LR         float64 `name:"lr" help:"SGD learning rate." default:"0.01" placeholder:"X"`
 	Momentum   float64 `help:"SGD momentum." default:"0.9" placeholder:"X"`
@@ -38,6 +38,23 @@ func (c *ReplCmd) Run(g *Globals) error {
 	}
 	if c.Batch < 1 {
 		return usageError("--batch must be >= 1, got %d", c.Batch)
+	}
+	// Only the terminal loop keeps a history; a file that is not one is refused
+	// before anything is read or written (the loop rewrites it after every input).
+	interactive := isTerminal(os.Stdin) && isTerminal(g.Stdout)
+	history := c.History
+	switch history {
+	case "none":
+		history = ""
+	case "":
+		if home, err := os.UserHomeDir(); err == nil {
+			history = filepath.Join(home, ".dst_history")
+		}
+	}
+	if interactive && history != "" {
+		if err := repl.CheckHistory(history); err != nil {
+			return usageError("--history: %v; give another file, or none to keep no history", err)
+		}
 	}
 	var (
 		m     *nn.Model
@@ -64,9 +81,8 @@ func (c *ReplCmd) Run(g *Globals) error {
 	if err != nil {
 		return usageError("%v", err)
 	}
-	interactive := isTerminal(os.Stdin) && isTerminal(g.Stdout)
 	s, err := repl.New(repl.Config{
-		Model: m, Optimizer: opt, Batch: c.Batch, Seed: c.Seed, StartEpoch: start,
+		Model: m, Checkpoint: c.Checkpoint, Optimizer: opt, Batch: c.Batch, Seed: c.Seed, StartEpoch: start,
 		Out: g.Stdout, Err: g.Stderr, Color: isTerminal(g.Stderr), Progress: replBar(g.Stderr),
 		Data: func() (*data.Set, *data.Set, error) {
 			train, test, err := c.DataFlags.load(m)
@@ -115,15 +131,6 @@ func (c *ReplCmd) Run(g *Globals) error {
 			return exitCode(1, fmt.Errorf("repl: %d of the inputs failed", failed))
 		}
 		return nil
-	}
-	history := c.History
-	switch history {
-	case "none":
-		history = ""
-	case "":
-		if home, err := os.UserHomeDir(); err == nil {
-			history = filepath.Join(home, ".dst_history")
-		}
 	}
 	banner := fmt.Sprintf("dst repl: %s, %d parameters, epoch position %d. Type help for the commands; Tab completes; Ctrl-C stops a command; Ctrl-D exits.",
 		m.Name, m.NumParams(), start)

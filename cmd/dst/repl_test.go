@@ -200,3 +200,65 @@ func TestReplScriptInterrupt(t *testing.T) {
 	}
 	out.expect(t, at, "epoch position 0", time.Second)
 }
+
+// TestReplRefusesNonHistory starts `dst repl --history CHECKPOINT` on a terminal: it
+// must exit with status 2 and say why, leaving the checkpoint as it was (the loop
+// rewrites its history file after every input, which destroyed such a file). Should the
+// session start anyway, an input and Ctrl-D are sent, as a user would.
+func TestReplRefusesNonHistory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds dst")
+	}
+	bin := buildDst(t)
+	victim := untrainedCheckpoint(t, "lenet300_100")
+	before, err := os.ReadFile(victim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "repl", "--model", "lenet300_100", "--history", victim)
+	cmd.Env = append(os.Environ(), "TERM=xterm")
+	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tty.Close()
+	out := &ptyOutput{}
+	go io.Copy(out, tty)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var exitErr error
+	prompt := func() bool {
+		out.mu.Lock()
+		defer out.mu.Unlock()
+		return strings.Contains(out.buf.String(), "dst> ")
+	}
+wait:
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		select {
+		case exitErr = <-done:
+			break wait
+		default:
+		}
+		if prompt() || time.Now().After(deadline) {
+			tty.Write([]byte("params\r"))
+			time.Sleep(2 * time.Second)
+			tty.Write([]byte{0x04})
+			select {
+			case exitErr = <-done:
+			case <-time.After(20 * time.Second):
+				cmd.Process.Kill()
+				exitErr = <-done
+			}
+			break wait
+		}
+	}
+	if after, _ := os.ReadFile(victim); !bytes.Equal(before, after) {
+		t.Errorf("dst repl --history rewrote the checkpoint (%d bytes, was %d)", len(after), len(before))
+	}
+	var ee *exec.ExitError
+	if !errors.As(exitErr, &ee) || ee.ExitCode() != 2 {
+		t.Errorf("exit: %v, want status 2", exitErr)
+	}
+	out.expect(t, 0, "is not a history file (byte", 5*time.Second)
+	out.expect(t, 0, "give another file, or none to keep no history", 5*time.Second)
+}

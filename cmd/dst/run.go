@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -36,7 +38,21 @@ const (
 	runSchedule   = "schedule.dst"
 	runExperiment = "experiment.hcl"
 	runCheckpoint = "checkpoint.safetensors"
+	runSummary    = "summary.json"
+	runCSV        = "run.csv"
+	runEvents     = "events.out.tfevents.*" // a glob: TensorBoard names its files
 )
+
+// runFiles returns the files (and the glob of the TensorBoard files) a new run writes
+// into its output folder, or replaces or deletes there; withExperiment adds
+// experiment.hcl, which only a run of an experiment file writes.
+func runFiles(withExperiment bool) []string {
+	files := []string{runCheckpoint, runSummary, runCSV, runSchedule, runEvents}
+	if withExperiment {
+		files = append(files, runExperiment)
+	}
+	return files
+}
 
 // RunCmd trains a model under a .dst compression schedule.
 type RunCmd struct {
@@ -44,7 +60,7 @@ type RunCmd struct {
 	TrainFlags
 	DataFlags
 	Out        string `help:"Output folder (default runs/<model>-<time>)." type:"path" placeholder:"DIR"`
-	Force      bool   `help:"Allow writing into an --out folder that already holds a run."`
+	Force      bool   `help:"Allow writing into an --out folder that already holds a run, or any file a run writes (its checkpoint, summary and TensorBoard files are deleted at the start)."`
 	Resume     string `help:"Continue the run in DIR from its last checkpoint (its settings and schedule come from DIR)." type:"path" placeholder:"DIR"`
 	Verbose    bool   `help:"Log every mask, learning-rate and thinning change of the schedule."`
 	PrintSteps bool   `hidden:"" help:"Print 'step EPOCH STEP' after every minibatch (for tests)."`
@@ -167,23 +183,155 @@ func (c *RunCmd) resume(g *Globals, set func(string) bool) error {
 	if err := setThreads(c.Threads); err != nil {
 		return err
 	}
-	ckpt := filepath.Join(c.Resume, runCheckpoint)
-	ci, err := nn.ReadCheckpointInfo(ckpt)
+	cfg, src, err := readResumable(c.Resume)
 	if err != nil {
-		return usageError("--resume %s: %v", c.Resume, err)
-	}
-	var cfg runConfig
-	if err := json.Unmarshal([]byte(ci.Meta[metaRun]), &cfg); err != nil {
-		return usageError("--resume %s: the checkpoint was not written by dst run (%s: %v)", c.Resume, metaRun, err)
-	}
-	if ci.Meta[metaFinished] == "true" {
-		return usageError("--resume %s: the run already finished all %d epochs", c.Resume, cfg.Epochs)
-	}
-	src, err := os.ReadFile(filepath.Join(c.Resume, runSchedule))
-	if err != nil {
-		return usageError("--resume %s: %v", c.Resume, err)
+		return err
 	}
 	return c.execute(g, cfg, src, nil, c.Resume, true)
+}
+
+// readResumable reads and checks everything a resumed run takes from its folder dir
+// (the checkpoint's settings, epoch and scheduler state, the schedule, the logs of the
+// epochs before the checkpoint's) and returns the settings and the schedule. Nothing
+// in dir is written: a folder that cannot be resumed is left as it was.
+func readResumable(dir string) (runConfig, []byte, error) {
+	var cfg runConfig
+	fail := func(format string, args ...any) (runConfig, []byte, error) {
+		return cfg, nil, usageError("--resume %s: %s", dir, fmt.Sprintf(format, args...))
+	}
+	notRun := fmt.Sprintf("%s is not the folder of a `dst run` that can be resumed (a `dst train` folder cannot be: only dst run saves what --resume needs)", dir)
+	ckpt := filepath.Join(dir, runCheckpoint)
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return fail("not a folder")
+	}
+	if _, err := os.Lstat(ckpt); errors.Is(err, os.ErrNotExist) {
+		return fail("it holds no %s: the run ended before its first epoch did, or %s", runCheckpoint, notRun)
+	}
+	ci, err := nn.ReadCheckpointInfo(ckpt)
+	if err != nil {
+		return fail("%v", err)
+	}
+	if ci.Meta[metaRun] == "" {
+		return fail("the checkpoint has no %s metadata (the run's settings): %s", metaRun, notRun)
+	}
+	if err := json.Unmarshal([]byte(ci.Meta[metaRun]), &cfg); err != nil {
+		return fail("the checkpoint's %s metadata (the run's settings) is not valid JSON: %v", metaRun, err)
+	}
+	if err := cfg.validate(); err != nil {
+		return fail("the settings saved in the checkpoint's %s metadata are not valid: %v", metaRun, err)
+	}
+	if ci.Model != "" && ci.Model != cfg.Model {
+		return fail("the checkpoint holds a %s, but its %s settings name model %s", ci.Model, metaRun, cfg.Model)
+	}
+	if ci.Meta[metaFinished] == "true" {
+		return fail("the run already finished all %d epochs", cfg.Epochs)
+	}
+	if e, ok := ci.Meta["dst.epoch"]; !ok || ci.Epoch < 0 || ci.Epoch >= cfg.Epochs {
+		if !ok {
+			e = "missing"
+		}
+		return fail("the checkpoint's last finished epoch (dst.epoch metadata) is %s; a run of %d epochs checkpoints epochs 0 to %d", e, cfg.Epochs, cfg.Epochs-1)
+	}
+	if ci.Meta[metaScheduler] == "" {
+		return fail("the checkpoint has no %s metadata (the schedule's state): %s", metaScheduler, notRun)
+	}
+	src, err := os.ReadFile(filepath.Join(dir, runSchedule))
+	if err != nil {
+		return fail("the run's schedule: %v", err)
+	}
+	if err := checkRunLogs(dir, ci.Epoch+1); err != nil {
+		return fail("%v", err)
+	}
+	return cfg, src, nil
+}
+
+// validate checks settings read from a checkpoint as [TrainFlags.validate] and
+// [DataFlags.load] check the flags.
+func (cfg *runConfig) validate() error {
+	if cfg.Model == "" {
+		return errors.New("model is missing")
+	}
+	tf := cfg.trainFlags()
+	if err := tf.check(func(s string) string { return s }); err != nil {
+		return err
+	}
+	switch cfg.Dataset {
+	case "", "mnist", "fashion-mnist", "synthetic":
+	default:
+		return fmt.Errorf("dataset must be mnist, fashion-mnist or synthetic, got %q", cfg.Dataset)
+	}
+	if cfg.LimitTrain < 0 || cfg.LimitTest < 0 {
+		return fmt.Errorf("limit_train and limit_test must be >= 0, got %d and %d", cfg.LimitTrain, cfg.LimitTest)
+	}
+	return nil
+}
+
+// trainFlags returns the training settings of cfg as flags.
+func (cfg *runConfig) trainFlags() TrainFlags {
+	return TrainFlags{Model: cfg.Model, Epochs: cfg.Epochs, Batch: cfg.Batch, LR: cfg.LR, Momentum: cfg.Momentum,
+		WD: cfg.WD, Nesterov: cfg.Nesterov, Optimizer: cfg.Optimizer, Seed: cfg.Seed}
+}
+
+// checkRunLogs checks that the logs of the run in dir, resumed at epoch start, hold
+// every epoch before start: a resumed run keeps them and adds its own, and without
+// them it would write logs that silently lack the first epochs.
+func checkRunLogs(dir string, start int) error {
+	redo := fmt.Sprintf("restore it, or run again from the start with --force (resuming would write logs without epochs 0 to %d)", start-1)
+	sumPath := filepath.Join(dir, runSummary)
+	sum, err := runlog.ReadSummary(sumPath)
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("%s is missing: it recorded epochs 0 to %d; %s", sumPath, start-1, redo)
+	}
+	if err != nil {
+		return err
+	}
+	seen := map[int]bool{}
+	for _, e := range sum.Epochs {
+		seen[e.Metrics.Epoch] = true
+	}
+	if e := firstMissing(seen, start); e >= 0 {
+		return fmt.Errorf("%s lacks epoch %d, which the checkpoint says finished; %s", sumPath, e, redo)
+	}
+	csvPath := filepath.Join(dir, runCSV)
+	b, err := os.ReadFile(csvPath)
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("%s is missing: it recorded epochs 0 to %d; %s", csvPath, start-1, redo)
+	}
+	if err != nil {
+		return err
+	}
+	if i := bytes.LastIndexByte(b, '\n'); i+1 != len(b) {
+		b = b[:i+1] // a last line cut short by a crash, which runlog.AppendCSV drops
+	}
+	r := csv.NewReader(bytes.NewReader(b))
+	r.FieldsPerRecord = -1 // runlog.AppendCSV checks the columns
+	rows, err := r.ReadAll()
+	if err != nil {
+		return fmt.Errorf("%s: %w", csvPath, err)
+	}
+	if len(rows) == 0 || len(rows[0]) == 0 || rows[0][0] != "epoch" {
+		return fmt.Errorf("%s does not start with a run's header (epoch,train_loss,…); %s", csvPath, redo)
+	}
+	clear(seen)
+	for _, row := range rows[1:] {
+		if e, err := strconv.Atoi(row[0]); err == nil {
+			seen[e] = true
+		}
+	}
+	if e := firstMissing(seen, start); e >= 0 {
+		return fmt.Errorf("%s lacks the row of epoch %d, which the checkpoint says finished; %s", csvPath, e, redo)
+	}
+	return nil
+}
+
+// firstMissing returns the first of epochs 0 to n-1 that seen lacks, or -1.
+func firstMissing(seen map[int]bool, n int) int {
+	for e := range n {
+		if !seen[e] {
+			return e
+		}
+	}
+	return -1
 }
 
 // execute runs (or resumes) a run with settings cfg and schedule src in folder out.
@@ -192,8 +340,7 @@ func (c *RunCmd) execute(g *Globals, cfg runConfig, src, expSrc []byte, out stri
 	if err != nil {
 		return usageError("%v", err)
 	}
-	tf := TrainFlags{Model: cfg.Model, Epochs: cfg.Epochs, Batch: cfg.Batch, LR: cfg.LR, Momentum: cfg.Momentum,
-		WD: cfg.WD, Nesterov: cfg.Nesterov, Optimizer: cfg.Optimizer, Seed: cfg.Seed}
+	tf := cfg.trainFlags()
 	opt, err := tf.newOptimizer(m)
 	if err != nil {
 		return usageError("%v", err)
@@ -240,6 +387,9 @@ func (c *RunCmd) execute(g *Globals, cfg runConfig, src, expSrc []byte, out stri
 		}
 		start = ci.Epoch + 1
 		if err := sched.RestoreState([]byte(ci.Meta[metaScheduler])); err != nil {
+			if saved, ok := ci.Meta[metaSchedule]; ok && saved != string(src) {
+				return fmt.Errorf("resume: %w (%s is not the schedule the checkpoint was trained with, which its %s metadata holds)", err, name, metaSchedule)
+			}
 			return fmt.Errorf("resume: %w", err)
 		}
 		if err := sched.RestoreStateTensors(ci.State); err != nil {
@@ -262,14 +412,20 @@ func (c *RunCmd) execute(g *Globals, cfg runConfig, src, expSrc []byte, out stri
 	}
 	acts.set = train
 	if !resume {
-		if err := prepareOut(out, c.Force); err != nil {
+		files := runFiles(expSrc != nil)
+		if err := checkOutFolder(out, "files this run would replace or delete", files, c.Force); err != nil {
 			return err
 		}
-		// A forced rerun replaces the old run's TensorBoard files rather than adding to them.
-		old, _ := filepath.Glob(filepath.Join(out, "events.out.tfevents.*"))
-		for _, f := range old {
-			if err := os.Remove(f); err != nil {
-				return err
+		// A forced rerun first deletes the old run's checkpoint, logs and TensorBoard
+		// files: interrupted at any point, it leaves no mix of the two runs (the old
+		// checkpoint beside the new schedule), and the folder resumes only once this
+		// run has saved a checkpoint of its own.
+		for _, f := range existingFiles(out, files) {
+			if f == runSchedule || f == runExperiment {
+				continue // replaced below
+			}
+			if err := os.Remove(filepath.Join(out, f)); err != nil {
+				return fmt.Errorf("--force: remove the old run's %s: %w", f, err)
 			}
 		}
 		if err := writeFileAtomic(filepath.Join(out, runSchedule), src); err != nil {
@@ -331,6 +487,7 @@ func (c *RunCmd) execute(g *Globals, cfg runConfig, src, expSrc []byte, out stri
 	var last nn.EpochMetrics
 	last.Top1 = -1
 	warned := false // about a diverged loss
+	saved := resume // whether out holds a checkpoint of this run
 	_, err = nn.Train(g.Ctx, m, opt, train, test, nn.TrainConfig{
 		Epochs: cfg.Epochs, StartEpoch: start, Batch: cfg.Batch, Seed: cfg.Seed, Hooks: sched, OnStep: onStep,
 		OnEpoch: func(em *nn.EpochMetrics) error {
@@ -348,13 +505,19 @@ func (c *RunCmd) execute(g *Globals, cfg runConfig, src, expSrc []byte, out stri
 			if err != nil {
 				return err
 			}
-			return nn.SaveCheckpoint(ckpt, m, opt, em.Epoch, md, sched.StateTensors()...)
+			if err := nn.SaveCheckpoint(ckpt, m, opt, em.Epoch, md, sched.StateTensors()...); err != nil {
+				return err
+			}
+			saved = true
+			return nil
 		},
 	})
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
-			if _, serr := os.Stat(ckpt); serr == nil {
+			if saved {
 				fmt.Fprintf(g.Stderr, "dst: continue the run with: dst run --resume %s\n", out)
+			} else {
+				fmt.Fprintf(g.Stderr, "dst: the run ended before its first epoch did; %s holds no checkpoint to resume\n", out)
 			}
 		}
 		return err
@@ -405,7 +568,7 @@ type runLogs struct {
 func openRunLogs(out string, params []*nn.Param, cfg runConfig, start int, resume bool) (*runLogs, error) {
 	w := &runLogs{}
 	var err error
-	sumPath, csvPath := filepath.Join(out, "summary.json"), filepath.Join(out, "run.csv")
+	sumPath, csvPath := filepath.Join(out, runSummary), filepath.Join(out, runCSV)
 	if resume {
 		if w.summary, err = runlog.OpenSummaryWriter(sumPath); err != nil {
 			return nil, err

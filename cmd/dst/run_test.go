@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -10,7 +12,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -551,4 +555,251 @@ func rawTensors(t *testing.T, path string) map[string][]float32 {
 		out[ts.Name] = v
 	}
 	return out
+}
+
+// TestRunOutRefusesRunFiles checks that dst run without --force refuses an --out folder
+// holding any file it would write or delete (a schedule.dst, run.csv, experiment.hcl or
+// TensorBoard file of the user's), lists them all, and leaves them untouched.
+func TestRunOutRefusesRunFiles(t *testing.T) {
+	dir := t.TempDir()
+	sched := writeRunFile(t, dir, "s.dst", "prune fc1 level 50% at epoch 0\n")
+	exp := writeRunFile(t, dir, "exp.hcl", "model = \"lenet300_100\"\nschedule = \"s.dst\"\nepochs = 1\n")
+	args := []string{"--model", "lenet300_100", "--epochs", "1", "--limit-train", "64", "--limit-test", "64"}
+	for _, tc := range []struct {
+		name, file string
+		args       []string
+		held       map[string]string
+		want       string
+	}{
+		{"schedule", sched, args, map[string]string{runSchedule: "mine\n", runCSV: "mine\n", "events.out.tfevents.1.host": "tb"},
+			"(run.csv, schedule.dst, events.out.tfevents.1.host)"},
+		{"experiment", exp, nil, map[string]string{runExperiment: "mine\n"}, "(experiment.hcl)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(dir, "out-"+tc.name)
+			if err := os.Mkdir(out, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			for name, content := range tc.held {
+				writeRunFile(t, out, name, content)
+			}
+			code, _, stderr := dst(t, append(append([]string{"run", tc.file}, tc.args...), "--out", out)...)
+			if code != 2 || !strings.Contains(stderr, tc.want) || !strings.Contains(stderr, "pass --force") {
+				t.Fatalf("exit %d, stderr:\n%s\nwant exit 2 listing %s", code, stderr, tc.want)
+			}
+			entries, _ := os.ReadDir(out)
+			if len(entries) != len(tc.held) {
+				t.Errorf("the refused run changed %s: %v", out, entries)
+			}
+			for name, content := range tc.held {
+				if b, err := os.ReadFile(filepath.Join(out, name)); err != nil || string(b) != content {
+					t.Errorf("%s: %q, %v; want it untouched", name, b, err)
+				}
+			}
+		})
+	}
+}
+
+// cancelOn is a writer that cancels a context at the first write containing a string.
+type cancelOn struct {
+	bytes.Buffer
+	want   string
+	cancel func()
+}
+
+func (w *cancelOn) Write(p []byte) (int, error) {
+	if bytes.Contains(p, []byte(w.want)) {
+		w.cancel()
+	}
+	return w.Buffer.Write(p)
+}
+
+// TestRunForceInterrupted interrupts a forced run over an old one before its first
+// epoch ends: the old run's checkpoint, summary and TensorBoard file are gone (no mix of
+// the two runs), no resume hint is printed, and --resume says why it cannot resume.
+func TestRunForceInterrupted(t *testing.T) {
+	dir := t.TempDir()
+	sched := writeRunFile(t, dir, "s.dst", "prune fc1 agp 10% -> 50% from epoch 0 to 2\n")
+	out := filepath.Join(dir, "out")
+	args := []string{"run", sched, "--model", "lenet300_100", "--epochs", "2", "--limit-train", "256", "--limit-test", "64", "--out", out}
+	if code, _, stderr := dst(t, args...); code != 0 {
+		t.Fatalf("first run: exit %d: %s", code, stderr)
+	}
+	oldEvents, _ := filepath.Glob(filepath.Join(out, "events.out.tfevents.*"))
+	if len(oldEvents) != 1 {
+		t.Fatalf("event files %v", oldEvents)
+	}
+	oldTB, err := os.ReadFile(oldEvents[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeRunFile(t, dir, "s2.dst", "prune fc2 level 30% at epoch 0\n")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stdout := &cancelOn{want: "step 0 0", cancel: cancel}
+	var stderr bytes.Buffer
+	args2 := append([]string{"run", filepath.Join(dir, "s2.dst")}, args[2:]...)
+	if code := run(ctx, append(args2, "--force", "--print-steps"), stdout, &stderr); code == 0 {
+		t.Fatalf("the interrupted run succeeded:\n%s", stdout.String())
+	}
+	for _, f := range []string{runCheckpoint, runSummary} {
+		if _, err := os.Stat(filepath.Join(out, f)); err == nil {
+			t.Errorf("the old run's %s is still there beside the new run's files", f)
+		}
+	}
+	// The new run's event file may have the old one's name (both made in one second).
+	if b, err := os.ReadFile(oldEvents[0]); err == nil && bytes.Equal(b, oldTB) {
+		t.Errorf("the old run's %s is still there", filepath.Base(oldEvents[0]))
+	}
+	if strings.Contains(stderr.String(), "--resume") {
+		t.Errorf("resume hint without a checkpoint of this run:\n%s", stderr.String())
+	}
+	code, _, resumeErr := dst(t, "run", "--resume", out)
+	if code != 2 || !strings.Contains(resumeErr, "holds no checkpoint.safetensors") {
+		t.Errorf("--resume: exit %d: %s", code, resumeErr)
+	}
+}
+
+// editMeta rewrites the metadata of a checkpoint.
+func editMeta(t *testing.T, path string, edit func(meta map[string]string)) {
+	t.Helper()
+	f, err := safetensors.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edit(f.Metadata)
+	if err := safetensors.WriteFile(path, f); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// copyDir copies the files of src into a new folder dst.
+func copyDir(t *testing.T, src, dst string) {
+	t.Helper()
+	if err := os.Mkdir(dst, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeRunFile(t, dst, e.Name(), string(b))
+	}
+}
+
+// TestRunResumeRefusesBadFolders resumes copies of a run interrupted after epoch 0 whose
+// checkpoint or logs were damaged: every one is refused with what is wrong, before any
+// log is touched; the undamaged copy resumes.
+func TestRunResumeRefusesBadFolders(t *testing.T) {
+	dir := t.TempDir()
+	sched := writeRunFile(t, dir, "s.dst", "prune fc1 agp 10% -> 50% from epoch 0 to 2\n")
+	base := filepath.Join(dir, "base")
+	if code, _, stderr := dst(t, "run", sched, "--model", "lenet300_100", "--epochs", "2", "--limit-train", "128",
+		"--limit-test", "64", "--out", base); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	// As if interrupted after epoch 0: the logs' epoch 1 is what a resumed run redoes.
+	editMeta(t, filepath.Join(base, runCheckpoint), func(m map[string]string) {
+		delete(m, metaFinished)
+		m["dst.epoch"] = "0"
+	})
+	setRun := func(key string, v any) func(map[string]string) {
+		return func(m map[string]string) {
+			var cfg map[string]any
+			if err := json.Unmarshal([]byte(m[metaRun]), &cfg); err != nil {
+				t.Fatal(err)
+			}
+			cfg[key] = v
+			b, _ := json.Marshal(cfg)
+			m[metaRun] = string(b)
+		}
+	}
+	tests := []struct {
+		name   string
+		meta   func(map[string]string)
+		remove string
+		want   string
+	}{
+		{"negative epoch", func(m map[string]string) { m["dst.epoch"] = "-5" }, "", "(dst.epoch metadata) is -5; a run of 2 epochs checkpoints epochs 0 to 1"},
+		{"epoch past the end", func(m map[string]string) { m["dst.epoch"] = "7" }, "", "(dst.epoch metadata) is 7"},
+		{"bogus optimizer", setRun("optimizer", "bogus"), "", `dst.run metadata are not valid: optimizer must be sgd or adam, got "bogus"`},
+		{"zero batch", setRun("batch", 0), "", "batch must be >= 1, got 0"},
+		{"negative lr", setRun("lr", -1), "", "lr must be > 0, got -1"},
+		{"bogus dataset", setRun("dataset", "cifar"), "", `dataset must be mnist, fashion-mnist or synthetic, got "cifar"`},
+		{"train folder", func(m map[string]string) { delete(m, metaRun) }, "", "no dst.run metadata (the run's settings): "},
+		{"no scheduler state", func(m map[string]string) { delete(m, metaScheduler) }, "", "no dst.scheduler metadata (the schedule's state)"},
+		{"run.csv deleted", nil, runCSV, "run.csv is missing: it recorded epochs 0 to 0"},
+		{"summary.json deleted", nil, runSummary, "summary.json is missing: it recorded epochs 0 to 0"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-"))
+			copyDir(t, base, out)
+			if tc.meta != nil {
+				editMeta(t, filepath.Join(out, runCheckpoint), tc.meta)
+			}
+			if tc.remove != "" {
+				os.Remove(filepath.Join(out, tc.remove))
+			}
+			before, _ := os.ReadDir(out)
+			csvBefore, _ := os.ReadFile(filepath.Join(out, runCSV))
+			code, _, stderr := dst(t, "run", "--resume", out)
+			if code != 2 || !strings.Contains(stderr, tc.want) {
+				t.Fatalf("exit %d, stderr:\n%s\nwant exit 2 and %q", code, stderr, tc.want)
+			}
+			if tc.name == "train folder" && !strings.Contains(stderr, "is not the folder of a `dst run` that can be resumed") {
+				t.Errorf("a dst train folder is not called one: %s", stderr)
+			}
+			after, _ := os.ReadDir(out)
+			csvAfter, _ := os.ReadFile(filepath.Join(out, runCSV))
+			if len(after) != len(before) || !bytes.Equal(csvBefore, csvAfter) {
+				t.Errorf("the refused resume changed the folder: %v → %v, run.csv %q → %q", before, after, csvBefore, csvAfter)
+			}
+		})
+	}
+	if code, _, stderr := dst(t, "run", "--resume", base); code != 0 {
+		t.Fatalf("the undamaged copy: exit %d: %s", code, stderr)
+	}
+	s, err := runlog.ReadSummary(filepath.Join(base, runSummary))
+	if err != nil || len(s.Epochs) != 2 {
+		t.Fatalf("resumed summary: %v, %v", s, err)
+	}
+}
+
+// TestThreadsCap checks that --threads is refused above four threads per core, from the
+// command line and from an experiment file, before anything runs.
+func TestThreadsCap(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	tooMany := strconv.Itoa(4*runtime.NumCPU() + 1)
+	want := fmt.Sprintf("--threads must be between 0 (all cores) and %d", 4*runtime.NumCPU())
+	if err := setThreads(4*runtime.NumCPU() + 1); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("setThreads(%s): %v", tooMany, err)
+	}
+	if err := setThreads(4 * runtime.NumCPU()); err != nil {
+		t.Errorf("setThreads(4×cores): %v", err)
+	}
+	dir := t.TempDir()
+	writeRunFile(t, dir, "s.dst", "prune fc1 level 50% at epoch 0\n")
+	exp := writeRunFile(t, dir, "exp.hcl", "model = \"lenet300_100\"\nschedule = \"s.dst\"\nepochs = 1\nthreads = "+tooMany+
+		"\ndata {\n  limit_train = 64\n  limit_test = 64\n}\n")
+	ckpt := untrainedCheckpoint(t, "lenet300_100")
+	small := []string{"--limit-test", "64"}
+	for _, args := range [][]string{
+		append([]string{"eval", "--checkpoint", ckpt, "--threads", tooMany}, small...),
+		{"run", exp, "--out", filepath.Join(dir, "out")},
+		append([]string{"train", "--model", "lenet300_100", "--epochs", "1", "--limit-train", "64", "--threads", tooMany, "--out", filepath.Join(dir, "out")}, small...),
+	} {
+		code, _, stderr := dst(t, args...)
+		if code != 2 || !strings.Contains(stderr, want) || !strings.Contains(stderr, "got "+tooMany) {
+			t.Errorf("dst %s: exit %d: %s", strings.Join(args, " "), code, stderr)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out")); err == nil {
+		t.Error("a refused command created its output folder")
+	}
 }

@@ -83,7 +83,12 @@ func (c *SensitivitySweepCmd) Run(g *Globals) error {
 		if shard, shards, err = parseShard(c.Shard); err != nil {
 			return err
 		}
-	} else if err := checkOutFolder(c.Out, "a sensitivity sweep", []string{"sensitivity.csv", "sensitivity.png"}, c.Force); err != nil {
+		// A shard rewrites only its own part (a retried job must succeed), but a folder
+		// that cannot take it fails now, not after the work.
+		if err := checkOutFolder(c.Out, "", nil, true); err != nil {
+			return err
+		}
+	} else if err := checkOutFolder(c.Out, "a sensitivity sweep", sensitivityFiles, c.Force); err != nil {
 		return err
 	}
 	levels, err := analysis.ParseLevels(c.Levels)
@@ -215,10 +220,14 @@ func printTop1Table(w io.Writer, res *analysis.Result) error {
 	return tw.Flush()
 }
 
+// sensitivityFiles are the files a sweep (or a merge) writes into its output folder.
+var sensitivityFiles = []string{"sensitivity.csv", "sensitivity.png"}
+
 // SensitivityMergeCmd joins the parts of a sharded sweep.
 type SensitivityMergeCmd struct {
 	Parts []string `arg:"" help:"Folders holding part files (sensitivity.part-*-of-*.json), or the files." type:"path" placeholder:"DIR"`
 	Out   string   `help:"Output folder for sensitivity.csv and sensitivity.png (default: the first folder)." type:"path" placeholder:"DIR"`
+	Force bool     `help:"Overwrite a sweep's results already in the output folder."`
 }
 
 // Run merges the parts and writes the same files as an unsharded sweep.
@@ -244,8 +253,8 @@ func (c *SensitivityMergeCmd) Run(g *Globals) error {
 			out = filepath.Dir(out)
 		}
 	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return exitCode(2, fmt.Errorf("--out: %w", err))
+	if err := checkOutFolder(out, "a sensitivity sweep", sensitivityFiles, c.Force); err != nil {
+		return err
 	}
 	fmt.Fprintf(g.Stdout, "merged %d parts of %s (%s): %d points\n", len(parts), res.Model, res.Granularity, len(res.Points))
 	return writeSensitivity(g, res, out)

@@ -146,3 +146,111 @@ func TestPointBarOnlyOnTerminal(t *testing.T) {
 		t.Error("progress bar drawn on a non-terminal writer")
 	}
 }
+
+// writeParts writes the parts of a sweep of fc1.weight at levels 0 and 0.5 in two
+// shards into a new folder and returns it; edit, when not nil, changes shard 1 first.
+func writeParts(t *testing.T, edit func(p *analysis.Part)) string {
+	t.Helper()
+	dir := t.TempDir()
+	for shard := range 2 {
+		p := &analysis.Part{Version: 1, Model: "lenet300_100", Granularity: "elements", Levels: []float64{0, 0.5},
+			Params: []string{"fc1.weight"}, Shard: shard, Shards: 2,
+			Points: []analysis.PartPoint{{Index: shard, Top1: 90, Top5: 99, Loss: 0.3}}}
+		if shard == 1 && edit != nil {
+			edit(p)
+		}
+		if err := analysis.WritePart(filepath.Join(dir, analysis.PartName(shard, 2)), p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// TestSensitivityMergeRefusesOverwrite checks that merge, like the sweep, replaces an
+// earlier sweep's results only with --force.
+func TestSensitivityMergeRefusesOverwrite(t *testing.T) {
+	parts := writeParts(t, nil)
+	out := t.TempDir()
+	csvPath := filepath.Join(out, "sensitivity.csv")
+	if err := os.WriteFile(csvPath, []byte("mine\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := dst(t, "sensitivity", "merge", parts, "--out", out)
+	if code != 2 || !strings.Contains(stderr, "already holds a sensitivity sweep (sensitivity.csv)") || !strings.Contains(stderr, "--force") {
+		t.Errorf("merge over a sweep: exit %d: %s", code, stderr)
+	}
+	if b, _ := os.ReadFile(csvPath); string(b) != "mine\n" {
+		t.Fatalf("merge without --force replaced sensitivity.csv: %q", b)
+	}
+	if code, _, stderr := dst(t, "sensitivity", "merge", parts, "--out", out, "--force"); code != 0 {
+		t.Fatalf("merge --force: exit %d: %s", code, stderr)
+	}
+	if b, _ := os.ReadFile(csvPath); !strings.HasPrefix(string(b), "parameter,sparsity") {
+		t.Errorf("merge --force wrote %q", b)
+	}
+}
+
+// TestSensitivityMergeRefusesBadParts checks that merge refuses part files holding what
+// no sweep writes, naming the file and the field.
+func TestSensitivityMergeRefusesBadParts(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(p *analysis.Part)
+		want string
+	}{
+		{"level above 1", func(p *analysis.Part) { p.Levels[1] = 1.5 }, "levels[1] is 1.5; want a sparsity in [0, 1)"},
+		{"negative level", func(p *analysis.Part) { p.Levels[0] = -0.1 }, "levels[0] is -0.1"},
+		{"repeated level", func(p *analysis.Part) { p.Levels[1] = 0 }, "levels[1] repeats levels[0]"},
+		{"NaN top1", nil, "points[0] (index 1): top1 is NaN; want an accuracy in [0, 100]"},
+		{"absurd top1", func(p *analysis.Part) { p.Points[0].Top1 = 1e300 }, "top1 is 1e+300; want an accuracy in [0, 100]"},
+		{"top5 below top1", func(p *analysis.Part) { p.Points[0].Top5 = 10 }, "top5 is 10; want an accuracy in [top1, 100]"},
+		{"infinite loss", nil, "loss is +Inf; want a finite loss >= 0"},
+		{"overflowing loss", nil, "loss is +Inf; want a finite loss >= 0"},
+		{"negative loss", func(p *analysis.Part) { p.Points[0].Loss = -1 }, "loss is -1"},
+		{"shard not its file's", func(p *analysis.Part) { p.Shard = 0 }, "shard 0 of 2, but the file name says shard 1 of 2"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			parts := writeParts(t, tc.edit)
+			// JSON numbers cannot be NaN or infinite: the part file's strings can.
+			part := filepath.Join(parts, analysis.PartName(1, 2))
+			b, err := os.ReadFile(part)
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch tc.name {
+			case "NaN top1":
+				b = bytes.Replace(b, []byte(`"top1": "90"`), []byte(`"top1": "NaN"`), 1)
+			case "infinite loss":
+				b = bytes.Replace(b, []byte(`"loss": "0.3"`), []byte(`"loss": "+Inf"`), 1)
+			case "overflowing loss":
+				b = bytes.Replace(b, []byte(`"loss": "0.3"`), []byte(`"loss": "1e309"`), 1)
+			}
+			if err := os.WriteFile(part, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			code, _, stderr := dst(t, "sensitivity", "merge", parts)
+			if code != 2 || !strings.Contains(stderr, analysis.PartName(1, 2)+": ") || !strings.Contains(stderr, tc.want) {
+				t.Errorf("exit %d, stderr %q; want exit 2 and %q", code, stderr, tc.want)
+			}
+			if _, err := os.Stat(filepath.Join(parts, "sensitivity.csv")); err == nil {
+				t.Error("a refused merge wrote sensitivity.csv")
+			}
+		})
+	}
+}
+
+// TestSensitivityShardChecksOutFirst checks that a shard whose --out cannot be written
+// fails before it sweeps anything.
+func TestSensitivityShardChecksOutFirst(t *testing.T) {
+	ckpt := untrainedCheckpoint(t, "lenet300_100")
+	notDir := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(notDir, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := dst(t, "sensitivity", "--checkpoint", ckpt, "--levels", "0,0.5", "--params", "fc3.weight",
+		"--limit-test", "64", "--shard", "0/2", "--out", notDir)
+	if code != 2 || !strings.Contains(stderr, "exists and is not a folder") || stdout != "" {
+		t.Errorf("exit %d, stdout %q, stderr %q; want exit 2 before the sweep", code, stdout, stderr)
+	}
+}

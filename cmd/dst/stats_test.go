@@ -54,7 +54,7 @@ func TestStatsCmd(t *testing.T) {
 	}
 	// A second run does not replace the statistics without --force.
 	code, _, stderr = dst(t, "stats", "--checkpoint", ckpt, "--out", out, "--batches", "1", "--batch", "16", "--limit-test", "100")
-	if code != 2 || !strings.Contains(stderr, "already holds activation statistics (activations.json)") {
+	if code != 2 || !strings.Contains(stderr, "already holds activation statistics (activations.json, activations.csv, calibration.json)") {
 		t.Errorf("second run into %s: exit %d, %s", out, code, stderr)
 	}
 	code, _, stderr = dst(t, "stats", "--checkpoint", ckpt, "--out", out, "--batches", "1", "--batch", "16", "--limit-test", "100", "--force")

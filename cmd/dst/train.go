@@ -27,21 +27,34 @@ type TrainFlags struct {
 	Threads   int     `help:"Worker threads (0 = all cores)." default:"0" placeholder:"N"`
 }
 
-// validate checks the numeric flags; errors are usage errors.
+// validate checks the flags and applies --threads; errors are usage errors.
 func (f *TrainFlags) validate() error {
-	switch {
-	case f.Epochs < 1:
-		return usageError("--epochs must be >= 1, got %d", f.Epochs)
-	case f.Batch < 1:
-		return usageError("--batch must be >= 1, got %d", f.Batch)
-	case !(f.LR > 0):
-		return usageError("--lr must be > 0, got %g", f.LR)
-	case f.Momentum < 0 || f.Momentum >= 1:
-		return usageError("--momentum must be in [0, 1), got %g", f.Momentum)
-	case f.WD < 0:
-		return usageError("--wd must be >= 0, got %g", f.WD)
+	if err := f.check(func(s string) string { return "--" + s }); err != nil {
+		return usageError("%v", err)
 	}
 	return setThreads(f.Threads)
+}
+
+// check checks the training settings (all but Threads); name gives a setting's name in
+// the error: "--lr" for a flag, "lr" for the settings a run's checkpoint saved.
+func (f *TrainFlags) check(name func(setting string) string) error {
+	switch {
+	case f.Epochs < 1:
+		return fmt.Errorf("%s must be >= 1, got %d", name("epochs"), f.Epochs)
+	case f.Batch < 1:
+		return fmt.Errorf("%s must be >= 1, got %d", name("batch"), f.Batch)
+	case !(f.LR > 0):
+		return fmt.Errorf("%s must be > 0, got %g", name("lr"), f.LR)
+	case math.IsInf(f.LR, 1):
+		return fmt.Errorf("%s must be finite, got %g", name("lr"), f.LR)
+	case !(f.Momentum >= 0 && f.Momentum < 1):
+		return fmt.Errorf("%s must be in [0, 1), got %g", name("momentum"), f.Momentum)
+	case !(f.WD >= 0) || math.IsInf(f.WD, 1):
+		return fmt.Errorf("%s must be a finite number >= 0, got %g", name("wd"), f.WD)
+	case f.Optimizer != "sgd" && f.Optimizer != "adam":
+		return fmt.Errorf("%s must be sgd or adam, got %q", name("optimizer"), f.Optimizer)
+	}
+	return nil
 }
 
 // lrFor returns the learning rate of epoch e under --lr and --lr-drop.

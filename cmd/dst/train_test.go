@@ -131,4 +131,12 @@ func TestWarnDiverged(t *testing.T) {
 	if code != 0 || strings.Contains(stderr, "diverged") {
 		t.Errorf("lr 0.01: exit %d, stderr:\n%s", code, stderr)
 	}
+	// dst run finishes a diverged run too, with its logs and checkpoint: the TensorBoard
+	// file skips the histograms of non-finite weights instead of failing the run.
+	sched := writeRunFile(t, dir, "reg.dst", "regularize fc1 l1 1e300 from epoch 0 to 2\n")
+	out := filepath.Join(dir, "run")
+	code, _, stderr = dst(t, "run", sched, "--model", "lenet300_100", "--epochs", "2", "--limit-train", "200", "--limit-test", "100", "--out", out)
+	if _, err := os.Stat(filepath.Join(out, "checkpoint.safetensors")); code != 0 || err != nil || !strings.Contains(stderr, "training diverged") {
+		t.Errorf("diverged run: exit %d, checkpoint %v, stderr:\n%s", code, err, stderr)
+	}
 }

@@ -164,14 +164,26 @@ var ErrCheckpointMismatch = errors.New("checkpoint does not fit the model")
 
 // LoadCheckpoint restores m (and opt's state, when opt is not nil and the file has it)
 // from path. Every parameter and buffer of m must be in the file; a tensor whose shape
-// differs from m's (a thinned checkpoint) replaces the model's tensor with one of the
-// saved shape, so the layer shrinks accordingly. Unknown tensors in the file are an
-// error, as they usually mean the wrong model. Masks are restored; parameters without a
-// saved mask become dense. On any error m and opt are left as they were.
+// is a thinned or widened form of m's (a checkpoint written after [Thin] or [Widen])
+// replaces the model's tensor with one of the saved shape, so the layer shrinks or grows
+// accordingly. Unknown tensors in the file are an error, as they usually mean the wrong
+// model. Masks are restored; parameters without a saved mask become dense.
+//
+// The file is checked first (see loadcheck.go): a shape m cannot take, or tensors that
+// do not fit together, are an error wrapping [ErrCheckpointMismatch] that names the
+// tensor; NaN or infinite values, a negative running variance or a mask that is not 0/1
+// an error wrapping [ErrCheckpointValues]; an int8 model file (dst export --int8) an
+// error that says so. On any error m and opt are left as they were.
 func LoadCheckpoint(path string, m *Model, opt Optimizer) (*CheckpointInfo, error) {
 	f, err := safetensors.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("nn: load checkpoint: %w", err)
+	}
+	if err := int8File(f); err != nil {
+		return nil, fmt.Errorf("nn: load checkpoint %s: %w", path, err)
+	}
+	if f.Metadata["format"] == sparseFormat {
+		return nil, fmt.Errorf("nn: load checkpoint %s: this is a sparse model file (written by SaveSparse), not a checkpoint", path)
 	}
 	ci, err := info(path, f)
 	if err != nil {
@@ -182,6 +194,7 @@ func LoadCheckpoint(path string, m *Model, opt Optimizer) (*CheckpointInfo, erro
 	}
 	// Everything is read and checked before the model changes: a checkpoint that does
 	// not fit leaves m (and opt) as they were.
+	specs := tensorSpecs(m)
 	used := map[string]bool{}
 	read := func(name string) (*loaded, error) {
 		l, err := readLoaded(f, name)
@@ -200,6 +213,9 @@ func LoadCheckpoint(path string, m *Model, opt Optimizer) (*CheckpointInfo, erro
 		if params[i], err = read(p.Name); err != nil {
 			return nil, err
 		}
+		if err := params[i].check(m, specs[p.Name], p.Shape()); err != nil {
+			return nil, fmt.Errorf("nn: load checkpoint %s: %w", path, err)
+		}
 		if f.Tensor(maskPrefix+p.Name) == nil {
 			continue
 		}
@@ -209,11 +225,17 @@ func LoadCheckpoint(path string, m *Model, opt Optimizer) (*CheckpointInfo, erro
 		if !sameShape(params[i].shape, masks[i].shape) {
 			return nil, fmt.Errorf("nn: load checkpoint %s: mask of %s has shape %v, parameter %v: %w", path, p.Name, masks[i].shape, params[i].shape, ErrCheckpointMismatch)
 		}
+		if err := masks[i].checkMask(p.Name); err != nil {
+			return nil, fmt.Errorf("nn: load checkpoint %s: %w", path, err)
+		}
 	}
 	buffers := make([]*loaded, len(m.Buffers()))
 	for i, b := range m.Buffers() {
 		if buffers[i], err = read(b.Name); err != nil {
 			return nil, err
+		}
+		if err := buffers[i].check(m, specs[b.Name], b.Value.Shape()); err != nil {
+			return nil, fmt.Errorf("nn: load checkpoint %s: %w", path, err)
 		}
 	}
 	var optNames []string
@@ -256,6 +278,9 @@ func LoadCheckpoint(path string, m *Model, opt Optimizer) (*CheckpointInfo, erro
 				if err := t.Float32s(d.Data().([]float32)); err != nil {
 					return nil, fmt.Errorf("nn: load checkpoint %s: %w", path, err)
 				}
+				if err := finite(t.Name, d.Data().([]float32)); err != nil {
+					return nil, fmt.Errorf("nn: load checkpoint %s: %w", path, err)
+				}
 				ts = append(ts, d)
 			}
 			if ts != nil {
@@ -263,9 +288,11 @@ func LoadCheckpoint(path string, m *Model, opt Optimizer) (*CheckpointInfo, erro
 			}
 		}
 	}
-	// The optimizer checks its state against the parameters' shapes, which are the
-	// checkpoint's once it is applied: apply it, and put everything back if the
-	// optimizer refuses its state.
+	// Whether thinned tensors fit together shows when the model runs them, and the
+	// optimizer checks its state against the parameters' shapes, which are the
+	// checkpoint's once it is applied: apply it, and put everything back if the model
+	// cannot run or the optimizer refuses its state.
+	reshaped := reshapes(m, params, buffers)
 	undo := snapshot(m)
 	for i, p := range m.Params() {
 		params[i].setParam(p)
@@ -276,6 +303,12 @@ func LoadCheckpoint(path string, m *Model, opt Optimizer) (*CheckpointInfo, erro
 	}
 	for i, b := range m.Buffers() {
 		buffers[i].setBuffer(b)
+	}
+	if reshaped {
+		if err := probe(m); err != nil {
+			undo()
+			return nil, fmt.Errorf("nn: load checkpoint %s: %w", path, err)
+		}
 	}
 	if state != nil {
 		if err := opt.SetState(state); err != nil {
@@ -288,6 +321,7 @@ func LoadCheckpoint(path string, m *Model, opt Optimizer) (*CheckpointInfo, erro
 
 // loaded is a tensor read from a file and checked, not yet given to the model.
 type loaded struct {
+	name  string // its name in the file
 	shape []int
 	value []float32
 }
@@ -302,7 +336,7 @@ func readLoaded(f *safetensors.File, name string) (*loaded, error) {
 	if err := t.Float32s(v); err != nil {
 		return nil, err
 	}
-	return &loaded{shape: t.Shape, value: v}, nil
+	return &loaded{name: name, shape: t.Shape, value: v}, nil
 }
 
 // setParam gives p the loaded values. A shape other than p's (the file of a thinned

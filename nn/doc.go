@@ -37,5 +37,6 @@
 // Models, modules and optimizers are not safe for concurrent use. Shape mismatches
 // inside a forward or backward pass are programming errors and panic (in package ops);
 // user input — unknown model names, data sets that do not fit a model, invalid
-// hyper-parameters — gives errors.
+// hyper-parameters, checkpoints whose shapes or values the model cannot take
+// ([LoadCheckpoint] checks them before the model changes) — gives errors.
 package nn

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"slices"
 
 	"github.com/dst-dev/dst/internal/safetensors"
 	"github.com/dst-dev/dst/kernels"
@@ -26,10 +25,13 @@ import (
 // dense under its own name, as in a checkpoint. LoadSparse restores the dense values
 // into a model of the same architecture.
 
+// sparseFormat is the metadata "format" of a sparse model file.
+const sparseFormat = "dst-sparse"
+
 // SaveSparse writes m's parameters and buffers to path atomically, with every weight
 // that gets smaller in CSR form stored that way.
 func SaveSparse(path string, m *Model) error {
-	f := &safetensors.File{Metadata: map[string]string{"format": "dst-sparse", "dst.model": m.Name}}
+	f := &safetensors.File{Metadata: map[string]string{"format": sparseFormat, "dst.model": m.Name}}
 	for _, p := range m.Params() {
 		shape := p.Shape()
 		if p.Kind == KindWeight && len(shape) >= 2 {
@@ -95,22 +97,23 @@ func readInts(t *safetensors.Tensor) ([]int32, error) {
 }
 
 // LoadSparse restores a file written by [SaveSparse] into m, the same architecture. A
-// tensor whose shape differs from m's (the file of a thinned model) replaces the model's
-// tensor with one of the saved shape, as [LoadCheckpoint] does, so that a fresh zoo model
-// takes a thinned file. The file is read and checked whole first: on any error m is left
-// as it was.
+// tensor whose shape is a thinned or widened form of m's (the file of a thinned model)
+// replaces the model's tensor with one of the saved shape, as [LoadCheckpoint] does, so
+// that a fresh zoo model takes a thinned file. The file is read and checked whole first, as
+// [LoadCheckpoint] checks a checkpoint: on any error m is left as it was.
 func LoadSparse(path string, m *Model) error {
 	f, err := safetensors.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("nn: load sparse model: %w", err)
 	}
-	if f.Metadata["format"] != "dst-sparse" {
+	if f.Metadata["format"] != sparseFormat {
 		return fmt.Errorf("nn: load sparse model %s: not a dst sparse model file (format %q)", path, f.Metadata["format"])
 	}
 	if saved := f.Metadata["dst.model"]; saved != "" && m.Name != "" && saved != m.Name {
 		return fmt.Errorf("nn: load sparse model %s: it holds a %s, not a %s: %w", path, saved, m.Name, ErrCheckpointMismatch)
 	}
-	// dense reads a tensor stored as is, of any shape with the model's rank.
+	specs := tensorSpecs(m)
+	// dense reads a tensor stored as is.
 	dense := func(name string, model []int) (*loaded, error) {
 		l, err := readLoaded(f, name)
 		switch {
@@ -118,8 +121,9 @@ func LoadSparse(path string, m *Model) error {
 			return nil, fmt.Errorf("nn: load sparse model %s: %w", path, err)
 		case l == nil:
 			return nil, fmt.Errorf("nn: load sparse model %s: tensor %q is missing: %w", path, name, ErrCheckpointMismatch)
-		case len(l.shape) != len(model):
-			return nil, fmt.Errorf("nn: load sparse model %s: %s has shape %v, the model %v: %w", path, name, l.shape, model, ErrCheckpointMismatch)
+		}
+		if err := l.check(m, specs[name], model); err != nil {
+			return nil, fmt.Errorf("nn: load sparse model %s: %w", path, err)
 		}
 		return l, nil
 	}
@@ -133,8 +137,13 @@ func LoadSparse(path string, m *Model) error {
 			continue
 		}
 		var shape []int
-		if err := json.Unmarshal([]byte(js), &shape); err != nil || len(shape) != len(p.Shape()) || len(shape) == 0 || slices.Contains(shape, 0) {
+		if err := json.Unmarshal([]byte(js), &shape); err != nil || len(shape) == 0 {
 			return fmt.Errorf("nn: load sparse model %s: %s has shape %s, the model %v: %w", path, p.Name, js, p.Shape(), ErrCheckpointMismatch)
+		}
+		// The shape first (no values yet): it sizes what follows.
+		params[i] = &loaded{name: p.Name, shape: shape}
+		if err := params[i].check(m, specs[p.Name], p.Shape()); err != nil {
+			return fmt.Errorf("nn: load sparse model %s: %w", path, err)
 		}
 		vt, ct, rt := f.Tensor(p.Name+".csr_values"), f.Tensor(p.Name+".csr_col_idx"), f.Tensor(p.Name+".csr_row_ptr")
 		if vt == nil || ct == nil || rt == nil {
@@ -172,7 +181,10 @@ func LoadSparse(path string, m *Model) error {
 				d[i*ncols+c] = vals[e]
 			}
 		}
-		params[i] = &loaded{shape: shape, value: d}
+		params[i].value = d
+		if err := finite(p.Name, d); err != nil {
+			return fmt.Errorf("nn: load sparse model %s: %w", path, err)
+		}
 	}
 	buffers := make([]*loaded, len(m.Buffers()))
 	for i, b := range m.Buffers() {
@@ -180,11 +192,19 @@ func LoadSparse(path string, m *Model) error {
 			return err
 		}
 	}
+	reshaped := reshapes(m, params, buffers)
+	undo := snapshot(m)
 	for i, p := range m.Params() {
 		params[i].setParam(p)
 	}
 	for i, b := range m.Buffers() {
 		buffers[i].setBuffer(b)
+	}
+	if reshaped {
+		if err := probe(m); err != nil {
+			undo()
+			return fmt.Errorf("nn: load sparse model %s: %w", path, err)
+		}
 	}
 	return nil
 }

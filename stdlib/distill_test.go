@@ -258,3 +258,47 @@ func TestNewKDHooks(t *testing.T) {
 		t.Errorf("a misspelt teacher model checks: %v", diags)
 	}
 }
+
+// TestLoadTeacherRefuses gives distill teachers that do not fit their model: the policy
+// must fail to compile, saying why, rather than panic at the first step.
+func TestLoadTeacherRefuses(t *testing.T) {
+	teacher, _ := nn.New("lenet300_100", 3)
+	good := filepath.Join(t.TempDir(), "teacher.safetensors")
+	if err := nn.SaveCheckpoint(good, teacher, nil, 4, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		edit func(f *safetensors.File)
+		want string
+	}{
+		{"transposed weight", func(f *safetensors.File) { f.Tensor("fc1.weight").Shape = []int{784, 300} },
+			"fc1.weight has shape [784 300]; lenet300_100 needs [300 784]"},
+		{"short bias", func(f *safetensors.File) {
+			b := f.Tensor("fc1.bias")
+			b.Shape, b.Data = []int{299}, b.Data[:4*299]
+		}, "fc1.bias [299]"},
+		{"NaN weight", func(f *safetensors.File) {
+			copy(f.Tensor("fc2.weight").Data, []byte{0, 0, 0xc0, 0x7f}) // a NaN
+		}, "fc2.weight has 1 NaN or infinite value"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := safetensors.ReadFile(good)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.edit(f)
+			path := filepath.Join(t.TempDir(), "teacher.safetensors")
+			if err := safetensors.WriteFile(path, f); err != nil {
+				t.Fatal(err)
+			}
+			prog, diags := lang.CheckSource("kd.dst", []byte("distill from \""+path+"\" temperature 3\n"), lang.Env{Builtins: Signatures()})
+			if diags.HasErrors() {
+				t.Fatal(diags)
+			}
+			if _, err := NewKDHooks(prog.Policies[0]); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want one saying %q", err, tc.want)
+			}
+		})
+	}
+}

@@ -18,8 +18,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
+	"slices"
 	"sort"
 
 	"github.com/dst-dev/dst/internal/atomicfile"
@@ -185,7 +187,9 @@ func Decode(b []byte) (*File, error) {
 		begin, end int64
 	}
 	var spans []span
-	for name, msg := range raw {
+	// In name order, so that a file with several bad entries always reports the same one.
+	for _, name := range slices.Sorted(maps.Keys(raw)) {
+		msg := raw[name]
 		if name == "__metadata__" {
 			if err := json.Unmarshal(msg, &f.Metadata); err != nil {
 				return nil, fmt.Errorf("%w: __metadata__ must map strings to strings: %v", ErrFormat, err)

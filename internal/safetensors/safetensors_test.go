@@ -140,3 +140,17 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestDecodeReportsFirstBadName checks that of several bad entries the error names the
+// first by name, every time (the header is a JSON object, read in map order before).
+func TestDecodeReportsFirstBadName(t *testing.T) {
+	header := `{"b":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},"c":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}`
+	buf := make([]byte, 8, 8+len(header)+4)
+	binary.LittleEndian.PutUint64(buf, uint64(len(header)))
+	buf = append(append(buf, header...), 0, 0, 0, 0) // 4 data bytes: every tensor is cut short
+	for range 20 {
+		if _, err := Decode(buf); err == nil || !strings.Contains(err.Error(), `tensor "a"`) {
+			t.Fatalf("error %v, want one about tensor \"a\"", err)
+		}
+	}
+}

@@ -53,6 +53,25 @@ func TestReplScripted(t *testing.T) {
 	}
 }
 
+// startPTY starts bin with args on a pseudo-terminal of 40 rows and cols columns
+// (closed when the test ends) and returns the command, the terminal, what the program
+// writes to it, and the channel that receives the command's Wait.
+func startPTY(t *testing.T, bin string, cols uint16, args ...string) (*exec.Cmd, *os.File, *ptyOutput, chan error) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "TERM=xterm")
+	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: cols})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tty.Close() })
+	out := &ptyOutput{}
+	go io.Copy(out, tty)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	return cmd, tty, out, done
+}
+
 // ptyOutput collects what the program writes to the terminal.
 type ptyOutput struct {
 	mu  sync.Mutex
@@ -93,17 +112,7 @@ func TestReplTerminal(t *testing.T) {
 	}
 	bin := buildDst(t)
 	history := filepath.Join(t.TempDir(), "history")
-	cmd := exec.Command(bin, "repl", "--limit-test", "256", "--history", history)
-	cmd.Env = append(os.Environ(), "TERM=xterm")
-	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 120})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tty.Close()
-	out := &ptyOutput{}
-	go io.Copy(out, tty)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	cmd, tty, out, done := startPTY(t, bin, 120, "repl", "--limit-test", "256", "--history", history)
 	defer func() {
 		if cmd.ProcessState == nil {
 			cmd.Process.Kill()
@@ -215,17 +224,7 @@ func TestReplRefusesNonHistory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "repl", "--model", "lenet300_100", "--history", victim)
-	cmd.Env = append(os.Environ(), "TERM=xterm")
-	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 200})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tty.Close()
-	out := &ptyOutput{}
-	go io.Copy(out, tty)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	cmd, tty, out, done := startPTY(t, bin, 200, "repl", "--model", "lenet300_100", "--history", victim)
 	var exitErr error
 	prompt := func() bool {
 		out.mu.Lock()

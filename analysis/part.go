@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/dst-dev/dst/internal/atomicfile"
 )
@@ -333,6 +335,12 @@ func ReadCSV(r io.Reader) (*Result, error) {
 		}
 		if !header {
 			if strings.Join(f, ",") != "parameter,sparsity,top1,top5,loss" {
+				if !utf8.ValidString(text) || strings.ContainsFunc(text, func(r rune) bool { return unicode.IsControl(r) && r != '\t' }) {
+					return nil, fmt.Errorf("analysis: sensitivity CSV line %d is not text (a binary file?); want the header parameter,sparsity,top1,top5,loss", line)
+				}
+				if r := []rune(text); len(r) > 80 {
+					text = string(r[:80]) + "…"
+				}
 				return nil, fmt.Errorf("analysis: sensitivity CSV line %d: header %q, want parameter,sparsity,top1,top5,loss", line, text)
 			}
 			header = true

@@ -347,6 +347,7 @@ func TestReadCSV(t *testing.T) {
 	for _, tc := range []struct{ in, err string }{
 		{"", "no data"},
 		{"a,b\n", "header"},
+		{"\x89PNG\r\n\x1a\n\x00\x00", "line 1 is not text (a binary file?)"},
 		{"parameter,sparsity,top1,top5,loss\nx,0,1,2\n", "line 2: 4 fields"},
 		{"parameter,sparsity,top1,top5,loss\nx,0,1,2,z\n", `line 2: "z" is not a number`},
 		{"parameter,sparsity,top1,top5,loss\nx,0,1,2,3\ny,0,1,2,3\nx,0.5,1,2,3\n", "not together"},

@@ -1112,10 +1112,20 @@ func describeNum(v evalValue) string {
 
 // ---- method-specific rules ---------------------------------------------------------
 
+// writes reports whether the statement's clauses give the argument name as name=value.
+func writes(cl Clauses, name string) bool {
+	for _, t := range cl.Terms {
+		if t.Name != nil && t.Name.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
 func (c *checker) crossArgs(p *Policy, cl Clauses, r Range) {
 	a := p.Args
 	if v, ok := a["clip"]; ok && v.Str == "n_std" {
-		if _, has := a["n_std"]; !has {
+		if _, has := a["n_std"]; !has && !writes(cl, "n_std") { // a written but invalid n_std has its own error
 			c.errorf(r, "Missing argument", "clip=n_std clips activations at mean ± n_std·σ; give n_std=N.")
 		}
 		if pc, ok := a["per_channel"]; ok && pc.Bool {

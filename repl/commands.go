@@ -345,10 +345,30 @@ func (s *Session) compileSchedule(in *input) error {
 	if s.schedState != nil {
 		if err := sched.RestoreState(s.schedState); err != nil {
 			s.printf("note: the schedule starts afresh (%v)\n", err)
+		} else if s.schedTensors != nil {
+			if err := sched.RestoreStateTensors(s.schedTensors); err != nil {
+				s.printf("note: %v\n", err)
+			}
 		}
 	}
-	s.sched, s.schedState = sched, nil
+	s.sched, s.schedState, s.schedTensors = sched, nil, nil
 	return nil
+}
+
+// stateTensors copies the tensors of sched's state ([interp.Scheduler.StateTensors]),
+// or returns nil when sched is nil or has none.
+func stateTensors(sched *interp.Scheduler) map[string][]float32 {
+	if sched == nil {
+		return nil
+	}
+	var out map[string][]float32
+	for _, t := range sched.StateTensors() {
+		if out == nil {
+			out = map[string][]float32{}
+		}
+		out[t.Name] = append([]float32(nil), t.Data...)
+	}
+	return out
 }
 
 // cmdSchedule lists the live schedule.

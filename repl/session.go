@@ -99,6 +99,9 @@ type Session struct {
 
 	sched      *interp.Scheduler // the compiled live schedule; nil when it must be recompiled
 	schedState []byte            // state to restore into the next compiled schedule (after undo)
+	// schedTensors are the tensors of that state (the float copies of the weights under
+	// quantization-aware training, PACT's α optimizer), by name.
+	schedTensors map[string][]float32
 
 	undo []*snapshot
 

@@ -634,3 +634,21 @@ func TestCheckHistory(t *testing.T) {
 		t.Errorf("Run with a checkpoint as history: %v", err)
 	}
 }
+
+// TestQATStateSurvivesLoadAndUndo checks that quantization-aware training goes on after
+// `load` and `undo`: the float copies of the weights, which the scheduler's state holds
+// as tensors, come back with the rest of its state (they were lost, and the next train
+// failed).
+func TestQATStateSurvivesLoadAndUndo(t *testing.T) {
+	s, buf := newSession(t)
+	ckpt := filepath.Join(t.TempDir(), "qat.safetensors")
+	for _, in := range []string{"quantize * dorefa 4 bits scale_weights", "train 2 steps", "save " + ckpt,
+		"train 1 steps", "load " + ckpt, "undo", "train 1 steps", "schedule"} {
+		if err := s.Exec(context.Background(), in); err != nil {
+			t.Fatalf("%s: %v\n%s", in, err, buf)
+		}
+	}
+	if strings.Contains(buf.String(), "note:") {
+		t.Errorf("the schedule's state was not restored:\n%s", buf)
+	}
+}

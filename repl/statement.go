@@ -169,7 +169,7 @@ func (s *Session) schedule(in *input) error {
 	}
 	s.push(in.text)
 	s.chunks[in.idx].kind = kindLive
-	s.sched, s.schedState = nil, nil
+	s.sched, s.schedState, s.schedTensors = nil, nil, nil
 	if n := len(prog.Policies); n > 0 {
 		s.printf("scheduled %s\n", prog.Policies[n-1])
 	}
@@ -190,7 +190,7 @@ func sparsityText(p *nn.Param) string {
 func (s *Session) parkSchedule() {
 	if s.sched != nil {
 		if b, err := s.sched.MarshalState(); err == nil {
-			s.schedState = b
+			s.schedState, s.schedTensors = b, stateTensors(s.sched)
 		}
 	}
 	s.sched = nil

@@ -22,7 +22,9 @@ type snapshot struct {
 	stepOff    int
 	kinds      []chunkKind // chunk kinds, to restore the live schedule
 	schedState []byte      // the live Scheduler's state, nil when none was compiled
-	modules    string      // the module tree's types (see moduleTypes)
+	// schedTensors are that state's tensors (see Session.schedTensors).
+	schedTensors map[string][]float32
+	modules      string // the module tree's types (see moduleTypes)
 }
 
 // moduleTypes lists the Go types of m's modules in tree order: it changes when a command
@@ -75,10 +77,10 @@ func (s *Session) push(what string) {
 	}
 	if s.sched != nil {
 		if b, err := s.sched.MarshalState(); err == nil {
-			sn.schedState = b
+			sn.schedState, sn.schedTensors = b, stateTensors(s.sched)
 		}
 	} else {
-		sn.schedState = s.schedState
+		sn.schedState, sn.schedTensors = s.schedState, s.schedTensors
 	}
 	s.undo = append(s.undo, sn)
 	if len(s.undo) > s.cfg.UndoDepth {
@@ -127,7 +129,7 @@ func (s *Session) restore(sn *snapshot) error {
 			s.chunks[i].kind = kindOther
 		}
 	}
-	s.sched, s.schedState = nil, sn.schedState
+	s.sched, s.schedState, s.schedTensors = nil, sn.schedState, sn.schedTensors
 	return err
 }
 

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -477,7 +479,18 @@ func (s *Session) cmdSave(in *input, rest string, restOff int, force bool) error
 	if sched := strings.TrimSpace(string(s.source(nil, true))); sched != "" {
 		meta["dst.repl.schedule"] = compact(sched)
 	}
-	if err := nn.SaveCheckpoint(p, s.m, s.opt, s.epoch-1, meta); err != nil {
+	// The schedule's state tensors (the float copies of the weights under
+	// quantization-aware training) go with the weights, as dst run saves them, so that
+	// loading the file goes on from it.
+	tensors := s.schedTensors
+	if s.sched != nil {
+		tensors = stateTensors(s.sched)
+	}
+	var state []nn.StateTensor
+	for _, name := range slices.Sorted(maps.Keys(tensors)) {
+		state = append(state, nn.StateTensor{Name: name, Shape: []int{len(tensors[name])}, Data: tensors[name]})
+	}
+	if err := nn.SaveCheckpoint(p, s.m, s.opt, s.epoch-1, meta, state...); err != nil {
 		return s.failErr(in, "Cannot save", err)
 	}
 	s.printf("saved %s (epoch position %d)\n", p, s.epoch)
@@ -585,6 +598,13 @@ func (s *Session) cmdLoad(in *input, rest string, restOff int) error {
 	}
 	s.epoch, s.stepOff = ci.Epoch+1, 0
 	s.parkSchedule()
+	// The float copies of the weights under quantization-aware training are the file's
+	// (none when it holds none: the next train then says so), never those of the
+	// weights the load replaced.
+	s.schedTensors = nil
+	if len(ci.State) > 0 {
+		s.schedTensors = maps.Clone(ci.State)
+	}
 	s.addInput(p, "loaded in this session")
 	s.printf("loaded %s (%s, epoch position %d)\n", p, ci.Model, s.epoch)
 	return nil

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -650,5 +651,29 @@ func TestQATStateSurvivesLoadAndUndo(t *testing.T) {
 	}
 	if strings.Contains(buf.String(), "note:") {
 		t.Errorf("the schedule's state was not restored:\n%s", buf)
+	}
+	// Training right after a load goes on from the loaded weights and their float
+	// copies (saved with them), not from the weights the load replaced.
+	w := s.m.Param("fc2.weight")
+	if err := s.Exec(context.Background(), "train 16 steps"); err != nil {
+		t.Fatal(err)
+	}
+	before := slices.Clone(w.Data())
+	if err := s.Exec(context.Background(), "load "+ckpt); err != nil {
+		t.Fatal(err)
+	}
+	loaded := slices.Clone(w.Data())
+	if err := s.Exec(context.Background(), "train 1 steps"); err != nil {
+		t.Fatalf("train after load: %v\n%s", err, buf)
+	}
+	dist := func(a, b []float32) float64 {
+		var d float64
+		for i := range a {
+			d += float64((a[i] - b[i]) * (a[i] - b[i]))
+		}
+		return d
+	}
+	if after := w.Data(); dist(after, loaded) >= dist(after, before) {
+		t.Errorf("one step after the load is nearer the weights the load replaced (%.3g) than the loaded ones (%.3g)", dist(after, before), dist(after, loaded))
 	}
 }

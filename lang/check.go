@@ -572,6 +572,11 @@ func (c *checker) policy(kind string, s Stmt, sel *Selector, cl Clauses, block *
 
 	// Window.
 	pol.Window = c.window(sig, cl.Window, stmtRange)
+	if pol.Ranking == "gradient" && pol.Window.Kind == WindowEpochs && pol.Window.Unit == Steps && cl.Window != nil {
+		// Training clears the gradients before each step's OnMinibatchBegin, where a
+		// step-granular pruner runs: it would see none, and prune nothing.
+		c.errorf(cl.Window.Span(), "Unsupported window", "by gradient ranks by the gradient of the last step, which a pruner firing every K steps cannot see (training clears it first). Use an epoch window, whose pruner runs at the start of the epoch with the previous step's gradient.")
+	}
 
 	// Method-specific cross-argument rules.
 	c.crossArgs(pol, cl, stmtRange)

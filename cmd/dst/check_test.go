@@ -175,7 +175,7 @@ policies:
 		t.Errorf("check of a Distiller schedule that does not import: exit %d:\n%s", code, stderr)
 	}
 	unknown := writeRunFile(t, dir, "unknown.dst", "# model: lenet300\nprune fc1 level 50% at epoch 0\n")
-	if code, _, stderr := runCmd(t, &CheckCmd{Files: []string{unknown}}); code != 1 || !strings.Contains(stderr, `unknown.dst: its '# model:' header names a model that is not in the zoo: unknown model "lenet300"; did you mean "lenet300_100"?`) {
+	if code, _, stderr := runCmd(t, &CheckCmd{Files: []string{unknown}}); code != 0 || !strings.Contains(stderr, `unknown.dst: its '# model:' header names a model that is not in the zoo: unknown model "lenet300"; did you mean "lenet300_100"?`) || !strings.Contains(stderr, "checking it without a model") {
 		t.Errorf("unknown header model: exit %d:\n%s", code, stderr)
 	}
 	if testing.Short() {

@@ -50,9 +50,15 @@ func Run(ctx context.Context, s *Session, opt LoopOptions, w io.Writer) error {
 	ln.SetTabCompletionStyle(liner.TabPrints)
 	ln.SetWordCompleter(s.Complete)
 	if opt.History != "" {
-		if f, err := os.Open(opt.History); err == nil {
-			ln.ReadHistory(f)
-			f.Close()
+		if b, err := os.ReadFile(opt.History); err == nil {
+			// liner stops at a line it cannot buffer, and would drop every later one.
+			var keep []string
+			for _, l := range strings.Split(string(b), "\n") {
+				if len(l) < maxHistoryLine {
+					keep = append(keep, l)
+				}
+			}
+			ln.ReadHistory(strings.NewReader(strings.Join(keep, "\n")))
 		}
 	}
 	if opt.Banner != "" {
@@ -89,7 +95,11 @@ func Run(ctx context.Context, s *Session, opt LoopOptions, w io.Writer) error {
 		if strings.TrimSpace(text) == "" {
 			continue
 		}
-		ln.AppendHistory(strings.ReplaceAll(text, "\n", " "))
+		// An entry liner could not read back (a long pasted block) is not kept: it would
+		// make the history file unreadable to the next session.
+		if h := strings.ReplaceAll(text, "\n", " "); len(h) < maxHistoryLine {
+			ln.AppendHistory(h)
+		}
 		cctx, stop := commandContext(ctx)
 		err := s.Exec(cctx, text)
 		stop()
@@ -115,7 +125,7 @@ const maxHistoryLine = 4096
 // checkpoint or a document given by mistake) would be lost. A missing file is fine (Run
 // creates it); an existing one must be a regular file of UTF-8 text without NUL or
 // other control characters (tabs and carriage returns aside) holding at most
-// liner.HistoryLimit lines, each shorter than 4096 bytes, as liner writes them.
+// liner.HistoryLimit lines, as liner writes them.
 func CheckHistory(path string) error {
 	st, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -130,7 +140,7 @@ func CheckHistory(path string) error {
 	if !st.Mode().IsRegular() {
 		return not("it is a %s, not a regular file", fileKind(st.Mode()))
 	}
-	if limit := int64(liner.HistoryLimit+1) * maxHistoryLine; st.Size() > limit {
+	if limit := int64(liner.HistoryLimit+1) * 4 * maxHistoryLine; st.Size() > limit {
 		return not("it is %d bytes, more than liner's %d lines of history can be", st.Size(), liner.HistoryLimit)
 	}
 	b, err := os.ReadFile(path)
@@ -151,9 +161,8 @@ func CheckHistory(path string) error {
 		return not("it has %d lines; liner keeps at most %d", len(lines), liner.HistoryLimit)
 	}
 	for i, l := range lines {
-		if len(l) >= maxHistoryLine {
-			return not("line %d is %d bytes long; history lines are shorter than %d", i+1, len(l), maxHistoryLine)
-		}
+		// An over-long line is text all the same (an older dst kept long entries);
+		// liner skips it when it reads the file.
 		for _, r := range l {
 			if (r < 0x20 && r != '\t' && r != '\r') || r == 0x7f {
 				return not("line %d holds the control character %U", i+1, r)

@@ -610,7 +610,8 @@ func TestCheckHistory(t *testing.T) {
 		{"checkpoint", ckpt, "is binary, not text"},
 		{"latin-1", write("latin1", "caf\xe9\n"), "it is not UTF-8 text"},
 		{"escape", write("esc", "ok\n\x1b[31mred\n"), "line 2 holds the control character U+001B"},
-		{"long line", write("long", strings.Repeat("x", 5000)+"\n"), "line 1 is 5000 bytes long"},
+		// A long line is a history entry liner cannot read back; the loop skips it.
+		{"long line", write("long", strings.Repeat("x", 5000)+"\nprune fc1 level 50%\n"), ""},
 		{"many lines", write("many", strings.Repeat("l\n", 1001)), "it has 1001 lines; liner keeps at most 1000"},
 		{"folder", dir, "it is a folder, not a regular file"},
 	}

@@ -141,7 +141,8 @@ func SelectParams(eligible []string, sel string) ([]string, error) {
 
 // ParseLevels parses a level list: "start:stop:step" (NumPy's arange, stop excluded,
 // as Distiller's --sense-range) or comma-separated values. Every level must lie in
-// [0, 1). Levels of a range are rounded to 9 decimals so that 0.15 is 0.15.
+// [0, 1), and appear once. Levels of a range are rounded to 9 decimals so that 0.15 is
+// 0.15.
 func ParseLevels(s string) ([]float64, error) {
 	bad := func(format string, args ...any) ([]float64, error) {
 		return nil, fmt.Errorf("analysis: levels %q: %s", s, fmt.Sprintf(format, args...))
@@ -184,10 +185,15 @@ func ParseLevels(s string) ([]float64, error) {
 	if len(out) == 0 {
 		return bad("no levels")
 	}
+	seen := map[float64]bool{}
 	for _, l := range out {
 		if !(l >= 0 && l < 1) {
 			return bad("level %v is outside [0, 1)", l)
 		}
+		if seen[l] {
+			return bad("level %v is given twice", l) // a merge refuses repeated levels
+		}
+		seen[l] = true
 	}
 	return out, nil
 }

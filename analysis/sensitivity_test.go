@@ -68,6 +68,7 @@ func TestParseLevels(t *testing.T) {
 		{"-0.1", nil, "outside [0, 1)"},
 		{"0.5:0.5:0.1", nil, "no levels"},
 		{"1:2", nil, "start:stop:step"},
+		{"0,0.5,0.5", nil, "level 0.5 is given twice"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.in, func(t *testing.T) {

@@ -187,9 +187,13 @@ func existingFiles(dir string, names []string) []string {
 	var held []string
 	for _, n := range names {
 		if strings.ContainsAny(n, "*?[") {
-			m, _ := filepath.Glob(filepath.Join(dir, n))
-			for _, f := range m {
-				held = append(held, filepath.Base(f))
+			// Match the names in dir, not a pattern joined to dir: the folder's own name
+			// may hold pattern characters (--out 'r[1]').
+			entries, _ := os.ReadDir(dir)
+			for _, e := range entries {
+				if ok, _ := filepath.Match(n, e.Name()); ok {
+					held = append(held, e.Name())
+				}
 			}
 			continue
 		}

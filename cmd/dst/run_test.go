@@ -574,6 +574,8 @@ func TestRunOutRefusesRunFiles(t *testing.T) {
 		{"schedule", sched, args, map[string]string{runSchedule: "mine\n", runCSV: "mine\n", "events.out.tfevents.1.host": "tb"},
 			"(run.csv, schedule.dst, events.out.tfevents.1.host)"},
 		{"experiment", exp, nil, map[string]string{runExperiment: "mine\n"}, "(experiment.hcl)"},
+		// A folder whose name holds pattern characters is searched all the same.
+		{"glob[1]", sched, args, map[string]string{"events.out.tfevents.2.host": "tb"}, "(events.out.tfevents.2.host)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := filepath.Join(dir, "out-"+tc.name)

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/alecthomas/kong"
 	"github.com/dst-dev/dst/data"
 	"github.com/dst-dev/dst/internal/int8model"
 	"github.com/dst-dev/dst/internal/onnx"
@@ -22,8 +23,8 @@ type ExportCmd struct {
 	Checkpoint string `help:"Checkpoint to export (the same as --int8 CHECKPOINT for --format int8)." type:"existingfile" placeholder:"CHECKPOINT"`
 	Out        string `short:"o" help:"Output file (.safetensors for int8, .onnx for onnx)." required:"" type:"path" placeholder:"FILE"`
 	Model      string `help:"Model from the zoo (default: the one the checkpoint names)." placeholder:"NAME"`
-	Bits       int    `help:"Bit width of weights and activations (without --quantize; default 8)." placeholder:"N"`
-	Mode       string `help:"Range-linear mode (without --quantize): sym (the default), sym_restr, asym_u or asym_s." enum:",sym,sym_restr,asym_u,asym_s" default:"" placeholder:"MODE"`
+	Bits       int    `help:"Bit width of weights and activations (without --quantize)." default:"8" placeholder:"N"`
+	Mode       string `help:"Range-linear mode (without --quantize): sym, sym_restr, asym_u or asym_s." default:"sym" enum:"sym,sym_restr,asym_u,asym_s" placeholder:"MODE"`
 	PerCh      bool   `name:"per-channel" help:"Per-output-channel weight scales (without --quantize)."`
 	Verify     bool   `help:"Evaluate the quantized model and the reloaded int8 file on the test set and compare their predictions."`
 	Force      bool   `help:"Overwrite --out if it exists."`
@@ -32,24 +33,20 @@ type ExportCmd struct {
 	DataFlags
 }
 
-// quantFlagsGiven names the flags of an int8 export without --quantize that were given
-// (joined with " and "), or returns "".
-func (c *ExportCmd) quantFlagsGiven() string {
+// quantFlagsGiven names the flags of an int8 export without --quantize that the
+// command line gives (joined with " and "), or returns "".
+func quantFlagsGiven(set func(string) bool) string {
 	var given []string
-	if c.Bits != 0 {
-		given = append(given, "--bits")
-	}
-	if c.Mode != "" {
-		given = append(given, "--mode")
-	}
-	if c.PerCh {
-		given = append(given, "--per-channel")
+	for _, f := range []string{"bits", "mode", "per-channel"} {
+		if set(f) {
+			given = append(given, "--"+f)
+		}
 	}
 	return strings.Join(given, " and ")
 }
 
 // Run quantizes, writes the file and, with --verify, reloads and compares.
-func (c *ExportCmd) Run(g *Globals) error {
+func (c *ExportCmd) Run(g *Globals, kctx *kong.Context) error {
 	onnxOut := strings.EqualFold(filepath.Ext(c.Out), ".onnx")
 	switch c.Format {
 	case "":
@@ -76,7 +73,7 @@ func (c *ExportCmd) Run(g *Globals) error {
 	}
 	// --bits, --mode and --per-channel set the quantization of an int8 export without
 	// --quantize; anywhere else they would be ignored, so they are refused.
-	if given := c.quantFlagsGiven(); given != "" && (c.Format == "onnx" || c.Quantize != "") {
+	if given := quantFlagsGiven(setFlags(kctx)); given != "" && (c.Format == "onnx" || c.Quantize != "") {
 		why := "the ONNX export is the float model"
 		if c.Format != "onnx" {
 			why = "--quantize " + c.Quantize + " sets the quantization"
@@ -86,12 +83,6 @@ func (c *ExportCmd) Run(g *Globals) error {
 			verb = "apply"
 		}
 		return usageError("%s %s to an int8 export without --quantize; %s", given, verb, why)
-	}
-	if c.Bits == 0 {
-		c.Bits = 8
-	}
-	if c.Mode == "" {
-		c.Mode = "sym"
 	}
 	if c.Format == "onnx" {
 		return c.exportONNX(g)

@@ -78,6 +78,7 @@ func TestExportCommand(t *testing.T) {
 		{"qat script", []string{"export", "--int8", ckpt, "-o", filepath.Join(dir, "x1"), "--quantize", qat}, "quantization-aware"},
 		{"bad override", []string{"export", "--int8", ckpt, "-o", filepath.Join(dir, "x2"), "--quantize", bad}, "fc9"},
 		{"bits", []string{"export", "--int8", ckpt, "-o", filepath.Join(dir, "x3"), "--bits", "12"}, "--bits"},
+		{"bits 0", []string{"export", "--int8", ckpt, "-o", filepath.Join(dir, "x7"), "--bits=0"}, "--bits must lie in [2, 8]"},
 		{"bits with quantize", []string{"export", "--int8", ckpt, "-o", filepath.Join(dir, "x5"), "--quantize", bad, "--bits", "4"}, "--bits applies to an int8 export without --quantize"},
 		{"bits with onnx", []string{"export", "--checkpoint", ckpt, "-o", filepath.Join(dir, "x6.onnx"), "--bits", "4", "--per-channel"}, "--bits and --per-channel apply to an int8 export without --quantize; the ONNX export is the float model"},
 		{"same file", []string{"export", "--int8", ckpt, "-o", ckpt, "--force"}, "overwrite"},

@@ -391,11 +391,11 @@ func (c *converter) quantKeys(k *component, m *mapping, what string, top bool) (
 			}
 		}
 		if n, has := m.get("ema_decay"); has {
-			if v, good := c.number(n, what+".ema_decay"); good && v >= 0 && v < 1 {
+			if v, good := c.number(n, what+".ema_decay"); good && v > 0 && v < 1 {
 				q.terms = append(q.terms, "ema_decay="+fmtNum(v))
 			} else {
 				if good {
-					c.errAt(n, "%s: ema_decay must be in [0, 1)", what)
+					c.errAt(n, "%s: ema_decay must be in (0, 1) for dst's linear quantization-aware training; got %s", what, fmtNum(v))
 				}
 				ok = false
 			}

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -294,30 +292,16 @@ func checkRunLogs(dir string, start int) error {
 		return fmt.Errorf("%s lacks epoch %d, which the checkpoint says finished; %s", sumPath, e, redo)
 	}
 	csvPath := filepath.Join(dir, runCSV)
-	b, err := os.ReadFile(csvPath)
+	epochs, err := runlog.CSVEpochs(csvPath)
 	if errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("%s is missing: it recorded epochs 0 to %d; %s", csvPath, start-1, redo)
 	}
 	if err != nil {
-		return err
-	}
-	if i := bytes.LastIndexByte(b, '\n'); i+1 != len(b) {
-		b = b[:i+1] // a last line cut short by a crash, which runlog.AppendCSV drops
-	}
-	r := csv.NewReader(bytes.NewReader(b))
-	r.FieldsPerRecord = -1 // runlog.AppendCSV checks the columns
-	rows, err := r.ReadAll()
-	if err != nil {
-		return fmt.Errorf("%s: %w", csvPath, err)
-	}
-	if len(rows) == 0 || len(rows[0]) == 0 || rows[0][0] != "epoch" {
-		return fmt.Errorf("%s does not start with a run's header (epoch,train_loss,…); %s", csvPath, redo)
+		return fmt.Errorf("%v; %s", err, redo)
 	}
 	clear(seen)
-	for _, row := range rows[1:] {
-		if e, err := strconv.Atoi(row[0]); err == nil {
-			seen[e] = true
-		}
+	for _, e := range epochs {
+		seen[e] = true
 	}
 	if e := firstMissing(seen, start); e >= 0 {
 		return fmt.Errorf("%s lacks the row of epoch %d, which the checkpoint says finished; %s", csvPath, e, redo)

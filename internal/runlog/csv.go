@@ -74,47 +74,24 @@ func CreateCSV(path string, params []*nn.Param) (*CSVWriter, error) {
 // short by a crash, and appends after the rest. A missing file is created as by
 // [CreateCSV].
 func AppendCSV(path string, params []*nn.Param, nextEpoch int) (*CSVWriter, error) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return CreateCSV(path, params)
+	recs, epochs, err := readLog(path)
+	if errors.Is(err, fs.ErrNotExist) || (err == nil && recs == nil) {
+		return CreateCSV(path, params) // missing, or not even the header was complete
 	}
 	if err != nil {
-		return nil, fmt.Errorf("runlog: %w", err)
+		return nil, err
 	}
 	names := paramNames(params)
 	header := csvHeader(names)
-	if i := bytes.LastIndexByte(data, '\n'); i+1 != len(data) {
-		data = data[:i+1] // an unterminated last line was cut short
-	}
-	if len(data) == 0 {
-		return CreateCSV(path, params) // not even the header was complete
-	}
-	r := csv.NewReader(bytes.NewReader(data))
-	got, err := r.Read()
-	if err != nil {
-		return nil, fmt.Errorf("runlog: %s: header: %w", path, err)
-	}
-	if !slices.Equal(got, header) {
+	if !slices.Equal(recs[0], header) {
 		return nil, fmt.Errorf("runlog: %s: the header does not match this run's parameters: it has %d columns %q, want %d columns %q",
-			path, len(got), got, len(header), header)
+			path, len(recs[0]), recs[0], len(header), header)
 	}
 	var b bytes.Buffer
 	cw := csv.NewWriter(&b)
 	cw.Write(header)
-	for {
-		rec, err := r.Read()
-		if err != nil {
-			if err == io.EOF {
-				break
-			}
-			return nil, fmt.Errorf("runlog: %s: %w", path, err)
-		}
-		line, _ := r.FieldPos(0)
-		e, err := strconv.Atoi(rec[0])
-		if err != nil {
-			return nil, fmt.Errorf("runlog: %s:%d: epoch %q is not an integer", path, line, rec[0])
-		}
-		if e < nextEpoch {
+	for i, rec := range recs[1:] {
+		if epochs[i] < nextEpoch {
 			cw.Write(rec)
 		}
 	}
@@ -123,6 +100,63 @@ func AppendCSV(path string, params []*nn.Param, nextEpoch int) (*CSVWriter, erro
 		return nil, err
 	}
 	return openAppend(path, names, header)
+}
+
+// CSVEpochs returns the epochs of the rows of the run log at path, in file order, after
+// checking that it starts with a run log's header (a last line cut short by a crash is
+// not read, as [AppendCSV] drops it). A missing file is an error that wraps
+// fs.ErrNotExist.
+func CSVEpochs(path string) ([]int, error) {
+	recs, epochs, err := readLog(path)
+	if err != nil {
+		return nil, err
+	}
+	if recs == nil {
+		return nil, fmt.Errorf("runlog: %s does not start with a run log's header (epoch,train_loss,…)", path)
+	}
+	return epochs, nil
+}
+
+// readCSV reads the run log at path: its records (the header first; nil when not even
+// the header line is complete) and the epoch of every row after the header. An
+// unterminated last line, cut short by a crash, is dropped.
+func readLog(path string) ([][]string, []int, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("runlog: %w", err)
+	}
+	if i := bytes.LastIndexByte(data, '\n'); i+1 != len(data) {
+		data = data[:i+1]
+	}
+	if len(data) == 0 {
+		return nil, nil, nil
+	}
+	r := csv.NewReader(bytes.NewReader(data))
+	r.FieldsPerRecord = -1 // AppendCSV compares the header with the run's columns
+	var recs [][]string
+	var epochs []int
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("runlog: %s: %w", path, err)
+		}
+		if recs == nil && rec[0] != "epoch" {
+			return nil, nil, fmt.Errorf("runlog: %s does not start with a run log's header (epoch,train_loss,…)", path)
+		}
+		if recs != nil {
+			line, _ := r.FieldPos(0)
+			e, err := strconv.Atoi(rec[0])
+			if err != nil {
+				return nil, nil, fmt.Errorf("runlog: %s:%d: epoch %q is not an integer", path, line, rec[0])
+			}
+			epochs = append(epochs, e)
+		}
+		recs = append(recs, rec)
+	}
+	return recs, epochs, nil
 }
 
 // openAppend opens path for appending rows.

@@ -2,8 +2,11 @@ package runlog
 
 import (
 	"encoding/csv"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -257,5 +260,39 @@ func TestAppendCSVErrors(t *testing.T) {
 		if recs := readCSV(t, p); len(recs) != 1 || len(recs[0]) != len(csvHeader(paramNames(params))) {
 			t.Errorf("%s: %d records", name, len(recs))
 		}
+	}
+}
+
+func TestCSVEpochs(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name, content string
+		want          []int
+		err           string
+	}{
+		{"rows", "epoch,train_loss\n0,1.5\n1,1.2\n", []int{0, 1}, ""},
+		{"cut short", "epoch,train_loss\n0,1.5\n1,1.", []int{0}, ""},
+		{"header only", "epoch,train_loss\n", nil, ""},
+		{"not a log", "parameter,sparsity\nfc1,0.5\n", nil, "does not start with a run log's header"},
+		{"bad epoch", "epoch,train_loss\nx,1\n", nil, `log.csv:2: epoch "x" is not an integer`},
+		{"empty", "", nil, "does not start with a run log's header"},
+	} {
+		path := filepath.Join(dir, "log.csv")
+		if err := os.WriteFile(path, []byte(tc.content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		got, err := CSVEpochs(path)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%s: %v, want an error containing %q", tc.name, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || !slices.Equal(got, tc.want) {
+			t.Errorf("%s: %v, %v; want %v", tc.name, got, err, tc.want)
+		}
+	}
+	if _, err := CSVEpochs(filepath.Join(dir, "none.csv")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("missing file: %v, want fs.ErrNotExist", err)
 	}
 }

@@ -965,16 +965,8 @@ func FoldedWeight(m *Model, p *Param) ([]float32, error) {
 	case bn == nil:
 		return nil, fmt.Errorf("nn: fold_bn: no BatchNorm2d follows the convolution of %s", p.Name)
 	}
-	out := conv.Weight.Shape()[0]
-	per := conv.Weight.Len() / out
-	rv, g := ops.F32(bn.RunningVar.Value), bn.Weight.Data()
 	w := make([]float32, conv.Weight.Len())
-	for o := 0; o < out; o++ {
-		k := float64(g[o]) / math.Sqrt(float64(rv[o])+bn.op.Eps)
-		for i := o * per; i < (o+1)*per; i++ {
-			w[i] = float32(float64(conv.Weight.Data()[i]) * k)
-		}
-	}
+	foldInto(w, make([]float32, conv.Weight.Shape()[0]), conv, bn) // the folded bias is not needed
 	return w, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/dst-dev/dst/ops"
@@ -331,4 +332,42 @@ func TestFoldBatchNorms(t *testing.T) {
 	// The folded model still trains (no batch statistics).
 	y := m.Forward(x, true)
 	m.Backward(ops.FromSlice(make([]float32, y.Shape().TotalSize()), y.Shape()...))
+}
+
+// TestFoldedWeight checks fold_bn's values against w·γ/√(σ²+ε) computed by hand, and
+// its errors for a weight that is not a convolution's or has no batch norm after it.
+func TestFoldedWeight(t *testing.T) {
+	m := mustNew(t, "resnet20_cifar", 1)
+	bn := m.Param("layer1.0.bn2.weight")
+	var rv []float32
+	for _, b := range m.Buffers() {
+		if b.Name == "layer1.0.bn2.running_var" {
+			rv = ops.F32(b.Value)
+		}
+	}
+	for i := range bn.Data() {
+		bn.Data()[i], rv[i] = float32(i+1), 3
+	}
+	w := m.Param("layer1.0.conv2.weight")
+	got, err := FoldedWeight(m, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	per := w.Len() / w.Shape()[0]
+	for _, i := range []int{0, per - 1, 5 * per, w.Len() - 1} {
+		o := i / per
+		want := float64(w.Data()[i]) * float64(o+1) / math.Sqrt(3+1e-5)
+		if math.Abs(float64(got[i])-want) > 1e-6*math.Abs(want)+1e-12 {
+			t.Errorf("folded weight %d (filter %d) = %v, want %v", i, o, got[i], want)
+		}
+	}
+	for name, want := range map[string]string{"fc.weight": "is not the weight of a Conv2d"} {
+		if _, err := FoldedWeight(m, m.Param(name)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", name, err, want)
+		}
+	}
+	sn := mustNew(t, "simplenet_mnist", 1)
+	if _, err := FoldedWeight(sn, sn.Param("conv1.weight")); err == nil || !strings.Contains(err.Error(), "no BatchNorm2d follows") {
+		t.Errorf("simplenet conv1: %v", err)
+	}
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -600,23 +599,13 @@ func (w *runLogs) epoch(em nn.EpochMetrics, params []*nn.Param, table *runlog.Sp
 	for _, p := range params {
 		// A diverged run's weights hold NaN or infinities, which have no histogram; the
 		// run has already warned of the divergence, and goes on as dst train does.
-		if runlog.InTable(p) && finite(p.Data()) {
-			if err := w.tb.Histogram("weights/"+p.Name, step, p.Data()); err != nil {
+		if runlog.InTable(p) {
+			if err := w.tb.Histogram("weights/"+p.Name, step, p.Data()); err != nil && !errors.Is(err, tfevents.ErrNonFinite) {
 				return err
 			}
 		}
 	}
 	return w.tb.Flush()
-}
-
-// finite reports whether every value of x is finite.
-func finite(x []float32) bool {
-	for _, v := range x {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return false
-		}
-	}
-	return true
 }
 
 func (w *runLogs) close() {

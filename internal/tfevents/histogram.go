@@ -40,7 +40,7 @@ func NewHistogram(values []float32) (*Histogram, error) {
 	for i, f := range values {
 		v := float64(f)
 		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil, fmt.Errorf("tfevents: histogram: value %d is %v", i, v)
+			return nil, fmt.Errorf("tfevents: histogram: value %d is %v: %w", i, v, ErrNonFinite)
 		}
 		h.Min = min(h.Min, v)
 		h.Max = max(h.Max, v)

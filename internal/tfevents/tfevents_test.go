@@ -392,7 +392,7 @@ func TestHistogramNonFinite(t *testing.T) {
 		}
 	}
 	w := newTestWriter(t)
-	if err := w.Histogram("w", 3, []float32{float32(math.NaN())}); err == nil || !strings.Contains(err.Error(), `"w"`) {
+	if err := w.Histogram("w", 3, []float32{float32(math.NaN())}); !errors.Is(err, ErrNonFinite) || !strings.Contains(err.Error(), `"w"`) {
 		t.Errorf("Writer.Histogram with NaN: err = %v, want one naming the tag", err)
 	}
 	if err := w.Close(); err != nil {

@@ -33,6 +33,10 @@ const FileVersion = "brain.Event:2"
 // ErrClosed is returned by the methods of a [Writer] that has been closed.
 var ErrClosed = errors.New("tfevents: writer is closed")
 
+// ErrNonFinite is wrapped by the error of a histogram of NaN or infinite values, which
+// has no meaning (a diverged run's weights); nothing is written.
+var ErrNonFinite = errors.New("not finite")
+
 // Writer appends events to one event file. The zero value is not usable; call [Create].
 type Writer struct {
 	mu   sync.Mutex
